@@ -1,0 +1,122 @@
+# mplog - one non-recursive Makefile. `make` builds the shim, mplogd and
+# mplogctl into $(BUILD); `make test` sets up dependencies and runs the
+# Criterion suite; `make demo` runs the bundled demo under mplog-run.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WERROR   ?=
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+SBINDIR   = $(PREFIX)/sbin
+LIBDIR    = $(PREFIX)/lib/mplog
+MANDIR    = $(PREFIX)/share/man
+
+WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+            -Wmissing-prototypes
+ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload $(CPPFLAGS)
+ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
+
+SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c
+PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
+              preload/lines.c preload/pipeline.c preload/hook_stderr.c \
+              preload/hook_syslog.c
+SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/run.c \
+              sinks/options.c
+MPLOGD_SRC  = sinks/mplogd.c
+CTL_SRC     = sinks/mplogctl.c
+TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
+              tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
+              tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
+              tests/harness.c
+HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c demo/demo.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+SHIM     = $(BUILD)/libmplog_preload.so
+MPLOGD   = $(BUILD)/mplogd
+MPLOGCTL = $(BUILD)/mplogctl
+TESTS    = $(BUILD)/mplog-tests
+HOSTS    = $(patsubst %.c,$(BUILD)/hosts/%,$(notdir $(HOST_SRC)))
+
+.PHONY: all test demo deps install uninstall clean check-exports
+all: $(SHIM) $(MPLOGD) $(MPLOGCTL) $(HOSTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# The shim: hidden visibility, and only the interposed libc names exported.
+$(SHIM): $(call obj,$(PRELOAD_SRC) $(SHM_SRC)) preload/exports.map
+	$(CC) -shared -Wl,--version-script=preload/exports.map -Wl,-z,now \
+	    $(SANFLAGS) -o $@ $(call obj,$(PRELOAD_SRC) $(SHM_SRC)) -ldl -lpthread
+	@$(MAKE) --no-print-directory check-exports SHIM=$@
+
+$(call obj,$(PRELOAD_SRC)): ALL_CFLAGS += -fvisibility=hidden
+$(call obj,$(SHM_SRC)): ALL_CFLAGS += -fvisibility=hidden
+
+check-exports:
+	@scripts/check-exports $(SHIM) preload/exports.map
+
+# mplog's own programs export mplog_no_capture: the shim leaves them alone.
+NOCAPTURE = -Wl,--export-dynamic-symbol=mplog_no_capture
+
+$(MPLOGD): $(call obj,$(MPLOGD_SRC) $(SINKS_SRC) $(SHM_SRC))
+	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ -lbsd -lpthread
+
+$(MPLOGCTL): $(call obj,$(CTL_SRC) $(SHM_SRC))
+	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ -lbsd -lpthread
+
+$(BUILD)/hosts/%: tests/hosts/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/hosts/demo: demo/demo.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+# Unit tests link the modules directly; the shim's modules are compiled
+# again here without hidden visibility.
+$(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) $(SHM_SRC)) \
+          $(patsubst %.c,$(BUILD)/obj/test-%.o,$(PRELOAD_SRC))
+	$(CC) $(SANFLAGS) -o $@ $^ -lcriterion -lbsd -ldl -lpthread
+
+$(BUILD)/obj/test-%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -DMPLOG_UNIT_TEST $(ALL_CFLAGS) -c $< -o $@
+
+deps:
+	@scripts/setup-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TESTS)
+	MPLOG_BUILD=$(abspath $(BUILD)) $(TESTS) --jobs 2 $(TESTFLAGS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(MPLOGD) $(DESTDIR)$(SBINDIR)/mplogd
+	install -m 0755 $(MPLOGCTL) $(DESTDIR)$(BINDIR)/mplogctl
+	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libmplog_preload.so
+	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	    scripts/mplog-run > $(DESTDIR)$(BINDIR)/mplog-run
+	chmod 0755 $(DESTDIR)$(BINDIR)/mplog-run
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/mplog-run.1 docs/mplogctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/libmplog_preload.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 docs/mplogd.8 $(DESTDIR)$(MANDIR)/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mplogd $(DESTDIR)$(BINDIR)/mplogctl \
+	    $(DESTDIR)$(BINDIR)/mplog-run $(DESTDIR)$(LIBDIR)/libmplog_preload.so \
+	    $(DESTDIR)$(MANDIR)/man1/mplog-run.1 $(DESTDIR)$(MANDIR)/man1/mplogctl.1 \
+	    $(DESTDIR)$(MANDIR)/man7/libmplog_preload.7 $(DESTDIR)$(MANDIR)/man8/mplogd.8
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,171 @@
+/* lines.c - per-thread line assembly for the pipeline thread. */
+#include "lines.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Deliver data as one or more lines of at most LINES_MAX bytes. */
+static void
+lines_emit_all(struct lines_line *l, const char *data, uint32_t len,
+    lines_emit_fn emit, void *arg)
+{
+	while (len > LINES_MAX) {
+		l->data = data;
+		l->len = LINES_MAX;
+		l->flags = LINES_F_SPLIT;
+		emit(arg, l);
+		data += LINES_MAX;
+		len -= LINES_MAX;
+	}
+	l->data = data;
+	l->len = len;
+	l->flags = 0;
+	emit(arg, l);
+}
+
+/* Deliver a thread's unfinished line and remove it from the table. */
+static void
+lines_emit_part(struct lines *ls, uint32_t i, lines_emit_fn emit, void *arg)
+{
+	struct lines_part *p = &ls->parts[i];
+	struct lines_line l = {
+		.ts_ns = p->ts_ns, .tid = p->tid, .kind = HEAPRING_STDERR, .pri = p->pri,
+	};
+
+	lines_emit_all(&l, p->buf, p->len, emit, arg);
+	free(p->buf);
+	ls->parts[i] = ls->parts[--ls->nparts];
+}
+
+/* The unfinished line of tid, or NULL. */
+static struct lines_part *
+lines_find(struct lines *ls, int32_t tid)
+{
+	for (uint32_t i = 0; i < ls->nparts; i++)
+		if (ls->parts[i].tid == tid)
+			return &ls->parts[i];
+	return NULL;
+}
+
+/* Start an unfinished line for rec's thread, making room if needed. */
+static struct lines_part *
+lines_start(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit, void *arg)
+{
+	struct lines_part *p;
+
+	if (ls->nparts == LINES_PARTS) {
+		uint32_t oldest = 0;
+
+		for (uint32_t i = 1; i < ls->nparts; i++)
+			if (ls->parts[i].last_ns < ls->parts[oldest].last_ns)
+				oldest = i;
+		lines_emit_part(ls, oldest, emit, arg);
+	}
+	p = &ls->parts[ls->nparts];
+	p->buf = malloc(LINES_MAX);
+	if (p->buf == NULL)
+		return NULL;
+	ls->nparts++;
+	p->tid = rec->tid;
+	p->pri = rec->pri;
+	p->ts_ns = rec->ts_ns;
+	p->len = 0;
+	return p;
+}
+
+/* Append bytes to tid's unfinished line; full lines leave as split pieces. */
+static void
+lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
+    uint32_t len, lines_emit_fn emit, void *arg)
+{
+	struct lines_part *p = lines_find(ls, rec->tid);
+
+	while (len > 0) {
+		if (p == NULL && (p = lines_start(ls, rec, emit, arg)) == NULL) {
+			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
+			    .kind = HEAPRING_STDERR, .pri = rec->pri };
+			lines_emit_all(&l, data, len, emit, arg);   /* no memory */
+			return;
+		}
+		uint32_t n = LINES_MAX - p->len < len ? LINES_MAX - p->len : len;
+		memcpy(p->buf + p->len, data, n);
+		p->len += n;
+		p->last_ns = rec->ts_ns;
+		data += n;
+		len -= n;
+		if (p->len == LINES_MAX) {
+			struct lines_line l = { .ts_ns = p->ts_ns, .tid = p->tid,
+			    .kind = HEAPRING_STDERR, .pri = p->pri,
+			    .flags = LINES_F_SPLIT, .data = p->buf, .len = p->len };
+			emit(arg, &l);
+			p->len = 0;
+			p->ts_ns = rec->ts_ns;
+		}
+	}
+}
+
+/* Feed stderr bytes: each newline ends the thread's current line. */
+static void
+lines_feed_stderr(struct lines *ls, const struct heapring_rec *rec,
+    lines_emit_fn emit, void *arg)
+{
+	const char *p = rec->data, *end = rec->data + rec->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			lines_append(ls, rec, p, (uint32_t)(end - p), emit, arg);
+			return;
+		}
+		struct lines_part *part = lines_find(ls, rec->tid);
+		if (part != NULL) {
+			lines_append(ls, rec, p, (uint32_t)(nl - p), emit, arg);
+			part = lines_find(ls, rec->tid);
+			if (part != NULL)
+				lines_emit_part(ls, (uint32_t)(part - ls->parts), emit, arg);
+		} else {
+			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
+			    .kind = HEAPRING_STDERR, .pri = rec->pri };
+			lines_emit_all(&l, p, (uint32_t)(nl - p), emit, arg);
+		}
+		p = nl + 1;
+	}
+}
+
+void
+lines_feed(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit, void *arg)
+{
+	struct lines_line l = {
+		.ts_ns = rec->ts_ns, .tid = rec->tid, .kind = rec->kind,
+		.pri = rec->pri, .ident = rec->ident,
+	};
+	uint32_t len = rec->len;
+
+	if (rec->kind == HEAPRING_STDERR) {
+		lines_feed_stderr(ls, rec, emit, arg);
+		return;
+	}
+	if (len > 0 && rec->data[len - 1] == '\n')
+		len--;
+	lines_emit_all(&l, rec->data, len, emit, arg);
+}
+
+void
+lines_flush(struct lines *ls, uint64_t cutoff_ns, lines_emit_fn emit, void *arg)
+{
+	for (uint32_t i = 0; i < ls->nparts;) {
+		if (ls->parts[i].last_ns <= cutoff_ns)
+			lines_emit_part(ls, i, emit, arg);
+		else
+			i++;
+	}
+}
+
+void
+lines_reset(struct lines *ls)
+{
+	for (uint32_t i = 0; i < ls->nparts; i++)
+		free(ls->parts[i].buf);
+	ls->nparts = 0;
+}

@@ -1,0 +1,391 @@
+/* pipeline.c - the thread that moves records from the heap ring to the lane. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "futex.h"
+#include "lane.h"
+#include "lines.h"
+#include "names.h"
+#include "procid.h"
+#include "real.h"
+#include "shim.h"
+
+#define PIPELINE_BATCH 64   /* records between lane publications */
+
+struct pipeline {
+	_Atomic int started;
+	_Atomic uint32_t flush_req;     /* bumped by pipeline_flush_sync */
+	_Atomic uint32_t flush_done;    /* flush_req value last completed */
+	struct lines lines;
+	struct seg *seg;                /* segment of the leased lane */
+	struct lane_writer lane;
+	int leased;
+	int64_t lease_retry;            /* no lane free: retry after this */
+	uint64_t me;                    /* procid of this process */
+	pid_t pid;
+	uint16_t proc_id;
+	uint16_t ident_ids[SHIM_IDENTS];
+	uint32_t unpublished;
+	uint64_t drops_reported;
+	int64_t stuck_since;
+};
+
+static struct pipeline pl;
+static __thread int pipeline_self __attribute__((tls_model("initial-exec")));
+
+int
+pipeline_is_self(void)
+{
+	return pipeline_self;
+}
+
+/* Write a line where it would have gone without mplog. */
+static void
+pipeline_pass(uint8_t kind, uint8_t pri, uint8_t split, const char *data, uint32_t len)
+{
+	struct iovec iov[2] = { { (void *)data, len }, { "\n", 1 } };
+
+	if (kind == HEAPRING_SYSLOG) {
+		real_syslog(pri, "%.*s", (int)len, data);
+		return;
+	}
+	if (kind == HEAPRING_STDERR && shim.stderr_mode == SHIM_STDERR_TEE)
+		return;         /* the hook already wrote it */
+	real_writev(2, iov, split ? 1 : 2);
+}
+
+/* Pass through what mplogd left unconsumed in our lane. */
+static void
+pipeline_take_back(void)
+{
+	struct lane_view v;
+
+	if (!pl.leased)
+		return;
+	lane_publish(&pl.lane);
+	while (lane_peek(pl.lane.hdr, pl.lane.data, pl.lane.size, &v) == 1) {
+		static const uint8_t kinds[] = { HEAPRING_STDERR, HEAPRING_SYSLOG, HEAPRING_MPLOG };
+		uint8_t kind = v.rec.source < 3 ? kinds[v.rec.source] : HEAPRING_STDERR;
+
+		if (lane_consume(pl.lane.hdr, &v) == 0)
+			pipeline_pass(kind, v.rec.pri, v.rec.flags & LANE_F_SPLIT, v.msg, v.msg_len);
+	}
+}
+
+/* mplogd is gone: hand back what it did not take and stop capturing. */
+static void
+pipeline_lost(void)
+{
+	pipeline_take_back();
+	pl.leased = 0;
+	pl.unpublished = 0;
+	shim_lost();
+}
+
+/* Lease a lane in the current segment; 0 when capture should go on. */
+static int
+pipeline_lease(void)
+{
+	struct seg *seg = shim_seg();
+
+	if (pl.leased && pl.seg == seg)
+		return 0;
+	if (seg == NULL || seg_now_mono() < pl.lease_retry)
+		return -1;
+	pl.leased = 0;
+	pl.pid = getpid();
+	pl.me = procid_pack(pl.pid, procid_start(pl.pid));
+	for (int64_t until = seg_now_mono() + PIPELINE_LEASE_NS;;) {
+		if (lane_lease(seg, pl.me, &pl.lane) == 0)
+			break;
+		if (seg_now_mono() > until || !seg_consumer_live(seg)) {
+			pl.lease_retry = seg_now_mono() + PIPELINE_LEASE_NS;
+			return -1;
+		}
+		usleep(10000);  /* lanes free up as mplogd reaps dead owners */
+	}
+	pl.seg = seg;
+	pl.leased = 1;
+	pl.proc_id = (uint16_t)names_register(seg, NAMES_PROC, shim.name);
+	memset(pl.ident_ids, 0xff, sizeof(pl.ident_ids));
+	return 0;
+}
+
+/* The name-table id of a process-local ident index. */
+static uint16_t
+pipeline_ident(uint16_t i)
+{
+	const char *name = shim.name;
+
+	if (i >= SHIM_IDENTS)
+		return 0;
+	if (pl.ident_ids[i] != 0xffff)
+		return pl.ident_ids[i];
+	if (i == 0)
+		name = program_invocation_short_name;
+	/* Pairs with the release in shim_ident_add(). */
+	else if (atomic_load_explicit(&shim.ident_ready[i], memory_order_acquire))
+		name = shim.idents[i];
+	pl.ident_ids[i] = (uint16_t)names_register(pl.seg, NAMES_MODULE, name);
+	return pl.ident_ids[i];
+}
+
+/* Make committed records visible and wake mplogd if it sleeps. */
+static void
+pipeline_publish(void)
+{
+	if (!pl.leased || pl.unpublished == 0)
+		return;
+	lane_publish(&pl.lane);
+	pl.unpublished = 0;
+	seg_wake_consumer(pl.seg);
+	/* seg_wake_consumer's seq_cst fence orders this check after the
+	 * publication: pairs with seg_consumer_close(). */
+	if (!seg_consumer_live(pl.seg))
+		pipeline_lost();
+}
+
+/* Reserve lane room, waiting under the block policy while mplogd lives. */
+static struct lane_rec *
+pipeline_reserve(uint32_t len)
+{
+	struct lane_rec *rec;
+
+	while ((rec = lane_reserve(&pl.lane, len)) == NULL) {
+		if (pl.seg->policy == SEG_POLICY_DROP) {
+			atomic_fetch_add_explicit(&pl.lane.hdr->drops, 1, memory_order_relaxed);
+			return NULL;
+		}
+		pipeline_publish();
+		if (!pl.leased || !seg_consumer_live(pl.seg))
+			return NULL;
+		lane_wait_room(&pl.lane, len, 10 * 1000000LL);
+	}
+	return rec;
+}
+
+/* lines_emit_fn: copy one line into the lane, or pass it through. */
+static void
+pipeline_emit(void *arg, const struct lines_line *l)
+{
+	static const uint8_t sources[] = {
+		[HEAPRING_STDERR] = LANE_SRC_STDERR,
+		[HEAPRING_SYSLOG] = LANE_SRC_SYSLOG,
+		[HEAPRING_MPLOG] = LANE_SRC_MPLOG,
+	};
+	struct lane_rec *rec;
+
+	(void)arg;
+	if (pipeline_lease() == -1 || (rec = pipeline_reserve(l->len)) == NULL) {
+		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
+			pipeline_pass(l->kind, l->pri, l->flags & LINES_F_SPLIT, l->data, l->len);
+		return;
+	}
+	rec->source = sources[l->kind];
+	rec->pri = l->pri;
+	rec->flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0;
+	rec->pid = pl.pid;
+	rec->ts_ns = l->ts_ns;
+	rec->tid = l->tid;
+	rec->proc_id = pl.proc_id;
+	rec->ident_id = l->kind == HEAPRING_SYSLOG ? pipeline_ident(l->ident) : 0;
+	memcpy(lane_rec_msg(rec), l->data, l->len);
+	lane_commit(&pl.lane, rec);
+	if (++pl.unpublished >= PIPELINE_BATCH)
+		pipeline_publish();
+}
+
+/* Pop up to a batch of records; returns how many. */
+static int
+pipeline_drain(struct heapring *r)
+{
+	const struct heapring_rec *rec;
+	int n = 0, stuck;
+
+	while (n < 4 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
+		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+		heapring_pop(r, rec);
+		n++;
+	}
+	if (n > 0 || !stuck)
+		pl.stuck_since = 0;
+	else if (pl.stuck_since == 0)
+		pl.stuck_since = seg_now_mono();
+	else if (seg_now_mono() - pl.stuck_since > PIPELINE_STUCK_NS) {
+		heapring_abandon(r);
+		pl.stuck_since = 0;
+	}
+	return n;
+}
+
+/* Report drops counted by the hooks as a record of their own. */
+static void
+pipeline_report_drops(struct heapring *r)
+{
+	uint64_t drops = atomic_load_explicit(&r->drops, memory_order_relaxed);
+	char msg[96];
+	int n;
+
+	if (drops == pl.drops_reported || !pl.leased)
+		return;
+	n = snprintf(msg, sizeof(msg), "mplog: %llu lines dropped: queue full",
+	    (unsigned long long)(drops - pl.drops_reported));
+	atomic_fetch_add_explicit(&pl.lane.hdr->drops, drops - pl.drops_reported,
+	    memory_order_relaxed);
+	pl.drops_reported = drops;
+	struct lines_line l = { .ts_ns = shim_now_real(), .tid = shim_tid(),
+	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
+	    .data = msg, .len = (uint32_t)n };
+	pipeline_emit(NULL, &l);
+}
+
+/* Finish a flush request once everything before it is in the lane. */
+static void
+pipeline_flush_check(struct heapring *r)
+{
+	uint32_t req = atomic_load_explicit(&pl.flush_req, memory_order_acquire);
+
+	if (req == atomic_load_explicit(&pl.flush_done, memory_order_relaxed) ||
+	    !heapring_empty(r))
+		return;
+	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+	pipeline_publish();
+	/* Release pairs with the acquire in pipeline_flush_sync(). */
+	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
+	futex_wake(&pl.flush_done);
+}
+
+/* Work done when the ring is idle. */
+static void
+pipeline_idle(struct heapring *r)
+{
+	pipeline_report_drops(r);
+	lines_flush(&pl.lines, shim_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
+	pipeline_publish();
+	if (pl.leased && !seg_consumer_live(pl.seg))
+		pipeline_lost();
+}
+
+static void *
+pipeline_main(void *arg)
+{
+	struct heapring *r = arg;
+
+	pipeline_self = 1;
+	for (;;) {
+		int n = pipeline_drain(r);
+
+		pipeline_publish();
+		pipeline_flush_check(r);
+		if (n > 0)
+			continue;
+		pipeline_idle(r);
+		heapring_sleep(r, pl.stuck_since != 0 ? 10 * 1000000LL : PIPELINE_IDLE_NS);
+	}
+	return NULL;
+}
+
+/* No thread could be made: pass everything queued through, here. */
+static void
+pipeline_inline(struct heapring *r)
+{
+	const struct heapring_rec *rec;
+	int stuck;
+
+	shim_lost();
+	while ((rec = heapring_peek(r, &stuck)) != NULL) {
+		pipeline_pass(rec->kind, rec->pri, 1, rec->data, rec->len);
+		heapring_pop(r, rec);
+	}
+}
+
+void
+pipeline_ensure(void)
+{
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int expect = 0, rc;
+
+	if (atomic_load_explicit(&pl.started, memory_order_acquire) || r == NULL)
+		return;
+	if (!atomic_compare_exchange_strong_explicit(&pl.started, &expect, 1,
+	    memory_order_acq_rel, memory_order_relaxed))
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	rc = pthread_create(&t, &attr, pipeline_main, r);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		shim_debug("cannot start the pipeline thread", NULL, rc);
+		pipeline_inline(r);
+		return;
+	}
+	pthread_setname_np(t, "mplog-pipeline");
+}
+
+void
+pipeline_flush_sync(void)
+{
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	uint32_t req, done;
+	uint64_t freed;
+	int64_t since;
+
+	if (r == NULL || !atomic_load_explicit(&pl.started, memory_order_acquire) ||
+	    pipeline_self)
+		return;
+	req = atomic_fetch_add_explicit(&pl.flush_req, 1, memory_order_release) + 1;
+	freed = atomic_load_explicit(&r->freed, memory_order_relaxed);
+	since = seg_now_mono();
+	heapring_wake(r);
+	/* Pairs with the release in pipeline_flush_check(). */
+	while ((done = atomic_load_explicit(&pl.flush_done, memory_order_acquire)) != req) {
+		futex_wait(&pl.flush_done, done, 10 * 1000000LL);
+		uint64_t f = atomic_load_explicit(&r->freed, memory_order_relaxed);
+		if (f != freed) {
+			freed = f;
+			since = seg_now_mono();
+		} else if (seg_now_mono() - since > PIPELINE_FLUSH_NS) {
+			return;
+		}
+	}
+}
+
+void
+pipeline_atfork_child(void)
+{
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_relaxed);
+	int attaching = SHIM_ATTACHING;
+
+	/* The parent's thread does not exist here, and the parent delivers
+	 * its own pending records: start from an empty ring and no lane.
+	 * Unfinished lines are forgotten, not freed: the parent's thread may
+	 * have been changing the table when fork() copied it. */
+	memset(&pl.lines, 0, sizeof(pl.lines));
+	atomic_store_explicit(&pl.started, 0, memory_order_relaxed);
+	atomic_store_explicit(&pl.flush_req, 0, memory_order_relaxed);
+	atomic_store_explicit(&pl.flush_done, 0, memory_order_relaxed);
+	pl.leased = 0;
+	pl.unpublished = 0;
+	pl.drops_reported = 0;
+	pl.stuck_since = 0;
+	pl.lease_retry = 0;
+	if (r != NULL)
+		heapring_reset(r);
+	shim_forget_tid();
+	atomic_compare_exchange_strong_explicit(&shim.state, &attaching, SHIM_UNINIT,
+	    memory_order_relaxed, memory_order_relaxed);
+}

@@ -1,0 +1,38 @@
+/*
+ * pipeline.h - the pipeline thread: pops the heap ring, assembles lines,
+ * and copies them into this process's lane of the segment, adding the pid
+ * and name ids. When mplogd is gone it passes lines through to where they
+ * would have gone without mplog, taking back from its lane whatever mplogd
+ * did not consume.
+ *
+ * The thread starts on the first record (pipeline_ensure, called by the
+ * hooks after a push) with every signal blocked, and again in a forked
+ * child. Creating it is the one step of capture that is not
+ * async-signal-safe: if a program's very first captured line is written
+ * from a signal handler that interrupted the C library's thread creation,
+ * the behaviour is undefined, as for any pthread_create from a handler.
+ */
+#ifndef MPLOG_PIPELINE_H
+#define MPLOG_PIPELINE_H
+
+#include <stdint.h>
+
+#define PIPELINE_IDLE_NS     (100 * 1000000LL)  /* sleep between checks */
+#define PIPELINE_PARTIAL_NS  (1000 * 1000000LL) /* unfinished line held */
+#define PIPELINE_STUCK_NS    (1000 * 1000000LL) /* abandoned claim */
+#define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
+#define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
+
+/* Start the thread if it does not run; cheap when it does. */
+void pipeline_ensure(void);
+
+/* 1 on the pipeline thread itself (its own calls are never captured). */
+int pipeline_is_self(void);
+
+/* Deliver everything pushed so far, waiting while progress is made. */
+void pipeline_flush_sync(void);
+
+/* In a forked child: forget the parent's thread, lane and pending lines. */
+void pipeline_atfork_child(void);
+
+#endif

@@ -1,0 +1,439 @@
+/* shim.c - process state, lazy attachment, and the capture entry point. */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "pri.h"
+#include "real.h"
+
+struct shim shim = {
+	.logmask = 0xff,
+	.facility = LOG_USER,
+	.stderr_pri = LOG_USER | LOG_INFO,
+};
+
+static _Atomic int shim_inited;         /* 0 no, 1 running, 2 done */
+static _Atomic(struct seg *) shim_segp; /* the current segment */
+
+static __thread int32_t shim_tid_cached __attribute__((tls_model("initial-exec")));
+static __thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+/* The environment variable name, read only when the process is not setuid. */
+static const char *
+shim_env(const char *name)
+{
+	return secure_getenv(name);
+}
+
+/* Parse MPLOG_STDERR; unknown values keep capture and say so in debug. */
+static void
+shim_init_stderr(void)
+{
+	const char *mode = shim_env("MPLOG_STDERR");
+
+	if (mode == NULL || strcmp(mode, "capture") == 0)
+		shim.stderr_mode = SHIM_STDERR_CAPTURE;
+	else if (strcmp(mode, "tee") == 0)
+		shim.stderr_mode = SHIM_STDERR_TEE;
+	else if (strcmp(mode, "pass") == 0)
+		shim.stderr_mode = SHIM_STDERR_PASS;
+	else
+		shim_debug("MPLOG_STDERR: unknown mode, using capture", mode, 0);
+}
+
+/* Work out the segment and process names. */
+static void
+shim_init_names(void)
+{
+	const char *s = shim_env("MPLOG_SHM");
+	const char *name = shim_env("MPLOG_NAME");
+
+	if (s != NULL && seg_name_valid(s))
+		strncpy(shim.shm_name, s, sizeof(shim.shm_name) - 1);
+	else {
+		if (s != NULL)
+			shim_debug("MPLOG_SHM: not a segment name", s, 0);
+		seg_default_name(shim.shm_name, sizeof(shim.shm_name));
+	}
+	if (name == NULL || name[0] == '\0')
+		name = program_invocation_short_name;
+	strncpy(shim.name, name, sizeof(shim.name) - 1);
+}
+
+void
+shim_init(void)
+{
+	int expect = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&shim_inited, &expect, 1,
+	    memory_order_acquire, memory_order_relaxed))
+		return;
+	real_init();
+	shim.debug = shim_env("MPLOG_DEBUG") != NULL;
+	if (getauxval(AT_SECURE) != 0 || dlsym(RTLD_DEFAULT, "mplog_no_capture") != NULL) {
+		atomic_store_explicit(&shim.state, SHIM_OFF, memory_order_relaxed);
+	} else {
+		shim_init_stderr();
+		shim_init_names();
+	}
+	/* Release pairs with the acquire in shim_ready(). */
+	atomic_store_explicit(&shim_inited, 2, memory_order_release);
+}
+
+/* 1 once shim_init has finished (running it if nobody has). */
+static int
+shim_ready(void)
+{
+	if (atomic_load_explicit(&shim_inited, memory_order_acquire) == 2)
+		return 1;
+	shim_init();
+	return atomic_load_explicit(&shim_inited, memory_order_acquire) == 2;
+}
+
+/* Map a struct seg for a new attachment; never freed (hooks may read it). */
+static struct seg *
+shim_seg_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct seg), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Try to attach to a live mplogd; LIVE or PASS afterwards. */
+static int
+shim_attach_now(void)
+{
+	struct seg s, *sp;
+
+	if (seg_attach(&s, shim.shm_name) == 0) {
+		if (seg_consumer_live(&s) && (sp = shim_seg_alloc()) != NULL) {
+			*sp = s;
+			/* Release pairs with the acquire in shim_seg(). */
+			atomic_store_explicit(&shim_segp, sp, memory_order_release);
+			atomic_store_explicit(&shim.state, SHIM_LIVE, memory_order_release);
+			return 1;
+		}
+		seg_detach(&s);
+		shim_debug("no live mplogd on", shim.shm_name, 0);
+	} else {
+		shim_debug("cannot attach", shim.shm_name, errno);
+	}
+	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
+	atomic_store_explicit(&shim.state, SHIM_PASS, memory_order_release);
+	return 0;
+}
+
+/* Wait, bounded, for another thread's attachment to finish. */
+static int
+shim_attach_wait(void)
+{
+	int64_t until = seg_now_mono() + SHIM_ATTACH_NS;
+
+	if (shim_depth > 1)
+		return 0;       /* we may have interrupted the attacher */
+	while (atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_ATTACHING) {
+		if (seg_now_mono() > until)
+			return 0;
+		sched_yield();
+	}
+	return atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_LIVE;
+}
+
+/* 1 when capturing into a live segment, attaching first if due. */
+static int
+shim_attach(void)
+{
+	for (;;) {
+		int st = atomic_load_explicit(&shim.state, memory_order_acquire);
+
+		if (st == SHIM_LIVE)
+			return 1;
+		if (st == SHIM_OFF)
+			return 0;
+		if (st == SHIM_ATTACHING)
+			return shim_attach_wait();
+		if (st == SHIM_PASS && seg_now_mono() <
+		    atomic_load_explicit(&shim.retry_ns, memory_order_relaxed))
+			return 0;
+		if (atomic_compare_exchange_strong_explicit(&shim.state, &st,
+		    SHIM_ATTACHING, memory_order_acquire, memory_order_relaxed))
+			return shim_attach_now();
+	}
+}
+
+struct seg *
+shim_seg(void)
+{
+	/* Pairs with the release in shim_attach_now(). */
+	return atomic_load_explicit(&shim_segp, memory_order_acquire);
+}
+
+int
+shim_wants(unsigned sev)
+{
+	struct seg *s;
+
+	if (!shim_ready() || pipeline_is_self() || !shim_attach())
+		return -1;
+	s = shim_seg();
+	/* Relaxed: the level is a single word; a change applies from the
+	 * next call that loads it. */
+	return sev <= atomic_load_explicit(&s->config->level, memory_order_relaxed);
+}
+
+/* The ring, mapped on the first record. */
+static struct heapring *
+shim_ring(void)
+{
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	struct heapring *expect = NULL;
+
+	if (r != NULL)
+		return r;
+	r = heapring_new();
+	if (r == NULL)
+		return NULL;
+	/* acq_rel: publishes the initialised ring; pairs with the acquire above. */
+	if (!atomic_compare_exchange_strong_explicit(&shim.ring, &expect, r,
+	    memory_order_acq_rel, memory_order_acquire)) {
+		munmap(r, sizeof(*r));
+		r = expect;
+	}
+	return r;
+}
+
+/* Wait, bounded, for room in the ring under the block policy. */
+static int
+shim_claim_wait(struct heapring *r, uint32_t len, struct heapring_claim *c)
+{
+	uint64_t freed = atomic_load_explicit(&r->freed, memory_order_relaxed);
+	int64_t since = seg_now_mono();
+
+	pipeline_ensure();
+	for (;;) {
+		heapring_wake(r);
+		heapring_wait_room(r, 1000000);
+		if (heapring_claim(r, len, c) == 0)
+			return 0;
+		uint64_t now_freed = atomic_load_explicit(&r->freed, memory_order_relaxed);
+		if (now_freed != freed) {
+			freed = now_freed;
+			since = seg_now_mono();
+		} else if (seg_now_mono() - since > SHIM_BLOCK_NS) {
+			return -1;
+		}
+	}
+}
+
+/* Claim room for len bytes: 0 claimed, 1 dropped and counted, -1 pass. */
+static int
+shim_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
+{
+	struct seg *s = shim_seg();
+
+	if (heapring_claim(r, len, c) == 0)
+		return 0;
+	if (errno != EAGAIN)
+		return -1;
+	if (s->policy == SEG_POLICY_DROP) {
+		atomic_fetch_add_explicit(&r->drops, 1, memory_order_relaxed);
+		return 1;
+	}
+	if (shim_depth > 1)
+		return -1;      /* in a signal handler: never wait */
+	return shim_claim_wait(r, len, c);
+}
+
+/* Fill in a claimed record's header and publish it. */
+static int
+shim_publish(struct heapring *r, struct heapring_claim *c, uint8_t kind,
+    uint8_t pri, uint16_t ident, uint64_t ts)
+{
+	c->rec->kind = kind;
+	c->rec->pri = pri;
+	c->rec->ident = ident;
+	c->rec->ts_ns = ts;
+	c->rec->tid = shim_tid();
+	if (heapring_publish(r, c) == -1)
+		return -1;
+	pipeline_ensure();
+	if (heapring_reader_sleeps(r))
+		heapring_wake(r);
+	return 0;
+}
+
+int
+shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len)
+{
+	struct heapring *r = shim_ring();
+	uint64_t ts = shim_now_real();
+	const char *p = data;
+	struct heapring_claim c;
+
+	if (r == NULL)
+		return -1;
+	do {
+		uint32_t n = len > HEAPRING_DATA_MAX ? HEAPRING_DATA_MAX : (uint32_t)len;
+		int got = shim_claim(r, n, &c);
+
+		if (got == -1)
+			return p == (const char *)data ? -1 : 0;
+		if (got == 0) {
+			memcpy(c.rec->data, p, n);
+			if (shim_publish(r, &c, kind, pri, ident, ts) == -1)
+				return -1;
+		}
+		p += n;
+		len -= n;
+	} while (len > 0);
+	return 0;
+}
+
+int
+shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
+{
+	char small[256];
+	struct heapring *r;
+	struct heapring_claim c;
+	va_list again;
+	int saved = errno, n, got;
+
+	va_copy(again, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0 || (size_t)n < sizeof(small)) {
+		va_end(again);
+		return n < 0 ? -1 : shim_capture(kind, pri, ident, small, (size_t)n);
+	}
+	if ((r = shim_ring()) == NULL || (got = shim_claim(r, n >= (int)HEAPRING_DATA_MAX ?
+	    HEAPRING_DATA_MAX : (uint32_t)n + 1, &c)) == -1) {
+		va_end(again);
+		return -1;
+	}
+	if (got == 0) {
+		errno = saved;  /* %m reads errno at the call */
+		vsnprintf(c.rec->data, c.rec->len, fmt, again);
+		c.rec->len = (uint32_t)strnlen(c.rec->data, c.rec->len);
+		got = shim_publish(r, &c, kind, pri, ident, shim_now_real());
+	}
+	va_end(again);
+	return got == -1 ? -1 : 0;
+}
+
+int32_t
+shim_tid(void)
+{
+	if (shim_tid_cached == 0)
+		shim_tid_cached = (int32_t)syscall(SYS_gettid);
+	return shim_tid_cached;
+}
+
+void
+shim_forget_tid(void)
+{
+	shim_tid_cached = 0;
+}
+
+uint64_t
+shim_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int
+shim_enter(void)
+{
+	return ++shim_depth;
+}
+
+void
+shim_leave(void)
+{
+	shim_depth--;
+}
+
+uint32_t
+shim_ident_add(const char *ident)
+{
+	uint32_t n = atomic_load_explicit(&shim.nidents, memory_order_relaxed);
+	uint32_t i;
+
+	if (ident == NULL)
+		return 0;
+	for (i = 1; i <= n && i < SHIM_IDENTS; i++)
+		/* Pairs with the release below. */
+		if (atomic_load_explicit(&shim.ident_ready[i], memory_order_acquire) &&
+		    strncmp(shim.idents[i], ident, SEG_NAME_MAX - 1) == 0)
+			return i;
+	i = atomic_fetch_add_explicit(&shim.nidents, 1, memory_order_relaxed) + 1;
+	if (i >= SHIM_IDENTS)
+		return 0;
+	strncpy(shim.idents[i], ident, SEG_NAME_MAX - 1);
+	/* Release pairs with the acquire above and in the pipeline. */
+	atomic_store_explicit(&shim.ident_ready[i], 1, memory_order_release);
+	return i;
+}
+
+void
+shim_debug(const char *what, const char *detail, int err)
+{
+	struct iovec iov[6];
+	int n = 0;
+
+	if (!shim.debug)
+		return;
+	iov[n++] = (struct iovec){ "mplog: ", 7 };
+	iov[n++] = (struct iovec){ (void *)what, strlen(what) };
+	if (detail != NULL) {
+		iov[n++] = (struct iovec){ ": ", 2 };
+		iov[n++] = (struct iovec){ (void *)detail, strlen(detail) };
+	}
+	if (err != 0) {
+		const char *e = strerrordesc_np(err);
+		iov[n++] = (struct iovec){ ": ", 2 };
+		iov[n++] = (struct iovec){ (void *)(e ? e : "error"), strlen(e ? e : "error") };
+	}
+	real_writev(2, iov, n);
+	real_write(2, "\n", 1);
+}
+
+void
+shim_lost(void)
+{
+	int live = SHIM_LIVE;
+
+	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
+	atomic_compare_exchange_strong_explicit(&shim.state, &live, SHIM_PASS,
+	    memory_order_release, memory_order_relaxed);
+}
+
+/* Load time: read the environment; nothing is mapped or started yet. */
+__attribute__((constructor)) static void
+shim_ctor(void)
+{
+	shim_init();
+	pthread_atfork(NULL, NULL, pipeline_atfork_child);
+}
+
+/* Exit: deliver every line written so far before the process goes. */
+__attribute__((destructor)) static void
+shim_dtor(void)
+{
+	pipeline_flush_sync();
+}

@@ -1,0 +1,112 @@
+/*
+ * shim.h - the shim's process-wide state, and the one way a hook hands a
+ * line to mplog.
+ *
+ * Configuration is read once, in the constructor, with secure_getenv; in a
+ * secure-execution (setuid) process, or in mplog's own programs, the shim
+ * is off and every hook passes straight through. The segment is attached
+ * lazily, on the first line, by the thread that writes it: a process that
+ * never logs maps nothing and starts nothing.
+ *
+ * States: UNINIT -> ATTACHING -> LIVE, or -> PASS when there is no
+ * segment or no live mplogd; PASS retries after SHIM_RETRY_NS. The
+ * pipeline thread moves LIVE -> PASS when mplogd goes away.
+ *
+ * shim_capture and friends are lock-free and async-signal-safe, with one
+ * exception documented in pipeline.h (the thread is created on the first
+ * line).
+ */
+#ifndef MPLOG_SHIM_H
+#define MPLOG_SHIM_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heapring.h"
+#include "seg.h"
+
+#define SHIM_RETRY_NS     (1000 * 1000000LL)  /* between attach attempts */
+#define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
+#define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
+#define SHIM_IDENTS       16
+
+enum shim_state {
+	SHIM_UNINIT = 0,
+	SHIM_ATTACHING = 1,
+	SHIM_LIVE = 2,
+	SHIM_PASS = 3,
+	SHIM_OFF = 4,           /* disabled for the life of the process */
+};
+
+enum shim_stderr {
+	SHIM_STDERR_CAPTURE = 0,
+	SHIM_STDERR_TEE = 1,
+	SHIM_STDERR_PASS = 2,
+};
+
+struct shim {
+	_Atomic int state;              /* enum shim_state */
+	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
+	int stderr_mode;                /* enum shim_stderr */
+	uint8_t stderr_pri;             /* facility << 3 | severity */
+	int debug;
+	char shm_name[SEG_PATH_MAX];
+	char name[SEG_NAME_MAX];
+	struct seg seg;                 /* valid from LIVE on; never unmapped */
+	_Atomic(struct heapring *) ring;
+	/* syslog state mirrored from the program's calls */
+	_Atomic int logmask;
+	_Atomic int facility;
+	_Atomic uint32_t ident;         /* index into idents, 0: program name */
+	_Atomic uint32_t nidents;
+	_Atomic uint32_t ident_ready[SHIM_IDENTS];
+	char idents[SHIM_IDENTS][SEG_NAME_MAX];
+};
+
+extern struct shim shim;
+
+/* Read the environment and resolve libc; run from the constructor. */
+void shim_init(void);
+
+/* 1 if a line of severity sev passes the level, attaching if needed.
+ * 0 also when mplog is not capturing: the caller then passes through. */
+int shim_wants(unsigned sev);
+
+/*
+ * Hand one record to the pipeline: kind, priority and bytes. Returns 0
+ * when mplog took responsibility for it (queued, or dropped and counted
+ * under the drop policy), -1 when the caller must pass it through.
+ */
+int shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len);
+
+/* Like shim_capture, but formats fmt with ap straight into the ring. */
+int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap);
+
+/* The segment attached now, or NULL before the first attachment. */
+struct seg *shim_seg(void);
+
+/* Move from LIVE to PASS: mplogd went away; retry attaching later. */
+void shim_lost(void);
+
+/* The calling thread's id, cached. Signal-safe. */
+int32_t shim_tid(void);
+
+/* CLOCK_REALTIME now in nanoseconds. Signal-safe. */
+uint64_t shim_now_real(void);
+
+/* Enter and leave a hook; shim_enter returns the nesting depth. */
+int shim_enter(void);
+void shim_leave(void);
+
+/* Register a syslog ident (copied); returns its index. */
+uint32_t shim_ident_add(const char *ident);
+
+/* A diagnostic on the original stderr, only when MPLOG_DEBUG is set. */
+void shim_debug(const char *what, const char *detail, int err);
+
+/* Forget the calling thread's cached id (forked child). */
+void shim_forget_tid(void);
+
+#endif

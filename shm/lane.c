@@ -1,0 +1,203 @@
+/* lane.c - single-writer, single-reader record ring in the shared segment. */
+#include "lane.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "futex.h"
+
+int
+lane_lease(struct seg *seg, uint64_t me, struct lane_writer *w)
+{
+	uint32_t n = seg->lane_count;
+	struct lane_hdr *hdr = NULL;
+
+	/* A process that exec'd keeps its pid and start time: its lane too. */
+	for (uint32_t i = 0; i < n && hdr == NULL; i++) {
+		struct lane_hdr *h = seg_lane(seg, i);
+
+		/* Acquire pairs with the release in lane_unlease() by the
+		 * previous owner (its last head store is visible). */
+		if (atomic_load_explicit(&h->owner, memory_order_acquire) == me)
+			hdr = h;
+	}
+	for (uint32_t i = 0; i < n && hdr == NULL; i++) {
+		struct lane_hdr *h = seg_lane(seg, i);
+		uint64_t expect = 0;
+
+		/* Acquire pairs with the release in lane_unlease() and with
+		 * mplogd's reclaim: the previous owner's head is visible. */
+		if (atomic_compare_exchange_strong_explicit(&h->owner, &expect, me,
+		    memory_order_acquire, memory_order_relaxed))
+			hdr = h;
+	}
+	if (hdr == NULL) {
+		errno = EAGAIN;
+		return -1;
+	}
+	w->hdr = hdr;
+	w->data = (char *)(hdr + 1);
+	w->size = seg->lane_size;
+	w->head = atomic_load_explicit(&hdr->head, memory_order_relaxed);
+	return 0;
+}
+
+void
+lane_unlease(struct lane_writer *w, uint64_t me)
+{
+	uint64_t expect = me;
+
+	/* Release pairs with the acquire in lane_lease() of the next owner. */
+	atomic_compare_exchange_strong_explicit(&w->hdr->owner, &expect, 0,
+	    memory_order_release, memory_order_relaxed);
+}
+
+/* Room the writer may use, given the reader's tail. */
+static uint64_t
+lane_room(const struct lane_writer *w)
+{
+	/* Acquire pairs with the CAS in lane_consume(): the reader is done
+	 * with the bytes below tail before we overwrite them. */
+	uint64_t tail = atomic_load_explicit(&w->hdr->tail, memory_order_acquire);
+	uint64_t used = w->head - tail;
+
+	return used > w->size ? 0 : w->size - used;
+}
+
+/* Ring bytes a reservation of msg_len needs at the current head. */
+static uint64_t
+lane_need(const struct lane_writer *w, uint32_t msg_len)
+{
+	uint32_t span = lane_rec_span(msg_len);
+	uint32_t off = (uint32_t)(w->head & (w->size - 1));
+
+	return off + span > w->size ? (uint64_t)(w->size - off) + span : span;
+}
+
+struct lane_rec *
+lane_reserve(struct lane_writer *w, uint32_t msg_len)
+{
+	uint32_t off = (uint32_t)(w->head & (w->size - 1));
+	struct lane_rec *rec;
+	uint32_t pad;
+
+	if (msg_len > LANE_MSG_MAX || lane_room(w) < lane_need(w, msg_len))
+		return NULL;
+	pad = off + lane_rec_span(msg_len) > w->size ? w->size - off : 0;
+	if (pad != 0) {
+		rec = (struct lane_rec *)(w->data + off);
+		rec->size = pad;
+		rec->type = LANE_REC_PAD;
+		w->head += pad;
+		off = 0;
+	}
+	rec = (struct lane_rec *)(w->data + off);
+	memset(rec, 0, sizeof(*rec));
+	rec->size = (uint32_t)sizeof(*rec) + msg_len;
+	rec->type = LANE_REC_LOG;
+	return rec;
+}
+
+void
+lane_commit(struct lane_writer *w, struct lane_rec *rec)
+{
+	w->head += lane_rec_span(rec->size - (uint32_t)sizeof(*rec));
+	atomic_fetch_add_explicit(&w->hdr->records, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->hdr->bytes, rec->size, memory_order_relaxed);
+}
+
+void
+lane_publish(struct lane_writer *w)
+{
+	/* Release pairs with the acquire in lane_peek(): the records below
+	 * head are written before the reader can see head. */
+	atomic_store_explicit(&w->hdr->head, w->head, memory_order_release);
+}
+
+void
+lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
+{
+	uint32_t room = atomic_load_explicit(&w->hdr->room, memory_order_relaxed);
+
+	/* seq_cst store then load: pairs with lane_consume(), which advances
+	 * tail (seq_cst) and then reads waiting. One of us sees the other. */
+	atomic_store_explicit(&w->hdr->waiting, 1, memory_order_seq_cst);
+	if (lane_room(w) >= lane_need(w, msg_len))
+		return;
+	futex_wait(&w->hdr->room, room, timeout_ns);
+}
+
+uint64_t
+lane_used(const struct lane_hdr *hdr)
+{
+	uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
+
+	return head > tail ? head - tail : 0;
+}
+
+/* Report damage at pos: the reader resumes from head. */
+static int
+lane_damaged(struct lane_view *v, uint64_t pos, uint64_t head)
+{
+	v->pos = pos;
+	v->next = head;
+	return -1;
+}
+
+int
+lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_view *v)
+{
+	for (;;) {
+		/* Acquire pairs with the release in lane_publish(). */
+		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+		uint64_t avail = head - tail;
+		uint32_t off = (uint32_t)(tail & (size - 1));
+		struct lane_rec rec;
+
+		if (avail == 0)
+			return 0;
+		if (avail > size || avail < 8 || (tail & 7) != 0)
+			return lane_damaged(v, tail, head);
+		memcpy(&rec, data + off, 8);
+		if (rec.type == LANE_REC_PAD) {
+			if (rec.size != size - off || rec.size > avail)
+				return lane_damaged(v, tail, head);
+			v->pos = tail;
+			v->next = tail + rec.size;
+			lane_consume(hdr, v);
+			continue;
+		}
+		uint32_t span = (rec.size + 7u) & ~7u;
+		if (rec.type != LANE_REC_LOG || rec.size < sizeof(rec) ||
+		    rec.size > LANE_REC_MAX || span > avail || off + span > size)
+			return lane_damaged(v, tail, head);
+		memcpy(&v->rec, data + off, sizeof(rec));
+		v->rec.size = rec.size;   /* the checked value, not a re-read */
+		v->msg = data + off + sizeof(rec);
+		v->msg_len = rec.size - (uint32_t)sizeof(rec);
+		v->pos = tail;
+		v->next = tail + span;
+		return 1;
+	}
+}
+
+int
+lane_consume(struct lane_hdr *hdr, const struct lane_view *v)
+{
+	uint64_t expect = v->pos;
+
+	/* seq_cst: releases the bytes to the writer (pairs with the acquire
+	 * in lane_room()) and orders before the load of waiting below (pairs
+	 * with lane_wait_room()). */
+	if (!atomic_compare_exchange_strong_explicit(&hdr->tail, &expect,
+	    v->next, memory_order_seq_cst, memory_order_relaxed))
+		return -1;
+	if (atomic_load_explicit(&hdr->waiting, memory_order_seq_cst) != 0) {
+		atomic_store_explicit(&hdr->waiting, 0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&hdr->room, 1, memory_order_relaxed);
+		futex_wake(&hdr->room);
+	}
+	return 0;
+}

@@ -1,0 +1,373 @@
+/* seg.c - create, attach and validate the shared segment. */
+#include "seg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "futex.h"
+#include "lane.h"
+#include "names.h"
+#include "procid.h"
+
+struct seg_layout {
+	uint64_t config_off, procs_off, modules_off, lanes_off;
+	uint32_t lane_stride;
+	uint64_t total;
+};
+
+/* Compute where every part goes; -1 with EINVAL for bad parameters. */
+static int
+seg_layout(uint32_t lanes, uint32_t lane_size, uint32_t procs, uint32_t modules,
+    struct seg_layout *l)
+{
+	if (lanes == 0 || lanes > SEG_LANES_MAX ||
+	    lane_size < SEG_LANE_SIZE_MIN || lane_size > SEG_LANE_SIZE_MAX ||
+	    (lane_size & (lane_size - 1)) != 0 ||
+	    procs == 0 || procs > SEG_NAMES_MAX ||
+	    modules == 0 || modules > SEG_NAMES_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	l->config_off = sizeof(struct seg_meta);
+	l->procs_off = l->config_off + sizeof(struct seg_config);
+	l->modules_off = l->procs_off + (uint64_t)procs * sizeof(struct names_entry);
+	l->lanes_off = l->modules_off + (uint64_t)modules * sizeof(struct names_entry);
+	l->lanes_off = (l->lanes_off + 4095) & ~(uint64_t)4095;
+	l->lane_stride = (uint32_t)sizeof(struct lane_hdr) + lane_size;
+	l->total = l->lanes_off + (uint64_t)lanes * l->lane_stride;
+	return 0;
+}
+
+void
+seg_default_name(char *buf, size_t len)
+{
+	snprintf(buf, len, "/mplog-%u", (unsigned)geteuid());
+}
+
+int
+seg_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 2 && n < SEG_PATH_MAX && name[0] == '/' &&
+	    strchr(name + 1, '/') == NULL;
+}
+
+/* Fill a new segment's metadata and config from the parameters. */
+static void
+seg_init(struct seg_meta *m, const struct seg_layout *l, const struct seg_params *p)
+{
+	struct seg_config *c = (struct seg_config *)((char *)m + l->config_off);
+
+	m->layout_version = SEG_LAYOUT_VERSION;
+	m->meta_size = sizeof(*m);
+	m->total_size = l->total;
+	m->config_off = l->config_off;
+	m->procs_off = l->procs_off;
+	m->modules_off = l->modules_off;
+	m->lanes_off = l->lanes_off;
+	m->lane_count = p->lane_count;
+	m->lane_size = p->lane_size;
+	m->lane_stride = l->lane_stride;
+	m->proc_count = p->proc_count;
+	m->module_count = p->module_count;
+	m->policy = p->policy;
+	m->owner_uid = (uint32_t)geteuid();
+	atomic_store_explicit(&c->level, p->level, memory_order_relaxed);
+	atomic_store_explicit(&c->mask, SEG_MASK_TID, memory_order_relaxed);
+	/* Release pairs with the acquire in seg_attach(): an attacher that
+	 * sees the magic sees every field above. */
+	atomic_thread_fence(memory_order_release);
+	m->magic = SEG_MAGIC;
+}
+
+/* Apply the defaults to zero fields of p. */
+static struct seg_params
+seg_defaults(const struct seg_params *p)
+{
+	struct seg_params d = *p;
+
+	if (d.lane_count == 0)
+		d.lane_count = SEG_LANES_DEFAULT;
+	if (d.lane_size == 0)
+		d.lane_size = SEG_LANE_SIZE_DEFAULT;
+	if (d.proc_count == 0)
+		d.proc_count = SEG_PROCS_DEFAULT;
+	if (d.module_count == 0)
+		d.module_count = SEG_MODULES_DEFAULT;
+	if (d.mode == 0)
+		d.mode = 0600;
+	return d;
+}
+
+/* Copy the validated geometry out of the metadata into seg. */
+static void
+seg_keep_geometry(struct seg *seg)
+{
+	const struct seg_meta *m = seg->meta;
+
+	seg->config = (struct seg_config *)((char *)m + m->config_off);
+	seg->procs_off = m->procs_off;
+	seg->modules_off = m->modules_off;
+	seg->lanes_off = m->lanes_off;
+	seg->lane_count = m->lane_count;
+	seg->lane_size = m->lane_size;
+	seg->lane_stride = m->lane_stride;
+	seg->proc_count = m->proc_count;
+	seg->module_count = m->module_count;
+	seg->policy = m->policy;
+}
+
+/* Map size bytes of fd read-write into seg. */
+static int
+seg_map(struct seg *seg, int fd, size_t size, const char *name)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	seg->meta = p;
+	seg->size = size;
+	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	return 0;
+}
+
+int
+seg_create(struct seg *seg, const char *name, const struct seg_params *params)
+{
+	struct seg_params p = seg_defaults(params);
+	struct seg_layout l;
+	int fd, saved;
+
+	if (!seg_name_valid(name) || p.policy > SEG_POLICY_DROP || p.level > 7 ||
+	    seg_layout(p.lane_count, p.lane_size, p.proc_count, p.module_count, &l) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, p.mode & 0660);
+	if (fd == -1)
+		return -1;
+	/* The umask must not narrow the mode, nor is the group inherited. */
+	if (fchmod(fd, p.mode & 0660) == -1 ||
+	    ((p.mode & 0060) != 0 && fchown(fd, (uid_t)-1, p.group) == -1) ||
+	    ftruncate(fd, (off_t)l.total) == -1 ||
+	    seg_map(seg, fd, l.total, name) == -1) {
+		saved = errno;
+		close(fd);
+		shm_unlink(name);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	seg_init(seg->meta, &l, &p);
+	seg_keep_geometry(seg);
+	return 0;
+}
+
+/* Check a mapped segment's metadata against its size; errno on failure. */
+static int
+seg_validate(const struct seg_meta *m, size_t size)
+{
+	struct seg_layout l;
+
+	if (size < sizeof(*m) || m->magic != SEG_MAGIC ||
+	    m->layout_version != SEG_LAYOUT_VERSION) {
+		errno = EPROTO;
+		return -1;
+	}
+	/* Pairs with the release fence in seg_init(). */
+	atomic_thread_fence(memory_order_acquire);
+	if (m->meta_size != sizeof(*m) || m->policy > SEG_POLICY_DROP ||
+	    seg_layout(m->lane_count, m->lane_size, m->proc_count,
+	    m->module_count, &l) == -1 ||
+	    m->total_size != size || l.total != size ||
+	    m->config_off != l.config_off || m->procs_off != l.procs_off ||
+	    m->modules_off != l.modules_off || m->lanes_off != l.lanes_off ||
+	    m->lane_stride != l.lane_stride) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* May this process use a segment with these attributes? */
+static int
+seg_permitted(const struct stat *st)
+{
+	if (st->st_uid == geteuid())
+		return 1;
+	return (st->st_mode & 0060) == 0060 && group_member(st->st_gid);
+}
+
+int
+seg_attach(struct seg *seg, const char *name)
+{
+	struct stat st;
+	int fd, saved;
+
+	if (!seg_name_valid(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!seg_permitted(&st) || (st.st_mode & 0007) != 0) {
+		errno = EPERM;
+		goto fail;
+	}
+	if ((size_t)st.st_size < sizeof(struct seg_meta)) {
+		errno = EPROTO;
+		goto fail;
+	}
+	if (seg_map(seg, fd, (size_t)st.st_size, name) == -1)
+		goto fail;
+	close(fd);
+	if (seg_validate(seg->meta, seg->size) == -1 ||
+	    seg->meta->owner_uid != st.st_uid) {
+		saved = errno == 0 ? EBADMSG : errno;
+		seg_detach(seg);
+		errno = saved;
+		return -1;
+	}
+	seg_keep_geometry(seg);
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+void
+seg_detach(struct seg *seg)
+{
+	if (seg->meta != NULL)
+		munmap(seg->meta, seg->size);
+	seg->meta = NULL;
+	seg->config = NULL;
+	seg->size = 0;
+}
+
+int64_t
+seg_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+seg_consumer_start(struct seg *seg)
+{
+	struct seg_meta *m = seg->meta;
+	pid_t self = getpid();
+
+	atomic_store_explicit(&m->consumer_pid, self, memory_order_relaxed);
+	atomic_store_explicit(&m->consumer_start, procid_start(self), memory_order_relaxed);
+	seg_heartbeat(seg);
+	/* Release pairs with the acquire in seg_consumer_live(): a producer
+	 * that sees RUNNING sees the consumer's identity and heartbeat. */
+	atomic_store_explicit(&m->state, SEG_STATE_RUNNING, memory_order_release);
+}
+
+void
+seg_heartbeat(struct seg *seg)
+{
+	atomic_store_explicit(&seg->meta->heartbeat_ns, (uint64_t)seg_now_mono(),
+	    memory_order_relaxed);
+}
+
+void
+seg_consumer_close(struct seg *seg)
+{
+	/* seq_cst pairs with the fence in the producer's fallback check:
+	 * a producer that publishes after this sees CLOSED and takes its
+	 * unconsumed records back itself. */
+	atomic_store_explicit(&seg->meta->state, SEG_STATE_CLOSED, memory_order_seq_cst);
+	atomic_store_explicit(&seg->meta->consumer_pid, 0, memory_order_relaxed);
+}
+
+int
+seg_consumer_live(const struct seg *seg)
+{
+	const struct seg_meta *m = seg->meta;
+	int64_t beat;
+
+	/* Pairs with the release in seg_consumer_start(). */
+	if (atomic_load_explicit(&m->state, memory_order_acquire) != SEG_STATE_RUNNING)
+		return 0;
+	beat = (int64_t)atomic_load_explicit(&m->heartbeat_ns, memory_order_relaxed);
+	return seg_now_mono() - beat < SEG_STALE_NS;
+}
+
+int
+seg_consumer_exists(const struct seg *seg)
+{
+	const struct seg_meta *m = seg->meta;
+	pid_t pid = atomic_load_explicit(&m->consumer_pid, memory_order_relaxed);
+	uint64_t start = atomic_load_explicit(&m->consumer_start, memory_order_relaxed);
+
+	return pid > 0 && procid_alive(procid_pack(pid, start));
+}
+
+void
+seg_wake_consumer(struct seg *seg)
+{
+	struct seg_config *c = seg->config;
+
+	/* Pairs with the fence in seg_consumer_sleep(): either the consumer
+	 * sees our published head, or we see it sleeping and wake it. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) != 0) {
+		atomic_fetch_add_explicit(&c->wake, 1, memory_order_relaxed);
+		futex_wake(&c->wake);
+	}
+}
+
+void
+seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg)
+{
+	struct seg_config *c = seg->config;
+	uint32_t word = atomic_load_explicit(&c->wake, memory_order_relaxed);
+
+	atomic_store_explicit(&c->sleeping, 1, memory_order_relaxed);
+	/* Pairs with the fence in seg_wake_consumer(). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!pending(arg))
+		futex_wait(&c->wake, word, timeout_ns);
+	atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
+}
+
+struct lane_hdr *
+seg_lane(const struct seg *seg, uint32_t i)
+{
+	return (struct lane_hdr *)((char *)seg->meta + seg->lanes_off +
+	    (uint64_t)i * seg->lane_stride);
+}
+
+struct names_entry *
+seg_names(const struct seg *seg, int kind, uint32_t *count)
+{
+	char *base = (char *)seg->meta;
+
+	if (kind == NAMES_PROC) {
+		*count = seg->proc_count;
+		return (struct names_entry *)(base + seg->procs_off);
+	}
+	if (kind == NAMES_MODULE) {
+		*count = seg->module_count;
+		return (struct names_entry *)(base + seg->modules_off);
+	}
+	*count = 0;
+	return NULL;
+}

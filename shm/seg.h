@@ -1,0 +1,187 @@
+/*
+ * seg.h - the shared segment: layout, creation, attachment, validation.
+ *
+ * mplogd creates the segment (seg_create) and is its only consumer; the
+ * shim and mplogctl attach to it (seg_attach), which checks every size and
+ * offset against the mapping before anything is trusted. The segment holds
+ * no pointers: every part is found from offsets in the metadata, which an
+ * attacher recomputes from the parameters and compares.
+ *
+ *   [ seg_meta | seg_config | names: proc table, module table | lanes ]
+ *
+ * Thread-safety: seg_create, seg_attach and seg_detach are not
+ * async-signal-safe (they open and map). The accessors are plain pointer
+ * arithmetic on a validated segment and are safe anywhere.
+ *
+ * Liveness: the consumer writes its pid, start time and a heartbeat
+ * (CLOCK_MONOTONIC, refreshed at least every SEG_HEARTBEAT_NS). A producer
+ * treats the consumer as gone once state is not RUNNING, or the heartbeat
+ * is older than SEG_STALE_NS.
+ */
+#ifndef MPLOG_SEG_H
+#define MPLOG_SEG_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SEG_MAGIC          UINT64_C(0x31474553474f4c4d) /* "MLOGSEG1" */
+#define SEG_LAYOUT_VERSION 1
+#define SEG_CACHELINE      64
+#define SEG_NAME_MAX       32   /* bytes of a name, NUL included */
+#define SEG_PATH_MAX       64   /* bytes of a shm name, NUL included */
+
+#define SEG_HEARTBEAT_NS   (100 * 1000000LL)
+#define SEG_STALE_NS       (2000 * 1000000LL)
+
+/* Limits on the parameters, checked at creation and at attachment. */
+#define SEG_LANES_DEFAULT      64
+#define SEG_LANES_MAX          4096
+#define SEG_LANE_SIZE_DEFAULT  (1u << 20)
+#define SEG_LANE_SIZE_MIN      (1u << 17)
+#define SEG_LANE_SIZE_MAX      (1u << 30)
+#define SEG_PROCS_DEFAULT      64
+#define SEG_MODULES_DEFAULT    256
+#define SEG_NAMES_MAX          65535
+
+enum seg_policy {
+	SEG_POLICY_BLOCK = 0,   /* producers wait, bounded, for room */
+	SEG_POLICY_DROP = 1,    /* producers never wait; drops are counted */
+};
+
+enum seg_state {
+	SEG_STATE_STARTING = 0, /* being built; not yet for producers */
+	SEG_STATE_RUNNING = 1,  /* a consumer reads the lanes */
+	SEG_STATE_CLOSED = 2,   /* the consumer drained and left */
+};
+
+/* Which metadata producers must capture (seg_config.mask). */
+#define SEG_MASK_TID 0x1u
+
+struct seg_meta {
+	uint64_t magic;
+	uint32_t layout_version;
+	uint32_t meta_size;
+	uint64_t total_size;
+	uint64_t config_off;
+	uint64_t procs_off;
+	uint64_t modules_off;
+	uint64_t lanes_off;
+	uint32_t lane_count;
+	uint32_t lane_size;     /* data bytes per lane, a power of two */
+	uint32_t lane_stride;   /* header plus data */
+	uint32_t proc_count;
+	uint32_t module_count;
+	uint32_t policy;        /* enum seg_policy */
+	uint32_t owner_uid;
+	uint32_t reserved;
+	/* Written by the consumer, read by everyone. */
+	alignas(SEG_CACHELINE) _Atomic uint32_t state;  /* enum seg_state */
+	_Atomic int32_t consumer_pid;
+	_Atomic uint64_t consumer_start;
+	_Atomic uint64_t heartbeat_ns;
+	_Atomic uint64_t damaged;   /* records the consumer skipped */
+};
+
+struct seg_config {
+	_Atomic uint32_t level;     /* most verbose severity kept, 0..7 */
+	_Atomic uint32_t version;   /* bumped after every change */
+	_Atomic uint32_t mask;      /* SEG_MASK_* */
+	uint32_t reserved;
+	/* Wake-up of a sleeping consumer; see seg_wake_consumer(). */
+	alignas(SEG_CACHELINE) _Atomic uint32_t wake;
+	_Atomic uint32_t sleeping;
+};
+
+_Static_assert(sizeof(struct seg_meta) == 3 * SEG_CACHELINE, "meta size");
+_Static_assert(sizeof(struct seg_config) == 2 * SEG_CACHELINE, "config size");
+_Static_assert(offsetof(struct seg_meta, state) == 2 * SEG_CACHELINE, "meta: consumer fields on their own line");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics");
+
+/* What the creator chooses; zero fields take the defaults. */
+struct seg_params {
+	uint32_t lane_count;
+	uint32_t lane_size;
+	uint32_t proc_count;
+	uint32_t module_count;
+	uint32_t policy;
+	uint32_t level;         /* 0..7; no default: 0 is emerg */
+	mode_t mode;            /* default 0600 */
+	gid_t group;            /* with mode & 0060, the group let in */
+};
+
+/*
+ * A mapped segment, private to the process that mapped it. The geometry
+ * is copied out of the metadata once it is validated, so that nothing
+ * written into the segment later can send an accessor outside the mapping.
+ */
+struct seg {
+	struct seg_meta *meta;
+	struct seg_config *config;
+	size_t size;
+	uint64_t procs_off, modules_off, lanes_off;
+	uint32_t lane_count, lane_size, lane_stride;
+	uint32_t proc_count, module_count;
+	uint32_t policy;
+	char name[SEG_PATH_MAX];
+};
+
+/* Write the default segment name for this user ("/mplog-UID") into buf. */
+void seg_default_name(char *buf, size_t len);
+
+/* Check a segment name: a leading "/", no other "/", short enough. */
+int seg_name_valid(const char *name);
+
+/*
+ * Create the segment name exclusively, lay it out, and map it. On -1,
+ * errno is EEXIST when the name is taken (see seg_attach to ask by whom),
+ * EINVAL for a bad name or parameters, or what shm_open, ftruncate or mmap
+ * set.
+ */
+int seg_create(struct seg *seg, const char *name, const struct seg_params *p);
+
+/*
+ * Attach to the segment name and validate it. On -1 nothing stays mapped
+ * and errno says why: ENOENT no segment, EPROTO not an mplog segment or
+ * another layout version, EBADMSG sizes or offsets do not add up, EPERM
+ * owned by another user, or what shm_open, fstat or mmap set.
+ */
+int seg_attach(struct seg *seg, const char *name);
+
+/* Unmap the segment (it stays in the system). */
+void seg_detach(struct seg *seg);
+
+/* Mark this process the running consumer and start the heartbeat. */
+void seg_consumer_start(struct seg *seg);
+
+/* Refresh the heartbeat; the consumer calls it every loop. */
+void seg_heartbeat(struct seg *seg);
+
+/* Mark the consumer gone; producers then pass lines through. */
+void seg_consumer_close(struct seg *seg);
+
+/* 1 while a consumer runs and its heartbeat is fresh. Signal-safe. */
+int seg_consumer_live(const struct seg *seg);
+
+/* 1 if the segment's recorded consumer process still exists. */
+int seg_consumer_exists(const struct seg *seg);
+
+/* Wake the consumer if it sleeps; producers call it after publishing. */
+void seg_wake_consumer(struct seg *seg);
+
+/* Sleep as the consumer until woken or timeout_ns passes. */
+void seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg);
+
+/* The lane at index i, i < lane_count. */
+struct lane_hdr *seg_lane(const struct seg *seg, uint32_t i);
+
+/* Name table entries: kind 0 processes, 1 modules; index < count. */
+struct names_entry *seg_names(const struct seg *seg, int kind, uint32_t *count);
+
+/* CLOCK_MONOTONIC now, in nanoseconds. Signal-safe. */
+int64_t seg_now_mono(void);
+
+#endif

@@ -1,0 +1,354 @@
+/* consumer.c - read, merge and deliver the records of every lane. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "names.h"
+#include "procid.h"
+
+static int64_t
+consumer_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* An existing segment at name: stale (unlink it) or owned (EBUSY). */
+static int
+consumer_replace_stale(const char *name, pid_t *owner)
+{
+	struct seg old;
+
+	if (seg_attach(&old, name) == -1) {
+		if (errno == EPROTO || errno == EBADMSG)
+			errno = EEXIST;
+		return -1;
+	}
+	if (atomic_load_explicit(&old.meta->state, memory_order_acquire) == SEG_STATE_RUNNING &&
+	    seg_consumer_exists(&old)) {
+		*owner = atomic_load_explicit(&old.meta->consumer_pid, memory_order_relaxed);
+		seg_detach(&old);
+		errno = EBUSY;
+		return -1;
+	}
+	seg_detach(&old);
+	return shm_unlink(name);
+}
+
+/* Allocate the per-lane arrays. */
+static int
+consumer_alloc(struct consumer *c)
+{
+	uint32_t n = c->seg.lane_count;
+
+	c->cands = calloc(n, sizeof(*c->cands));
+	c->seen_head = calloc(n, sizeof(*c->seen_head));
+	c->msg = malloc(LANE_MSG_MAX);
+	return c->cands && c->seen_head && c->msg ? 0 : -1;
+}
+
+int
+consumer_open(struct consumer *c, const char *name, const struct seg_params *params,
+    pid_t *owner)
+{
+	int tries = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (seg_create(&c->seg, name, params) == -1) {
+		if (errno != EEXIST || tries++ > 0)
+			return -1;
+		if (consumer_replace_stale(name, owner) == -1)
+			return -1;
+	}
+	if (consumer_alloc(c) == -1) {
+		consumer_close(c);
+		errno = ENOMEM;
+		return -1;
+	}
+	seg_consumer_start(&c->seg);
+	return 0;
+}
+
+/* Deliver r to every sink. */
+static void
+consumer_deliver(struct consumer *c, const struct fmt_record *r)
+{
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_put(&c->sinks[i], r);
+	c->records++;
+}
+
+void
+consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct fmt_record r = {
+		.ts_ns = (uint64_t)consumer_now_real(), .pid = getpid(), .tid = gettid(),
+		.source = LANE_SRC_MPLOG, .facility = LOG_DAEMON >> 3, .severity = (uint8_t)sev,
+		.proc = "mplogd", .ident = NULL, .msg = msg,
+		.msg_len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n,
+	};
+	consumer_deliver(c, &r);
+}
+
+/* The name of a record's process: its name id, else /proc, else "?". */
+static void
+consumer_proc_name(struct consumer *c, const struct lane_rec *rec, char out[SEG_NAME_MAX])
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (names_lookup(&c->seg, NAMES_PROC, rec->proc_id, out) == 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)rec->pid);
+	fd = rec->pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	n = fd == -1 ? -1 : read(fd, out, SEG_NAME_MAX - 1);
+	if (fd != -1)
+		close(fd);
+	if (n <= 0)
+		n = snprintf(out, SEG_NAME_MAX, "?");
+	else if (out[n - 1] == '\n')
+		n--;
+	out[n] = '\0';
+}
+
+/* Copy the record of v out of lane i, consume it, and deliver it. */
+static void
+consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
+{
+	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX];
+	int has_ident;
+
+	memcpy(c->msg, v->msg, v->msg_len);
+	if (lane_consume(hdr, v) == -1)
+		return;         /* the producer took it back to pass it through */
+	consumer_proc_name(c, &v->rec, proc);
+	has_ident = v->rec.ident_id != 0 &&
+	    names_lookup(&c->seg, NAMES_MODULE, v->rec.ident_id, ident) == 0;
+	struct fmt_record r = {
+		.ts_ns = v->rec.ts_ns, .pid = v->rec.pid, .tid = v->rec.tid,
+		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
+		.severity = v->rec.pri & 7, .proc = proc,
+		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
+	};
+	consumer_deliver(c, &r);
+}
+
+/* Skip a damaged lane to its head and say so. */
+static void
+consumer_damaged(struct consumer *c, uint32_t i, struct lane_view *v)
+{
+	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	uint64_t lost = v->next - v->pos;
+
+	if (v->next < v->pos || v->next - v->pos > c->seg.lane_size)
+		lost = 0;       /* head itself is garbage: count the lane only */
+	if (lane_consume(hdr, v) == -1)
+		return;
+	c->damaged++;
+	atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
+	consumer_note(c, LOG_WARNING, "lane %u damaged: skipped %llu bytes", i,
+	    (unsigned long long)lost);
+}
+
+/* Look at lane i's first record; 1 when there is one in *cand. */
+static int
+consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
+{
+	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	char *data = (char *)(hdr + 1);
+
+	for (int tries = 0; tries < 4; tries++) {
+		int r = lane_peek(hdr, data, c->seg.lane_size, &cand->view);
+
+		if (r == 1) {
+			cand->lane = i;
+			return 1;
+		}
+		if (r == 0)
+			return 0;
+		consumer_damaged(c, i, &cand->view);
+	}
+	return 0;
+}
+
+/* Give back lanes whose owner died, once they are drained. */
+static void
+consumer_reap(struct consumer *c)
+{
+	int64_t now = seg_now_mono();
+
+	if (now < c->next_reap)
+		return;
+	c->next_reap = now + CONSUMER_REAP_NS;
+	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
+		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+		uint64_t owner = atomic_load_explicit(&hdr->owner, memory_order_relaxed);
+
+		if (owner == 0 || lane_used(hdr) != 0 || procid_alive(owner))
+			continue;
+		/* Release pairs with the acquire in lane_lease(). */
+		atomic_compare_exchange_strong_explicit(&hdr->owner, &owner, 0,
+		    memory_order_release, memory_order_relaxed);
+	}
+}
+
+/* Gather each lane's first record; returns how many lanes have one and
+ * sets *held when a leased lane is empty (others may then have to wait). */
+static uint32_t
+consumer_gather(struct consumer *c, int *held)
+{
+	uint32_t n = 0;
+
+	*held = 0;
+	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
+		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+
+		c->seen_head[i] = atomic_load_explicit(&hdr->head, memory_order_relaxed);
+		if (consumer_peek(c, i, &c->cands[n]))
+			n++;
+		else if (atomic_load_explicit(&hdr->owner, memory_order_relaxed) != 0)
+			*held = 1;
+	}
+	return n;
+}
+
+/* Index of the candidate with the oldest timestamp. */
+static uint32_t
+consumer_oldest(const struct consumer *c, uint32_t n)
+{
+	uint32_t m = 0;
+
+	for (uint32_t k = 1; k < n; k++)
+		if (c->cands[k].view.rec.ts_ns < c->cands[m].view.rec.ts_ns)
+			m = k;
+	return m;
+}
+
+/* May the oldest candidate go now, or must it wait for the window? */
+static int
+consumer_due(const struct consumer *c, const struct consumer_cand *cand, int held, int64_t now)
+{
+	struct lane_hdr *hdr = seg_lane(&c->seg, cand->lane);
+
+	return !held || (int64_t)cand->view.rec.ts_ns <= now - c->window_ns ||
+	    lane_used(hdr) > c->seg.lane_size / 2;
+}
+
+size_t
+consumer_step(struct consumer *c, int drain)
+{
+	int64_t now = consumer_now_real();
+	size_t done = 0;
+	int held;
+	uint32_t n = consumer_gather(c, &held);
+
+	held = held && !drain;
+	c->wait_until = 0;
+	while (n > 0 && done < CONSUMER_STEP_MAX) {
+		uint32_t m = consumer_oldest(c, n);
+		struct consumer_cand *cand = &c->cands[m];
+
+		if (!consumer_due(c, cand, held, now)) {
+			c->wait_until = (int64_t)cand->view.rec.ts_ns + c->window_ns;
+			break;
+		}
+		consumer_emit(c, cand->lane, &cand->view);
+		done++;
+		if (!consumer_peek(c, cand->lane, cand)) {
+			struct lane_hdr *hdr = seg_lane(&c->seg, cand->lane);
+
+			held = held || (!drain && atomic_load_explicit(&hdr->owner,
+			    memory_order_relaxed) != 0);
+			c->cands[m] = c->cands[--n];
+		}
+	}
+	consumer_reap(c);
+	return done;
+}
+
+/* seg_consumer_sleep's question: did any lane move since we looked? */
+static int
+consumer_pending(void *arg)
+{
+	struct consumer *c = arg;
+
+	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
+		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+
+		if (atomic_load_explicit(&hdr->head, memory_order_relaxed) != c->seen_head[i])
+			return 1;
+	}
+	return 0;
+}
+
+void
+consumer_sleep(struct consumer *c)
+{
+	int64_t timeout = SEG_HEARTBEAT_NS;
+
+	if (c->wait_until != 0) {
+		int64_t due = c->wait_until - consumer_now_real();
+
+		timeout = due < 0 ? 0 : due < timeout ? due + 1000000 : timeout;
+	}
+	consumer_flush(c);
+	if (timeout > 0)
+		seg_consumer_sleep(&c->seg, timeout, consumer_pending, c);
+	seg_heartbeat(&c->seg);
+}
+
+void
+consumer_flush(struct consumer *c)
+{
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_flush(&c->sinks[i]);
+}
+
+void
+consumer_finish(struct consumer *c)
+{
+	/* Take everything published; stop when a pass finds nothing. */
+	while (consumer_step(c, 1) > 0)
+		seg_heartbeat(&c->seg);
+	seg_consumer_close(&c->seg);
+	/* A producer that published before it saw CLOSED: the CAS on tail
+	 * decides between us and its own take-back. */
+	while (consumer_step(c, 1) > 0)
+		;
+	consumer_flush(c);
+}
+
+void
+consumer_close(struct consumer *c)
+{
+	if (c->seg.meta != NULL) {
+		shm_unlink(c->seg.name);
+		seg_detach(&c->seg);
+	}
+	free(c->cands);
+	free(c->seen_head);
+	free(c->msg);
+	c->cands = NULL;
+	c->seen_head = NULL;
+	c->msg = NULL;
+}

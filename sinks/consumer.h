@@ -1,0 +1,77 @@
+/*
+ * consumer.h - mplogd's reading side: create the segment, read every lane,
+ * merge the lanes by timestamp, and hand each record to the sinks.
+ *
+ * Order: within a lane, records leave in the order they were written.
+ * Across lanes, the record with the oldest timestamp among the lanes'
+ * first records goes first; a record waits at most the reorder window for
+ * an older one to show up in a lane that is leased but empty. A lane more
+ * than half full is not held back.
+ *
+ * Lanes are untrusted: a damaged lane is skipped to its head and the loss
+ * reported as a record of mplogd's own. Lanes of dead owners are drained,
+ * then given back. Single-threaded; not async-signal-safe.
+ */
+#ifndef MPLOG_CONSUMER_H
+#define MPLOG_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lane.h"
+#include "seg.h"
+#include "sink.h"
+
+#define CONSUMER_REAP_NS   (200 * 1000000LL)
+#define CONSUMER_STEP_MAX  65536   /* records per step, between heartbeats */
+
+struct consumer_cand {
+	uint32_t lane;
+	struct lane_view view;
+};
+
+struct consumer {
+	struct seg seg;
+	struct sink *sinks;
+	size_t nsinks;
+	int64_t window_ns;
+	struct consumer_cand *cands;    /* lane_count entries */
+	uint64_t *seen_head;            /* lane_count entries */
+	char *msg;                      /* LANE_MSG_MAX bytes */
+	int64_t next_reap;
+	int64_t wait_until;             /* CLOCK_REALTIME: held record due */
+	uint64_t records;               /* delivered */
+	uint64_t damaged;               /* damage reports */
+};
+
+/*
+ * Create the segment name with params, replacing a stale one left by a
+ * dead mplogd. -1 with errno EBUSY (a live mplogd owns it; *owner is its
+ * pid), EEXIST (the name holds something that is not a segment of this
+ * version), or what seg_create set.
+ */
+int consumer_open(struct consumer *c, const char *name, const struct seg_params *params,
+    pid_t *owner);
+
+/* Merge and deliver what is ready; drain delivers everything. Returns
+ * the number of records delivered. */
+size_t consumer_step(struct consumer *c, int drain);
+
+/* Sleep until a producer wakes us, a held record is due, or the next
+ * heartbeat. */
+void consumer_sleep(struct consumer *c);
+
+/* Drain every lane, mark the segment closed, drain again, flush. */
+void consumer_finish(struct consumer *c);
+
+/* Write a record of mplogd's own (source "mplog") to every sink. */
+void consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Flush every sink. */
+void consumer_flush(struct consumer *c);
+
+/* Unmap and unlink the segment; free memory. */
+void consumer_close(struct consumer *c);
+
+#endif

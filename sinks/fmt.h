@@ -1,0 +1,66 @@
+/*
+ * fmt.h - turn one record into one line of text or JSON.
+ *
+ * Called by mplogd's sinks with records it has already checked; the message
+ * is arbitrary bytes (any value, not NUL-terminated, maybe invalid UTF-8).
+ * Thread-safe (no shared state); not async-signal-safe (allocates).
+ *
+ * Text:  2026-11-25T09:16:26.123456+00:00 PROC[PID] SEVERITY IDENT: MSG
+ *        (": MSG" directly after SEVERITY when there is no ident). Local
+ *        time with its UTC offset, to the microsecond. Control characters,
+ *        escape sequences and backslashes in any field are made harmless
+ *        with strvis(3) C-style escapes; valid UTF-8 is kept as it is.
+ * JSON:  one object per line with exactly the keys, in order,
+ *        ts pid tid proc source facility severity ident msg, where ts is
+ *        UTC with nanoseconds ("2026-11-25T07:36:53.631494123Z"), source
+ *        is "stderr", "syslog" or "mplog", ident is a string or null.
+ *        Always valid JSON: invalid UTF-8 bytes become U+FFFD, control
+ *        characters are escaped.
+ */
+#ifndef MPLOG_FMT_H
+#define MPLOG_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum fmt_kind {
+	FMT_TEXT = 0,
+	FMT_JSON = 1,
+};
+
+struct fmt_record {
+	uint64_t ts_ns;         /* CLOCK_REALTIME, nanoseconds */
+	int32_t pid;
+	int32_t tid;
+	uint8_t source;         /* enum lane_source */
+	uint8_t facility;       /* 0..23 */
+	uint8_t severity;       /* 0..7 */
+	const char *proc;       /* process name, never NULL ("" if unknown) */
+	const char *ident;      /* NULL when there is none */
+	const char *msg;        /* arbitrary bytes */
+	size_t msg_len;
+};
+
+/* A growable output buffer; zero-initialise, release with fmt_buf_free. */
+struct fmt_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Append one formatted line, newline included. 0, or -1 (ENOMEM). */
+int fmt_record(struct fmt_buf *b, enum fmt_kind kind, const struct fmt_record *r);
+
+/* FMT_TEXT or FMT_JSON for "text" or "json"; -1 otherwise. */
+int fmt_parse(const char *name);
+
+/* Name of a source: "stderr", "syslog", "mplog" ("?" otherwise). */
+const char *fmt_source_name(unsigned source);
+
+/* Drop the first n bytes of the buffer (they were written). */
+void fmt_buf_consume(struct fmt_buf *b, size_t n);
+
+/* Release the buffer's memory. */
+void fmt_buf_free(struct fmt_buf *b);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * mplogd - the companion consumer: creates the shared segment, reads every
+ * process's lane, and writes one time-ordered log to its sinks. With a
+ * COMMAND, runs it under a private segment and exits with its status.
+ */
+#include <err.h>
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer.h"
+#include "futex.h"
+#include "options.h"
+#include "run.h"
+
+/* Looked up by the shim: mplog's own programs are never captured. */
+__attribute__((visibility("default"))) int mplog_no_capture = 1;
+
+static volatile sig_atomic_t mplogd_stop;
+static struct run mplogd_run;
+static struct seg *mplogd_seg;
+
+/* Wake the main loop from a signal handler. */
+static void
+mplogd_wake(void)
+{
+	if (mplogd_seg != NULL) {
+		atomic_fetch_add_explicit(&mplogd_seg->config->wake, 1, memory_order_relaxed);
+		futex_wake(&mplogd_seg->config->wake);
+	}
+}
+
+static void
+mplogd_on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+
+	(void)ctx;
+	if (mplogd_run.child > 0)
+		run_signal(&mplogd_run, sig, si);
+	else if (sig != SIGHUP)
+		mplogd_stop = 1;
+	mplogd_wake();
+	errno = saved;
+}
+
+static void
+mplogd_on_child(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	mplogd_wake();
+	errno = saved;
+}
+
+/* Install the handlers; SIGPIPE is ignored (a closed output is reported). */
+static void
+mplogd_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = mplogd_on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sa.sa_handler = mplogd_on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Create the segment or exit with a message saying why not. */
+static void
+mplogd_open(struct consumer *c, const struct mplogd_opts *o)
+{
+	pid_t owner = 0;
+
+	if (consumer_open(c, o->shm, &o->params, &owner) == 0)
+		return;
+	if (errno == EBUSY)
+		errx(MPLOGD_EXIT_BUSY, "%s: already served by a running mplogd (pid %d)",
+		    o->shm, (int)owner);
+	if (errno == EEXIST)
+		errx(MPLOGD_EXIT_FAIL, "%s: exists but is not an mplog segment of this "
+		    "version; remove /dev/shm%s if nothing uses it", o->shm, o->shm);
+	err(MPLOGD_EXIT_FAIL, "%s: cannot create the segment", o->shm);
+}
+
+/* Tell whoever waits on --ready-fd that producers can attach. */
+static void
+mplogd_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "ready\n", 6) != 6)
+		warn("--ready-fd %d", fd);
+	close(fd);
+}
+
+/* Read and deliver until told to stop or the command has exited. */
+static void
+mplogd_loop(struct consumer *c, int running)
+{
+	for (;;) {
+		size_t n = consumer_step(c, 0);
+
+		seg_heartbeat(&c->seg);
+		if (mplogd_stop || (running && run_poll(&mplogd_run)))
+			return;
+		if (n == 0)
+			consumer_sleep(c);
+	}
+}
+
+/* Start the command of run mode, or exit saying why not. */
+static void
+mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
+{
+	if (o->preload == NULL)
+		errx(MPLOGD_EXIT_USAGE, "a COMMAND needs --preload PATH (mplog-run passes it)");
+	if (access(o->preload, R_OK) == -1)
+		err(MPLOGD_EXIT_FAIL, "--preload %s", o->preload);
+	if (run_start(&mplogd_run, o->command, o->preload, o->shm, o->stderr_mode) == -1) {
+		consumer_close(c);
+		err(MPLOGD_EXIT_FAIL, "cannot start %s", o->command[0]);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mplogd_opts o;
+	struct consumer c;
+	struct sink sink;
+	int code = MPLOGD_EXIT_OK;
+
+	setlocale(LC_CTYPE, "C.UTF-8");
+	options_parse(argc, argv, &o);
+	if (sink_open(&sink, o.output, o.command != NULL ? 2 : 1, o.format) == -1)
+		err(MPLOGD_EXIT_FAIL, "%s", o.output);
+	mplogd_open(&c, &o);
+	c.sinks = &sink;
+	c.nsinks = 1;
+	c.window_ns = o.window_ns;
+	mplogd_seg = &c.seg;
+	mplogd_signals();
+	if (o.command != NULL)
+		mplogd_start_command(&c, &o);
+	mplogd_ready(o.ready_fd);
+	mplogd_loop(&c, o.command != NULL);
+	consumer_finish(&c);
+	if (o.command != NULL)
+		code = run_exit_code(&mplogd_run);
+	sink_close(&sink);
+	consumer_close(&c);
+	return code;
+}

@@ -1,0 +1,210 @@
+/* options.c - mplogd's command-line parsing. */
+#include "options.h"
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pri.h"
+
+enum {
+	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
+	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
+};
+
+static const struct option options_long[] = {
+	{ "shm", required_argument, NULL, OPT_SHM },
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "lanes", required_argument, NULL, OPT_LANES },
+	{ "lane-size", required_argument, NULL, OPT_LANE_SIZE },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "reorder-window", required_argument, NULL, OPT_WINDOW },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+	{ "preload", required_argument, NULL, OPT_PRELOAD },
+	{ "stderr", required_argument, NULL, OPT_STDERR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+options_usage(void)
+{
+	printf(
+"usage: mplogd [options]                     collect logs from every process\n"
+"       mplogd [options] -- COMMAND [ARG...]  run COMMAND under a private mplogd\n"
+"\n"
+"  --shm NAME            segment name (default $MPLOG_SHM, else /mplog-UID)\n"
+"  -o, --output FILE     append the log to FILE (default: standard output;\n"
+"                        standard error when running a COMMAND); - for stdout\n"
+"  -f, --format FORMAT   text or json (default text)\n"
+"  --level LEVEL         most verbose severity kept: emerg alert crit err\n"
+"                        warning notice info debug (default debug)\n"
+"  --lanes N             processes that can log at once (default %d)\n"
+"  --lane-size BYTES     ring bytes per process, power of two, K/M/G suffix\n"
+"                        (default 1M, at least 128K)\n"
+"  --policy POLICY       block (default: producers wait, nothing is lost)\n"
+"                        or drop (producers never wait; drops are counted)\n"
+"  --reorder-window MS   how long a record may wait for older ones from\n"
+"                        other processes (default %d)\n"
+"  --ready-fd FD         write \"ready\\n\" to FD once producers can attach\n"
+"  --preload PATH        with COMMAND: the shim to preload\n"
+"  --stderr MODE         with COMMAND: capture, tee or pass (MPLOG_STDERR)\n"
+"  -h, --help            this text\n"
+"  --version             print the version\n"
+"\n"
+"exit status: 0 done; 1 the segment or output could not be set up;\n"
+"2 bad usage; 3 a live mplogd already owns the segment. With COMMAND:\n"
+"COMMAND's exit status, or 128+N when it was killed by signal N.\n",
+	    SEG_LANES_DEFAULT, OPTIONS_WINDOW_DEFAULT_MS);
+}
+
+int
+options_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': v <<= 10; /* FALLTHROUGH */
+	case 'M': case 'm': v <<= 10; /* FALLTHROUGH */
+	case 'K': case 'k': v <<= 10; end++; break;
+	default: break;
+	}
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A whole number in [lo, hi] for option name, or exit with usage. */
+static long
+options_number(const char *name, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		errx(MPLOGD_EXIT_USAGE, "%s: '%s' is not a number from %ld to %ld", name, s, lo, hi);
+	return v;
+}
+
+/* Handle one option with a value. */
+static void
+options_one(int c, const char *arg, struct mplogd_opts *o)
+{
+	uint64_t size;
+	int v;
+
+	switch (c) {
+	case OPT_SHM:
+		if (!seg_name_valid(arg))
+			errx(MPLOGD_EXIT_USAGE, "--shm: '%s' is not a segment name (like /mplog-app)", arg);
+		snprintf(o->shm, sizeof(o->shm), "%s", arg);
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case 'f':
+		if ((v = fmt_parse(arg)) == -1)
+			errx(MPLOGD_EXIT_USAGE, "--format: unknown format '%s' (text, json)", arg);
+		o->format = (enum fmt_kind)v;
+		break;
+	case OPT_LANES:
+		o->params.lane_count = (uint32_t)options_number("--lanes", arg, 1, SEG_LANES_MAX);
+		break;
+	case OPT_LANE_SIZE:
+		if (options_size(arg, &size) == -1 || size < SEG_LANE_SIZE_MIN ||
+		    size > SEG_LANE_SIZE_MAX || (size & (size - 1)) != 0)
+			errx(MPLOGD_EXIT_USAGE, "--lane-size: '%s' is not a power of two from 128K to 1G", arg);
+		o->params.lane_size = (uint32_t)size;
+		break;
+	case OPT_LEVEL:
+		if ((v = pri_severity_parse(arg)) == -1)
+			errx(MPLOGD_EXIT_USAGE, "--level: unknown level '%s' (emerg alert crit err warning notice info debug)", arg);
+		o->params.level = (uint32_t)v;
+		break;
+	case OPT_POLICY:
+		if (strcmp(arg, "block") == 0)
+			o->params.policy = SEG_POLICY_BLOCK;
+		else if (strcmp(arg, "drop") == 0)
+			o->params.policy = SEG_POLICY_DROP;
+		else
+			errx(MPLOGD_EXIT_USAGE, "--policy: unknown policy '%s' (block, drop)", arg);
+		break;
+	case OPT_WINDOW:
+		o->window_ns = options_number("--reorder-window", arg, 0, 60000) * 1000000LL;
+		break;
+	case OPT_READY_FD:
+		o->ready_fd = (int)options_number("--ready-fd", arg, 0, 1 << 20);
+		break;
+	case OPT_PRELOAD:
+		o->preload = arg;
+		break;
+	case OPT_STDERR:
+		if (strcmp(arg, "capture") != 0 && strcmp(arg, "tee") != 0 && strcmp(arg, "pass") != 0)
+			errx(MPLOGD_EXIT_USAGE, "--stderr: unknown mode '%s' (capture, tee, pass)", arg);
+		o->stderr_mode = arg;
+		break;
+	}
+}
+
+/* Defaults before parsing: environment, then built-in values. */
+static void
+options_defaults(struct mplogd_opts *o)
+{
+	const char *env = getenv("MPLOG_SHM");
+
+	memset(o, 0, sizeof(*o));
+	o->params.level = 7;
+	o->window_ns = OPTIONS_WINDOW_DEFAULT_MS * 1000000LL;
+	o->ready_fd = -1;
+	if (env != NULL && seg_name_valid(env))
+		snprintf(o->shm, sizeof(o->shm), "%s", env);
+}
+
+void
+options_parse(int argc, char **argv, struct mplogd_opts *o)
+{
+	int c, have_shm;
+
+	options_defaults(o);
+	have_shm = o->shm[0] != '\0';
+	while ((c = getopt_long(argc, argv, "+o:f:hV", options_long, NULL)) != -1) {
+		if (c == 'h') {
+			options_usage();
+			exit(MPLOGD_EXIT_OK);
+		}
+		if (c == OPT_VERSION || c == 'V') {
+			printf("mplogd 0.1\n");
+			exit(MPLOGD_EXIT_OK);
+		}
+		if (c == '?')
+			errx(MPLOGD_EXIT_USAGE, "try 'mplogd --help'");
+		if (c == OPT_SHM)
+			have_shm = 1;
+		options_one(c, optarg, o);
+	}
+	if (optind < argc)
+		o->command = argv + optind;
+	if (o->command != NULL && !have_shm) {
+		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
+		o->private_shm = 1;
+	}
+	if (o->shm[0] == '\0')
+		seg_default_name(o->shm, sizeof(o->shm));
+	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL))
+		errx(MPLOGD_EXIT_USAGE, "--preload and --stderr need a COMMAND");
+}

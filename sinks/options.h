@@ -1,0 +1,45 @@
+/*
+ * options.h - mplogd's command line.
+ *
+ * options_parse fills struct mplogd_opts from argv, or prints a one-line
+ * error naming the bad option or value and exits with MPLOGD_EXIT_USAGE.
+ * Not thread-safe (getopt).
+ */
+#ifndef MPLOG_OPTIONS_H
+#define MPLOG_OPTIONS_H
+
+#include <stdint.h>
+
+#include "fmt.h"
+#include "seg.h"
+
+#define MPLOGD_EXIT_OK      0
+#define MPLOGD_EXIT_FAIL    1   /* segment or output could not be set up */
+#define MPLOGD_EXIT_USAGE   2   /* bad option or value */
+#define MPLOGD_EXIT_BUSY    3   /* a live mplogd owns the segment */
+
+#define OPTIONS_WINDOW_DEFAULT_MS 20
+
+struct mplogd_opts {
+	char shm[SEG_PATH_MAX];
+	const char *output;         /* NULL: stdout (stderr in run mode) */
+	enum fmt_kind format;
+	struct seg_params params;
+	int64_t window_ns;          /* reorder window */
+	int ready_fd;               /* -1: none */
+	const char *preload;        /* run mode: the shim to preload */
+	const char *stderr_mode;    /* run mode: MPLOG_STDERR for the command */
+	char **command;             /* run mode when not NULL */
+	int private_shm;            /* run mode without --shm */
+};
+
+/* Parse argv into o; exits with a message on bad usage. */
+void options_parse(int argc, char **argv, struct mplogd_opts *o);
+
+/* Parse a byte count with an optional K, M or G suffix; -1 on error. */
+int options_size(const char *s, uint64_t *out);
+
+/* Print the usage text to stdout. */
+void options_usage(void);
+
+#endif

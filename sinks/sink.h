@@ -1,0 +1,46 @@
+/*
+ * sink.h - one destination of mplogd's output: a file or descriptor, a
+ * format, and a minimum severity.
+ *
+ * Records are formatted into a buffer that sink_flush writes out; mplogd
+ * flushes whenever it has nothing more to read, so a line waits in the
+ * buffer at most as long as mplogd is busy reading (and never more than
+ * SINK_FLUSH_BYTES). A write error is reported once, counted, and retried
+ * at the next flush; a failing sink never stops another. Used by mplogd's
+ * single thread only.
+ */
+#ifndef MPLOG_SINK_H
+#define MPLOG_SINK_H
+
+#include <stdint.h>
+
+#include "fmt.h"
+
+#define SINK_FLUSH_BYTES (64 * 1024)
+#define SINK_BUF_MAX     (16 * 1024 * 1024)  /* then records are dropped */
+
+struct sink {
+	int fd;
+	int owned;              /* fd was opened here */
+	enum fmt_kind format;
+	unsigned min_sev;       /* keep severities <= this */
+	char *path;             /* NULL for an inherited descriptor */
+	struct fmt_buf buf;
+	uint64_t written;       /* records handed to the sink */
+	uint64_t lost;          /* records dropped: buffer over SINK_BUF_MAX */
+	int failing;            /* the last write failed */
+};
+
+/* Open path for appending ("-" or NULL: use fd). -1 with errno on failure. */
+int sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format);
+
+/* Format r into the sink's buffer, flushing when it is large. */
+void sink_put(struct sink *s, const struct fmt_record *r);
+
+/* Write out the buffer; 0, or -1 when bytes remain after an error. */
+int sink_flush(struct sink *s);
+
+/* Flush and close. */
+void sink_close(struct sink *s);
+
+#endif
