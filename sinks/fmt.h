@@ -9,7 +9,9 @@
  *        (": MSG" directly after SEVERITY when there is no ident). Local
  *        time with its UTC offset, to the microsecond. Control characters,
  *        escape sequences and backslashes in any field are made harmless
- *        with strvis(3) C-style escapes; valid UTF-8 is kept as it is.
+ *        with strvis(3) C-style escapes; printable UTF-8 is kept as it is
+ *        (C1 controls, line separators and bidi overrides are escaped).
+ *        Text uses the process's TZ (mplogd calls tzset at start).
  * JSON:  one object per line with exactly the keys, in order,
  *        ts pid tid proc source facility severity ident msg, where ts is
  *        UTC with nanoseconds ("2026-11-25T07:36:53.631494123Z"), source

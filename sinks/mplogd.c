@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "consumer.h"
@@ -143,6 +144,7 @@ main(int argc, char **argv)
 	int code = MPLOGD_EXIT_OK;
 
 	setlocale(LC_CTYPE, "C.UTF-8");
+	tzset();
 	options_parse(argc, argv, &o);
 	if (sink_open(&sink, o.output, o.command != NULL ? 2 : 1, o.format) == -1)
 		err(MPLOGD_EXIT_FAIL, "%s", o.output);

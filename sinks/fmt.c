@@ -1,0 +1,422 @@
+/*
+ * fmt.c - one record as one line of text or JSON.
+ *
+ * Both formats walk the bytes with one strict UTF-8 decoder (fmt_utf8) and
+ * never depend on the locale. Text copies printable ASCII, tabs and
+ * printable UTF-8 as they are and hands every other byte to libbsd's
+ * vis(3) with VIS_NOLOCALE. Left to its locale, libbsd 0.11 in C.UTF-8
+ * keeps UTF-8 but copies invalid bytes raw, and one invalid byte makes it
+ * write the valid characters before it as Latin-1.
+ */
+#define LIBBSD_NETBSD_VIS	/* only silences <bsd/vis.h>; strnvis is unused */
+#include "fmt.h"
+
+#include <bsd/vis.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lane.h"
+#include "pri.h"
+
+#define FMT_VIS_FLAGS  (VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_NOLOCALE)
+#define FMT_VIS_RUN    4096   /* bytes per strnvisx call; keeps its int small */
+#define FMT_VIS_GROW   4      /* "\ooo": output bytes per escaped byte */
+#define FMT_JSON_GROW  6      /* "\u00XX": output bytes per escaped byte */
+
+/* Make room for n more bytes after b->len. */
+static int
+fmt_reserve(struct fmt_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	if (n > SIZE_MAX - b->len) {
+		errno = ENOMEM;
+		return -1;
+	}
+	cap = b->cap > 0 ? b->cap : 256;
+	while (cap - b->len < n)
+		cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
+	if ((p = realloc(b->data, cap)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+fmt_put(struct fmt_buf *b, const char *s, size_t n)
+{
+	if (fmt_reserve(b, n) == -1)
+		return -1;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+/* Reserve room for a field of n input bytes growing at most grow-fold. */
+static int
+fmt_reserve_field(struct fmt_buf *b, size_t n, size_t grow, size_t extra)
+{
+	if (n > (SIZE_MAX - extra) / grow) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return fmt_reserve(b, n * grow + extra);
+}
+
+/*
+ * Length of the valid UTF-8 character at s (1 for ASCII) and its code
+ * point in *cp; 0 when s starts no valid character: a stray continuation
+ * byte, an overlong form, a surrogate, a value past U+10FFFF or a
+ * truncated sequence.
+ */
+static size_t
+fmt_utf8(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	uint32_t c;
+	size_t len, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	c = s[0] & (0x7f >> len);
+	if (s[0] == 0xe0 || s[0] == 0xf0)
+		lo = s[0] == 0xe0 ? 0xa0 : 0x90;	/* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f;			/* surrogates */
+	else if (s[0] == 0xf4)
+		hi = 0x8f;			/* past U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*cp = c;
+	return len;
+}
+
+/*
+ * Whether a non-ASCII character may be shown as it is: not a C1 control
+ * (0x9b is a terminal's CSI), not a line or paragraph separator, and not a
+ * bidirectional embedding, override or isolate, which reorder what a
+ * reader sees of the rest of the line.
+ */
+static int
+fmt_text_shows(uint32_t cp)
+{
+	if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029)
+		return 0;
+	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return 1;
+}
+
+/* Bytes at s that text copies as they are, or 0 if s[0] needs escaping. */
+static size_t
+fmt_text_keep(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t k;
+
+	if (s[0] == '\\')
+		return 0;
+	if (s[0] == '\t' || (s[0] >= 0x20 && s[0] < 0x7f))
+		return 1;
+	k = fmt_utf8(s, n, &cp);
+	return k > 1 && fmt_text_shows(cp) ? k : 0;
+}
+
+/*
+ * Escape s[0..n) with vis(3); next is the byte after it, or NUL. Given
+ * one byte, strnvisx() reads the byte after it for its look-ahead, so a
+ * single byte goes to nvis() with next instead.
+ */
+static int
+fmt_text_vis(struct fmt_buf *b, const char *s, size_t n, unsigned char next)
+{
+	char *dst = b->data + b->len, *end;
+	int w;
+
+	if (n == 1) {
+		end = nvis(dst, b->cap - b->len, (unsigned char)s[0],
+		    FMT_VIS_FLAGS, next);
+		if (end == NULL)
+			return -1;
+		b->len += (size_t)(end - dst);
+		return 0;
+	}
+	if ((w = strnvisx(dst, b->cap - b->len, s, n, FMT_VIS_FLAGS)) == -1)
+		return -1;
+	b->len += (size_t)w;
+	/* strnvisx() saw NUL after s; "\0" then a digit must be "\000". */
+	if (s[n - 1] == '\0' && next >= '0' && next <= '7')
+		return fmt_put(b, "00", 2);
+	return 0;
+}
+
+/* Append s[0..n) for text: printable UTF-8 as it is, the rest escaped. */
+static int
+fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, j, k;
+
+	if (fmt_reserve_field(b, n, FMT_VIS_GROW, 3) == -1)
+		return -1;
+	while (i < n) {
+		if ((k = fmt_text_keep(u + i, n - i)) > 0) {
+			memcpy(b->data + b->len, s + i, k);
+			b->len += k;
+			i += k;
+			continue;
+		}
+		for (j = i + 1; j < n && j - i < FMT_VIS_RUN; j++)
+			if (fmt_text_keep(u + j, n - j) > 0)
+				break;
+		if (fmt_text_vis(b, s + i, j - i, j < n ? u[j] : '\0') == -1)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
+/* Local time to the microsecond with its UTC offset, and a space. */
+static int
+fmt_text_time(struct fmt_buf *b, uint64_t ts_ns)
+{
+	char s[128];
+	struct tm tm;
+	time_t t = (time_t)(ts_ns / 1000000000u);
+	long off;
+	int w;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return -1;
+	off = labs(tm.tm_gmtoff) / 60;
+	w = snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.%06u%c%02ld:%02ld ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u / 1000u),
+	    tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
+	if (w < 0 || (size_t)w >= sizeof(s)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return fmt_put(b, s, (size_t)w);
+}
+
+static int
+fmt_text(struct fmt_buf *b, const struct fmt_record *r)
+{
+	char s[64];
+	int w;
+
+	if (fmt_text_time(b, r->ts_ns) == -1 ||
+	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1)
+		return -1;
+	w = snprintf(s, sizeof(s), "[%d] %s", (int)r->pid,
+	    pri_severity_name(r->severity));
+	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1)
+		return -1;
+	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
+	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
+		return -1;
+	if (fmt_put(b, ": ", 2) == -1 ||
+	    fmt_text_str(b, r->msg, r->msg_len) == -1)
+		return -1;
+	return fmt_put(b, "\n", 1);
+}
+
+/* Write the ASCII character c as JSON string content; return the end. */
+static char *
+fmt_json_ascii(char *p, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e;
+
+	switch (c) {
+	case '"':  e = '"'; break;
+	case '\\': e = '\\'; break;
+	case '\b': e = 'b'; break;
+	case '\f': e = 'f'; break;
+	case '\n': e = 'n'; break;
+	case '\r': e = 'r'; break;
+	case '\t': e = 't'; break;
+	default:
+		if (c >= 0x20 && c != 0x7f) {
+			*p++ = (char)c;
+			return p;
+		}
+		memcpy(p, "\\u00", 4);
+		p[4] = hex[c >> 4];
+		p[5] = hex[c & 0xf];
+		return p + 6;
+	}
+	*p++ = '\\';
+	*p++ = e;
+	return p;
+}
+
+/* Append s[0..n) as a quoted JSON string, each invalid byte as U+FFFD. */
+static int
+fmt_json_str(struct fmt_buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *p;
+	uint32_t cp;
+	size_t i, k;
+
+	if (fmt_reserve_field(b, n, FMT_JSON_GROW, 2) == -1)
+		return -1;
+	p = b->data + b->len;
+	*p++ = '"';
+	for (i = 0; i < n; i += k) {
+		k = fmt_utf8(u + i, n - i, &cp);
+		if (k == 0) {
+			memcpy(p, "\xef\xbf\xbd", 3);
+			p += 3;
+			k = 1;
+		} else if (k == 1)
+			p = fmt_json_ascii(p, u[i]);
+		else {
+			memcpy(p, s + i, k);
+			p += k;
+		}
+	}
+	*p++ = '"';
+	b->len = (size_t)(p - b->data);
+	return 0;
+}
+
+/* UTC to the nanosecond, quoted. */
+static int
+fmt_json_time(struct fmt_buf *b, uint64_t ts_ns)
+{
+	char s[128];
+	struct tm tm;
+	time_t t = (time_t)(ts_ns / 1000000000u);
+	int w;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	w = snprintf(s, sizeof(s), "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u));
+	if (w < 0 || (size_t)w >= sizeof(s)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return fmt_put(b, s, (size_t)w);
+}
+
+static int
+fmt_json(struct fmt_buf *b, const struct fmt_record *r)
+{
+	char s[192];
+	int w;
+
+	if (fmt_put(b, "{\"ts\":", 6) == -1 ||
+	    fmt_json_time(b, r->ts_ns) == -1)
+		return -1;
+	w = snprintf(s, sizeof(s), ",\"pid\":%d,\"tid\":%d,\"proc\":",
+	    (int)r->pid, (int)r->tid);
+	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1 ||
+	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1)
+		return -1;
+	w = snprintf(s, sizeof(s),
+	    ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
+	    fmt_source_name(r->source), pri_facility_name(r->facility),
+	    pri_severity_name(r->severity));
+	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1)
+		return -1;
+	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
+	    fmt_json_str(b, r->ident, strlen(r->ident)) == -1)
+		return -1;
+	if (fmt_put(b, ",\"msg\":", 7) == -1 ||
+	    fmt_json_str(b, r->msg, r->msg_len) == -1)
+		return -1;
+	return fmt_put(b, "}\n", 2);
+}
+
+/* Append one formatted line; on failure the buffer keeps its old length. */
+int
+fmt_record(struct fmt_buf *b, enum fmt_kind kind, const struct fmt_record *r)
+{
+	size_t len = b->len;
+	int rc;
+
+	if (kind == FMT_TEXT)
+		rc = fmt_text(b, r);
+	else if (kind == FMT_JSON)
+		rc = fmt_json(b, r);
+	else {
+		errno = EINVAL;
+		rc = -1;
+	}
+	if (rc == -1)
+		b->len = len;
+	return rc;
+}
+
+/* Map a format name to its kind. */
+int
+fmt_parse(const char *name)
+{
+	if (strcmp(name, "text") == 0)
+		return FMT_TEXT;
+	if (strcmp(name, "json") == 0)
+		return FMT_JSON;
+	return -1;
+}
+
+/* Name a record's source. */
+const char *
+fmt_source_name(unsigned source)
+{
+	switch (source) {
+	case LANE_SRC_STDERR:
+		return "stderr";
+	case LANE_SRC_SYSLOG:
+		return "syslog";
+	case LANE_SRC_MPLOG:
+		return "mplog";
+	default:
+		return "?";
+	}
+}
+
+/* Drop the first n bytes of the buffer. */
+void
+fmt_buf_consume(struct fmt_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+/* Free the buffer and leave it empty. */
+void
+fmt_buf_free(struct fmt_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
