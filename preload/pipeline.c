@@ -89,6 +89,18 @@ pipeline_lost(void)
 	shim_lost();
 }
 
+/* If mplogd is gone, take back our lane and stop capturing; 1 if gone. */
+static int
+pipeline_check_live(void)
+{
+	if (!pl.leased)
+		return 1;
+	if (seg_consumer_live(pl.seg))
+		return 0;
+	pipeline_lost();
+	return 1;
+}
+
 /* Lease a lane in the current segment; 0 when capture should go on. */
 static int
 pipeline_lease(void)
@@ -97,7 +109,9 @@ pipeline_lease(void)
 
 	if (pl.leased && pl.seg == seg)
 		return 0;
-	if (seg == NULL || seg_now_mono() < pl.lease_retry)
+	/* Not LIVE: mplogd went away and no hook has found a new one yet. */
+	if (seg == NULL || seg_now_mono() < pl.lease_retry ||
+	    atomic_load_explicit(&shim.state, memory_order_acquire) != SHIM_LIVE)
 		return -1;
 	pl.leased = 0;
 	pl.pid = getpid();
@@ -148,8 +162,7 @@ pipeline_publish(void)
 	seg_wake_consumer(pl.seg);
 	/* seg_wake_consumer's seq_cst fence orders this check after the
 	 * publication: pairs with seg_consumer_close(). */
-	if (!seg_consumer_live(pl.seg))
-		pipeline_lost();
+	pipeline_check_live();
 }
 
 /* Reserve lane room, waiting under the block policy while mplogd lives. */
@@ -164,7 +177,7 @@ pipeline_reserve(uint32_t len)
 			return NULL;
 		}
 		pipeline_publish();
-		if (!pl.leased || !seg_consumer_live(pl.seg))
+		if (pipeline_check_live())
 			return NULL;
 		lane_wait_room(&pl.lane, len, 10 * 1000000LL);
 	}
@@ -257,6 +270,7 @@ pipeline_flush_check(struct heapring *r)
 		return;
 	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
 	pipeline_publish();
+	pipeline_check_live();
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
 	futex_wake(&pl.flush_done);
@@ -269,8 +283,7 @@ pipeline_idle(struct heapring *r)
 	pipeline_report_drops(r);
 	lines_flush(&pl.lines, shim_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
 	pipeline_publish();
-	if (pl.leased && !seg_consumer_live(pl.seg))
-		pipeline_lost();
+	pipeline_check_live();
 }
 
 static void *
