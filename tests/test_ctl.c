@@ -1,0 +1,439 @@
+/*
+ * test_ctl.c - mplogctl, run as a black box against a segment the test
+ * builds itself (no mplogd): the test process creates the segment, plays
+ * the consumer and a producer, runs $MPLOG_BUILD/mplogctl and checks its
+ * output, its messages and its exit status (0 ok, 1 segment, 2 usage).
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lane.h"
+#include "names.h"
+#include "procid.h"
+#include "seg.h"
+
+extern char **environ;
+
+#define CTLT_OUT_MAX 16384
+
+/* What one run of mplogctl left behind. */
+struct ctlt_result {
+	int status;             /* exit code, or -1 if it did not exit */
+	char out[CTLT_OUT_MAX];
+	char err[CTLT_OUT_MAX];
+};
+
+static struct seg ctlt_seg;
+static char ctlt_name[SEG_PATH_MAX];
+static int ctlt_serial;
+
+/* A segment name no other test or process uses. */
+static void
+ctlt_unique_name(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "/mplog-test-ctl-%d-%d%s", (int)getpid(),
+	    ctlt_serial++, tag);
+}
+
+/* Path of the mplogctl under test; skips the test when it is unknown. */
+static const char *
+ctlt_binary(void)
+{
+	static char path[4096];
+	const char *build = getenv("MPLOG_BUILD");
+
+	if (build == NULL || build[0] == '\0')
+		cr_skip_test("MPLOG_BUILD is not set");
+	snprintf(path, sizeof(path), "%s/mplogctl", build);
+	return path;
+}
+
+/* Read everything fd (a memfd) holds into buf, NUL-terminated. */
+static void
+ctlt_slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+	size_t got = 0;
+
+	cr_assert_neq(lseek(fd, 0, SEEK_SET), -1);
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+}
+
+/* The environment less MPLOG_SHM, plus MPLOG_SHM=shm_env if not NULL. */
+static char **
+ctlt_env(const char *shm_env)
+{
+	static char var[128];
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	cr_assert_not_null(env);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "MPLOG_SHM=", 10) != 0)
+			env[k++] = environ[i];
+	if (shm_env != NULL) {
+		snprintf(var, sizeof(var), "MPLOG_SHM=%s", shm_env);
+		env[k++] = var;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+/* Run mplogctl with args (NULL-terminated) and collect what it did. */
+static void
+ctlt_run_env(struct ctlt_result *r, const char *shm_env, const char *const *args)
+{
+	const char *argv[16] = { "mplogctl" };
+	posix_spawn_file_actions_t fa;
+	int out = memfd_create("ctlt-out", MFD_CLOEXEC);
+	int errfd = memfd_create("ctlt-err", MFD_CLOEXEC);
+	char **env = ctlt_env(shm_env);
+	const char *bin = ctlt_binary();
+	pid_t pid;
+	int st;
+
+	for (size_t i = 0; args[i] != NULL && i + 2 < 16; i++)
+		argv[i + 1] = args[i];
+	cr_assert(out != -1 && errfd != -1, "memfd_create: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, env), 0,
+	    "cannot run %s", bin);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	ctlt_slurp(out, r->out, sizeof(r->out));
+	ctlt_slurp(errfd, r->err, sizeof(r->err));
+}
+
+/* Run mplogctl with args and no MPLOG_SHM in its environment. */
+static void
+ctlt_run(struct ctlt_result *r, const char *const *args)
+{
+	ctlt_run_env(r, NULL, args);
+}
+
+/* Write one stderr record with message msg into the lane. */
+static void
+ctlt_write_record(struct lane_writer *w, const char *msg)
+{
+	uint32_t len = (uint32_t)strlen(msg);
+	struct lane_rec *rec = lane_reserve(w, len);
+
+	cr_assert_not_null(rec);
+	rec->source = LANE_SRC_STDERR;
+	rec->pri = 3;
+	rec->pid = (int32_t)getpid();
+	rec->ts_ns = 1;
+	memcpy(rec->msg, msg, len);
+	lane_commit(w, rec);
+}
+
+/* Fixture: a fresh segment at level info, its consumer this process. */
+static void
+ctlt_setup(void)
+{
+	struct seg_params p = { .lane_count = 8, .lane_size = SEG_LANE_SIZE_MIN,
+	    .level = 6 };
+
+	(void)ctlt_binary();    /* skip before there is anything to remove */
+	ctlt_unique_name(ctlt_name, sizeof(ctlt_name), "");
+	shm_unlink(ctlt_name);
+	cr_assert_eq(seg_create(&ctlt_seg, ctlt_name, &p), 0,
+	    "seg_create %s: %s", ctlt_name, strerror(errno));
+	seg_consumer_start(&ctlt_seg);
+}
+
+/* Fixture teardown: unmap and remove the segment. */
+static void
+ctlt_teardown(void)
+{
+	seg_detach(&ctlt_seg);
+	shm_unlink(ctlt_name);
+}
+
+/* A lane leased by this process holding three published records. */
+static void
+ctlt_fill_own_lane(void)
+{
+	struct lane_writer w;
+	uint64_t me = procid_pack(getpid(), procid_start(getpid()));
+
+	cr_assert_eq(lane_lease(&ctlt_seg, me, &w), 0);
+	ctlt_write_record(&w, "one");
+	ctlt_write_record(&w, "two");
+	ctlt_write_record(&w, "three");
+	lane_publish(&w);
+}
+
+/* The lane row of status whose LANE column is lane; NULL if none. */
+static const char *
+ctlt_lane_row(const char *out, unsigned lane)
+{
+	const char *line = strstr(out, "\nLANE");
+
+	while (line != NULL && (line = strchr(line + 1, '\n')) != NULL) {
+		unsigned idx;
+
+		if (sscanf(line + 1, "%u", &idx) == 1 && idx == lane)
+			return line + 1;
+	}
+	return NULL;
+}
+
+Test(ctl, level_shows_the_keyword, .init = ctlt_setup, .fini = ctlt_teardown,
+    .timeout = 10)
+{
+	struct ctlt_result r;
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "level", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "info\n");
+	cr_assert_str_empty(r.err);
+}
+
+Test(ctl, level_set_changes_level_and_bumps_version, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	uint32_t v0 = atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire);
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "level", "warning", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->level, memory_order_relaxed), 4);
+	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire), v0 + 1);
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "level", "7", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "level", NULL });
+	cr_assert_str_eq(r.out, "debug\n");
+	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire), v0 + 2);
+}
+
+Test(ctl, unknown_level_is_a_usage_error_naming_it, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	uint32_t v0 = atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire);
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "level", "loud", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "unknown level 'loud'"), "stderr: %s", r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->level, memory_order_relaxed), 6);
+	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire), v0);
+}
+
+Test(ctl, unknown_command_is_a_usage_error_naming_it, .timeout = 10)
+{
+	struct ctlt_result r;
+
+	ctlt_run(&r, (const char *[]){ "foo", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "unknown command 'foo'"), "stderr: %s", r.err);
+
+	ctlt_run(&r, (const char *[]){ "--no-such-option", "status", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "no-such-option"), "stderr: %s", r.err);
+}
+
+Test(ctl, missing_segment_exits_1_naming_it, .timeout = 10)
+{
+	struct ctlt_result r;
+	char name[SEG_PATH_MAX];
+
+	ctlt_unique_name(name, sizeof(name), "-missing");
+	shm_unlink(name);
+	ctlt_run(&r, (const char *[]){ "--shm", name, "status", NULL });
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, name), "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "no such segment"), "stderr: %s", r.err);
+	cr_assert_str_empty(r.out);
+}
+
+Test(ctl, foreign_segment_exits_1, .timeout = 10)
+{
+	struct ctlt_result r;
+	char name[SEG_PATH_MAX];
+	int fd;
+
+	(void)ctlt_binary();
+	ctlt_unique_name(name, sizeof(name), "-foreign");
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(ftruncate(fd, 65536), 0);
+	close(fd);
+	ctlt_run(&r, (const char *[]){ "--shm", name, "level", NULL });
+	shm_unlink(name);
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "not an mplog segment"), "stderr: %s", r.err);
+}
+
+Test(ctl, mplog_shm_names_the_segment_and_shm_overrides_it, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	char missing[SEG_PATH_MAX];
+
+	ctlt_run_env(&r, ctlt_name, (const char *[]){ "level", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "info\n");
+
+	ctlt_unique_name(missing, sizeof(missing), "-missing");
+	ctlt_run_env(&r, missing, (const char *[]){ "--shm", ctlt_name, "level", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+
+	ctlt_run_env(&r, "no-slash", (const char *[]){ "level", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "MPLOG_SHM"), "stderr: %s", r.err);
+}
+
+Test(ctl, status_lists_the_leased_lane, .init = ctlt_setup, .fini = ctlt_teardown,
+    .timeout = 10)
+{
+	struct ctlt_result r;
+	const char *row;
+	unsigned lane;
+	int pid;
+	char name[64];
+	unsigned long long records;
+
+	ctlt_fill_own_lane();
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, ctlt_name), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "level info"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "policy block"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, " running"), "%s", r.out);
+	row = ctlt_lane_row(r.out, 0);
+	cr_assert_not_null(row, "no lane 0 in:\n%s", r.out);
+	cr_assert_eq(sscanf(row, "%u %d %63s %llu", &lane, &pid, name, &records), 4,
+	    "row: %s", row);
+	cr_assert_eq(pid, (int)getpid());
+	cr_assert_eq(records, 3);
+	cr_assert_null(ctlt_lane_row(r.out, 1), "free lane listed:\n%s", r.out);
+}
+
+Test(ctl, status_shows_dead_owner_without_name, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	struct lane_writer w;
+	pid_t child = fork();
+	uint64_t owner;
+	const char *row;
+	char pid[16], name[64];
+
+	cr_assert_neq(child, -1);
+	if (child == 0)
+		_exit(0);
+	owner = procid_pack(child, procid_start(child));
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+	cr_assert_eq(lane_lease(&ctlt_seg, owner, &w), 0);
+	ctlt_write_record(&w, "left behind");
+	lane_publish(&w);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	row = ctlt_lane_row(r.out, 0);
+	cr_assert_not_null(row, "no lane 0 in:\n%s", r.out);
+	cr_assert_eq(sscanf(row, "%*u %15s %63s", pid, name), 2, "row: %s", row);
+	cr_assert_eq(atoi(pid), (int)child);
+	cr_assert_str_eq(name, "-");
+}
+
+Test(ctl, status_says_when_the_daemon_is_gone, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+
+	seg_consumer_close(&ctlt_seg);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "not running"), "%s", r.out);
+}
+
+Test(ctl, status_says_when_the_heartbeat_is_stale, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	uint64_t old = (uint64_t)(seg_now_mono() - 2 * SEG_STALE_NS);
+
+	atomic_store_explicit(&ctlt_seg.meta->heartbeat_ns, old, memory_order_relaxed);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, " stale "), "%s", r.out);
+}
+
+Test(ctl, names_lists_both_tables, .init = ctlt_setup, .fini = ctlt_teardown,
+    .timeout = 10)
+{
+	struct ctlt_result r;
+	char row[64];
+	uint32_t id;
+
+	cr_assert_eq(names_register(&ctlt_seg, NAMES_PROC, "demo"), 1);
+	cr_assert_eq(names_register(&ctlt_seg, NAMES_PROC, "worker"), 2);
+	id = names_register(&ctlt_seg, NAMES_MODULE, "sshd");
+	cr_assert_eq(id, 1);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "names", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "KIND"), "%s", r.out);
+	snprintf(row, sizeof(row), "proc        1  demo\n");
+	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
+	snprintf(row, sizeof(row), "proc        2  worker\n");
+	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
+	snprintf(row, sizeof(row), "module      1  sshd\n");
+	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
+}
+
+Test(ctl, names_with_escapes_are_printed_escaped, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+
+	cr_assert_neq(names_register(&ctlt_seg, NAMES_MODULE, "evil\033[2Jname\r"), 0);
+	cr_assert_neq(names_register(&ctlt_seg, NAMES_PROC, "bell\a"), 0);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "names", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_null(strchr(r.out, '\033'), "raw ESC in output");
+	cr_assert_null(strchr(r.out, '\a'), "raw BEL in output");
+	cr_assert_null(strchr(r.out, '\r'), "raw CR in output");
+	cr_assert_not_null(strstr(r.out, "evil\\033[2Jname\\r"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "bell\\a"), "%s", r.out);
+}
+
+Test(ctl, help_exits_0_and_documents_exit_codes, .timeout = 10)
+{
+	struct ctlt_result r;
+
+	ctlt_run(&r, (const char *[]){ "--help", NULL });
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(strstr(r.out, "usage: mplogctl"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "Exit status"), "%s", r.out);
+	cr_assert_str_empty(r.err);
+
+	ctlt_run(&r, (const char *[]){ "-h", NULL });
+	cr_assert_eq(r.status, 0);
+
+	ctlt_run(&r, (const char *[]){ "--version", NULL });
+	cr_assert_eq(r.status, 0);
+	cr_assert_str_eq(r.out, "mplogctl 0.1\n");
+}
