@@ -57,8 +57,11 @@ static uint64_t
 lane_room(const struct lane_writer *w)
 {
 	/* Acquire pairs with the CAS in lane_consume(): the reader is done
-	 * with the bytes below tail before we overwrite them. */
-	uint64_t tail = atomic_load_explicit(&w->hdr->tail, memory_order_acquire);
+	 * with the bytes below tail before we overwrite them. seq_cst (no
+	 * dearer than acquire on x86 or arm64) for lane_wait_room(): an
+	 * acquire load may be satisfied before its seq_cst store of waiting
+	 * is visible, and then neither side would see the other. */
+	uint64_t tail = atomic_load_explicit(&w->hdr->tail, memory_order_seq_cst);
 	uint64_t used = w->head - tail;
 
 	return used > w->size ? 0 : w->size - used;
@@ -145,25 +148,52 @@ lane_damaged(struct lane_view *v, uint64_t pos, uint64_t head)
 	return -1;
 }
 
+/*
+ * Did tail move since we loaded it? Then another party (the writer taking
+ * records back) consumed meanwhile, and what we read is stale: a head
+ * loaded before that tail, or a record the writer has since overwritten.
+ * Not damage; look again.
+ */
+static int
+lane_tail_moved(struct lane_hdr *hdr, uint64_t tail)
+{
+	/* Acquire fence: our reads of the record come before this load.
+	 * Tail unchanged means the writer had no room over those bytes. */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&hdr->tail, memory_order_relaxed) != tail;
+}
+
 int
 lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_view *v)
 {
 	for (;;) {
-		/* Acquire pairs with the release in lane_publish(). */
-		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
+		/* Tail first, with acquire: pairs with the CAS in lane_consume()
+		 * of whoever moved it, who had seen a head at least that far;
+		 * so the head we load next is not below it. (Head first, a
+		 * take-back between the loads made head < tail look like
+		 * damage, and skipping it moved tail back over records already
+		 * taken.) Acquire on head pairs with the release in
+		 * lane_publish(). */
 		uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
 		uint64_t avail = head - tail;
 		uint32_t off = (uint32_t)(tail & (size - 1));
 		struct lane_rec rec;
 
 		if (avail == 0)
 			return 0;
-		if (avail > size || avail < 8 || (tail & 7) != 0)
+		if (avail > size || avail < 8 || (tail & 7) != 0) {
+			if (lane_tail_moved(hdr, tail))
+				continue;
 			return lane_damaged(v, tail, head);
+		}
 		memcpy(&rec, data + off, 8);
 		if (rec.type == LANE_REC_PAD) {
-			if (rec.size != size - off || rec.size > avail)
+			if (rec.size != size - off || rec.size > avail) {
+				if (lane_tail_moved(hdr, tail))
+					continue;
 				return lane_damaged(v, tail, head);
+			}
 			v->pos = tail;
 			v->next = tail + rec.size;
 			lane_consume(hdr, v);
@@ -171,10 +201,14 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 		}
 		uint32_t span = (rec.size + 7u) & ~7u;
 		if (rec.type != LANE_REC_LOG || rec.size < sizeof(rec) ||
-		    rec.size > LANE_REC_MAX || span > avail || off + span > size)
+		    rec.size > LANE_REC_MAX || span > avail || off + span > size) {
+			if (lane_tail_moved(hdr, tail))
+				continue;
 			return lane_damaged(v, tail, head);
+		}
 		memcpy(&v->rec, data + off, sizeof(rec));
-		v->rec.size = rec.size;   /* the checked value, not a re-read */
+		v->rec.size = rec.size;   /* the checked values, not a re-read */
+		v->rec.type = rec.type;
 		v->msg = data + off + sizeof(rec);
 		v->msg_len = rec.size - (uint32_t)sizeof(rec);
 		v->pos = tail;
@@ -188,14 +222,17 @@ lane_consume(struct lane_hdr *hdr, const struct lane_view *v)
 {
 	uint64_t expect = v->pos;
 
-	/* seq_cst: releases the bytes to the writer (pairs with the acquire
-	 * in lane_room()) and orders before the load of waiting below (pairs
-	 * with lane_wait_room()). */
+	/* seq_cst: releases the bytes to the writer (pairs with the load
+	 * of tail in lane_room()) and orders before the load of waiting
+	 * below (pairs with lane_wait_room()). */
 	if (!atomic_compare_exchange_strong_explicit(&hdr->tail, &expect,
 	    v->next, memory_order_seq_cst, memory_order_relaxed))
 		return -1;
-	if (atomic_load_explicit(&hdr->waiting, memory_order_seq_cst) != 0) {
-		atomic_store_explicit(&hdr->waiting, 0, memory_order_relaxed);
+	/* Exchange, not a store of 0: a plain store could overwrite a
+	 * waiting = 1 the writer set after our load, and the writer would
+	 * then sleep its full timeout with nobody left to wake it. */
+	if (atomic_load_explicit(&hdr->waiting, memory_order_seq_cst) != 0 &&
+	    atomic_exchange_explicit(&hdr->waiting, 0, memory_order_seq_cst) != 0) {
 		atomic_fetch_add_explicit(&hdr->room, 1, memory_order_relaxed);
 		futex_wake(&hdr->room);
 	}

@@ -89,6 +89,14 @@ _Static_assert(offsetof(struct lane_rec, ts_ns) == 16, "lane record ts");
 
 #define LANE_REC_MAX  (sizeof(struct lane_rec) + LANE_MSG_MAX)
 
+/*
+ * An emptied lane must take the largest record at any offset, or a writer
+ * could wait for room that never comes. Worst case: the record just misses
+ * the end of the ring, so a PAD of its span less 8 bytes comes first.
+ */
+_Static_assert(2 * (((uint64_t)LANE_REC_MAX + 7) & ~(uint64_t)7) - 8 <= SEG_LANE_SIZE_MIN,
+    "the smallest lane takes a PAD and the largest record");
+
 /* The message bytes that follow a record's header. */
 static inline char *
 lane_rec_msg(struct lane_rec *rec)

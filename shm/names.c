@@ -50,11 +50,13 @@ names_register(struct seg *seg, int kind, const char *name)
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t expect = NAMES_FREE;
 
-		/* Relaxed: the claim only reserves the entry; publication below
-		 * is what readers synchronise with. */
+		/* Acquire on failure pairs with the release below: on
+		 * PUBLISHED we read the entry's hash and name next. (The
+		 * claim itself needs no order, but C11 wants success at
+		 * least as strong as failure.) */
 		if (!atomic_compare_exchange_strong_explicit(&tab[i].state,
-		    &expect, NAMES_CLAIMED, memory_order_relaxed,
-		    memory_order_relaxed)) {
+		    &expect, NAMES_CLAIMED, memory_order_acquire,
+		    memory_order_acquire)) {
 			if (expect == NAMES_PUBLISHED && tab[i].hash == hash &&
 			    strncmp(tab[i].name, cut, SEG_NAME_MAX) == 0)
 				return i + 1;

@@ -75,8 +75,13 @@ procid_alive(uint64_t packed)
 	if (kill(pid, 0) == -1 && errno == ESRCH)
 		return 0;
 	p = procid_stat_fields(pid, buf, sizeof(buf));
-	if (p == NULL)
-		return 0;
+	if (p == NULL) {
+		/* No /proc, or hidepid hides another user's process: the pid
+		 * exists but its start time cannot be read. Say alive: taking
+		 * a running process's lane away would put two writers on it;
+		 * keeping a dead one's costs a lane until the pid is gone. */
+		return kill(pid, 0) == 0 || errno == EPERM;
+	}
 	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
 		return 0;
 	return procid_pack(pid, procid_start(pid)) == packed;

@@ -18,7 +18,11 @@ uint64_t procid_start(pid_t pid);
 /* Pack pid and start time into the 64-bit owner word of a lane; never 0. */
 uint64_t procid_pack(pid_t pid, uint64_t start);
 
-/* 1 if the process named by the packed word runs (and is no zombie), else 0. */
+/*
+ * 1 if the process named by the packed word runs (and is no zombie), else
+ * 0. Also 1 when the pid exists but /proc cannot say its start time (no
+ * /proc, hidepid): wrongly "dead" would hand a live owner's lane to another.
+ */
 int procid_alive(uint64_t packed);
 
 /* The pid inside a packed word. */

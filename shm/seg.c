@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -231,15 +232,19 @@ seg_attach(struct seg *seg, const char *name)
 	if (seg_map(seg, fd, (size_t)st.st_size, name) == -1)
 		goto fail;
 	close(fd);
-	if (seg_validate(seg->meta, seg->size) == -1 ||
-	    seg->meta->owner_uid != st.st_uid) {
-		saved = errno == 0 ? EBADMSG : errno;
-		seg_detach(seg);
-		errno = saved;
-		return -1;
+	if (seg_validate(seg->meta, seg->size) == -1)
+		goto unmap;
+	if (seg->meta->owner_uid != st.st_uid) {
+		errno = EBADMSG;        /* contradicts the object's owner */
+		goto unmap;
 	}
 	seg_keep_geometry(seg);
 	return 0;
+unmap:
+	saved = errno;
+	seg_detach(seg);
+	errno = saved;
+	return -1;
 fail:
 	saved = errno;
 	close(fd);
@@ -302,12 +307,18 @@ seg_consumer_live(const struct seg *seg)
 {
 	const struct seg_meta *m = seg->meta;
 	int64_t beat;
+	pid_t pid;
 
 	/* Pairs with the release in seg_consumer_start(). */
 	if (atomic_load_explicit(&m->state, memory_order_acquire) != SEG_STATE_RUNNING)
 		return 0;
 	beat = (int64_t)atomic_load_explicit(&m->heartbeat_ns, memory_order_relaxed);
-	return seg_now_mono() - beat < SEG_STALE_NS;
+	if (seg_now_mono() - beat >= SEG_STALE_NS)
+		return 0;
+	/* A killed consumer is seen at once, not only when its heartbeat
+	 * goes stale; EPERM means it exists under another user. */
+	pid = atomic_load_explicit(&m->consumer_pid, memory_order_relaxed);
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
 }
 
 int
@@ -329,7 +340,10 @@ seg_wake_consumer(struct seg *seg)
 	 * sees our published head, or we see it sleeping and wake it. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) != 0) {
-		atomic_fetch_add_explicit(&c->wake, 1, memory_order_relaxed);
+		/* Release pairs with the acquire of wake in
+		 * seg_consumer_sleep(): a consumer whose snapshot of wake
+		 * already holds this bump also sees our head. */
+		atomic_fetch_add_explicit(&c->wake, 1, memory_order_release);
 		futex_wake(&c->wake);
 	}
 }
@@ -338,7 +352,10 @@ void
 seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg)
 {
 	struct seg_config *c = seg->config;
-	uint32_t word = atomic_load_explicit(&c->wake, memory_order_relaxed);
+	/* Acquire pairs with the release bump in seg_wake_consumer(): if
+	 * the snapshot already holds a bump (the futex would then not see
+	 * a change), pending() sees what the waker published. */
+	uint32_t word = atomic_load_explicit(&c->wake, memory_order_acquire);
 
 	atomic_store_explicit(&c->sleeping, 1, memory_order_relaxed);
 	/* Pairs with the fence in seg_wake_consumer(). */

@@ -15,8 +15,9 @@
  *
  * Liveness: the consumer writes its pid, start time and a heartbeat
  * (CLOCK_MONOTONIC, refreshed at least every SEG_HEARTBEAT_NS). A producer
- * treats the consumer as gone once state is not RUNNING, or the heartbeat
- * is older than SEG_STALE_NS.
+ * treats the consumer as gone once state is not RUNNING, its pid no longer
+ * exists, or the heartbeat is older than SEG_STALE_NS (a stopped or stuck
+ * consumer).
  */
 #ifndef MPLOG_SEG_H
 #define MPLOG_SEG_H
@@ -40,7 +41,7 @@
 #define SEG_LANES_DEFAULT      64
 #define SEG_LANES_MAX          4096
 #define SEG_LANE_SIZE_DEFAULT  (1u << 20)
-#define SEG_LANE_SIZE_MIN      (1u << 17)
+#define SEG_LANE_SIZE_MIN      (1u << 18)   /* see the assertion in lane.h */
 #define SEG_LANE_SIZE_MAX      (1u << 30)
 #define SEG_PROCS_DEFAULT      64
 #define SEG_MODULES_DEFAULT    256
@@ -163,7 +164,8 @@ void seg_heartbeat(struct seg *seg);
 /* Mark the consumer gone; producers then pass lines through. */
 void seg_consumer_close(struct seg *seg);
 
-/* 1 while a consumer runs and its heartbeat is fresh. Signal-safe. */
+/* 1 while a consumer runs, its pid exists and its heartbeat is fresh.
+ * Signal-safe (one kill(pid, 0)). */
 int seg_consumer_live(const struct seg *seg);
 
 /* 1 if the segment's recorded consumer process still exists. */
