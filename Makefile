@@ -30,7 +30,8 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/harness.c
-HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c demo/demo.c
+HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
+              tests/hosts/sigmix.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

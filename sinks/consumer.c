@@ -212,22 +212,18 @@ consumer_reap(struct consumer *c)
 	}
 }
 
-/* Gather each lane's first record; returns how many lanes have one and
- * sets *held when a leased lane is empty (others may then have to wait). */
+/* Gather each lane's first record; returns how many lanes have one. */
 static uint32_t
-consumer_gather(struct consumer *c, int *held)
+consumer_gather(struct consumer *c)
 {
 	uint32_t n = 0;
 
-	*held = 0;
 	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
 		struct lane_hdr *hdr = seg_lane(&c->seg, i);
 
 		c->seen_head[i] = atomic_load_explicit(&hdr->head, memory_order_relaxed);
 		if (consumer_peek(c, i, &c->cands[n]))
 			n++;
-		else if (atomic_load_explicit(&hdr->owner, memory_order_relaxed) != 0)
-			*held = 1;
 	}
 	return n;
 }
@@ -244,13 +240,19 @@ consumer_oldest(const struct consumer *c, uint32_t n)
 	return m;
 }
 
-/* May the oldest candidate go now, or must it wait for the window? */
+/*
+ * May the oldest candidate go now, or must it wait for the window? An
+ * older record may still be on its way in a process's heap ring, or in a
+ * process that has not leased its lane yet (a parent that wrote just
+ * before fork), so every record waits out the window unless its lane is
+ * more than half full.
+ */
 static int
-consumer_due(const struct consumer *c, const struct consumer_cand *cand, int held, int64_t now)
+consumer_due(const struct consumer *c, const struct consumer_cand *cand, int drain, int64_t now)
 {
 	struct lane_hdr *hdr = seg_lane(&c->seg, cand->lane);
 
-	return !held || (int64_t)cand->view.rec.ts_ns <= now - c->window_ns ||
+	return drain || (int64_t)cand->view.rec.ts_ns <= now - c->window_ns ||
 	    lane_used(hdr) > c->seg.lane_size / 2;
 }
 
@@ -259,28 +261,21 @@ consumer_step(struct consumer *c, int drain)
 {
 	int64_t now = consumer_now_real();
 	size_t done = 0;
-	int held;
-	uint32_t n = consumer_gather(c, &held);
+	uint32_t n = consumer_gather(c);
 
-	held = held && !drain;
 	c->wait_until = 0;
 	while (n > 0 && done < CONSUMER_STEP_MAX) {
 		uint32_t m = consumer_oldest(c, n);
 		struct consumer_cand *cand = &c->cands[m];
 
-		if (!consumer_due(c, cand, held, now)) {
+		if (!consumer_due(c, cand, drain, now)) {
 			c->wait_until = (int64_t)cand->view.rec.ts_ns + c->window_ns;
 			break;
 		}
 		consumer_emit(c, cand->lane, &cand->view);
 		done++;
-		if (!consumer_peek(c, cand->lane, cand)) {
-			struct lane_hdr *hdr = seg_lane(&c->seg, cand->lane);
-
-			held = held || (!drain && atomic_load_explicit(&hdr->owner,
-			    memory_order_relaxed) != 0);
+		if (!consumer_peek(c, cand->lane, cand))
 			c->cands[m] = c->cands[--n];
-		}
 	}
 	consumer_reap(c);
 	return done;

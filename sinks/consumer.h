@@ -4,8 +4,8 @@
  *
  * Order: within a lane, records leave in the order they were written.
  * Across lanes, the record with the oldest timestamp among the lanes'
- * first records goes first; a record waits at most the reorder window for
- * an older one to show up in a lane that is leased but empty. A lane more
+ * first records goes first, once it is older than the reorder window (an
+ * older record may still be on its way from another process). A lane more
  * than half full is not held back.
  *
  * Lanes are untrusted: a damaged lane is skipped to its head and the loss

@@ -40,7 +40,8 @@ options_usage(void)
 "usage: mplogd [options]                     collect logs from every process\n"
 "       mplogd [options] -- COMMAND [ARG...]  run COMMAND under a private mplogd\n"
 "\n"
-"  --shm NAME            segment name (default $MPLOG_SHM, else /mplog-UID)\n"
+"  --shm NAME            segment name (default: a private one with COMMAND,\n"
+"                        else $MPLOG_SHM, else /mplog-UID)\n"
 "  -o, --output FILE     append the log to FILE (default: standard output;\n"
 "                        standard error when running a COMMAND); - for stdout\n"
 "  -f, --format FORMAT   text or json (default text)\n"
@@ -48,7 +49,7 @@ options_usage(void)
 "                        warning notice info debug (default debug)\n"
 "  --lanes N             processes that can log at once (default %d)\n"
 "  --lane-size BYTES     ring bytes per process, power of two, K/M/G suffix\n"
-"                        (default 1M, at least 128K)\n"
+"                        (default 1M, at least 256K)\n"
 "  --policy POLICY       block (default: producers wait, nothing is lost)\n"
 "                        or drop (producers never wait; drops are counted)\n"
 "  --reorder-window MS   how long a record may wait for older ones from\n"
@@ -128,7 +129,7 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 	case OPT_LANE_SIZE:
 		if (options_size(arg, &size) == -1 || size < SEG_LANE_SIZE_MIN ||
 		    size > SEG_LANE_SIZE_MAX || (size & (size - 1)) != 0)
-			errx(MPLOGD_EXIT_USAGE, "--lane-size: '%s' is not a power of two from 128K to 1G", arg);
+			errx(MPLOGD_EXIT_USAGE, "--lane-size: '%s' is not a power of two from 256K to 1G", arg);
 		o->params.lane_size = (uint32_t)size;
 		break;
 	case OPT_LEVEL:
@@ -165,14 +166,31 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 static void
 options_defaults(struct mplogd_opts *o)
 {
-	const char *env = getenv("MPLOG_SHM");
-
 	memset(o, 0, sizeof(*o));
 	o->params.level = 7;
 	o->window_ns = OPTIONS_WINDOW_DEFAULT_MS * 1000000LL;
 	o->ready_fd = -1;
-	if (env != NULL && seg_name_valid(env))
+}
+
+/* The segment name: --shm; with a COMMAND and no --shm, a private one;
+ * else $MPLOG_SHM; else /mplog-UID. */
+static void
+options_segment(struct mplogd_opts *o, int have_shm)
+{
+	const char *env = getenv("MPLOG_SHM");
+
+	if (have_shm)
+		return;
+	if (o->command != NULL) {
+		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
+		o->private_shm = 1;
+	} else if (env != NULL && env[0] != '\0') {
+		if (!seg_name_valid(env))
+			errx(MPLOGD_EXIT_USAGE, "MPLOG_SHM: '%s' is not a segment name (like /mplog-app)", env);
 		snprintf(o->shm, sizeof(o->shm), "%s", env);
+	} else {
+		seg_default_name(o->shm, sizeof(o->shm));
+	}
 }
 
 void
@@ -181,7 +199,7 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 	int c, have_shm;
 
 	options_defaults(o);
-	have_shm = o->shm[0] != '\0';
+	have_shm = 0;
 	while ((c = getopt_long(argc, argv, "+o:f:hV", options_long, NULL)) != -1) {
 		if (c == 'h') {
 			options_usage();
@@ -199,12 +217,7 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 	}
 	if (optind < argc)
 		o->command = argv + optind;
-	if (o->command != NULL && !have_shm) {
-		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
-		o->private_shm = 1;
-	}
-	if (o->shm[0] == '\0')
-		seg_default_name(o->shm, sizeof(o->shm));
+	options_segment(o, have_shm);
 	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL))
 		errx(MPLOGD_EXIT_USAGE, "--preload and --stderr need a COMMAND");
 }

@@ -18,7 +18,7 @@
 #define MPLOGD_EXIT_USAGE   2   /* bad option or value */
 #define MPLOGD_EXIT_BUSY    3   /* a live mplogd owns the segment */
 
-#define OPTIONS_WINDOW_DEFAULT_MS 20
+#define OPTIONS_WINDOW_DEFAULT_MS 50
 
 struct mplogd_opts {
 	char shm[SEG_PATH_MAX];

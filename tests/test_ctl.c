@@ -142,7 +142,7 @@ ctlt_write_record(struct lane_writer *w, const char *msg)
 	rec->pri = 3;
 	rec->pid = (int32_t)getpid();
 	rec->ts_ns = 1;
-	memcpy(rec->msg, msg, len);
+	memcpy(lane_rec_msg(rec), msg, len);
 	lane_commit(w, rec);
 }
 

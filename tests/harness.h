@@ -1,0 +1,134 @@
+/*
+ * harness.h - helpers for the end-to-end tests: run the programs of
+ * $MPLOG_BUILD as black boxes and read what they leave behind.
+ *
+ * Called from Criterion tests only, one test per process (Criterion forks
+ * a worker per test); nothing here is thread-safe. A failed step fails the
+ * test with a message (cr_assert) instead of returning an error, so tests
+ * read as the scenario they check. harness_setup and harness_teardown are
+ * the suite's .init and .fini: every process, segment and file a test
+ * makes through the harness is killed, unlinked or removed afterwards,
+ * even when the test failed.
+ */
+#ifndef MPLOG_HARNESS_H
+#define MPLOG_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HARNESS_WAIT_MS  30000  /* default bound on a process's run */
+
+/* Where a spawned process's 0, 1 and 2 come from; -1 means /dev/null. One
+ * more descriptor, extra_fd, may be passed on as descriptor extra_as. */
+struct harness_io {
+	int in, out, err;
+	int extra_fd, extra_as;
+};
+
+/* What harness_run collected: exit code (128+N for signal N), output. */
+struct harness_result {
+	pid_t pid;
+	int code;
+	char *out, *err;        /* NUL-terminated */
+	size_t out_len, err_len;
+};
+
+/* One line of mplogd's JSON output, checked and decoded. */
+struct harness_rec {
+	size_t line;            /* 1-based line number in the file */
+	char ts[40];
+	long pid, tid;
+	char proc[64];
+	char source[16];
+	char facility[16];
+	char severity[16];
+	int has_ident;          /* 0: "ident":null */
+	char ident[64];
+	char *msg;              /* decoded bytes, NUL-terminated */
+	size_t msg_len;
+};
+
+/* A standalone mplogd serving its own segment. */
+struct harness_daemon {
+	pid_t pid;
+	char shm[64];
+	char *log;              /* its -o file */
+	char *err;              /* file holding its stderr */
+};
+
+/* Suite fixtures: make the test's scratch folder; clean everything up. */
+void harness_setup(void);
+void harness_teardown(void);
+
+/* A formatted string on the heap. */
+char *harness_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* $MPLOG_BUILD/rel (skips the test when MPLOG_BUILD is unset). */
+char *harness_build(const char *rel);
+
+/* The shim's absolute path. */
+char *harness_shim(void);
+
+/* A path in the source tree: $MPLOG_SRC/rel, else rel beside $MPLOG_BUILD
+ * when it exists there, else rel from the current folder. */
+char *harness_repo(const char *rel);
+
+/* A path in the test's scratch folder. */
+char *harness_file(const char *name);
+
+/* A segment name no other test or process uses; unlinked at teardown. */
+const char *harness_shm_name(void);
+
+/*
+ * The environment for a spawned program: this process's, without
+ * LD_PRELOAD and MPLOG_*, plus the NAME=VALUE strings given (NULL-ended).
+ */
+char **harness_env(const char *first, ...);
+
+/* Start argv[0] (a path) with the environment and descriptors given. The
+ * process leads its own process group and is tracked for teardown. */
+pid_t harness_spawn(char *const argv[], char **env, const struct harness_io *io);
+
+/* Wait at most timeout_ms for pid; fails the test (after killing its
+ * group) when it does not end. Returns the exit code, 128+N for signal N. */
+int harness_wait(pid_t pid, int timeout_ms);
+
+/* Run argv to completion with stdin from in_text (NULL: /dev/null),
+ * stdout and stderr collected. Returns r->code. */
+int harness_run(char *const argv[], char **env, const char *in_text,
+    struct harness_result *r);
+
+/* The whole file (NUL-terminated); fails the test when it cannot be read. */
+char *harness_read_file(const char *path, size_t *len);
+
+/* Read one line from fd within timeout_ms, without its newline. Returns
+ * its length, or -1 at end of file; fails the test on timeout. */
+ssize_t harness_read_line(int fd, char *buf, size_t len, int timeout_ms);
+
+/* Start a standalone mplogd on a fresh segment, writing format to a file,
+ * and wait for its --ready-fd; extra is NULL or a NULL-ended option list. */
+void harness_daemon_start(struct harness_daemon *d, const char *format,
+    const char *const *extra);
+
+/* SIGTERM the daemon and wait: returns its exit code. */
+int harness_daemon_stop(struct harness_daemon *d);
+
+/*
+ * Parse one line of mplogd's JSON output (without its newline), strictly:
+ * the keys in their order, each value of its type and vocabulary, strings
+ * of valid UTF-8 and valid escapes. 0, or -1 with the reason in why.
+ */
+int harness_json_parse(const char *s, size_t n, struct harness_rec *r,
+    char *why, size_t whylen);
+
+/* Every line of a JSON log, each checked with harness_json_parse (a line
+ * that fails fails the test); *count gets the number of records. */
+struct harness_rec *harness_json_load(const char *path, size_t *count);
+
+/* 1 if s holds the NUL-terminated string needle. */
+int harness_contains(const char *s, const char *needle);
+
+/* Number of lines in s that start with prefix. */
+size_t harness_count_lines(const char *s, const char *prefix);
+
+#endif

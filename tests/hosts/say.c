@@ -1,0 +1,180 @@
+/*
+ * say - write exactly the bytes a test asks for, to stderr or syslog(3).
+ *
+ *   say DIRECTIVE...
+ *
+ * Each directive is one call, done in order; TEXT is decoded from C-like
+ * escapes first: \n \r \t \\ and \xHH (any byte, NUL included).
+ *   w:TEXT         one write(2, TEXT)
+ *   r:N:TEXT       one write(2, ...) of TEXT repeated N times
+ *   s:SEV:TEXT     syslog(SEV, "%s", TEXT), SEV a number 0-7
+ *   o:IDENT        openlog(IDENT, 0, LOG_USER), IDENT decoded too
+ *   F:             write(2, ...) and writev(2, ...) of 10 bytes from an
+ *                  unmapped address: each must return -1 with errno EFAULT
+ *   _:CODE         _exit(CODE): no atexit handlers, no destructors
+ *   k:SIG          raise(SIG)
+ *   f:             fork: the child goes on with the directives after this
+ *                  one and exits; the parent waits for it and exits 0
+ *   e:             execv itself (argv[0]) with the directives after this one
+ * First it writes "say pid=PID tid=TID\n" to stdout; a write or writev
+ * that returns the wrong count or changes errno prints a line starting
+ * "FAIL" to stdout. Exits 0, or 2 for a directive it does not know.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define SAY_ERRNO 4242
+
+/* Decode s into a new buffer; *len gets its length. */
+static char *
+say_decode(const char *s, size_t *len)
+{
+	char *out = malloc(strlen(s) + 1), *p = out;
+
+	if (out == NULL)
+		exit(98);
+	while (*s != '\0') {
+		if (*s != '\\' || s[1] == '\0') {
+			*p++ = *s++;
+			continue;
+		}
+		s++;
+		switch (*s) {
+		case 'n': *p++ = '\n'; s++; break;
+		case 'r': *p++ = '\r'; s++; break;
+		case 't': *p++ = '\t'; s++; break;
+		case 'x': {
+			char hex[3] = { s[1], s[1] ? s[2] : '\0', '\0' };
+
+			*p++ = (char)strtoul(hex, NULL, 16);
+			s += 3;
+			break;
+		}
+		default: *p++ = *s++; break;
+		}
+	}
+	*p = '\0';
+	*len = (size_t)(p - out);
+	return out;
+}
+
+/* One write(2) of n bytes, checked. */
+static void
+say_write(const char *buf, size_t n)
+{
+	ssize_t w;
+
+	errno = SAY_ERRNO;
+	w = write(2, buf, n);
+	if (w != (ssize_t)n || errno != SAY_ERRNO)
+		printf("FAIL write %zu bytes: returned %zd, errno %d\n", n, w, errno);
+}
+
+/* Writes from an address that is not mapped fail with EFAULT. */
+static void
+say_efault(void)
+{
+	const char *volatile bad = (const char *)16;   /* hide it from -Wstringop */
+	struct iovec iov = { (void *)bad, 10 };
+	ssize_t w;
+
+	errno = 0;
+	w = write(2, bad, 10);
+	if (w != -1 || errno != EFAULT)
+		printf("FAIL write from a bad address: returned %zd, errno %d\n", w, errno);
+	errno = 0;
+	w = writev(2, &iov, 1);
+	if (w != -1 || errno != EFAULT)
+		printf("FAIL writev from a bad address: returned %zd, errno %d\n", w, errno);
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	printf("say pid=%d tid=%d\n", (int)getpid(), (int)syscall(SYS_gettid));
+	fflush(stdout);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char *text, *end;
+		size_t n;
+		long v;
+
+		if (a[0] == '\0' || a[1] != ':')
+			return 2;
+		switch (a[0]) {
+		case 'w':
+			text = say_decode(a + 2, &n);
+			say_write(text, n);
+			free(text);
+			break;
+		case 'r': {
+			v = strtol(a + 2, &end, 10);
+			if (*end != ':' || v < 1)
+				return 2;
+			text = say_decode(end + 1, &n);
+			char *big = malloc(n * (size_t)v);
+			if (big == NULL)
+				return 98;
+			for (long k = 0; k < v; k++)
+				memcpy(big + (size_t)k * n, text, n);
+			say_write(big, n * (size_t)v);
+			free(big);
+			free(text);
+			break;
+		}
+		case 's':
+			v = strtol(a + 2, &end, 10);
+			if (*end != ':' || v < 0 || v > 7)
+				return 2;
+			text = say_decode(end + 1, &n);
+			syslog((int)v, "%s", text);
+			free(text);
+			break;
+		case 'F':
+			say_efault();
+			break;
+		case '_':
+			fflush(stdout);
+			_exit(atoi(a + 2));
+		case 'k':
+			fflush(stdout);
+			raise(atoi(a + 2));
+			break;
+		case 'f': {
+			pid_t pid;
+
+			fflush(stdout);
+			if ((pid = fork()) == -1)
+				return 98;
+			if (pid == 0)
+				break;
+			while (waitpid(pid, NULL, 0) == -1)
+				;
+			return 0;
+		}
+		case 'e':
+			fflush(stdout);
+			argv[i] = argv[0];
+			execv(argv[0], argv + i);
+			printf("FAIL exec %s\n", argv[0]);
+			return 1;
+		case 'o':
+			/* openlog keeps the pointer: the ident is never freed. */
+			openlog(say_decode(a + 2, &n), 0, LOG_USER);
+			break;
+		default:
+			return 2;
+		}
+	}
+	fflush(stdout);
+	return 0;
+}
