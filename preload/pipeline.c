@@ -19,6 +19,12 @@
 
 #define PIPELINE_BATCH 64   /* records between lane publications */
 
+#if defined(__x86_64__) || defined(__i386__)
+#define pipeline_relax() __builtin_ia32_pause()
+#else
+#define pipeline_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
 struct pipeline {
 	_Atomic int started;
 	_Atomic uint32_t flush_req;     /* bumped by pipeline_flush_sync */
@@ -286,6 +292,27 @@ pipeline_idle(struct heapring *r)
 	pipeline_check_live();
 }
 
+/*
+ * Poll the ring for a short while before sleeping: a program that logs in
+ * bursts then finds the pipeline awake, and its hooks make no wake-up
+ * system call. Returns 1 when a record arrived.
+ */
+static int
+pipeline_linger(struct heapring *r)
+{
+	int64_t until = seg_now_mono() + PIPELINE_LINGER_NS;
+	int stuck;
+
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (heapring_peek(r, &stuck) != NULL)
+				return 1;
+			pipeline_relax();
+		}
+	} while (seg_now_mono() < until);
+	return 0;
+}
+
 static void *
 pipeline_main(void *arg)
 {
@@ -297,7 +324,7 @@ pipeline_main(void *arg)
 
 		pipeline_publish();
 		pipeline_flush_check(r);
-		if (n > 0)
+		if (n > 0 || pipeline_linger(r))
 			continue;
 		pipeline_idle(r);
 		heapring_sleep(r, pl.stuck_since != 0 ? 10 * 1000000LL : PIPELINE_IDLE_NS);

@@ -21,6 +21,7 @@
 #define PIPELINE_PARTIAL_NS  (1000 * 1000000LL) /* unfinished line held */
 #define PIPELINE_STUCK_NS    (1000 * 1000000LL) /* abandoned claim */
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
+#define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
 
 /* Start the thread if it does not run; cheap when it does. */
