@@ -15,7 +15,7 @@ MANDIR    = $(PREFIX)/share/man
 
 WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes
-ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
 SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hosts/checksum.h"
 
 TestSuite(e2e, .init = harness_setup, .fini = harness_teardown);
 
@@ -76,26 +77,13 @@ e2e_sev_of(int via, int seq)
 	return via == E2E_SYSLOG ? 2 + seq % 6 : 6;
 }
 
-/* FNV-1a, 32 bits: logmix's checksum. */
-static unsigned
-e2e_fnv(const char *s, size_t n)
-{
-	unsigned h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* The exact text of logmix line (p, t, seq) written via via. */
 static int
 e2e_line(char *buf, size_t len, int p, int t, int seq, int via)
 {
 	int n = snprintf(buf, len, "logmix p=%d t=%d seq=%d via=%s", p, t, seq, e2e_vias[via]);
 
-	return n + snprintf(buf + n, len - (size_t)n, " sum=%08x", e2e_fnv(buf, (size_t)n));
+	return n + snprintf(buf + n, len - (size_t)n, " sum=%08x", checksum_fnv(buf, (size_t)n));
 }
 
 /* The argv of logmix for m; strings live in bufs. */

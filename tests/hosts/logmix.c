@@ -55,6 +55,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "checksum.h"
+
 #define LOGMIX_ERRNO   7919     /* sentinel errno across a hooked call */
 #define LOGMIX_LINE    128
 
@@ -81,19 +83,6 @@ struct logmix_thread {
 static struct logmix_opts opts = { 1, 1, 10, LOGMIX_ALL, 0, 0, 0 };
 static pthread_barrier_t logmix_barrier;
 static int logmix_go = -1;     /* -w: read end; EOF means phase 2 */
-
-/* FNV-1a, 32 bits. */
-static unsigned
-logmix_sum(const char *s, size_t n)
-{
-	unsigned h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
 
 /* The way line seq of thread t is written, and its multi group. */
 static int
@@ -135,7 +124,7 @@ logmix_format(char *buf, size_t len, int p, int t, int seq, int via)
 	    logmix_vias[via]);
 
 	return n + snprintf(buf + n, len - (size_t)n, " sum=%08x",
-	    logmix_sum(buf, (size_t)n));
+	    checksum_fnv(buf, (size_t)n));
 }
 
 /* write(2) with the return value and errno checked. */
@@ -223,7 +212,7 @@ logmix_line(struct logmix_thread *th, int seq, int end)
 		/* The format again, so the shim formats it (the deferred path). */
 		cut = (int)(strstr(buf, " sum=") - buf);
 		syslog(2 + seq % 6, "logmix p=%d t=%d seq=%d via=%s sum=%08x",
-		    th->p, th->t, seq, "syslog", logmix_sum(buf, (size_t)cut));
+		    th->p, th->t, seq, "syslog", checksum_fnv(buf, (size_t)cut));
 		break;
 	}
 	return seq + 1;
