@@ -73,7 +73,11 @@ lines_start(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit
 	return p;
 }
 
-/* Append bytes to tid's unfinished line; full lines leave as split pieces. */
+/*
+ * Append bytes to tid's unfinished line. A full buffer leaves as a split
+ * piece only when more bytes of the line follow: a line of exactly
+ * LINES_MAX bytes whose newline comes in a later record is one line.
+ */
 static void
 lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
     uint32_t len, lines_emit_fn emit, void *arg)
@@ -87,12 +91,6 @@ lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
 			lines_emit_all(&l, data, len, emit, arg);   /* no memory */
 			return;
 		}
-		uint32_t n = LINES_MAX - p->len < len ? LINES_MAX - p->len : len;
-		memcpy(p->buf + p->len, data, n);
-		p->len += n;
-		p->last_ns = rec->ts_ns;
-		data += n;
-		len -= n;
 		if (p->len == LINES_MAX) {
 			struct lines_line l = { .ts_ns = p->ts_ns, .tid = p->tid,
 			    .kind = HEAPRING_STDERR, .pri = p->pri,
@@ -101,6 +99,12 @@ lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
 			p->len = 0;
 			p->ts_ns = rec->ts_ns;
 		}
+		uint32_t n = LINES_MAX - p->len < len ? LINES_MAX - p->len : len;
+		memcpy(p->buf + p->len, data, n);
+		p->len += n;
+		p->last_ns = rec->ts_ns;
+		data += n;
+		len -= n;
 	}
 }
 
