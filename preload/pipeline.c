@@ -40,7 +40,8 @@ struct pipeline {
 	uint16_t ident_ids[SHIM_IDENTS];
 	uint32_t unpublished;
 	uint64_t drops_reported;
-	int64_t stuck_since;
+	uint32_t stuck_checks;          /* drains that found the tail stuck */
+	int64_t stuck_since;            /* CLOCK_MONOTONIC of the first */
 };
 
 static struct pipeline pl;
@@ -233,13 +234,18 @@ pipeline_drain(struct heapring *r)
 		heapring_pop(r, rec);
 		n++;
 	}
-	if (n > 0 || !stuck)
-		pl.stuck_since = 0;
-	else if (pl.stuck_since == 0)
+	/* A claim is abandoned after PIPELINE_ABANDON_NS of wall time and
+	 * PIPELINE_STUCK_CHECKS checks: the count keeps a process that was
+	 * stopped (SIGSTOP, a debugger) with a thread between claim and
+	 * publish from abandoning that claim as soon as it resumes. */
+	if (n > 0 || !stuck) {
+		pl.stuck_checks = 0;
+	} else if (pl.stuck_checks++ == 0) {
 		pl.stuck_since = seg_now_mono();
-	else if (seg_now_mono() - pl.stuck_since > PIPELINE_STUCK_NS) {
+	} else if (pl.stuck_checks > PIPELINE_STUCK_CHECKS &&
+	    seg_now_mono() - pl.stuck_since > PIPELINE_ABANDON_NS) {
 		heapring_abandon(r);
-		pl.stuck_since = 0;
+		pl.stuck_checks = 0;
 	}
 	return n;
 }
@@ -327,7 +333,7 @@ pipeline_main(void *arg)
 		if (n > 0 || pipeline_linger(r))
 			continue;
 		pipeline_idle(r);
-		heapring_sleep(r, pl.stuck_since != 0 ? 10 * 1000000LL : PIPELINE_IDLE_NS);
+		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS : PIPELINE_IDLE_NS);
 	}
 	return NULL;
 }
@@ -421,7 +427,7 @@ pipeline_atfork_child(void)
 	pl.leased = 0;
 	pl.unpublished = 0;
 	pl.drops_reported = 0;
-	pl.stuck_since = 0;
+	pl.stuck_checks = 0;
 	pl.lease_retry = 0;
 	if (r != NULL)
 		heapring_reset(r);

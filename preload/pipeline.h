@@ -19,7 +19,9 @@
 
 #define PIPELINE_IDLE_NS     (100 * 1000000LL)  /* sleep between checks */
 #define PIPELINE_PARTIAL_NS  (1000 * 1000000LL) /* unfinished line held */
-#define PIPELINE_STUCK_NS    (1000 * 1000000LL) /* abandoned claim */
+#define PIPELINE_STUCK_NS    (10 * 1000000LL)   /* between stuck checks */
+#define PIPELINE_STUCK_CHECKS 100              /* and ... */
+#define PIPELINE_ABANDON_NS  (1000 * 1000000LL) /* ... then a claim is abandoned */
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
 #define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
