@@ -42,10 +42,17 @@ heapring_at(struct heapring *r, uint64_t pos)
 	return (struct heapring_rec *)(r->slots + (pos % N) * HEAPRING_SLOT);
 }
 
+/* Slots a record of len payload bytes takes. */
+static uint32_t
+heapring_slots(uint32_t len)
+{
+	return (uint32_t)(sizeof(struct heapring_rec) + len + HEAPRING_SLOT - 1) / HEAPRING_SLOT;
+}
+
 int
 heapring_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
 {
-	uint32_t k = (uint32_t)(sizeof(struct heapring_rec) + len + HEAPRING_SLOT - 1) / HEAPRING_SLOT;
+	uint32_t k = heapring_slots(len);
 	uint64_t p = atomic_load_explicit(&r->head, memory_order_relaxed);
 
 	if (len > HEAPRING_DATA_MAX) {
@@ -123,21 +130,6 @@ heapring_wait_room(struct heapring *r, int64_t timeout_ns)
 	atomic_fetch_sub_explicit(&r->waiters, 1, memory_order_relaxed);
 }
 
-const struct heapring_rec *
-heapring_peek(struct heapring *r, int *stuck)
-{
-	uint64_t t = r->tail;
-	/* Acquire pairs with the seq_cst CAS in heapring_publish(). */
-	uint64_t s = atomic_load_explicit(&r->seq[t % N], memory_order_seq_cst);
-
-	if (s == t + 1) {
-		*stuck = 0;
-		return heapring_at(r, t);
-	}
-	*stuck = atomic_load_explicit(&r->head, memory_order_relaxed) != t;
-	return NULL;
-}
-
 /* Free positions [from, to) for the next lap and move tail to `to`. */
 static void
 heapring_free(struct heapring *r, uint64_t from, uint64_t to)
@@ -151,6 +143,30 @@ heapring_free(struct heapring *r, uint64_t from, uint64_t to)
 	if (atomic_load_explicit(&r->waiters, memory_order_seq_cst) != 0) {
 		atomic_fetch_add_explicit(&r->room, 1, memory_order_relaxed);
 		futex_wake(&r->room);
+	}
+}
+
+const struct heapring_rec *
+heapring_peek(struct heapring *r, int *stuck)
+{
+	for (;;) {
+		uint64_t t = r->tail;
+		/* Acquire pairs with the seq_cst CAS in heapring_publish(). */
+		uint64_t s = atomic_load_explicit(&r->seq[t % N], memory_order_seq_cst);
+		const struct heapring_rec *rec;
+
+		if (s != t + 1) {
+			*stuck = atomic_load_explicit(&r->head, memory_order_relaxed) != t;
+			return NULL;
+		}
+		*stuck = 0;
+		rec = heapring_at(r, t);
+		/* Only a pusher that wrote after its claim was abandoned can
+		 * leave a header that does not add up: skip its first slot. */
+		if (rec->len <= HEAPRING_DATA_MAX && rec->nslots == heapring_slots(rec->len) &&
+		    t + rec->nslots <= atomic_load_explicit(&r->head, memory_order_relaxed))
+			return rec;
+		heapring_free(r, t, t + 1);
 	}
 }
 

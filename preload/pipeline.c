@@ -338,14 +338,15 @@ pipeline_main(void *arg)
 	return NULL;
 }
 
-/* No thread could be made: pass everything queued through, here. */
+/* No thread could be made: pass everything queued through, here, and
+ * stop capturing (nobody would read the ring). */
 static void
 pipeline_inline(struct heapring *r)
 {
 	const struct heapring_rec *rec;
 	int stuck;
 
-	shim_lost();
+	shim_off();
 	while ((rec = heapring_peek(r, &stuck)) != NULL) {
 		pipeline_pass(rec->kind, rec->pri, 1, rec->data, rec->len);
 		heapring_pop(r, rec);
@@ -362,6 +363,10 @@ pipeline_ensure(void)
 	int expect = 0, rc;
 
 	if (atomic_load_explicit(&pl.started, memory_order_acquire) || r == NULL)
+		return;
+	/* A vfork child shares our memory but not our threads: a thread it
+	 * started would die with it, leaving the parent's ring unread. */
+	if (getpid() != atomic_load_explicit(&shim.pid, memory_order_relaxed))
 		return;
 	if (!atomic_compare_exchange_strong_explicit(&pl.started, &expect, 1,
 	    memory_order_acq_rel, memory_order_relaxed))
@@ -431,6 +436,7 @@ pipeline_atfork_child(void)
 	pl.lease_retry = 0;
 	if (r != NULL)
 		heapring_reset(r);
+	atomic_store_explicit(&shim.pid, getpid(), memory_order_relaxed);
 	shim_forget_tid();
 	atomic_compare_exchange_strong_explicit(&shim.state, &attaching, SHIM_UNINIT,
 	    memory_order_relaxed, memory_order_relaxed);

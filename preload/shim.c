@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -82,12 +83,15 @@ shim_init(void)
 	    memory_order_acquire, memory_order_relaxed))
 		return;
 	real_init();
+	atomic_store_explicit(&shim.pid, getpid(), memory_order_relaxed);
 	shim.debug = shim_env("MPLOG_DEBUG") != NULL;
 	if (getauxval(AT_SECURE) != 0 || dlsym(RTLD_DEFAULT, "mplog_no_capture") != NULL) {
 		atomic_store_explicit(&shim.state, SHIM_OFF, memory_order_relaxed);
 	} else {
 		shim_init_stderr();
 		shim_init_names();
+		atomic_store_explicit(&shim.fd2_stderr, fcntl(2, F_GETFD) != -1,
+		    memory_order_relaxed);
 	}
 	/* Release pairs with the acquire in shim_ready(). */
 	atomic_store_explicit(&shim_inited, 2, memory_order_release);
@@ -276,31 +280,31 @@ shim_publish(struct heapring *r, struct heapring_claim *c, uint8_t kind,
 	return 0;
 }
 
-int
+size_t
 shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len)
 {
 	struct heapring *r = shim_ring();
 	uint64_t ts = shim_now_real();
-	const char *p = data;
+	size_t taken = 0;
 	struct heapring_claim c;
 
 	if (r == NULL)
-		return -1;
-	do {
-		uint32_t n = len > HEAPRING_DATA_MAX ? HEAPRING_DATA_MAX : (uint32_t)len;
+		return 0;
+	while (taken < len) {
+		uint32_t n = len - taken > HEAPRING_DATA_MAX ? HEAPRING_DATA_MAX :
+		    (uint32_t)(len - taken);
 		int got = shim_claim(r, n, &c);
 
 		if (got == -1)
-			return p == (const char *)data ? -1 : 0;
+			break;
 		if (got == 0) {
-			memcpy(c.rec->data, p, n);
+			memcpy(c.rec->data, (const char *)data + taken, n);
 			if (shim_publish(r, &c, kind, pri, ident, ts) == -1)
-				return -1;
+				break;
 		}
-		p += n;
-		len -= n;
-	} while (len > 0);
-	return 0;
+		taken += n;
+	}
+	return taken;
 }
 
 int
@@ -316,7 +320,7 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	if (n < 0 || (size_t)n < sizeof(small)) {
 		va_end(again);
-		return n < 0 ? -1 : shim_capture(kind, pri, ident, small, (size_t)n);
+		return n < 0 || shim_capture(kind, pri, ident, small, (size_t)n) < (size_t)n ? -1 : 0;
 	}
 	if ((r = shim_ring()) == NULL || (got = shim_claim(r, n >= (int)HEAPRING_DATA_MAX ?
 	    HEAPRING_DATA_MAX : (uint32_t)n + 1, &c)) == -1) {
@@ -436,4 +440,10 @@ __attribute__((destructor)) static void
 shim_dtor(void)
 {
 	pipeline_flush_sync();
+}
+
+void
+shim_off(void)
+{
+	atomic_store_explicit(&shim.state, SHIM_OFF, memory_order_release);
 }

@@ -50,6 +50,8 @@ struct shim {
 	_Atomic int state;              /* enum shim_state */
 	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
 	int stderr_mode;                /* enum shim_stderr */
+	_Atomic int fd2_stderr;         /* fd 2 is still the original stderr */
+	_Atomic int pid;                /* this process (not a vfork child) */
 	uint8_t stderr_pri;             /* facility << 3 | severity */
 	int debug;
 	char shm_name[SEG_PATH_MAX];
@@ -75,13 +77,15 @@ void shim_init(void);
 int shim_wants(unsigned sev);
 
 /*
- * Hand one record to the pipeline: kind, priority and bytes. Returns 0
- * when mplog took responsibility for it (queued, or dropped and counted
- * under the drop policy), -1 when the caller must pass it through.
+ * Hand bytes to the pipeline (in records of at most HEAPRING_DATA_MAX).
+ * Returns how many leading bytes mplog took responsibility for (queued,
+ * or dropped and counted under the drop policy); the caller passes the
+ * rest through.
  */
-int shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len);
+size_t shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len);
 
-/* Like shim_capture, but formats fmt with ap straight into the ring. */
+/* Format fmt with ap and hand it over as one record: 0 when taken, -1
+ * when the caller must pass the call through. */
 int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap);
 
 /* The segment attached now, or NULL before the first attachment. */
@@ -89,6 +93,9 @@ struct seg *shim_seg(void);
 
 /* Move from LIVE to PASS: mplogd went away; retry attaching later. */
 void shim_lost(void);
+
+/* Stop capturing for the life of the process. */
+void shim_off(void);
 
 /* The calling thread's id, cached. Signal-safe. */
 int32_t shim_tid(void);

@@ -1458,3 +1458,53 @@ Test(e2e, usage_errors_exit_2_with_a_message, .timeout = 60)
 		cr_assert(!harness_contains(r.out, "say pid="), "case %zu: the command ran", i);
 	}
 }
+
+/*
+ * A program that closes fd 2 and opens a file, which gets descriptor 2,
+ * is followed: the write to the closed descriptor fails with EBADF as it
+ * would without the shim, and what it then writes to fd 2 lands in its
+ * file, not in the log.
+ */
+Test(e2e, closed_fd2_is_followed_and_its_new_file_gets_the_writes, .timeout = 60)
+{
+	char *path = harness_file("fd2.txt");
+	const char *args[] = { "w:before close\\n", harness_fmt("c:%s", path),
+	    "w:DATA for the file\\n", NULL };
+	char *log, *file;
+	struct harness_result r = e2e_say_run(0, "json", NULL, args, &log);
+	size_t n;
+
+	cr_assert_eq(r.code, 0, "exit %d, stderr: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.out, "FAIL"), "host reports: %s", r.out);
+	file = harness_read_file(path, &n);
+	cr_assert_str_eq(file, "DATA for the file\n");
+	struct harness_rec *recs = harness_json_load(log, &n);
+	cr_assert_eq(n, 1, "%zu records in the log", n);
+	cr_assert_str_eq(recs[0].msg, "before close");
+}
+
+/*
+ * A vfork child that writes to stderr before it leaves does not stop the
+ * parent's capture (the child must not start the parent's pipeline
+ * thread, which would die with it): every parent line is in the log, and
+ * the child's line is delivered once, in the log or on the real stderr.
+ */
+Test(e2e, vfork_child_writing_to_stderr_leaves_parent_capture_working, .timeout = 60)
+{
+	const char *args[] = { "v:child line\\n", "w:parent 0\\n", "w:parent 1\\n",
+	    "w:parent 2\\n", NULL };
+	char *log;
+	struct harness_result r = e2e_say_run(0, "json", NULL, args, &log);
+	size_t n, parent = 0, child = 0;
+
+	cr_assert_eq(r.code, 0, "exit %d, stderr: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.out, "FAIL"), "host reports: %s", r.out);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	for (size_t i = 0; i < n; i++) {
+		parent += strncmp(recs[i].msg, "parent ", 7) == 0;
+		child += strcmp(recs[i].msg, "child line") == 0;
+	}
+	child += harness_count_lines(r.err, "child line");
+	cr_assert_eq(parent, 3, "%zu parent lines in the log", parent);
+	cr_assert_eq(child, 1, "child line delivered %zu times", child);
+}

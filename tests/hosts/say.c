@@ -16,11 +16,16 @@
  *   f:             fork: the child goes on with the directives after this
  *                  one and exits; the parent waits for it and exits 0
  *   e:             execv itself (argv[0]) with the directives after this one
+ *   c:PATH         close(2), check that write(2, ...) then fails with EBADF,
+ *                  and open PATH (created, truncated), which must get fd 2
+ *   v:TEXT         vfork: the child writes TEXT to fd 2 and _exits; the
+ *                  parent waits for it and goes on
  * First it writes "say pid=PID tid=TID\n" to stdout; a write or writev
  * that returns the wrong count or changes errno prints a line starting
  * "FAIL" to stdout. Exits 0, or 2 for a directive it does not know.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +102,39 @@ say_efault(void)
 	fflush(stdout);
 }
 
+/* Close fd 2; a write to it must fail as it would without the shim; then
+ * fd 2 becomes the file path. */
+static void
+say_close2(const char *path)
+{
+	ssize_t w;
+	int fd;
+
+	close(2);
+	errno = 0;
+	w = write(2, "closed\n", 7);
+	if (w != -1 || errno != EBADF)
+		printf("FAIL write to closed fd 2: returned %zd, errno %d\n", w, errno);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd != 2)
+		printf("FAIL open %s gave fd %d, not 2\n", path, fd);
+}
+
+/* A vfork child writes text to stderr and leaves; the parent goes on. */
+static void
+say_vfork(const char *text, size_t n)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = vfork()) == 0) {
+		write(2, text, n);
+		_exit(0);
+	}
+	while (pid > 0 && waitpid(pid, NULL, 0) == -1)
+		;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,6 +205,14 @@ main(int argc, char **argv)
 			execv(argv[0], argv + i);
 			printf("FAIL exec %s\n", argv[0]);
 			return 1;
+		case 'c':
+			say_close2(a + 2);
+			break;
+		case 'v':
+			text = say_decode(a + 2, &n);
+			say_vfork(text, n);
+			free(text);
+			break;
 		case 'o':
 			/* openlog keeps the pointer: the ident is never freed. */
 			openlog(say_decode(a + 2, &n), 0, LOG_USER);
