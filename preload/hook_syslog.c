@@ -90,7 +90,9 @@ openlog(const char *ident, int option, int facility)
 	if (real.openlog != NULL)
 		real.openlog(ident, option, facility);
 	saved = errno;
-	atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_relaxed);
+	/* As in glibc, a NULL ident keeps the one set before. */
+	if (ident != NULL)
+		atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_relaxed);
 	/* The same rule as glibc: only a valid facility replaces the default. */
 	if (facility != 0 && (facility & ~LOG_FACMASK) == 0)
 		atomic_store_explicit(&shim.facility, facility, memory_order_relaxed);

@@ -80,6 +80,10 @@ seg_init(struct seg_meta *m, const struct seg_layout *l, const struct seg_params
 	m->module_count = p->module_count;
 	m->policy = p->policy;
 	m->owner_uid = (uint32_t)geteuid();
+	/* The creator is named from the start, so that a second mplogd does
+	 * not take a segment still STARTING for a stale one. */
+	atomic_store_explicit(&m->consumer_pid, getpid(), memory_order_relaxed);
+	atomic_store_explicit(&m->consumer_start, procid_start(getpid()), memory_order_relaxed);
 	atomic_store_explicit(&c->level, p->level, memory_order_relaxed);
 	atomic_store_explicit(&c->mask, SEG_MASK_TID, memory_order_relaxed);
 	/* Release pairs with the acquire in seg_attach(): an attacher that
@@ -130,9 +134,14 @@ static int
 seg_map(struct seg *seg, int fd, size_t size, const char *name)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct stat st;
 
 	if (p == MAP_FAILED)
 		return -1;
+	if (fstat(fd, &st) == 0) {
+		seg->dev = st.st_dev;
+		seg->ino = st.st_ino;
+	}
 	seg->meta = p;
 	seg->size = size;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
@@ -387,4 +396,21 @@ seg_names(const struct seg *seg, int kind, uint32_t *count)
 	}
 	*count = 0;
 	return NULL;
+}
+
+int
+seg_unlink_own(const struct seg *seg)
+{
+	struct stat st;
+	int fd = shm_open(seg->name, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || st.st_dev != seg->dev || st.st_ino != seg->ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	close(fd);
+	return shm_unlink(seg->name);
 }

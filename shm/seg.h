@@ -127,6 +127,8 @@ struct seg {
 	uint32_t lane_count, lane_size, lane_stride;
 	uint32_t proc_count, module_count;
 	uint32_t policy;
+	dev_t dev;              /* the object mapped, to unlink only our own */
+	ino_t ino;
 	char name[SEG_PATH_MAX];
 };
 
@@ -151,6 +153,13 @@ int seg_create(struct seg *seg, const char *name, const struct seg_params *p);
  * owned by another user, or what shm_open, fstat or mmap set.
  */
 int seg_attach(struct seg *seg, const char *name);
+
+/*
+ * Unlink the segment's name if it still names the object we mapped (a
+ * newer mplogd may have replaced it). -1 with errno ESTALE when it does
+ * not, or what shm_open or shm_unlink set.
+ */
+int seg_unlink_own(const struct seg *seg);
 
 /* Unmap the segment (it stays in the system). */
 void seg_detach(struct seg *seg);

@@ -35,7 +35,8 @@ consumer_replace_stale(const char *name, pid_t *owner)
 			errno = EEXIST;
 		return -1;
 	}
-	if (atomic_load_explicit(&old.meta->state, memory_order_acquire) == SEG_STATE_RUNNING &&
+	/* RUNNING, or STARTING (being built): busy while its creator lives. */
+	if (atomic_load_explicit(&old.meta->state, memory_order_acquire) != SEG_STATE_CLOSED &&
 	    seg_consumer_exists(&old)) {
 		*owner = atomic_load_explicit(&old.meta->consumer_pid, memory_order_relaxed);
 		seg_detach(&old);
@@ -337,7 +338,7 @@ void
 consumer_close(struct consumer *c)
 {
 	if (c->seg.meta != NULL) {
-		shm_unlink(c->seg.name);
+		seg_unlink_own(&c->seg);
 		seg_detach(&c->seg);
 	}
 	free(c->cands);

@@ -59,19 +59,22 @@ mplogd_on_child(int sig)
 	errno = saved;
 }
 
-/* Install the handlers; SIGPIPE is ignored (a closed output is reported). */
+/* Install the handlers; SIGPIPE is ignored (a closed output is reported).
+ * A signal that was ignored when mplogd started (nohup, a background job)
+ * stays ignored, and so stays ignored for the command too. */
 static void
 mplogd_signals(void)
 {
-	struct sigaction sa;
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = mplogd_on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(forwarded[i], &sa, NULL);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sa.sa_handler = mplogd_on_child;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -127,12 +130,22 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 {
 	if (o->preload == NULL)
 		errx(MPLOGD_EXIT_USAGE, "a COMMAND needs --preload PATH (mplog-run passes it)");
+	sigset_t block, old;
+
 	if (access(o->preload, R_OK) == -1)
 		err(MPLOGD_EXIT_FAIL, "--preload %s", o->preload);
+	/* A signal before the child's pid is known would stop mplogd and
+	 * leave the command unattended: hold them until it is. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	if (run_start(&mplogd_run, o->command, o->preload, o->shm, o->stderr_mode) == -1) {
 		consumer_close(c);
 		err(MPLOGD_EXIT_FAIL, "cannot start %s", o->command[0]);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 int

@@ -72,16 +72,23 @@ options_size(const char *s, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
+	int shift = 0;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || s[0] == '-')
+	if (errno != 0)
 		return -1;
 	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* FALLTHROUGH */
-	case 'M': case 'm': v <<= 10; /* FALLTHROUGH */
-	case 'K': case 'k': v <<= 10; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'K': case 'k': shift = 10; end++; break;
 	default: break;
 	}
+	if (v > (~0ULL >> shift))
+		return -1;
+	v <<= shift;
 	if (*end != '\0')
 		return -1;
 	*out = v;
@@ -149,7 +156,7 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 		o->window_ns = options_number("--reorder-window", arg, 0, 60000) * 1000000LL;
 		break;
 	case OPT_READY_FD:
-		o->ready_fd = (int)options_number("--ready-fd", arg, 0, 1 << 20);
+		o->ready_fd = (int)options_number("--ready-fd", arg, 3, 1 << 20);
 		break;
 	case OPT_PRELOAD:
 		o->preload = arg;

@@ -1508,3 +1508,22 @@ Test(e2e, vfork_child_writing_to_stderr_leaves_parent_capture_working, .timeout 
 	cr_assert_eq(parent, 3, "%zu parent lines in the log", parent);
 	cr_assert_eq(child, 1, "child line delivered %zu times", child);
 }
+
+/*
+ * A signal ignored when mplog-run starts (nohup, a background job of a
+ * shell script) stays ignored in the command, as it would without mplog.
+ */
+Test(e2e, signals_ignored_by_the_caller_stay_ignored_in_the_command, .timeout = 60)
+{
+	char *argv[] = { harness_repo("scripts/mplog-run"), "--", "/bin/grep", "SigIgn",
+	    "/proc/self/status", NULL };
+	struct harness_result r;
+	unsigned long long mask;
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	harness_run(argv, NULL, NULL, &r);
+	cr_assert_eq(r.code, 0, "exit %d, stderr: %s", r.code, r.err);
+	cr_assert_eq(sscanf(r.out, "SigIgn: %llx", &mask), 1, "output: %s", r.out);
+	cr_assert_eq(mask & 0x3, 0x3, "SIGHUP and SIGINT ignored: mask %llx", mask);
+}

@@ -191,7 +191,7 @@ Test(seg, zero_parameters_take_the_defaults, .fini = segt_unlink)
 	cr_assert_eq(atomic_load(&c.config->mask), SEG_MASK_TID);
 	cr_assert_eq(atomic_load(&c.config->version), 0);
 	cr_assert_eq(atomic_load(&c.meta->state), SEG_STATE_STARTING);
-	cr_assert_eq(atomic_load(&c.meta->consumer_pid), 0);
+	cr_assert_eq(atomic_load(&c.meta->consumer_pid), getpid());
 	st = segt_stat(name);
 	cr_assert_eq(st.st_mode & 07777, 0600);
 	cr_assert_eq((uint64_t)st.st_size, c.meta->total_size);
@@ -552,7 +552,9 @@ Test(seg, consumer_goes_starting_running_closed, .fini = segt_unlink)
 	cr_assert_eq(seg_attach(&a, name), 0);
 	cr_assert_eq(atomic_load(&a.meta->state), SEG_STATE_STARTING);
 	cr_assert_eq(seg_consumer_live(&a), 0, "live before it starts");
-	cr_assert_eq(seg_consumer_exists(&a), 0, "a consumer before it starts");
+	/* The creator is named from creation on, so a second mplogd takes a
+	 * segment still being built for a busy one, not a stale one. */
+	cr_assert_eq(seg_consumer_exists(&a), 1, "the creator is named while STARTING");
 
 	seg_consumer_start(&c);
 	cr_assert_eq(atomic_load(&a.meta->state), SEG_STATE_RUNNING);
@@ -968,4 +970,26 @@ Test(seg, consumer_sleeps_its_timeout_when_nobody_wakes_it, .fini = segt_unlink,
 	cr_assert_eq(atomic_load(&c.config->sleeping), 0);
 	cr_assert_eq(atomic_load(&c.config->wake), wake);
 	seg_detach(&c);
+}
+
+/*
+ * An exiting mplogd unlinks its segment's name only while the name still
+ * refers to its own object: a newer mplogd that replaced it keeps its.
+ */
+Test(seg, unlink_own_leaves_a_replacement_alone, .fini = segt_unlink)
+{
+	const char *name = segt_new_name("replaced");
+	struct seg_params p = segt_params();
+	struct seg old, new;
+
+	cr_assert_eq(seg_create(&old, name, &p), 0);
+	cr_assert_eq(shm_unlink(name), 0);
+	cr_assert_eq(seg_create(&new, name, &p), 0);
+	errno = 0;
+	cr_assert_eq(seg_unlink_own(&old), -1);
+	cr_assert_eq(errno, ESTALE);
+	cr_assert_eq(seg_attach(&old, name), 0, "the replacement is still there");
+	cr_assert_eq(seg_unlink_own(&new), 0);
+	cr_assert_eq(seg_attach(&old, name), -1);
+	cr_assert_eq(errno, ENOENT);
 }
