@@ -1527,3 +1527,32 @@ Test(e2e, signals_ignored_by_the_caller_stay_ignored_in_the_command, .timeout = 
 	cr_assert_eq(sscanf(r.out, "SigIgn: %llx", &mask), 1, "output: %s", r.out);
 	cr_assert_eq(mask & 0x3, 0x3, "SIGHUP and SIGINT ignored: mask %llx", mask);
 }
+
+/*
+ * One write(2) of 3.2 MB (400,000 lines, far more than the queue holds)
+ * while mplogd is stopped: mplog takes what fits, and the rest goes to the
+ * real stderr once the bounded wait ends. Every line is delivered exactly
+ * once, across the log and the real stderr, and write returns the whole
+ * length.
+ */
+Test(e2e, huge_write_while_mplogd_is_stopped_loses_and_repeats_nothing, .timeout = 60)
+{
+	char *argv[] = { harness_build("hosts/say"), "r:400000:0123456\\n", NULL };
+	struct harness_daemon d;
+	struct harness_result r;
+	size_t n, logged = 0;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert(kill(d.pid, SIGSTOP) == 0);
+	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL, &r);
+	cr_assert(kill(d.pid, SIGCONT) == 0);
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	cr_assert_eq(r.code, 0, "exit %d", r.code);
+	cr_assert(!harness_contains(r.out, "FAIL"), "host reports: %s", r.out);
+	struct harness_rec *recs = harness_json_load(d.log, &n);
+	for (size_t i = 0; i < n; i++)
+		logged += strcmp(recs[i].msg, "0123456") == 0;
+	size_t passed = harness_count_lines(r.err, "0123456");
+	cr_assert_eq(logged + passed, 400000, "%zu in the log + %zu on stderr", logged, passed);
+}
