@@ -265,7 +265,7 @@ pipeline_report_drops(struct heapring *r)
 	atomic_fetch_add_explicit(&pl.lane.hdr->drops, drops - pl.drops_reported,
 	    memory_order_relaxed);
 	pl.drops_reported = drops;
-	struct lines_line l = { .ts_ns = shim_now_real(), .tid = shim_tid(),
+	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
 	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
 	    .data = msg, .len = (uint32_t)n };
 	pipeline_emit(NULL, &l);
@@ -293,7 +293,7 @@ static void
 pipeline_idle(struct heapring *r)
 {
 	pipeline_report_drops(r);
-	lines_flush(&pl.lines, shim_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
+	lines_flush(&pl.lines, (uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
 	pipeline_publish();
 	pipeline_check_live();
 }
@@ -356,13 +356,19 @@ pipeline_inline(struct heapring *r)
 void
 pipeline_ensure(void)
 {
-	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	struct heapring *r;
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t t;
 	int expect = 0, rc;
 
-	if (atomic_load_explicit(&pl.started, memory_order_acquire) || r == NULL)
+	/* Every push comes here: one relaxed load when the thread runs (the
+	 * caller reads nothing the thread wrote). */
+	if (atomic_load_explicit(&pl.started, memory_order_relaxed))
+		return;
+	/* Pairs with the CAS that published the ring in shim_ring(). */
+	r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	if (r == NULL)
 		return;
 	/* A vfork child shares our memory but not our threads: a thread it
 	 * started would die with it, leaving the parent's ring unread. */

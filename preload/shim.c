@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "pipeline.h"
-#include "pri.h"
 #include "real.h"
 
 struct shim shim = {
@@ -32,18 +31,11 @@ static _Atomic(struct seg *) shim_segp; /* the current segment */
 static __thread int32_t shim_tid_cached __attribute__((tls_model("initial-exec")));
 static __thread int shim_depth __attribute__((tls_model("initial-exec")));
 
-/* The environment variable name, read only when the process is not setuid. */
-static const char *
-shim_env(const char *name)
-{
-	return secure_getenv(name);
-}
-
 /* Parse MPLOG_STDERR; unknown values keep capture and say so in debug. */
 static void
 shim_init_stderr(void)
 {
-	const char *mode = shim_env("MPLOG_STDERR");
+	const char *mode = secure_getenv("MPLOG_STDERR");
 
 	if (mode == NULL || strcmp(mode, "capture") == 0)
 		shim.stderr_mode = SHIM_STDERR_CAPTURE;
@@ -59,8 +51,8 @@ shim_init_stderr(void)
 static void
 shim_init_names(void)
 {
-	const char *s = shim_env("MPLOG_SHM");
-	const char *name = shim_env("MPLOG_NAME");
+	const char *s = secure_getenv("MPLOG_SHM");
+	const char *name = secure_getenv("MPLOG_NAME");
 
 	if (s != NULL && seg_name_valid(s))
 		strncpy(shim.shm_name, s, sizeof(shim.shm_name) - 1);
@@ -84,7 +76,7 @@ shim_init(void)
 		return;
 	real_init();
 	atomic_store_explicit(&shim.pid, getpid(), memory_order_relaxed);
-	shim.debug = shim_env("MPLOG_DEBUG") != NULL;
+	shim.debug = secure_getenv("MPLOG_DEBUG") != NULL;
 	if (getauxval(AT_SECURE) != 0 || dlsym(RTLD_DEFAULT, "mplog_no_capture") != NULL) {
 		atomic_store_explicit(&shim.state, SHIM_OFF, memory_order_relaxed);
 	} else {
@@ -229,7 +221,8 @@ shim_claim_wait(struct heapring *r, uint32_t len, struct heapring_claim *c)
 
 	pipeline_ensure();
 	for (;;) {
-		heapring_wake(r);
+		if (heapring_reader_sleeps(r))
+			heapring_wake(r);
 		heapring_wait_room(r, 1000000);
 		if (heapring_claim(r, len, c) == 0)
 			return 0;
@@ -284,7 +277,7 @@ size_t
 shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len)
 {
 	struct heapring *r = shim_ring();
-	uint64_t ts = shim_now_real();
+	uint64_t ts = (uint64_t)seg_now_real();
 	size_t taken = 0;
 	struct heapring_claim c;
 
@@ -331,7 +324,7 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 		errno = saved;  /* %m reads errno at the call */
 		vsnprintf(c.rec->data, c.rec->len, fmt, again);
 		c.rec->len = (uint32_t)strnlen(c.rec->data, c.rec->len);
-		got = shim_publish(r, &c, kind, pri, ident, shim_now_real());
+		got = shim_publish(r, &c, kind, pri, ident, (uint64_t)seg_now_real());
 	}
 	va_end(again);
 	return got == -1 ? -1 : 0;
@@ -349,15 +342,6 @@ void
 shim_forget_tid(void)
 {
 	shim_tid_cached = 0;
-}
-
-uint64_t
-shim_now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int
@@ -397,7 +381,7 @@ shim_ident_add(const char *ident)
 void
 shim_debug(const char *what, const char *detail, int err)
 {
-	struct iovec iov[6];
+	struct iovec iov[7];
 	int n = 0;
 
 	if (!shim.debug)
@@ -413,8 +397,8 @@ shim_debug(const char *what, const char *detail, int err)
 		iov[n++] = (struct iovec){ ": ", 2 };
 		iov[n++] = (struct iovec){ (void *)(e ? e : "error"), strlen(e ? e : "error") };
 	}
+	iov[n++] = (struct iovec){ "\n", 1 };
 	real_writev(2, iov, n);
-	real_write(2, "\n", 1);
 }
 
 void

@@ -100,9 +100,6 @@ void shim_off(void);
 /* The calling thread's id, cached. Signal-safe. */
 int32_t shim_tid(void);
 
-/* CLOCK_REALTIME now in nanoseconds. Signal-safe. */
-uint64_t shim_now_real(void);
-
 /* Enter and leave a hook; shim_enter returns the nesting depth. */
 int shim_enter(void);
 void shim_leave(void);

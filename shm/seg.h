@@ -195,4 +195,7 @@ struct names_entry *seg_names(const struct seg *seg, int kind, uint32_t *count);
 /* CLOCK_MONOTONIC now, in nanoseconds. Signal-safe. */
 int64_t seg_now_mono(void);
 
+/* CLOCK_REALTIME now, in nanoseconds: the time records carry. Signal-safe. */
+int64_t seg_now_real(void);
+
 #endif

@@ -15,15 +15,6 @@
 #include "names.h"
 #include "procid.h"
 
-static int64_t
-consumer_now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* An existing segment at name: stale (unlink it) or owned (EBUSY). */
 static int
 consumer_replace_stale(const char *name, pid_t *owner)
@@ -101,7 +92,7 @@ consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	struct fmt_record r = {
-		.ts_ns = (uint64_t)consumer_now_real(), .pid = getpid(), .tid = gettid(),
+		.ts_ns = (uint64_t)seg_now_real(), .pid = getpid(), .tid = gettid(),
 		.source = LANE_SRC_MPLOG, .facility = LOG_DAEMON >> 3, .severity = (uint8_t)sev,
 		.proc = "mplogd", .ident = NULL, .msg = msg,
 		.msg_len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n,
@@ -260,7 +251,7 @@ consumer_due(const struct consumer *c, const struct consumer_cand *cand, int dra
 size_t
 consumer_step(struct consumer *c, int drain)
 {
-	int64_t now = consumer_now_real();
+	int64_t now = seg_now_real();
 	size_t done = 0;
 	uint32_t n = consumer_gather(c);
 
@@ -303,7 +294,7 @@ consumer_sleep(struct consumer *c)
 	int64_t timeout = SEG_HEARTBEAT_NS;
 
 	if (c->wait_until != 0) {
-		int64_t due = c->wait_until - consumer_now_real();
+		int64_t due = c->wait_until - seg_now_real();
 
 		timeout = due < 0 ? 0 : due < timeout ? due + 1000000 : timeout;
 	}
