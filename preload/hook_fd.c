@@ -5,7 +5,6 @@
  * (a stdio-level freopen or fclose of stderr goes through the C library's
  * internal calls and is not seen).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <linux/close_range.h>
 #include <unistd.h>
@@ -24,23 +23,13 @@ hook_fd_lost2(void)
 	atomic_store_explicit(&shim.fd2_stderr, 0, memory_order_relaxed);
 }
 
-/* The next definition of name after the shim. */
-static void *
-hook_fd_next(const char *name)
-{
-	real_init();
-	return dlsym(RTLD_NEXT, name);
-}
-
 HOOK_EXPORT int
 close(int fd)
 {
-	static int (*next)(int);
 	int r;
 
-	if (next == NULL)
-		next = (int (*)(int))hook_fd_next("close");
-	r = next(fd);
+	real_init();
+	r = real.close(fd);
 	if (fd == 2 && (r == 0 || errno != EBADF))
 		hook_fd_lost2();       /* Linux frees the number even on EINTR */
 	return r;
@@ -49,12 +38,10 @@ close(int fd)
 HOOK_EXPORT int
 dup2(int oldfd, int newfd)
 {
-	static int (*next)(int, int);
 	int r;
 
-	if (next == NULL)
-		next = (int (*)(int, int))hook_fd_next("dup2");
-	r = next(oldfd, newfd);
+	real_init();
+	r = real.dup2(oldfd, newfd);
 	if (r == 2 && oldfd != 2)
 		hook_fd_lost2();
 	return r;
@@ -63,12 +50,10 @@ dup2(int oldfd, int newfd)
 HOOK_EXPORT int
 dup3(int oldfd, int newfd, int flags)
 {
-	static int (*next)(int, int, int);
 	int r;
 
-	if (next == NULL)
-		next = (int (*)(int, int, int))hook_fd_next("dup3");
-	r = next(oldfd, newfd, flags);
+	real_init();
+	r = real.dup3(oldfd, newfd, flags);
 	if (r == 2)
 		hook_fd_lost2();
 	return r;
@@ -77,12 +62,10 @@ dup3(int oldfd, int newfd, int flags)
 HOOK_EXPORT int
 close_range(unsigned int first, unsigned int last, int flags)
 {
-	static int (*next)(unsigned int, unsigned int, int);
 	int r;
 
-	if (next == NULL)
-		next = (int (*)(unsigned int, unsigned int, int))hook_fd_next("close_range");
-	r = next(first, last, flags);
+	real_init();
+	r = real.close_range(first, last, flags);
 	if (r == 0 && first <= 2 && last >= 2 && (flags & CLOSE_RANGE_CLOEXEC) == 0)
 		hook_fd_lost2();
 	return r;
@@ -91,11 +74,8 @@ close_range(unsigned int first, unsigned int last, int flags)
 HOOK_EXPORT void
 closefrom(int lowfd)
 {
-	static void (*next)(int);
-
-	if (next == NULL)
-		next = (void (*)(int))hook_fd_next("closefrom");
-	next(lowfd);
+	real_init();
+	real.closefrom(lowfd);
 	if (lowfd <= 2)
 		hook_fd_lost2();
 }

@@ -53,17 +53,25 @@ pipeline_is_self(void)
 	return pipeline_self;
 }
 
-/* Write a line where it would have gone without mplog. */
+/* The lane source of a heap-ring record kind. */
+static uint8_t
+pipeline_source(uint8_t kind)
+{
+	return kind == HEAPRING_SYSLOG ? LANE_SRC_SYSLOG :
+	    kind == HEAPRING_MPLOG ? LANE_SRC_MPLOG : LANE_SRC_STDERR;
+}
+
+/* Write a line (of a lane source) where it would have gone without mplog. */
 static void
-pipeline_pass(uint8_t kind, uint8_t pri, uint8_t split, const char *data, uint32_t len)
+pipeline_pass(uint8_t source, uint8_t pri, uint8_t split, const char *data, uint32_t len)
 {
 	struct iovec iov[2] = { { (void *)data, len }, { "\n", 1 } };
 
-	if (kind == HEAPRING_SYSLOG) {
+	if (source == LANE_SRC_SYSLOG) {
 		real_syslog(pri, "%.*s", (int)len, data);
 		return;
 	}
-	if (kind == HEAPRING_STDERR && shim.stderr_mode == SHIM_STDERR_TEE)
+	if (source == LANE_SRC_STDERR && shim.stderr_mode == SHIM_STDERR_TEE)
 		return;         /* the hook already wrote it */
 	real_writev(2, iov, split ? 1 : 2);
 }
@@ -77,13 +85,10 @@ pipeline_take_back(void)
 	if (!pl.leased)
 		return;
 	lane_publish(&pl.lane);
-	while (lane_peek(pl.lane.hdr, pl.lane.data, pl.lane.size, &v) == 1) {
-		static const uint8_t kinds[] = { HEAPRING_STDERR, HEAPRING_SYSLOG, HEAPRING_MPLOG };
-		uint8_t kind = v.rec.source < 3 ? kinds[v.rec.source] : HEAPRING_STDERR;
-
+	while (lane_peek(pl.lane.hdr, pl.lane.data, pl.lane.size, &v) == 1)
 		if (lane_consume(pl.lane.hdr, &v) == 0)
-			pipeline_pass(kind, v.rec.pri, v.rec.flags & LANE_F_SPLIT, v.msg, v.msg_len);
-	}
+			pipeline_pass(v.rec.source, v.rec.pri, v.rec.flags & LANE_F_SPLIT,
+			    v.msg, v.msg_len);
 }
 
 /* mplogd is gone: hand back what it did not take and stop capturing. */
@@ -167,9 +172,18 @@ pipeline_publish(void)
 	lane_publish(&pl.lane);
 	pl.unpublished = 0;
 	seg_wake_consumer(pl.seg);
-	/* seg_wake_consumer's seq_cst fence orders this check after the
-	 * publication: pairs with seg_consumer_close(). */
-	pipeline_check_live();
+}
+
+/*
+ * Publish, then check mplogd is still there; 1 if it is gone (the lane
+ * was taken back). seg_wake_consumer's seq_cst fence orders the check
+ * after the publication: pairs with seg_consumer_close().
+ */
+static int
+pipeline_sync(void)
+{
+	pipeline_publish();
+	return pipeline_check_live();
 }
 
 /* Reserve lane room, waiting under the block policy while mplogd lives. */
@@ -183,8 +197,7 @@ pipeline_reserve(uint32_t len)
 			atomic_fetch_add_explicit(&pl.lane.hdr->drops, 1, memory_order_relaxed);
 			return NULL;
 		}
-		pipeline_publish();
-		if (pipeline_check_live())
+		if (pipeline_sync())
 			return NULL;
 		lane_wait_room(&pl.lane, len, 10 * 1000000LL);
 	}
@@ -195,20 +208,16 @@ pipeline_reserve(uint32_t len)
 static void
 pipeline_emit(void *arg, const struct lines_line *l)
 {
-	static const uint8_t sources[] = {
-		[HEAPRING_STDERR] = LANE_SRC_STDERR,
-		[HEAPRING_SYSLOG] = LANE_SRC_SYSLOG,
-		[HEAPRING_MPLOG] = LANE_SRC_MPLOG,
-	};
 	struct lane_rec *rec;
 
 	(void)arg;
 	if (pipeline_lease() == -1 || (rec = pipeline_reserve(l->len)) == NULL) {
 		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
-			pipeline_pass(l->kind, l->pri, l->flags & LINES_F_SPLIT, l->data, l->len);
+			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,
+			    l->data, l->len);
 		return;
 	}
-	rec->source = sources[l->kind];
+	rec->source = pipeline_source(l->kind);
 	rec->pri = l->pri;
 	rec->flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0;
 	rec->pid = pl.pid;
@@ -281,8 +290,7 @@ pipeline_flush_check(struct heapring *r)
 	    !heapring_empty(r))
 		return;
 	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
-	pipeline_publish();
-	pipeline_check_live();
+	pipeline_sync();
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
 	futex_wake(&pl.flush_done);
@@ -294,8 +302,7 @@ pipeline_idle(struct heapring *r)
 {
 	pipeline_report_drops(r);
 	lines_flush(&pl.lines, (uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
-	pipeline_publish();
-	pipeline_check_live();
+	pipeline_sync();
 }
 
 /*
@@ -328,7 +335,7 @@ pipeline_main(void *arg)
 	for (;;) {
 		int n = pipeline_drain(r);
 
-		pipeline_publish();
+		pipeline_sync();
 		pipeline_flush_check(r);
 		if (n > 0 || pipeline_linger(r))
 			continue;
@@ -348,7 +355,7 @@ pipeline_inline(struct heapring *r)
 
 	shim_off();
 	while ((rec = heapring_peek(r, &stuck)) != NULL) {
-		pipeline_pass(rec->kind, rec->pri, 1, rec->data, rec->len);
+		pipeline_pass(pipeline_source(rec->kind), rec->pri, 1, rec->data, rec->len);
 		heapring_pop(r, rec);
 	}
 }
@@ -428,18 +435,11 @@ pipeline_atfork_child(void)
 	int attaching = SHIM_ATTACHING;
 
 	/* The parent's thread does not exist here, and the parent delivers
-	 * its own pending records: start from an empty ring and no lane.
-	 * Unfinished lines are forgotten, not freed: the parent's thread may
-	 * have been changing the table when fork() copied it. */
-	memset(&pl.lines, 0, sizeof(pl.lines));
-	atomic_store_explicit(&pl.started, 0, memory_order_relaxed);
-	atomic_store_explicit(&pl.flush_req, 0, memory_order_relaxed);
-	atomic_store_explicit(&pl.flush_done, 0, memory_order_relaxed);
-	pl.leased = 0;
-	pl.unpublished = 0;
-	pl.drops_reported = 0;
-	pl.stuck_checks = 0;
-	pl.lease_retry = 0;
+	 * its own pending records: start from an empty ring and no lane. The
+	 * child has one thread, so plain zeroing is safe. Unfinished lines are
+	 * forgotten, not freed: the parent's thread may have been changing the
+	 * table when fork() copied it. */
+	memset(&pl, 0, sizeof(pl));
 	if (r != NULL)
 		heapring_reset(r);
 	atomic_store_explicit(&shim.pid, getpid(), memory_order_relaxed);

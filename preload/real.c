@@ -19,6 +19,11 @@ real_init(void)
 	real.setlogmask = (int (*)(int))dlsym(RTLD_NEXT, "setlogmask");
 	real.vsyslog = (void (*)(int, const char *, va_list))dlsym(RTLD_NEXT, "vsyslog");
 	real.vsyslog_chk = (void (*)(int, int, const char *, va_list))dlsym(RTLD_NEXT, "__vsyslog_chk");
+	real.close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+	real.dup2 = (int (*)(int, int))dlsym(RTLD_NEXT, "dup2");
+	real.dup3 = (int (*)(int, int, int))dlsym(RTLD_NEXT, "dup3");
+	real.close_range = (int (*)(unsigned int, unsigned int, int))dlsym(RTLD_NEXT, "close_range");
+	real.closefrom = (void (*)(int))dlsym(RTLD_NEXT, "closefrom");
 	/* write last: it is what the other users test for. */
 	real.write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
 }

@@ -23,6 +23,11 @@ struct real_fns {
 	int (*setlogmask)(int);
 	void (*vsyslog)(int, const char *, va_list);
 	void (*vsyslog_chk)(int, int, const char *, va_list);
+	int (*close)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
 };
 
 extern struct real_fns real;
