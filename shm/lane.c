@@ -133,6 +133,8 @@ lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
 uint64_t
 lane_used(const struct lane_hdr *hdr)
 {
+	/* Acquire, tail before head, as in lane_peek(): pairs with the CAS in
+	 * lane_consume() and the release in lane_publish(). */
 	uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
 	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
 
@@ -163,6 +165,18 @@ lane_tail_moved(struct lane_hdr *hdr, uint64_t tail)
 	return atomic_load_explicit(&hdr->tail, memory_order_relaxed) != tail;
 }
 
+/* Does the record header at off, with avail bytes published, add up? */
+static int
+lane_rec_ok(const struct lane_rec *rec, uint32_t off, uint64_t avail, uint32_t size)
+{
+	uint32_t span = (rec->size + 7u) & ~7u;
+
+	if (rec->type == LANE_REC_PAD)
+		return rec->size == size - off && rec->size <= avail;
+	return rec->type == LANE_REC_LOG && rec->size >= sizeof(*rec) &&
+	    rec->size <= LANE_REC_MAX && span <= avail && off + span <= size;
+}
+
 int
 lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_view *v)
 {
@@ -178,41 +192,31 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
 		uint64_t avail = head - tail;
 		uint32_t off = (uint32_t)(tail & (size - 1));
-		struct lane_rec rec;
+		struct lane_rec rec = { 0 };
+		int ok;
 
 		if (avail == 0)
 			return 0;
-		if (avail > size || avail < 8 || (tail & 7) != 0) {
+		ok = avail <= size && avail >= 8 && (tail & 7) == 0;
+		if (ok) {
+			/* A PAD may be all that fits before the end: 8 bytes. */
+			memcpy(&rec, data + off, off + sizeof(rec) <= size ? sizeof(rec) : 8);
+			ok = lane_rec_ok(&rec, off, avail, size);
+		}
+		if (!ok) {
 			if (lane_tail_moved(hdr, tail))
 				continue;
 			return lane_damaged(v, tail, head);
 		}
-		memcpy(&rec, data + off, 8);
+		v->pos = tail;
+		v->next = tail + ((rec.size + 7u) & ~7u);
 		if (rec.type == LANE_REC_PAD) {
-			if (rec.size != size - off || rec.size > avail) {
-				if (lane_tail_moved(hdr, tail))
-					continue;
-				return lane_damaged(v, tail, head);
-			}
-			v->pos = tail;
-			v->next = tail + rec.size;
 			lane_consume(hdr, v);
 			continue;
 		}
-		uint32_t span = (rec.size + 7u) & ~7u;
-		if (rec.type != LANE_REC_LOG || rec.size < sizeof(rec) ||
-		    rec.size > LANE_REC_MAX || span > avail || off + span > size) {
-			if (lane_tail_moved(hdr, tail))
-				continue;
-			return lane_damaged(v, tail, head);
-		}
-		memcpy(&v->rec, data + off, sizeof(rec));
-		v->rec.size = rec.size;   /* the checked values, not a re-read */
-		v->rec.type = rec.type;
+		v->rec = rec;   /* the checked values, not a re-read */
 		v->msg = data + off + sizeof(rec);
 		v->msg_len = rec.size - (uint32_t)sizeof(rec);
-		v->pos = tail;
-		v->next = tail + span;
 		return 1;
 	}
 }
