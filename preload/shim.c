@@ -51,16 +51,11 @@ shim_init_stderr(void)
 static void
 shim_init_names(void)
 {
-	const char *s = secure_getenv("MPLOG_SHM");
 	const char *name = secure_getenv("MPLOG_NAME");
 
-	if (s != NULL && seg_name_valid(s))
-		strncpy(shim.shm_name, s, sizeof(shim.shm_name) - 1);
-	else {
-		if (s != NULL)
-			shim_debug("MPLOG_SHM: not a segment name", s, 0);
-		seg_default_name(shim.shm_name, sizeof(shim.shm_name));
-	}
+	if (seg_env_name(shim.shm_name, sizeof(shim.shm_name)) == -1)
+		shim_debug("MPLOG_SHM: not a segment name, using the default",
+		    secure_getenv("MPLOG_SHM"), 0);
 	if (name == NULL || name[0] == '\0')
 		name = program_invocation_short_name;
 	strncpy(shim.name, name, sizeof(shim.name) - 1);

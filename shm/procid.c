@@ -86,3 +86,25 @@ procid_alive(uint64_t packed)
 		return 0;
 	return procid_pack(pid, procid_start(pid)) == packed;
 }
+
+int
+procid_comm(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || len < 2)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	if (out[n - 1] == '\n')
+		n--;
+	out[n] = '\0';
+	return 0;
+}

@@ -9,6 +9,7 @@
 #ifndef MPLOG_PROCID_H
 #define MPLOG_PROCID_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,6 +25,10 @@ uint64_t procid_pack(pid_t pid, uint64_t start);
  * /proc, hidepid): wrongly "dead" would hand a live owner's lane to another.
  */
 int procid_alive(uint64_t packed);
+
+/* The command name of pid (/proc/PID/comm, no newline) into out; -1 when
+ * it cannot be read. */
+int procid_comm(pid_t pid, char *out, size_t len);
 
 /* The pid inside a packed word. */
 pid_t procid_pid(uint64_t packed);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -49,6 +50,22 @@ void
 seg_default_name(char *buf, size_t len)
 {
 	snprintf(buf, len, "/mplog-%u", (unsigned)geteuid());
+}
+
+int
+seg_env_name(char *buf, size_t len)
+{
+	const char *env = secure_getenv("MPLOG_SHM");
+
+	seg_default_name(buf, len);
+	if (env == NULL || env[0] == '\0')
+		return 0;
+	if (!seg_name_valid(env) || strlen(env) >= len) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(buf, len, "%s", env);
+	return 0;
 }
 
 int

@@ -135,6 +135,13 @@ struct seg {
 /* Write the default segment name for this user ("/mplog-UID") into buf. */
 void seg_default_name(char *buf, size_t len);
 
+/*
+ * The segment name from $MPLOG_SHM (read with secure_getenv; empty counts
+ * as unset), else the default. -1 with EINVAL when MPLOG_SHM is not a
+ * valid name; buf then holds the default.
+ */
+int seg_env_name(char *buf, size_t len);
+
 /* Check a segment name: a leading "/", no other "/", short enough. */
 int seg_name_valid(const char *name);
 

@@ -2,7 +2,6 @@
 #include "consumer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,22 +103,10 @@ consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 static void
 consumer_proc_name(struct consumer *c, const struct lane_rec *rec, char out[SEG_NAME_MAX])
 {
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	if (names_lookup(&c->seg, NAMES_PROC, rec->proc_id, out) == 0)
+	if (names_lookup(&c->seg, NAMES_PROC, rec->proc_id, out) == 0 ||
+	    procid_comm(rec->pid, out, SEG_NAME_MAX) == 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)rec->pid);
-	fd = rec->pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	n = fd == -1 ? -1 : read(fd, out, SEG_NAME_MAX - 1);
-	if (fd != -1)
-		close(fd);
-	if (n <= 0)
-		n = snprintf(out, SEG_NAME_MAX, "?");
-	else if (out[n - 1] == '\n')
-		n--;
-	out[n] = '\0';
+	snprintf(out, SEG_NAME_MAX, "?");
 }
 
 /* Copy the record of v out of lane i, consume it, and deliver it. */

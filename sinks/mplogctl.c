@@ -21,7 +21,6 @@
 #include <bsd/vis.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -160,16 +159,13 @@ ctl_parse(int argc, char **argv, struct ctl_args *a)
 static const char *
 ctl_shm_name(const char *opt, char *buf, size_t len)
 {
-	const char *env = secure_getenv("MPLOG_SHM");
 	const char *from = "--shm";
 
-	if (opt == NULL && env != NULL && env[0] != '\0') {
-		opt = env;
-		from = "MPLOG_SHM";
-	}
 	if (opt == NULL) {
-		seg_default_name(buf, len);
-		return buf;
+		if (seg_env_name(buf, len) == 0)
+			return buf;
+		opt = secure_getenv("MPLOG_SHM");
+		from = "MPLOG_SHM";
 	}
 	if (!seg_name_valid(opt))
 		errx(CTL_EXIT_USAGE, "%s: invalid segment name '%s' (want /NAME, "
@@ -318,22 +314,12 @@ ctl_status_daemon(const struct seg *seg)
 static void
 ctl_comm(pid_t pid, char *out)
 {
-	char path[64], buf[SEG_NAME_MAX];
-	ssize_t n;
-	int fd;
+	char buf[SEG_NAME_MAX];
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd == -1 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd != -1)
-		close(fd);
-	if (n <= 0) {
+	if (procid_comm(pid, buf, sizeof(buf)) == -1)
 		strcpy(out, "-");
-		return;
-	}
-	if (buf[n - 1] == '\n')
-		n--;
-	ctl_vis(out, buf, (size_t)n);
+	else
+		ctl_vis(out, buf, strlen(buf));
 }
 
 /* The PID and NAME columns of a lane's owner: "-" where there is none. */

@@ -184,19 +184,14 @@ options_defaults(struct mplogd_opts *o)
 static void
 options_segment(struct mplogd_opts *o, int have_shm)
 {
-	const char *env = getenv("MPLOG_SHM");
-
 	if (have_shm)
 		return;
 	if (o->command != NULL) {
 		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
 		o->private_shm = 1;
-	} else if (env != NULL && env[0] != '\0') {
-		if (!seg_name_valid(env))
-			errx(MPLOGD_EXIT_USAGE, "MPLOG_SHM: '%s' is not a segment name (like /mplog-app)", env);
-		snprintf(o->shm, sizeof(o->shm), "%s", env);
-	} else {
-		seg_default_name(o->shm, sizeof(o->shm));
+	} else if (seg_env_name(o->shm, sizeof(o->shm)) == -1) {
+		errx(MPLOGD_EXIT_USAGE, "MPLOG_SHM: '%s' is not a segment name (like /mplog-app)",
+		    secure_getenv("MPLOG_SHM"));
 	}
 }
 
