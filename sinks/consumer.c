@@ -301,13 +301,17 @@ consumer_flush(struct consumer *c)
 void
 consumer_finish(struct consumer *c)
 {
-	/* Take everything published; stop when a pass finds nothing. */
-	while (consumer_step(c, 1) > 0)
+	int64_t until = seg_now_mono() + CONSUMER_DRAIN_NS;
+
+	/* Take everything published; stop when a pass finds nothing, or at
+	 * the bound, since a process that outlives the command may write on
+	 * for ever: what is left it takes back and writes through itself. */
+	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
 		seg_heartbeat(&c->seg);
 	seg_consumer_close(&c->seg);
 	/* A producer that published before it saw CLOSED: the CAS on tail
 	 * decides between us and its own take-back. */
-	while (consumer_step(c, 1) > 0)
+	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
 		;
 	consumer_flush(c);
 }

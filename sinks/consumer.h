@@ -24,6 +24,7 @@
 
 #define CONSUMER_REAP_NS   (200 * 1000000LL)
 #define CONSUMER_STEP_MAX  65536   /* records per step, between heartbeats */
+#define CONSUMER_DRAIN_NS  (2000 * 1000000LL)  /* final drain at most */
 
 struct consumer_cand {
 	uint32_t lane;
@@ -61,7 +62,8 @@ size_t consumer_step(struct consumer *c, int drain);
  * heartbeat. */
 void consumer_sleep(struct consumer *c);
 
-/* Drain every lane, mark the segment closed, drain again, flush. */
+/* Drain every lane, mark the segment closed, drain again, flush; for at
+ * most CONSUMER_DRAIN_NS while producers keep writing. */
 void consumer_finish(struct consumer *c);
 
 /* Write a record of mplogd's own (source "mplog") to every sink. */
