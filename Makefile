@@ -21,7 +21,9 @@ ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
-              preload/hook_syslog.c preload/hook_fd.c
+              preload/hook_syslog.c preload/hook_fd.c \
+              preload/fdset.c preload/errout.c preload/hook_stdio.c \
+              preload/hook_wide.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/run.c \
               sinks/options.c
 MPLOGD_SRC  = sinks/mplogd.c

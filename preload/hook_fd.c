@@ -1,81 +1,117 @@
 /*
- * hook_fd.c - follow the program when it closes descriptor 2 or points it
- * elsewhere: from then on its writes to fd 2 are its own business and go
- * where it sent them. Covers close, dup2, dup3, close_range and closefrom
- * (a stdio-level freopen or fclose of stderr goes through the C library's
- * internal calls and is not seen).
+ * hook_fd.c - follow the descriptors that are stderr (see fdset.h): dup,
+ * dup2, dup3 and fcntl(F_DUPFD, F_DUPFD_CLOEXEC) make copies; close,
+ * close_range and closefrom, and dup2 or dup3 onto a copy, end one. When
+ * the program points fd 2 elsewhere its writes go where it sent them.
+ * Stream-level closes (fclose, freopen, fcloseall) are in hook_stdio.c.
  */
 #include <errno.h>
 #include <linux/close_range.h>
-#include <unistd.h>
 
+#include "fdset.h"
 #include "hook.h"
 #include "real.h"
-#include "shim.h"
-
-int close_range(unsigned int first, unsigned int last, int flags);
-void closefrom(int lowfd);
-
-/* fd 2 no longer is the stderr the program started with. */
-static void
-hook_fd_lost2(void)
-{
-	atomic_store_explicit(&shim.fd2_stderr, 0, memory_order_relaxed);
-}
 
 HOOK_EXPORT int
 close(int fd)
 {
-	int r;
+	int r = REAL(close)(fd), saved = errno;
 
-	real_init();
-	r = real.close(fd);
-	if (fd == 2 && (r == 0 || errno != EBADF))
-		hook_fd_lost2();       /* Linux frees the number even on EINTR */
+	if (r == 0 || errno != EBADF)
+		fdset_clear(fd);        /* Linux frees the number even on EINTR */
+	errno = saved;
+	return r;
+}
+
+HOOK_EXPORT int
+dup(int fd)
+{
+	int r = REAL(dup)(fd), saved = errno;
+
+	if (r != -1)
+		fdset_copy(fd, r);
+	errno = saved;
 	return r;
 }
 
 HOOK_EXPORT int
 dup2(int oldfd, int newfd)
 {
-	int r;
+	int r = REAL(dup2)(oldfd, newfd), saved = errno;
 
-	real_init();
-	r = real.dup2(oldfd, newfd);
-	if (r == 2 && oldfd != 2)
-		hook_fd_lost2();
+	if (r != -1)
+		fdset_copy(oldfd, r);
+	errno = saved;
 	return r;
 }
 
 HOOK_EXPORT int
 dup3(int oldfd, int newfd, int flags)
 {
-	int r;
+	int r = REAL(dup3)(oldfd, newfd, flags), saved = errno;
 
-	real_init();
-	r = real.dup3(oldfd, newfd, flags);
-	if (r == 2)
-		hook_fd_lost2();
+	if (r != -1)
+		fdset_copy(oldfd, r);
+	errno = saved;
 	return r;
+}
+
+/* After fcntl(fd, cmd, ...) returned r: follow a duplication. */
+static int
+hook_fcntl_done(int fd, int cmd, int r)
+{
+	int saved = errno;
+
+	if (r != -1 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		fdset_copy(fd, r);
+	errno = saved;
+	return r;
+}
+
+/* The third argument is an int or a pointer; both travel in one register
+ * and are passed on unchanged, as glibc's own wrapper does. */
+HOOK_EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return hook_fcntl_done(fd, cmd, REAL(fcntl)(fd, cmd, arg));
+}
+
+HOOK_EXPORT int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return hook_fcntl_done(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
 }
 
 HOOK_EXPORT int
 close_range(unsigned int first, unsigned int last, int flags)
 {
-	int r;
+	int r = REAL(close_range)(first, last, flags), saved = errno;
 
-	real_init();
-	r = real.close_range(first, last, flags);
-	if (r == 0 && first <= 2 && last >= 2 && (flags & CLOSE_RANGE_CLOEXEC) == 0)
-		hook_fd_lost2();
+	if (r == 0 && (flags & CLOSE_RANGE_CLOEXEC) == 0)
+		fdset_clear_range(first, last);
+	errno = saved;
 	return r;
 }
 
 HOOK_EXPORT void
 closefrom(int lowfd)
 {
-	real_init();
-	real.closefrom(lowfd);
-	if (lowfd <= 2)
-		hook_fd_lost2();
+	int saved;
+
+	REAL(closefrom)(lowfd);
+	saved = errno;
+	fdset_clear_range(lowfd < 0 ? 0 : (unsigned)lowfd, FDSET_MAX - 1);
+	errno = saved;
 }

@@ -1,65 +1,28 @@
-/* hook_stderr.c - write(2) and writev(2) on descriptor 2. */
+/* hook_stderr.c - write(2) and writev(2) on a descriptor that is stderr. */
 #include <errno.h>
 #include <limits.h>
 #include <sys/uio.h>
-#include <syslog.h>
 #include <unistd.h>
 
-#include "heapring.h"
+#include "errout.h"
 #include "hook.h"
 #include "real.h"
 #include "shim.h"
 
-/* 1 when writes to fd should be looked at by the shim at all. */
-static int
-hook_stderr_fd(int fd)
-{
-	return fd == 2 && shim.stderr_mode != SHIM_STDERR_PASS &&
-	    atomic_load_explicit(&shim.fd2_stderr, memory_order_relaxed) &&
-	    atomic_load_explicit(&shim.state, memory_order_relaxed) != SHIM_OFF;
-}
-
-/*
- * Decide for one call: -1 pass it through, 0 below the level (discarded
- * in capture mode), 1 capture it.
- */
-static int
-hook_stderr_wants(void)
-{
-	int w;
-
-	shim_enter();
-	w = shim_wants(LOG_PRI(shim.stderr_pri));
-	shim_leave();
-	return w;
-}
-
-/* Capture buf; returns how many leading bytes mplog took. */
-static size_t
-hook_stderr_take(const void *buf, size_t n)
-{
-	size_t taken;
-
-	shim_enter();
-	taken = shim_capture(HEAPRING_STDERR, shim.stderr_pri, 0, buf, n);
-	shim_leave();
-	return taken;
-}
-
 HOOK_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	int saved = errno, w;
+	int saved = errno, live;
 	size_t taken;
 	ssize_t rest;
 
-	if (n == 0 || !hook_stderr_fd(fd))
+	if (n == 0 || !errout_fd(fd))
 		return real_write(fd, buf, n);
-	w = hook_stderr_wants();
+	live = errout_live();
 	errno = saved;          /* attaching may have set it */
-	if (w == -1)
+	if (!live)
 		return real_write(fd, buf, n);
-	taken = w == 1 ? hook_stderr_take(buf, n) : n;
+	taken = errout_capture(buf, n);
 	errno = saved;
 	if (shim.stderr_mode == SHIM_STDERR_TEE)
 		return real_write(fd, buf, n);
@@ -96,12 +59,12 @@ hook_writev_rest(int fd, const struct iovec *iov, int iovcnt, int i, size_t off)
 HOOK_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	int saved = errno, w;
+	int saved = errno, live;
 	size_t total = 0, taken = 0, part = 0;
 	ssize_t rest;
 	int i;
 
-	if (!hook_stderr_fd(fd) || iovcnt <= 0 || iovcnt > IOV_MAX)
+	if (!errout_fd(fd) || iovcnt <= 0 || iovcnt > IOV_MAX)
 		return real_writev(fd, iov, iovcnt);
 	for (i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len > SSIZE_MAX - total)
@@ -110,16 +73,13 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 	}
 	if (total == 0)
 		return real_writev(fd, iov, iovcnt);
-	w = hook_stderr_wants();
+	live = errout_live();
 	errno = saved;          /* attaching may have set it */
-	if (w == -1)
+	if (!live)
 		return real_writev(fd, iov, iovcnt);
-	if (w == 0)
-		return shim.stderr_mode == SHIM_STDERR_TEE ? real_writev(fd, iov, iovcnt) :
-		    (ssize_t)total;
 	for (i = 0; i < iovcnt; i++) {
 		size_t t = iov[i].iov_len == 0 ? 0 :
-		    hook_stderr_take(iov[i].iov_base, iov[i].iov_len);
+		    errout_capture(iov[i].iov_base, iov[i].iov_len);
 
 		taken += t;
 		if (t < iov[i].iov_len) {

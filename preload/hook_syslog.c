@@ -1,15 +1,60 @@
 /* hook_syslog.c - openlog, closelog, setlogmask and the syslog family. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "errout.h"
 #include "heapring.h"
 #include "hook.h"
 #include "real.h"
 #include "shim.h"
 
-void __syslog_chk(int pri, int flag, const char *fmt, ...);
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
+
+/* Write "tag[pid]: msg" and a newline unless msg ends in one, to fd 2. */
+static void
+hook_perror_write(const char *tag, const char *pid, const char *msg, size_t n)
+{
+	struct iovec iov[5] = {
+		{ (void *)tag, strlen(tag) }, { (void *)pid, strlen(pid) },
+		{ ": ", 2 }, { (void *)msg, n }, { "\n", 1 },
+	};
+
+	real_writev(2, iov, n > 0 && msg[n - 1] == '\n' ? 4 : 5);
+}
+
+/*
+ * The copy LOG_PERROR asks for, written as glibc writes it ("ident[pid]:
+ * message"), when mplog took the record. In capture mode the record
+ * stands for both and the copy is not written, unless the program has
+ * pointed fd 2 elsewhere.
+ */
+static void
+hook_perror_copy(int saved, const char *fmt, va_list ap)
+{
+	struct errout_text t;
+	const char *tag = atomic_load_explicit(&shim.logtag, memory_order_relaxed);
+	char pid[16] = "";
+	va_list copy;
+	int n;
+
+	if (!(atomic_load_explicit(&shim.logopt, memory_order_relaxed) & LOG_PERROR) ||
+	    (shim.stderr_mode == SHIM_STDERR_CAPTURE && errout_fd(2)))
+		return;
+	if (atomic_load_explicit(&shim.logopt, memory_order_relaxed) & LOG_PID)
+		snprintf(pid, sizeof(pid), "[%d]", (int)getpid());
+	va_copy(copy, ap);
+	errno = saved;
+	n = errout_format(&t, -1, fmt, copy);
+	va_end(copy);
+	if (n >= 0)
+		hook_perror_write(tag != NULL ? tag : program_invocation_short_name, pid,
+		    t.p, (size_t)n);
+	errout_text_free(&t);
+}
 
 /* Capture one syslog call, or hand it to the real syslog. */
 static void
@@ -37,14 +82,15 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 	}
 	shim_leave();
 	if (w == 0 || got == 0) {
+		hook_perror_copy(saved, fmt, ap);
 		errno = saved;
 		return;
 	}
 pass:
 	errno = saved;
 	real_init();
-	if (chk && real.vsyslog_chk != NULL)
-		real.vsyslog_chk(pri, flag, fmt, ap);
+	if (chk && real.__vsyslog_chk != NULL)
+		real.__vsyslog_chk(pri, flag, fmt, ap);
 	else if (real.vsyslog != NULL)
 		real.vsyslog(pri, fmt, ap);
 }
@@ -91,8 +137,11 @@ openlog(const char *ident, int option, int facility)
 		real.openlog(ident, option, facility);
 	saved = errno;
 	/* As in glibc, a NULL ident keeps the one set before. */
-	if (ident != NULL)
+	if (ident != NULL) {
 		atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_relaxed);
+		atomic_store_explicit(&shim.logtag, ident, memory_order_relaxed);
+	}
+	atomic_store_explicit(&shim.logopt, option, memory_order_relaxed);
 	/* The same rule as glibc: only a valid facility replaces the default. */
 	if (facility != 0 && (facility & ~LOG_FACMASK) == 0)
 		atomic_store_explicit(&shim.facility, facility, memory_order_relaxed);
@@ -106,6 +155,7 @@ closelog(void)
 	if (real.closelog != NULL)
 		real.closelog();
 	atomic_store_explicit(&shim.ident, 0, memory_order_relaxed);
+	atomic_store_explicit(&shim.logtag, NULL, memory_order_relaxed);
 }
 
 HOOK_EXPORT int

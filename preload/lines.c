@@ -4,23 +4,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Deliver data as one or more lines of at most LINES_MAX bytes. */
+#include "pri.h"
+
+/* Hand a line to emit; the first piece of a stderr line gives up its
+ * "<N>" priority prefix, which sets the priority of the whole line. */
 static void
-lines_emit_all(struct lines_line *l, const char *data, uint32_t len,
+lines_deliver(struct lines_line *l, int first, lines_emit_fn emit, void *arg)
+{
+	if (first && l->kind == HEAPRING_STDERR) {
+		size_t k = pri_prefix(l->data, l->len, &l->pri);
+
+		l->data += k;
+		l->len -= (uint32_t)k;
+	}
+	emit(arg, l);
+}
+
+/* Deliver data as one or more lines of at most LINES_MAX bytes; first
+ * when no piece of the line has gone yet. */
+static void
+lines_emit_all(struct lines_line *l, const char *data, uint32_t len, int first,
     lines_emit_fn emit, void *arg)
 {
 	while (len > LINES_MAX) {
 		l->data = data;
 		l->len = LINES_MAX;
 		l->flags = LINES_F_SPLIT;
-		emit(arg, l);
+		lines_deliver(l, first, emit, arg);
+		first = 0;
 		data += LINES_MAX;
 		len -= LINES_MAX;
 	}
 	l->data = data;
 	l->len = len;
 	l->flags = 0;
-	emit(arg, l);
+	lines_deliver(l, first, emit, arg);
 }
 
 /* Deliver a thread's unfinished line and remove it from the table. */
@@ -32,7 +50,7 @@ lines_emit_part(struct lines *ls, uint32_t i, lines_emit_fn emit, void *arg)
 		.ts_ns = p->ts_ns, .tid = p->tid, .kind = HEAPRING_STDERR, .pri = p->pri,
 	};
 
-	lines_emit_all(&l, p->buf, p->len, emit, arg);
+	lines_emit_all(&l, p->buf, p->len, !p->cont, emit, arg);
 	free(p->buf);
 	ls->parts[i] = ls->parts[--ls->nparts];
 }
@@ -70,6 +88,7 @@ lines_start(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit
 	p->pri = rec->pri;
 	p->ts_ns = rec->ts_ns;
 	p->len = 0;
+	p->cont = 0;
 	return p;
 }
 
@@ -88,14 +107,16 @@ lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
 		if (p == NULL && (p = lines_start(ls, rec, emit, arg)) == NULL) {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
 			    .kind = HEAPRING_STDERR, .pri = rec->pri };
-			lines_emit_all(&l, data, len, emit, arg);   /* no memory */
+			lines_emit_all(&l, data, len, 1, emit, arg);   /* no memory */
 			return;
 		}
 		if (p->len == LINES_MAX) {
 			struct lines_line l = { .ts_ns = p->ts_ns, .tid = p->tid,
 			    .kind = HEAPRING_STDERR, .pri = p->pri,
 			    .flags = LINES_F_SPLIT, .data = p->buf, .len = p->len };
-			emit(arg, &l);
+			lines_deliver(&l, !p->cont, emit, arg);
+			p->pri = l.pri;
+			p->cont = 1;
 			p->len = 0;
 			p->ts_ns = rec->ts_ns;
 		}
@@ -131,7 +152,7 @@ lines_feed_stderr(struct lines *ls, const struct heapring_rec *rec,
 		} else {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
 			    .kind = HEAPRING_STDERR, .pri = rec->pri };
-			lines_emit_all(&l, p, (uint32_t)(nl - p), emit, arg);
+			lines_emit_all(&l, p, (uint32_t)(nl - p), 1, emit, arg);
 		}
 		p = nl + 1;
 	}
@@ -152,7 +173,7 @@ lines_feed(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit,
 	}
 	if (len > 0 && rec->data[len - 1] == '\n')
 		len--;
-	lines_emit_all(&l, rec->data, len, emit, arg);
+	lines_emit_all(&l, rec->data, len, 1, emit, arg);
 }
 
 void

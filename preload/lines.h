@@ -5,7 +5,9 @@
  * thread's unfinished line is kept apart, so pieces of one thread join into
  * one line and never mix with another thread's. A write holding several
  * lines gives several. A line longer than LINES_MAX is delivered in pieces
- * of LINES_MAX bytes, each but the last flagged LINES_F_SPLIT. Syslog and
+ * of LINES_MAX bytes, each but the last flagged LINES_F_SPLIT. A stderr
+ * line that starts with a "<N>" priority prefix (pri.h) takes that
+ * priority and loses the prefix. Syslog and
  * mplog records are whole messages already; one trailing newline is
  * removed from them.
  */
@@ -36,6 +38,7 @@ typedef void (*lines_emit_fn)(void *arg, const struct lines_line *line);
 struct lines_part {
 	int32_t tid;
 	uint8_t pri;
+	uint8_t cont;           /* a split piece of this line has gone */
 	uint64_t ts_ns;         /* first piece */
 	uint64_t last_ns;       /* latest piece */
 	char *buf;

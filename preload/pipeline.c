@@ -204,6 +204,16 @@ pipeline_reserve(uint32_t len)
 	return rec;
 }
 
+/* A stderr line below the level is discarded here, once its "<N>"
+ * prefix has given its severity; syslog records were checked in the hook. */
+static int
+pipeline_below_level(const struct lines_line *l)
+{
+	/* Relaxed: a single word; a change applies from the next line. */
+	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) >
+	    atomic_load_explicit(&pl.seg->config->level, memory_order_relaxed);
+}
+
 /* lines_emit_fn: copy one line into the lane, or pass it through. */
 static void
 pipeline_emit(void *arg, const struct lines_line *l)
@@ -211,6 +221,8 @@ pipeline_emit(void *arg, const struct lines_line *l)
 	struct lane_rec *rec;
 
 	(void)arg;
+	if (pipeline_lease() == 0 && pipeline_below_level(l))
+		return;
 	if (pipeline_lease() == -1 || (rec = pipeline_reserve(l->len)) == NULL) {
 		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
 			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,

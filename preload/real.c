@@ -3,29 +3,24 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct real_fns real;
 
+static _Atomic int real_done;
+
 void
 real_init(void)
 {
-	if (real.write != NULL)
+	/* Acquire pairs with the release below: the pointers are visible. */
+	if (atomic_load_explicit(&real_done, memory_order_acquire))
 		return;
-	real.writev = (ssize_t (*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
-	real.openlog = (void (*)(const char *, int, int))dlsym(RTLD_NEXT, "openlog");
-	real.closelog = (void (*)(void))dlsym(RTLD_NEXT, "closelog");
-	real.setlogmask = (int (*)(int))dlsym(RTLD_NEXT, "setlogmask");
-	real.vsyslog = (void (*)(int, const char *, va_list))dlsym(RTLD_NEXT, "vsyslog");
-	real.vsyslog_chk = (void (*)(int, int, const char *, va_list))dlsym(RTLD_NEXT, "__vsyslog_chk");
-	real.close = (int (*)(int))dlsym(RTLD_NEXT, "close");
-	real.dup2 = (int (*)(int, int))dlsym(RTLD_NEXT, "dup2");
-	real.dup3 = (int (*)(int, int, int))dlsym(RTLD_NEXT, "dup3");
-	real.close_range = (int (*)(unsigned int, unsigned int, int))dlsym(RTLD_NEXT, "close_range");
-	real.closefrom = (void (*)(int))dlsym(RTLD_NEXT, "closefrom");
-	/* write last: it is what the other users test for. */
-	real.write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+#define REAL_SYM(f) real.f = (__typeof__(f) *)dlsym(RTLD_NEXT, #f);
+	REAL_FNS(REAL_SYM)
+#undef REAL_SYM
+	atomic_store_explicit(&real_done, 1, memory_order_release);
 }
 
 ssize_t

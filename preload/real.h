@@ -1,39 +1,84 @@
 /*
- * real.h - pointers to the libc functions the shim interposes.
+ * real.h - the libc functions behind the hooks.
  *
- * real_init() resolves them with dlsym(RTLD_NEXT) from the shim's
- * constructor; a hook that runs before it (another library's constructor)
- * calls real_init() itself. real_write falls back to the raw system call,
- * so a line can always reach its destination. Not async-signal-safe to
- * initialise; safe to use once initialised.
+ * real_init() resolves every one of them with dlsym(RTLD_NEXT) from the
+ * shim's constructor; a hook that runs before it (another library's
+ * constructor) reaches them through REAL(), which initialises first.
+ * real_write falls back to the raw system call, so a line can always
+ * reach its destination. Not async-signal-safe to initialise; safe to use
+ * once initialised.
+ *
+ * Variadic functions are reached through their va_list forms (fprintf
+ * through vfprintf); the few with none (error, error_at_line) are given
+ * their message already formatted.
  */
 #ifndef MPLOG_REAL_H
 #define MPLOG_REAL_H
 
+#include <assert.h>
+#include <err.h>
+#include <error.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <wchar.h>
 
+/* The fortified entry points; the headers declare them only under
+ * _FORTIFY_SOURCE. */
+int __fprintf_chk(FILE *fp, int flag, const char *fmt, ...);
+int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap);
+int __printf_chk(int flag, const char *fmt, ...);
+int __vprintf_chk(int flag, const char *fmt, va_list ap);
+int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+int __fwprintf_chk(FILE *fp, int flag, const wchar_t *fmt, ...);
+int __vfwprintf_chk(FILE *fp, int flag, const wchar_t *fmt, va_list ap);
+int __wprintf_chk(int flag, const wchar_t *fmt, ...);
+int __vwprintf_chk(int flag, const wchar_t *fmt, va_list ap);
+int __vsnprintf_chk(char *s, size_t n, int flag, size_t slen, const char *fmt, va_list ap);
+int __vswprintf_chk(wchar_t *s, size_t n, int flag, size_t slen, const wchar_t *fmt,
+    va_list ap);
+void __syslog_chk(int pri, int flag, const char *fmt, ...);
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
+int close_range(unsigned int first, unsigned int last, int flags);
+void closefrom(int lowfd);
+
+#define REAL_FNS(X)							\
+	X(write) X(writev) X(close) X(dup) X(dup2) X(dup3) X(fcntl)	\
+	X(fcntl64) X(close_range) X(closefrom)				\
+	X(openlog) X(closelog) X(setlogmask) X(vsyslog) X(__vsyslog_chk) \
+	X(vfprintf) X(__vfprintf_chk) X(vprintf) X(__vprintf_chk)	\
+	X(vdprintf) X(__vdprintf_chk) X(fputs) X(fputs_unlocked)	\
+	X(fputc) X(fputc_unlocked) X(putc) X(putc_unlocked) X(fwrite)	\
+	X(fwrite_unlocked) X(puts) X(putchar) X(putchar_unlocked)	\
+	X(__overflow) X(fflush) X(fflush_unlocked) X(fclose) X(freopen) \
+	X(freopen64) X(fcloseall)					\
+	X(vfwprintf) X(__vfwprintf_chk) X(vwprintf) X(__vwprintf_chk)	\
+	X(fputws) X(fputws_unlocked) X(fputwc) X(fputwc_unlocked)	\
+	X(putwc) X(putwc_unlocked) X(putwchar) X(putwchar_unlocked)	\
+	X(perror) X(vwarn) X(vwarnx) X(verr) X(verrx) X(error)		\
+	X(error_at_line) X(psignal) X(psiginfo) X(__assert_fail)	\
+	X(__assert_perror_fail)
+
+#define REAL_DECL(f) __typeof__(f) *f;
 struct real_fns {
-	ssize_t (*write)(int, const void *, size_t);
-	ssize_t (*writev)(int, const struct iovec *, int);
-	void (*openlog)(const char *, int, int);
-	void (*closelog)(void);
-	int (*setlogmask)(int);
-	void (*vsyslog)(int, const char *, va_list);
-	void (*vsyslog_chk)(int, int, const char *, va_list);
-	int (*close)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*close_range)(unsigned int, unsigned int, int);
-	void (*closefrom)(int);
+	REAL_FNS(REAL_DECL)
 };
+#undef REAL_DECL
 
 extern struct real_fns real;
 
 /* Resolve every pointer; idempotent. */
 void real_init(void);
+
+/* The real f, resolving first if needed. */
+#define REAL(f) (real_init(), real.f)
 
 /* write(2) through the real function, or the system call before init. */
 ssize_t real_write(int fd, const void *buf, size_t n);

@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdset.h"
 #include "pipeline.h"
+#include "pri.h"
 #include "real.h"
 
 struct shim shim = {
@@ -31,11 +33,13 @@ static _Atomic(struct seg *) shim_segp; /* the current segment */
 static __thread int32_t shim_tid_cached __attribute__((tls_model("initial-exec")));
 static __thread int shim_depth __attribute__((tls_model("initial-exec")));
 
-/* Parse MPLOG_STDERR; unknown values keep capture and say so in debug. */
+/* Parse MPLOG_STDERR and MPLOG_STDERR_SEVERITY; unknown values keep the
+ * defaults and say so in debug. */
 static void
 shim_init_stderr(void)
 {
 	const char *mode = secure_getenv("MPLOG_STDERR");
+	int sev;
 
 	if (mode == NULL || strcmp(mode, "capture") == 0)
 		shim.stderr_mode = SHIM_STDERR_CAPTURE;
@@ -45,6 +49,12 @@ shim_init_stderr(void)
 		shim.stderr_mode = SHIM_STDERR_PASS;
 	else
 		shim_debug("MPLOG_STDERR: unknown mode, using capture", mode, 0);
+	if ((mode = secure_getenv("MPLOG_STDERR_SEVERITY")) == NULL)
+		return;
+	if ((sev = pri_severity_parse(mode)) == -1)
+		shim_debug("MPLOG_STDERR_SEVERITY: unknown severity, using info", mode, 0);
+	else
+		shim.stderr_pri = (uint8_t)(LOG_USER | sev);
 }
 
 /* Work out the segment and process names. */
@@ -77,8 +87,7 @@ shim_init(void)
 	} else {
 		shim_init_stderr();
 		shim_init_names();
-		atomic_store_explicit(&shim.fd2_stderr, fcntl(2, F_GETFD) != -1,
-		    memory_order_relaxed);
+		fdset_init();
 	}
 	/* Release pairs with the acquire in shim_ready(). */
 	atomic_store_explicit(&shim_inited, 2, memory_order_release);

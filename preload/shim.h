@@ -50,7 +50,6 @@ struct shim {
 	_Atomic int state;              /* enum shim_state */
 	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
 	int stderr_mode;                /* enum shim_stderr */
-	_Atomic int fd2_stderr;         /* fd 2 is still the original stderr */
 	_Atomic int pid;                /* this process (not a vfork child) */
 	uint8_t stderr_pri;             /* facility << 3 | severity */
 	int debug;
@@ -61,6 +60,8 @@ struct shim {
 	/* syslog state mirrored from the program's calls */
 	_Atomic int logmask;
 	_Atomic int facility;
+	_Atomic int logopt;             /* openlog's option */
+	_Atomic(const char *) logtag;   /* openlog's ident, kept as glibc does */
 	_Atomic uint32_t ident;         /* index into idents, 0: program name */
 	_Atomic uint32_t nidents;
 	_Atomic uint32_t ident_ready[SHIM_IDENTS];

@@ -64,3 +64,19 @@ pri_facility_parse(const char *s)
 {
 	return pri_lookup(pri_facilities, 24, s);
 }
+
+size_t
+pri_prefix(const char *s, size_t n, uint8_t *pri)
+{
+	unsigned v = 0;
+	size_t i = 1;
+
+	if (n < 3 || s[0] != '<')
+		return 0;
+	for (; i < n && i <= 3 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	if (i == 1 || i >= n || s[i] != '>' || v > PRI_PREFIX_MAX)
+		return 0;
+	*pri = v >= 8 ? (uint8_t)v : (uint8_t)((*pri & ~7u) | v);
+	return i + 1;
+}

@@ -14,6 +14,12 @@
 #ifndef MPLOG_PRI_H
 #define MPLOG_PRI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest priority a "<N>" prefix may carry: local7.debug. */
+#define PRI_PREFIX_MAX 191
+
 /* Keyword for severity 0..7; "?" outside that range. */
 const char *pri_severity_name(unsigned sev);
 
@@ -25,5 +31,13 @@ const char *pri_facility_name(unsigned fac);
 
 /* Facility code 0..23 for a keyword; -1 if unknown. */
 int pri_facility_parse(const char *s);
+
+/*
+ * A line that starts with a priority prefix "<N>" (as sd-daemon(3) defines
+ * it; N is 1 to 3 digits, at most PRI_PREFIX_MAX) takes that priority:
+ * its severity always, its facility when N carries one (N >= 8). Returns
+ * the prefix length and updates *pri, or 0 when s has no such prefix.
+ */
+size_t pri_prefix(const char *s, size_t n, uint8_t *pri);
 
 #endif

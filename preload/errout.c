@@ -1,0 +1,295 @@
+/* errout.c - stderr text from every hook into the pipeline. */
+#include "errout.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fdset.h"
+#include "heapring.h"
+#include "real.h"
+#include "shim.h"
+
+/* Flags of glibc's struct _IO_FILE (libio.h). */
+#define ERROUT_IO_ERR_SEEN   0x0020
+#define ERROUT_IO_IS_FILEBUF 0x2000
+
+#define ERROUT_WIDE_MAX (1u << 20)      /* wide characters formatted at most */
+
+int
+errout_fd(int fd)
+{
+	return fdset_has(fd) && shim.stderr_mode != SHIM_STDERR_PASS &&
+	    atomic_load_explicit(&shim.state, memory_order_relaxed) != SHIM_OFF;
+}
+
+int
+errout_file(FILE *fp)
+{
+	/* The descriptor is read from the structure: fileno() sets errno. */
+	return fp != NULL && (fp->_flags & ERROUT_IO_IS_FILEBUF) != 0 &&
+	    errout_fd(fp->_fileno);
+}
+
+int
+errout_live(void)
+{
+	int w;
+
+	shim_enter();
+	w = shim_wants(LOG_EMERG);
+	shim_leave();
+	return w == 1;
+}
+
+size_t
+errout_capture(const void *buf, size_t n)
+{
+	size_t taken;
+
+	shim_enter();
+	taken = shim_capture(HEAPRING_STDERR, shim.stderr_pri, 0, buf, n);
+	shim_leave();
+	return taken;
+}
+
+/* Capture all of buf; what mplog did not take, and everything in tee mode,
+ * is written to fd. 0, or -1 with errno when that write failed. */
+static int
+errout_take(int fd, const char *buf, size_t n)
+{
+	size_t taken = errout_capture(buf, n);
+
+	if (shim.stderr_mode == SHIM_STDERR_TEE)
+		taken = 0;
+	return taken == n ? 0 : real_write_all(fd, buf + taken, n - taken);
+}
+
+int
+errout_put(FILE *fp, const void *buf, size_t n)
+{
+	char *base = fp->_IO_write_base, *ptr = fp->_IO_write_ptr;
+	int saved = errno;
+
+	if (ptr > base) {
+		fp->_IO_write_ptr = base;
+		if (errout_take(fp->_fileno, base, (size_t)(ptr - base)) == -1)
+			goto fail;
+	}
+	if (n > 0 && errout_take(fp->_fileno, buf, n) == -1)
+		goto fail;
+	errno = saved;
+	return 0;
+fail:
+	fp->_flags |= ERROUT_IO_ERR_SEEN;
+	return EOF;
+}
+
+/* 1 when output to fp is to be captured now; errno is kept. */
+static int
+errout_wants(FILE *fp)
+{
+	int saved = errno, w = errout_file(fp) && errout_live();
+
+	errno = saved;
+	return w;
+}
+
+int
+errout_hput(FILE *fp, const void *buf, size_t n, int strict, int *ret)
+{
+	int o;
+
+	if (!errout_wants(fp))
+		return 0;
+	flockfile(fp);
+	o = fwide(fp, 0);
+	if (o > 0 && strict) {
+		funlockfile(fp);
+		return 0;
+	}
+	if (o == 0)
+		fwide(fp, -1);
+	*ret = errout_put(fp, buf, n);
+	funlockfile(fp);
+	return 1;
+}
+
+int
+errout_format(struct errout_text *t, int flag, const char *fmt, va_list ap)
+{
+	int saved = errno, n;
+	va_list again;
+
+	va_copy(again, ap);
+	t->p = t->small;
+	n = flag < 0 ? vsnprintf(t->small, sizeof(t->small), fmt, ap) :
+	    __vsnprintf_chk(t->small, sizeof(t->small), flag, sizeof(t->small), fmt, ap);
+	if (n >= (int)sizeof(t->small)) {
+		if ((t->p = malloc((size_t)n + 1)) == NULL) {
+			t->p = t->small;
+			n = -1;
+		} else {
+			errno = saved;  /* %m reads errno at the call */
+			n = flag < 0 ? vsnprintf(t->p, (size_t)n + 1, fmt, again) :
+			    __vsnprintf_chk(t->p, (size_t)n + 1, flag, (size_t)n + 1, fmt, again);
+		}
+	}
+	va_end(again);
+	return n;
+}
+
+void
+errout_text_free(struct errout_text *t)
+{
+	if (t->p != t->small)
+		free(t->p);
+	t->p = t->small;
+}
+
+int
+errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
+{
+	struct errout_text t;
+	va_list copy;
+	int saved = errno, n;
+
+	if (!errout_wants(fp))
+		return 0;
+	flockfile(fp);
+	if (fwide(fp, -1) > 0) {
+		funlockfile(fp);        /* wide: the real one fails */
+		return 0;
+	}
+	va_copy(copy, ap);
+	n = errout_format(&t, flag, fmt, copy);
+	va_end(copy);
+	if (n >= 0)
+		*ret = errout_put(fp, t.p, (size_t)n) == 0 ? n : EOF;
+	funlockfile(fp);
+	errout_text_free(&t);
+	errno = n < 0 || *ret >= 0 ? saved : errno;
+	return n >= 0;  /* a format error: the real call reports it */
+}
+
+int
+errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
+{
+	struct errout_text t;
+	va_list copy;
+	int saved = errno, n;
+
+	if (!errout_fd(fd) || !errout_live()) {
+		errno = saved;
+		return 0;
+	}
+	va_copy(copy, ap);
+	errno = saved;
+	n = errout_format(&t, flag, fmt, copy);
+	va_end(copy);
+	if (n >= 0)
+		*ret = errout_take(fd, t.p, (size_t)n) == 0 ? n : -1;
+	errout_text_free(&t);
+	errno = n < 0 || *ret >= 0 ? saved : errno;
+	return n >= 0;
+}
+
+/* The multibyte form of n wide characters in t; its length, or -1. */
+static int
+errout_narrow(struct errout_text *t, const wchar_t *ws, size_t n)
+{
+	mbstate_t st;
+	size_t len = 0, cap = n * MB_CUR_MAX + 1;
+
+	t->p = t->small;
+	if (cap > sizeof(t->small) && (t->p = malloc(cap)) == NULL) {
+		t->p = t->small;
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < n; i++) {
+		size_t k = wcrtomb(t->p + len, ws[i], &st);
+
+		if (k == (size_t)-1)
+			return -1;
+		len += k;
+	}
+	return (int)len;
+}
+
+/* Put n wide characters to a locked, wide stream: 0 or EOF; -2 when they
+ * have no multibyte form (the real call reports it). */
+static int
+errout_wput_locked(FILE *fp, const wchar_t *ws, size_t n)
+{
+	struct errout_text t;
+	int len = errout_narrow(&t, ws, n), r;
+
+	r = len < 0 ? -2 : errout_put(fp, t.p, (size_t)len);
+	errout_text_free(&t);
+	return r;
+}
+
+int
+errout_hwput(FILE *fp, const wchar_t *ws, size_t n, int *ret)
+{
+	int saved = errno, r;
+
+	if (!errout_wants(fp))
+		return 0;
+	flockfile(fp);
+	if (fwide(fp, 1) <= 0) {
+		funlockfile(fp);        /* byte-oriented: the real one fails */
+		return 0;
+	}
+	r = errout_wput_locked(fp, ws, n);
+	funlockfile(fp);
+	if (r == -2) {
+		errno = saved;
+		return 0;
+	}
+	*ret = r;
+	return 1;
+}
+
+/* Format wide text into *out (malloc'd); its length, or -1. */
+static int
+errout_wformat(wchar_t **out, int flag, const wchar_t *fmt, va_list ap)
+{
+	int saved = errno, n = -1;
+
+	for (size_t cap = 256; n < 0 && cap <= ERROUT_WIDE_MAX; cap *= 4) {
+		wchar_t *w = realloc(*out, cap * sizeof(wchar_t));
+		va_list copy;
+
+		if (w == NULL)
+			return -1;
+		*out = w;
+		va_copy(copy, ap);
+		errno = saved;  /* %m reads errno at the call */
+		n = flag < 0 ? vswprintf(w, cap, fmt, copy) :
+		    __vswprintf_chk(w, cap, flag, cap, fmt, copy);
+		va_end(copy);
+	}
+	return n;
+}
+
+int
+errout_hvwprintf(FILE *fp, int flag, const wchar_t *fmt, va_list ap, int *ret)
+{
+	wchar_t *w = NULL;
+	int saved = errno, n, r = -2;
+
+	if (!errout_wants(fp))
+		return 0;
+	flockfile(fp);
+	if (fwide(fp, 1) > 0 && (n = errout_wformat(&w, flag, fmt, ap)) >= 0 &&
+	    (r = errout_wput_locked(fp, w, (size_t)n)) != -2)
+		*ret = r == 0 ? n : -1;
+	funlockfile(fp);
+	free(w);
+	if (r == -2)
+		errno = saved;
+	return r != -2;
+}

@@ -1,0 +1,50 @@
+/*
+ * fdset.h - which descriptors are the program's stderr.
+ *
+ * Descriptor 2, when it is open at load time, is stderr; so is every
+ * descriptor the program makes from one of them with dup, dup2, dup3 or
+ * fcntl(F_DUPFD, F_DUPFD_CLOEXEC), until it is closed or replaced. When fd
+ * 1 becomes such a copy (the shell's `echo x >&2`), writes to stdout are
+ * stderr output. Descriptors from FDSET_MAX on are never stderr to mplog.
+ *
+ * Lookups are one relaxed load and async-signal-safe. Changes made in a
+ * vfork child, which shares our memory but not our descriptor table, are
+ * ignored.
+ */
+#ifndef MPLOG_FDSET_H
+#define MPLOG_FDSET_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define FDSET_MAX 1024
+
+extern _Atomic uint64_t fdset_bits[FDSET_MAX / 64];
+
+/* 1 when fd is stderr. */
+static inline int
+fdset_has(int fd)
+{
+	if ((unsigned)fd >= FDSET_MAX)
+		return 0;
+	/* Relaxed: one word; a change applies from the next call. */
+	return (atomic_load_explicit(&fdset_bits[fd / 64], memory_order_relaxed) >>
+	    (fd % 64)) & 1;
+}
+
+/* Start with fd 2, if it is open. */
+void fdset_init(void);
+
+/* fd to now refers to what fd from does (dup and friends). */
+void fdset_copy(int from, int to);
+
+/* fd was closed (or replaced by something that is not stderr). */
+void fdset_clear(int fd);
+
+/* Every fd in [first, last] was closed. */
+void fdset_clear_range(unsigned first, unsigned last);
+
+/* Forget the descriptors that are no longer open (after fcloseall). */
+void fdset_prune(void);
+
+#endif
