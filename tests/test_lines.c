@@ -646,3 +646,65 @@ Test(lines, random_lines_in_random_records_of_several_threads_arrive_intact)
 	}
 	lnt_out_free(&o);
 }
+
+/* Line i is a stderr line of thread tid with priority pri and text s. */
+static void
+lnt_expect_pri(const struct lnt_out *o, size_t i, uint8_t pri, uint8_t flags, const char *s)
+{
+	cr_assert_lt(i, o->n, "line %zu missing", i);
+	cr_assert_eq(o->v[i].pri, pri, "line %zu: priority %u, not %u", i, o->v[i].pri, pri);
+	cr_assert_eq(o->v[i].flags, flags, "line %zu: flags %u", i, o->v[i].flags);
+	cr_assert_str_eq(o->v[i].data, s, "line %zu", i);
+}
+
+Test(lines, priority_prefix_sets_the_line_priority_and_is_removed)
+{
+	struct lines ls = { 0 };
+	struct lnt_out o = { 0 };
+
+	lnt_feed(&ls, &o, 7, 1, "<3>one piece\nplain\n<2");
+	lnt_feed(&ls, &o, 7, 2, ">in pieces\n<9>whole priority\nnot <3> here\n");
+	cr_assert_eq(o.n, 5);
+	lnt_expect_pri(&o, 0, (LNT_PRI & ~7) | 3, 0, "one piece");
+	lnt_expect_pri(&o, 1, LNT_PRI, 0, "plain");
+	lnt_expect_pri(&o, 2, (LNT_PRI & ~7) | 2, 0, "in pieces");
+	lnt_expect_pri(&o, 3, 9, 0, "whole priority");
+	lnt_expect_pri(&o, 4, LNT_PRI, 0, "not <3> here");
+	lnt_out_free(&o);
+}
+
+Test(lines, priority_prefix_of_a_split_line_applies_to_every_piece)
+{
+	const uint32_t len = LINES_MAX + 10;
+	struct lines ls = { 0 };
+	struct lnt_out o = { 0 };
+	char *s = lnt_long_line(len);
+
+	memcpy(s, "<1>", 3);
+	lnt_feed_pieces(&ls, &o, 6, 1, s, len + 1, 1000);
+	cr_assert_eq(o.n, 2, "%zu lines", o.n);
+	cr_assert_eq(o.v[0].flags, LINES_F_SPLIT);
+	cr_assert_eq(o.v[0].len, LINES_MAX - 3, "the prefix was not removed");
+	cr_assert_eq(memcmp(o.v[0].data, s + 3, LINES_MAX - 3), 0);
+	cr_assert_eq(o.v[1].len, 10);
+	cr_assert_eq(memcmp(o.v[1].data, s + LINES_MAX, 10), 0);
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(o.v[i].pri, (LNT_PRI & ~7) | 1, "piece %zu: %u", i, o.v[i].pri);
+	/* A later line of the thread starts afresh. */
+	lnt_feed(&ls, &o, 6, 2, "<1x\n");
+	lnt_expect_pri(&o, 2, LNT_PRI, 0, "<1x");
+	free(s);
+	lnt_out_free(&o);
+}
+
+Test(lines, syslog_records_keep_a_leading_priority_prefix)
+{
+	struct lines ls = { 0 };
+	struct lnt_out o = { 0 };
+
+	lnt_feed_rec(&ls, &o, HEAPRING_SYSLOG, 7, 1, LNT_PRI, 0, "<3>text", 7);
+	cr_assert_eq(o.n, 1);
+	cr_assert_str_eq(o.v[0].data, "<3>text");
+	cr_assert_eq(o.v[0].pri, LNT_PRI);
+	lnt_out_free(&o);
+}

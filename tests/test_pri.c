@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "pri.h"
@@ -118,4 +120,52 @@ Test(pri, codes_out_of_range_are_named_question_mark)
 	cr_expect_str_eq(pri_severity_name(UINT_MAX), "?");
 	cr_expect_str_eq(pri_facility_name(24), "?");
 	cr_expect_str_eq(pri_facility_name(UINT_MAX), "?");
+}
+
+/* pri_prefix: "<N>" with 1-3 digits up to PRI_PREFIX_MAX, then '>'. */
+Test(pri, prefix_sets_severity_and_keeps_facility_below_eight)
+{
+	for (unsigned sev = 0; sev <= 7; sev++) {
+		char s[8];
+		uint8_t pri = LOG_DAEMON | LOG_INFO;
+
+		snprintf(s, sizeof(s), "<%u>x", sev);
+		cr_assert_eq(pri_prefix(s, strlen(s), &pri), 3, "%s", s);
+		cr_assert_eq(pri, LOG_DAEMON | sev, "%s gave %u", s, pri);
+	}
+}
+
+Test(pri, prefix_of_eight_and_more_is_a_whole_priority)
+{
+	static const struct { const char *s; size_t len; uint8_t pri; } ok[] = {
+		{ "<8>", 3, LOG_USER | LOG_EMERG },
+		{ "<30>a", 4, LOG_DAEMON | LOG_INFO },
+		{ "<191>", 5, LOG_LOCAL7 | LOG_DEBUG },
+		{ "<007>", 5, LOG_USER | LOG_DEBUG },
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint8_t pri = LOG_USER | LOG_INFO;
+
+		cr_assert_eq(pri_prefix(ok[i].s, strlen(ok[i].s), &pri), ok[i].len, "%s", ok[i].s);
+		cr_assert_eq(pri, ok[i].pri, "%s gave %u", ok[i].s, pri);
+	}
+}
+
+Test(pri, text_that_is_not_a_prefix_is_left_alone)
+{
+	static const char *const bad[] = {
+		"", "<", "<>", "<3", "3>", " <3>", "<192>", "<1234>", "<x>", "<-1>",
+		"<3 >", "[3]",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t pri = LOG_USER | LOG_INFO;
+
+		cr_assert_eq(pri_prefix(bad[i], strlen(bad[i]), &pri), 0, "'%s'", bad[i]);
+		cr_assert_eq(pri, LOG_USER | LOG_INFO, "'%s' changed the priority", bad[i]);
+	}
+	/* The length given is respected: "<3>" cut before its '>'. */
+	uint8_t pri = LOG_USER | LOG_INFO;
+	cr_assert_eq(pri_prefix("<3>", 2, &pri), 0);
 }
