@@ -128,6 +128,7 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
 		.severity = v->rec.pri & 7, .proc = proc,
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
+		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
 	};
 	consumer_deliver(c, &r);
 }

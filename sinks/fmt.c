@@ -236,7 +236,8 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
 		return -1;
 	if (fmt_put(b, ": ", 2) == -1 ||
-	    fmt_text_str(b, r->msg, r->msg_len) == -1)
+	    fmt_text_str(b, r->msg, r->msg_len) == -1 ||
+	    (r->continued && fmt_put(b, " [continued]", 12) == -1))
 		return -1;
 	return fmt_put(b, "\n", 1);
 }
@@ -347,7 +348,8 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_json_str(b, r->ident, strlen(r->ident)) == -1)
 		return -1;
 	if (fmt_put(b, ",\"msg\":", 7) == -1 ||
-	    fmt_json_str(b, r->msg, r->msg_len) == -1)
+	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
+	    (r->continued && fmt_put(b, ",\"continued\":true", 17) == -1))
 		return -1;
 	return fmt_put(b, "}\n", 2);
 }

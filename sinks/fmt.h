@@ -11,13 +11,16 @@
  *        escape sequences and backslashes in any field are made harmless
  *        with strvis(3) C-style escapes; printable UTF-8 is kept as it is
  *        (C1 controls, line separators and bidi overrides are escaped).
+ *        A piece of a line too long for one record ends in " [continued]";
+ *        the rest of the line follows in the next record of the thread.
  *        Text uses the process's TZ (mplogd calls tzset at start).
  * JSON:  one object per line with exactly the keys, in order,
  *        ts pid tid proc source facility severity ident msg, where ts is
  *        UTC with nanoseconds ("2026-11-25T07:36:53.631494123Z"), source
  *        is "stderr", "syslog" or "mplog", ident is a string or null.
  *        Always valid JSON: invalid UTF-8 bytes become U+FFFD, control
- *        characters are escaped.
+ *        characters are escaped. A piece of a longer line has one more
+ *        key at the end, "continued":true.
  */
 #ifndef MPLOG_FMT_H
 #define MPLOG_FMT_H
@@ -41,6 +44,7 @@ struct fmt_record {
 	const char *ident;      /* NULL when there is none */
 	const char *msg;        /* arbitrary bytes */
 	size_t msg_len;
+	uint8_t continued;      /* a piece of a longer line; more follows */
 };
 
 /* A growable output buffer; zero-initialise, release with fmt_buf_free. */

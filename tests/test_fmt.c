@@ -594,3 +594,17 @@ Test(fmt, failed_record_leaves_the_buffer_as_it_was)
 	cr_expect_eq(memcmp(b.data, TF_PFX "first\n", len), 0);
 	fmt_buf_free(&b);
 }
+
+Test(fmt, a_piece_of_a_longer_line_is_marked_in_both_formats)
+{
+	struct fmt_record r = tf_rec("first part", 10);
+
+	r.continued = 1;
+	tf_zone("UTC");
+	tf_expect(FMT_TEXT, &r, "2026-11-25T09:16:26.123456+00:00 app[4242] "
+	    "info: first part [continued]\n");
+	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
+	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
+	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
+	    "\"msg\":\"first part\",\"continued\":true}\n");
+}
