@@ -1119,6 +1119,66 @@ Test(e2e, mplog_run_level_keeps_only_lines_at_or_above_it, .timeout = 60)
 }
 
 /*
+ * The level applies to a stderr line once its "<N>" prefix is known: at
+ * level warning, "<3>" and "<4>" lines are kept (prefix removed, severity
+ * from it), a plain line (info) and a "<7>" one are dropped, and a prefix
+ * split across two writes still counts.
+ */
+Test(e2e, level_applies_to_stderr_lines_by_their_priority_prefix, .timeout = 60)
+{
+	const char *opts[] = { "--level", "warning", NULL };
+	const char *args[] = { "w:plain info\n", "w:<3>an err\n", "w:<7>a debug\n",
+	    "w:<", "w:4>split prefix\n", "w:<30>daemon info\n", "w:<26>daemon crit\n", NULL };
+	const struct e2e_want want[] = {
+		{ "stderr", "user", "err", NULL, "an err", 0 },
+		{ "stderr", "user", "warning", NULL, "split prefix", 0 },
+		{ "stderr", "daemon", "crit", NULL, "daemon crit", 0 },
+	};
+	char *log;
+	struct harness_result r = e2e_say_run(1, "json", opts, args, &log);
+	size_t n;
+	long pid, tid;
+
+	e2e_say_ids(r.out, &pid, &tid);
+	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	e2e_check_exact(recs, n, want, 3, "say", pid, tid);
+}
+
+/*
+ * freopen(stderr) onto a file ends capture of fd 2: stdio and write(2)
+ * output after it is in the file, byte for byte as in a run without
+ * mplog (the reopened stream is fully buffered, so the raw write comes
+ * first), and not in the log; what came before it is in the log only.
+ */
+Test(e2e, freopen_of_stderr_sends_later_writes_to_the_new_file, .timeout = 60)
+{
+	char *path = harness_file("reopened");
+	char *redir = harness_fmt("R:%s", path);
+	const char *args[] = { "p:before\\n", redir, "p:after\\n", "w:raw after\\n", NULL };
+	const struct e2e_want want[] = { { "stderr", "user", "info", NULL, "before", 0 } };
+	char *plain_path = harness_file("reopened-plain");
+	char *plain_argv[] = { harness_build("hosts/say"), "p:before\\n",
+	    harness_fmt("R:%s", plain_path), "p:after\\n", "w:raw after\\n", NULL };
+	char *log, *got, *want_file;
+	struct harness_result r = e2e_say_run(1, "json", NULL, args, &log), plain;
+	size_t n, want_len;
+	long pid, tid;
+
+	e2e_say_ids(r.out, &pid, &tid);
+	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.out, "FAIL"), "%s", r.out);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	e2e_check_exact(recs, n, want, 1, "say", pid, tid);
+	cr_assert_eq(harness_run(plain_argv, NULL, NULL, &plain), 0);
+	cr_assert_str_eq(plain.err, "before\n");
+	want_file = harness_read_file(plain_path, &want_len);
+	got = harness_read_file(path, &n);
+	cr_assert(n == want_len && memcmp(got, want_file, n) == 0,
+	    "file under mplog:\n%s\nwithout:\n%s", got, want_file);
+}
+
+/*
  * A second mplogd on the segment of a running one exits 3 with a message
  * naming the segment, and leaves the first one serving: a program
  * attached afterwards (mplog-run --shm) still gets its lines logged.

@@ -20,6 +20,8 @@
  *                  and open PATH (created, truncated), which must get fd 2
  *   v:TEXT         vfork: the child writes TEXT to fd 2 and _exits; the
  *                  parent waits for it and goes on
+ *   p:TEXT         fwrite(TEXT, stderr): through stdio
+ *   R:PATH         freopen(PATH, "w", stderr), which must keep fd 2
  * First it writes "say pid=PID tid=TID\n" to stdout; a write or writev
  * that returns the wrong count or changes errno prints a line starting
  * "FAIL" to stdout. Exits 0, or 2 for a directive it does not know.
@@ -120,6 +122,27 @@ say_close2(const char *path)
 		printf("FAIL open %s gave fd %d, not 2\n", path, fd);
 }
 
+/* The stdio directives p and R; 0, or 2 for another one. */
+static int
+say_stdio(const char *a)
+{
+	char *text;
+	size_t n;
+
+	if (a[0] == 'p') {
+		text = say_decode(a + 2, &n);
+		if (fwrite(text, 1, n, stderr) != n)
+			printf("FAIL fwrite\n");
+		free(text);
+		return 0;
+	}
+	if (a[0] != 'R')
+		return 2;
+	if (freopen(a + 2, "w", stderr) == NULL || fileno(stderr) != 2)
+		printf("FAIL freopen %s\n", a + 2);
+	return 0;
+}
+
 /* A vfork child writes text to stderr and leaves; the parent goes on. */
 static void
 say_vfork(const char *text, size_t n)
@@ -218,7 +241,8 @@ main(int argc, char **argv)
 			openlog(say_decode(a + 2, &n), 0, LOG_USER);
 			break;
 		default:
-			return 2;
+			if (say_stdio(a) != 0)
+				return 2;
 		}
 	}
 	fflush(stdout);
