@@ -219,11 +219,13 @@ static void
 pipeline_emit(void *arg, const struct lines_line *l)
 {
 	struct lane_rec *rec;
+	int leased;
 
 	(void)arg;
-	if (pipeline_lease() == 0 && pipeline_below_level(l))
+	leased = pipeline_lease() == 0;
+	if (leased && pipeline_below_level(l))
 		return;
-	if (pipeline_lease() == -1 || (rec = pipeline_reserve(l->len)) == NULL) {
+	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
 		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
 			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,
 			    l->data, l->len);
