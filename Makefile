@@ -26,14 +26,16 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_wide.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/run.c \
               sinks/options.c
-MPLOGD_SRC  = sinks/mplogd.c
+MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c
+# The shim's pure line assembly, linked into mplogd as into the tests.
+MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
-              tests/harness.c
+              tests/test_catchall.c tests/harness.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
-              tests/hosts/sigmix.c demo/demo.c
+              tests/hosts/sigmix.c tests/hosts/rawerr.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -65,7 +67,8 @@ check-exports:
 # mplog's own programs export mplog_no_capture: the shim leaves them alone.
 NOCAPTURE = -Wl,--export-dynamic-symbol=mplog_no_capture
 
-$(MPLOGD): $(call obj,$(MPLOGD_SRC) $(SINKS_SRC) $(SHM_SRC))
+$(MPLOGD): $(call obj,$(MPLOGD_SRC) $(SINKS_SRC) $(SHM_SRC)) \
+          $(patsubst %.c,$(BUILD)/obj/test-%.o,$(MPLOGD_PRELOAD_SRC))
 	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ -lbsd -lpthread
 
 $(MPLOGCTL): $(call obj,$(CTL_SRC) $(SHM_SRC))

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catchall.h"
 #include "consumer.h"
 #include "futex.h"
 #include "options.h"
@@ -24,6 +25,8 @@ __attribute__((visibility("default"))) int mplog_no_capture = 1;
 static volatile sig_atomic_t mplogd_stop;
 static struct run mplogd_run;
 static struct seg *mplogd_seg;
+static struct catchall *mplogd_catchall;   /* run mode with --catch-all */
+static int mplogd_draining;                 /* the catch-all reader was told */
 
 /* Wake the main loop from a signal handler. */
 static void
@@ -109,7 +112,31 @@ mplogd_ready(int fd)
 	close(fd);
 }
 
-/* Read and deliver until told to stop or the command has exited. */
+/*
+ * Run mode: 1 once the command has exited and, with --catch-all, the
+ * reader has read its socket to the end (or to the final-drain bound)
+ * and published everything. Until then the command stays a zombie, so
+ * that /proc/PID/comm still names what it wrote last.
+ */
+static int
+mplogd_command_over(void)
+{
+	if (mplogd_catchall == NULL)
+		return run_poll(&mplogd_run);
+	if (!run_peek(&mplogd_run))
+		return 0;
+	if (!mplogd_draining) {
+		catchall_stop(mplogd_catchall, seg_now_mono() + CONSUMER_DRAIN_NS);
+		mplogd_draining = 1;
+	}
+	if (!catchall_done(mplogd_catchall))
+		return 0;
+	catchall_close(mplogd_catchall);
+	mplogd_catchall = NULL;
+	return run_poll(&mplogd_run);
+}
+
+/* Read and deliver until told to stop or the command is over. */
 static void
 mplogd_loop(struct consumer *c, int running)
 {
@@ -117,11 +144,37 @@ mplogd_loop(struct consumer *c, int running)
 		size_t n = consumer_step(c, 0);
 
 		seg_heartbeat(&c->seg);
-		if (mplogd_stop || (running && run_poll(&mplogd_run)))
+		if (mplogd_stop || (running && mplogd_command_over()))
 			return;
 		if (n == 0)
 			consumer_sleep(c);
 	}
+}
+
+/*
+ * --catch-all: the socket, its lane and its reader thread, made before
+ * the fork. The reader then sits in poll(2) on a socket nobody has
+ * written to, holding no lock, so the child may still use malloc and
+ * setenv before its exec. In tee mode the command's shim leaves stderr
+ * alone (pass) and every byte comes through the socket to be copied to
+ * our stderr; else the shim captures as usual (capture, whatever the
+ * caller's MPLOG_STDERR says) and only unhooked bytes come this way.
+ */
+static void
+mplogd_catch_all(struct consumer *c, const struct mplogd_opts *o, struct run_spec *spec)
+{
+	int tee = o->stderr_mode != NULL && strcmp(o->stderr_mode, "tee") == 0;
+
+	mplogd_catchall = catchall_open(&c->seg, tee, o->stderr_severity);
+	if (mplogd_catchall == NULL) {
+		int saved = errno;
+
+		consumer_close(c);
+		errno = saved;
+		err(MPLOGD_EXIT_FAIL, "--catch-all: cannot set up the stderr socket");
+	}
+	spec->stderr_fd = catchall_child_fd(mplogd_catchall);
+	spec->stderr_mode = tee ? "pass" : "capture";
 }
 
 /* Start the command of run mode, or exit saying why not. */
@@ -130,6 +183,11 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 {
 	if (o->preload == NULL)
 		errx(MPLOGD_EXIT_USAGE, "a COMMAND needs --preload PATH (mplog-run passes it)");
+	struct run_spec spec = {
+		.argv = o->command, .preload = o->preload, .shm = o->shm,
+		.stderr_mode = o->stderr_mode, .stderr_severity = o->stderr_severity_name,
+		.stderr_fd = -1,
+	};
 	sigset_t block, old;
 
 	if (access(o->preload, R_OK) == -1)
@@ -141,10 +199,19 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (run_start(&mplogd_run, o->command, o->preload, o->shm, o->stderr_mode) == -1) {
+	if (o->catch_all)
+		mplogd_catch_all(c, o, &spec);
+	if (run_start(&mplogd_run, &spec) == -1) {
+		int saved = errno;
+
+		if (mplogd_catchall != NULL)
+			catchall_close(mplogd_catchall);
 		consumer_close(c);
+		errno = saved;
 		err(MPLOGD_EXIT_FAIL, "cannot start %s", o->command[0]);
 	}
+	if (mplogd_catchall != NULL)
+		catchall_forked(mplogd_catchall);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -159,7 +226,9 @@ main(int argc, char **argv)
 	setlocale(LC_CTYPE, "C.UTF-8");
 	tzset();
 	options_parse(argc, argv, &o);
-	if (sink_open(&sink, o.output, o.command != NULL ? 2 : 1, o.format) == -1)
+	/* Without -o: stderr in run mode, else stdout; "-" is always stdout. */
+	if (sink_open(&sink, o.output, o.command != NULL && o.output == NULL ? 2 : 1,
+	    o.format) == -1)
 		err(MPLOGD_EXIT_FAIL, "%s", o.output);
 	mplogd_open(&c, &o);
 	c.sinks = &sink;
@@ -171,6 +240,9 @@ main(int argc, char **argv)
 		mplogd_start_command(&c, &o);
 	mplogd_ready(o.ready_fd);
 	mplogd_loop(&c, o.command != NULL);
+	/* Everything the catch-all reader published goes in the final drain. */
+	if (mplogd_catchall != NULL)
+		catchall_close(mplogd_catchall);
 	consumer_finish(&c);
 	if (o.command != NULL)
 		code = run_exit_code(&mplogd_run);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "pri.h"
@@ -14,6 +15,7 @@
 enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
+	OPT_STDERR_SEVERITY, OPT_CATCH_ALL,
 };
 
 static const struct option options_long[] = {
@@ -28,6 +30,8 @@ static const struct option options_long[] = {
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "preload", required_argument, NULL, OPT_PRELOAD },
 	{ "stderr", required_argument, NULL, OPT_STDERR },
+	{ "stderr-severity", required_argument, NULL, OPT_STDERR_SEVERITY },
+	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +61,13 @@ options_usage(void)
 "  --ready-fd FD         write \"ready\\n\" to FD once producers can attach\n"
 "  --preload PATH        with COMMAND: the shim to preload\n"
 "  --stderr MODE         with COMMAND: capture, tee or pass (MPLOG_STDERR)\n"
+"  --stderr-severity LEVEL\n"
+"                        with COMMAND: severity of stderr lines without a\n"
+"                        <N> prefix (default info; MPLOG_STDERR_SEVERITY)\n"
+"  --catch-all           with COMMAND: its fd 2 becomes a socket read by\n"
+"                        mplogd, so bytes no hook sees (static programs,\n"
+"                        glibc's fatal messages) are logged too; fd 2 is then\n"
+"                        no terminal; not with --stderr pass\n"
 "  -h, --help            this text\n"
 "  --version             print the version\n"
 "\n"
@@ -166,6 +177,16 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 			errx(MPLOGD_EXIT_USAGE, "--stderr: unknown mode '%s' (capture, tee, pass)", arg);
 		o->stderr_mode = arg;
 		break;
+	case OPT_STDERR_SEVERITY:
+		if ((v = pri_severity_parse(arg)) == -1)
+			errx(MPLOGD_EXIT_USAGE, "--stderr-severity: unknown severity '%s' "
+			    "(emerg alert crit err warning notice info debug, or 0-7)", arg);
+		o->stderr_severity = v;
+		o->stderr_severity_name = pri_severity_name((unsigned)v);
+		break;
+	case OPT_CATCH_ALL:
+		o->catch_all = 1;
+		break;
 	}
 }
 
@@ -177,6 +198,7 @@ options_defaults(struct mplogd_opts *o)
 	o->params.level = 7;
 	o->window_ns = OPTIONS_WINDOW_DEFAULT_MS * 1000000LL;
 	o->ready_fd = -1;
+	o->stderr_severity = -1;
 }
 
 /* The segment name: --shm; with a COMMAND and no --shm, a private one;
@@ -193,6 +215,35 @@ options_segment(struct mplogd_opts *o, int have_shm)
 		errx(MPLOGD_EXIT_USAGE, "MPLOG_SHM: '%s' is not a segment name (like /mplog-app)",
 		    secure_getenv("MPLOG_SHM"));
 	}
+}
+
+/*
+ * The severity of stderr lines without --stderr-severity: what the
+ * command's shim will take from an inherited MPLOG_STDERR_SEVERITY, else
+ * info, so that catch-all lines agree with hooked ones.
+ */
+static int
+options_inherited_severity(void)
+{
+	const char *s = getenv("MPLOG_STDERR_SEVERITY");
+	int v = s != NULL ? pri_severity_parse(s) : -1;
+
+	return v == -1 ? LOG_INFO : v;
+}
+
+/* Check the options that only make sense with a COMMAND. */
+static void
+options_run(struct mplogd_opts *o)
+{
+	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL ||
+	    o->stderr_severity != -1 || o->catch_all))
+		errx(MPLOGD_EXIT_USAGE, "--preload, --stderr, --stderr-severity and "
+		    "--catch-all need a COMMAND");
+	if (o->catch_all && o->stderr_mode != NULL && strcmp(o->stderr_mode, "pass") == 0)
+		errx(MPLOGD_EXIT_USAGE, "--catch-all captures the command's stderr: "
+		    "it cannot be used with --stderr pass");
+	if (o->stderr_severity == -1)
+		o->stderr_severity = options_inherited_severity();
 }
 
 void
@@ -220,6 +271,5 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 	if (optind < argc)
 		o->command = argv + optind;
 	options_segment(o, have_shm);
-	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL))
-		errx(MPLOGD_EXIT_USAGE, "--preload and --stderr need a COMMAND");
+	options_run(o);
 }

@@ -2,50 +2,97 @@
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* In the child: restore what mplogd changed, set the environment, exec. */
+/* In the child: make fd the command's fd 2; the original stays, close on
+ * exec, as *saved for a message about a failed exec. */
 static void
-run_exec(char **argv, const char *preload, const char *shm, const char *stderr_mode)
+run_stderr(int fd, int *saved)
+{
+	*saved = 2;
+	if (fd == -1)
+		return;
+	*saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd == 2) {
+		/* dup2 onto itself would keep close-on-exec. */
+		if (fcntl(2, F_SETFD, 0) == -1)
+			_exit(127);
+		return;
+	}
+	if (dup2(fd, 2) == -1)
+		_exit(127);
+	close(fd);
+}
+
+/* In the child: set the environment the shim reads. */
+static void
+run_env(const struct run_spec *s)
 {
 	const char *old = getenv("LD_PRELOAD");
-	sigset_t none;
 	char *list;
-	int code;
+
+	if (old != NULL && old[0] != '\0') {
+		if (asprintf(&list, "%s:%s", old, s->preload) == -1)
+			_exit(127);
+	} else {
+		list = (char *)s->preload;
+	}
+	if (setenv("LD_PRELOAD", list, 1) == -1 || setenv("MPLOG_SHM", s->shm, 1) == -1 ||
+	    (s->stderr_mode != NULL && setenv("MPLOG_STDERR", s->stderr_mode, 1) == -1) ||
+	    (s->stderr_severity != NULL &&
+	    setenv("MPLOG_STDERR_SEVERITY", s->stderr_severity, 1) == -1))
+		_exit(127);
+}
+
+/* In the child: restore what mplogd changed, set fd 2 and the
+ * environment, exec. */
+static void
+run_exec(const struct run_spec *s)
+{
+	sigset_t none;
+	int code, saved;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (old != NULL && old[0] != '\0') {
-		if (asprintf(&list, "%s:%s", old, preload) == -1)
-			_exit(127);
-	} else {
-		list = (char *)preload;
-	}
-	if (setenv("LD_PRELOAD", list, 1) == -1 || setenv("MPLOG_SHM", shm, 1) == -1 ||
-	    (stderr_mode != NULL && setenv("MPLOG_STDERR", stderr_mode, 1) == -1))
-		_exit(127);
-	execvp(argv[0], argv);
+	run_stderr(s->stderr_fd, &saved);
+	run_env(s);
+	execvp(s->argv[0], s->argv);
 	code = errno == ENOENT ? 127 : 126;
-	dprintf(2, "mplog-run: %s: %s\n", argv[0], strerror(errno));
+	dprintf(saved != -1 ? saved : 2, "mplog-run: %s: %s\n", s->argv[0], strerror(errno));
 	_exit(code);
 }
 
 int
-run_start(struct run *r, char **argv, const char *preload, const char *shm,
-    const char *stderr_mode)
+run_start(struct run *r, const struct run_spec *s)
 {
 	memset(r, 0, sizeof(*r));
 	r->child = fork();
 	if (r->child == -1)
 		return -1;
 	if (r->child == 0)
-		run_exec(argv, preload, shm, stderr_mode);
+		run_exec(s);
 	return 0;
+}
+
+int
+run_peek(struct run *r)
+{
+	siginfo_t si;
+
+	if (r->exited || r->child <= 0)
+		return r->exited;
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)r->child, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+		if (errno != EINTR)
+			return errno == ECHILD;
+	}
+	return si.si_pid == r->child;
 }
 
 int

@@ -17,17 +17,30 @@
 struct run {
 	pid_t child;
 	int status;             /* from waitpid, once exited */
-	int exited;
+	int exited;             /* reaped */
+};
+
+/* What to start, and how. */
+struct run_spec {
+	char **argv;
+	const char *preload;            /* appended to LD_PRELOAD */
+	const char *shm;                /* MPLOG_SHM */
+	const char *stderr_mode;        /* MPLOG_STDERR, or NULL to leave it */
+	const char *stderr_severity;    /* MPLOG_STDERR_SEVERITY, or NULL */
+	int stderr_fd;                  /* becomes the command's fd 2; -1: keep ours */
 };
 
 /*
- * Fork and exec argv with LD_PRELOAD extended by preload and MPLOG_SHM set
- * to shm (and MPLOG_STDERR to stderr_mode unless NULL). -1 with errno if
- * the fork fails; an exec failure shows as exit status 127 (126 when the
- * file is not executable), with a message on stderr.
+ * Fork and exec s->argv with its environment and descriptor 2 set as s
+ * says. -1 with errno if the fork fails; an exec failure shows as exit
+ * status 127 (126 when the file is not executable), with a message on
+ * mplogd's own stderr.
  */
-int run_start(struct run *r, char **argv, const char *preload, const char *shm,
-    const char *stderr_mode);
+int run_start(struct run *r, const struct run_spec *s);
+
+/* 1 once the command has exited, without reaping it: as a zombie its pid
+ * and /proc/PID/comm stay readable until run_poll. */
+int run_peek(struct run *r);
 
 /* Reap the command if it has exited; 1 once it has. */
 int run_poll(struct run *r);

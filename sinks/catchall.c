@@ -1,0 +1,479 @@
+/* catchall.c - read the command's fd 2 from a socket into a lane of our own. */
+#include "catchall.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "futex.h"
+#include "lane.h"
+#include "lines.h"
+#include "names.h"
+#include "procid.h"
+
+#define CATCHALL_BURST    16                    /* chunks read between flushes */
+#define CATCHALL_NAMES    64                    /* writers whose name id is kept */
+#define CATCHALL_ROOM_NS  (10 * 1000000LL)      /* one wait for lane room */
+
+/* The name id last resolved for a pid. */
+struct catchall_name {
+	int32_t pid;
+	uint16_t proc_id;
+};
+
+struct catchall {
+	struct seg *seg;
+	int fd;                         /* mplogd's end, SO_PASSCRED */
+	int child_fd;                   /* the command's end, until forked */
+	int stop_fd;                    /* eventfd written by catchall_stop */
+	int tee;
+	uint8_t pri;                    /* of a line without a prefix */
+	pthread_t thread;
+	_Atomic int64_t deadline;       /* CLOCK_MONOTONIC; 0 until stopped */
+	_Atomic int done;
+	/* The reader thread's own from here on. */
+	struct lane_writer lane;
+	uint32_t unpublished;
+	struct lines lines;
+	int64_t last_partial;           /* CLOCK_REALTIME of the newest unfinished piece */
+	struct catchall_name names[CATCHALL_NAMES];
+	struct heapring_rec *rec;       /* a header and CATCHALL_CHUNK bytes */
+};
+
+/* Write all of buf to fd, as far as fd takes it. */
+static void
+catchall_write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;         /* nowhere else to report it */
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Make committed records visible and wake the consumer if it sleeps. */
+static void
+catchall_publish(struct catchall *ca)
+{
+	if (ca->unpublished == 0)
+		return;
+	lane_publish(&ca->lane);
+	ca->unpublished = 0;
+	seg_wake_consumer(ca->seg);
+}
+
+/* 1 once the deadline of catchall_stop has passed. */
+static int
+catchall_late(struct catchall *ca)
+{
+	/* Relaxed: only the value matters; the eventfd wakes the thread. */
+	int64_t deadline = atomic_load_explicit(&ca->deadline, memory_order_relaxed);
+
+	return deadline != 0 && seg_now_mono() >= deadline;
+}
+
+/* Reserve lane room: under the drop policy count a drop and give up;
+ * under block wait while the consumer lives and the deadline is ahead. */
+static struct lane_rec *
+catchall_reserve(struct catchall *ca, uint32_t len)
+{
+	struct lane_rec *rec;
+
+	while ((rec = lane_reserve(&ca->lane, len)) == NULL) {
+		if (ca->seg->policy == SEG_POLICY_DROP) {
+			atomic_fetch_add_explicit(&ca->lane.hdr->drops, 1, memory_order_relaxed);
+			return NULL;
+		}
+		catchall_publish(ca);
+		if (!seg_consumer_live(ca->seg) || catchall_late(ca))
+			return NULL;
+		lane_wait_room(&ca->lane, len, CATCHALL_ROOM_NS);
+	}
+	return rec;
+}
+
+/* Read pid's /proc/PID/comm and register it; keep the last id known. */
+static void
+catchall_name_update(struct catchall *ca, int32_t pid)
+{
+	struct catchall_name *n = &ca->names[(uint32_t)pid % CATCHALL_NAMES];
+	char name[SEG_NAME_MAX];
+
+	/* Read at every chunk: an exec renames a process, and a pid may be
+	 * reused. A writer already reaped keeps the name last seen, if any. */
+	if (procid_comm(pid, name, sizeof(name)) == 0) {
+		n->pid = pid;
+		n->proc_id = (uint16_t)names_register(ca->seg, NAMES_PROC, name);
+	}
+}
+
+/* The name id of pid; 0 (the consumer then tries /proc) if unknown. */
+static uint16_t
+catchall_name_id(const struct catchall *ca, int32_t pid)
+{
+	const struct catchall_name *n = &ca->names[(uint32_t)pid % CATCHALL_NAMES];
+
+	return n->pid == pid ? n->proc_id : 0;
+}
+
+/* A line the lane cannot take under block: to where the command's
+ * stderr would have gone, our own (in tee mode it is there already). */
+static void
+catchall_pass(struct catchall *ca, int split, const char *data, uint32_t len)
+{
+	if (ca->tee)
+		return;
+	catchall_write_all(2, data, len);
+	if (!split)
+		catchall_write_all(2, "\n", 1);
+}
+
+/* Commit one line, or piece of one, to the lane. */
+static void
+catchall_put(struct catchall *ca, const struct lines_line *l)
+{
+	int split = (l->flags & LINES_F_SPLIT) != 0;
+	struct lane_rec *rec = catchall_reserve(ca, l->len);
+
+	if (rec == NULL) {
+		if (ca->seg->policy != SEG_POLICY_DROP)
+			catchall_pass(ca, split, l->data, l->len);
+		return;
+	}
+	rec->source = LANE_SRC_STDERR;
+	rec->pri = l->pri;
+	rec->flags = split ? LANE_F_SPLIT : 0;
+	rec->pid = l->tid;
+	rec->tid = l->tid;      /* the writer's thread is not known */
+	rec->ts_ns = l->ts_ns;
+	rec->proc_id = catchall_name_id(ca, l->tid);
+	rec->ident_id = 0;
+	memcpy(lane_rec_msg(rec), l->data, l->len);
+	lane_commit(&ca->lane, rec);
+	ca->unpublished++;
+}
+
+/*
+ * lines_emit_fn: a line, or a piece of one, is complete. lines.c has
+ * already applied and removed a "<N>" prefix (for every piece of a split
+ * line). Lines less severe than the level are discarded.
+ */
+static void
+catchall_emit(void *arg, const struct lines_line *l)
+{
+	struct catchall *ca = arg;
+
+	/* Relaxed, as in the shim: a level change applies from the next line. */
+	if ((l->pri & 7u) > atomic_load_explicit(&ca->seg->config->level, memory_order_relaxed))
+		return;
+	catchall_put(ca, l);
+}
+
+/* Close the descriptors a writer passed with its bytes: not ours. */
+static void
+catchall_drop_fds(struct cmsghdr *cm)
+{
+	size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	int fd;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		close(fd);
+	}
+}
+
+/* One recvmsg into ca->rec: bytes of one writer, whose pid goes to *pid
+ * (0 when the kernel gave none). Returns what recvmsg returned. */
+static ssize_t
+catchall_recv(struct catchall *ca, int32_t *pid)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(16 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { ca->rec->data, CATCHALL_CHUNK };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct ucred cred;
+	ssize_t n;
+
+	*pid = 0;
+	while ((n = recvmsg(ca->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+		;
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			*pid = cred.pid;
+		} else if (cm->cmsg_type == SCM_RIGHTS) {
+			catchall_drop_fds(cm);
+		}
+	}
+	return n;
+}
+
+/* Feed n bytes that pid wrote, just read into ca->rec. */
+static void
+catchall_chunk(struct catchall *ca, int32_t pid, uint32_t n)
+{
+	struct heapring_rec *rec = ca->rec;
+
+	if (ca->tee)
+		catchall_write_all(2, rec->data, n);
+	catchall_name_update(ca, pid);
+	rec->len = n;
+	rec->nslots = 0;
+	rec->kind = HEAPRING_STDERR;
+	rec->pri = ca->pri;
+	rec->ts_ns = (uint64_t)seg_now_real();
+	rec->tid = pid;         /* lines.c keeps each "thread" apart: each pid */
+	rec->ident = 0;
+	rec->flags = 0;
+	lines_feed(&ca->lines, rec, catchall_emit, ca);
+	if (rec->data[n - 1] != '\n')
+		ca->last_partial = (int64_t)rec->ts_ns;
+	catchall_publish(ca);
+}
+
+/* Read up to a burst of chunks; 1 at end of file (or a socket error). */
+static int
+catchall_read(struct catchall *ca)
+{
+	for (int i = 0; i < CATCHALL_BURST; i++) {
+		int32_t pid;
+		ssize_t n = catchall_recv(ca, &pid);
+
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+		if (n == 0)
+			return 1;
+		catchall_chunk(ca, pid, (uint32_t)n);
+	}
+	return 0;
+}
+
+/* Deliver the unfinished lines whose writer has been quiet long enough. */
+static void
+catchall_flush_quiet(struct catchall *ca)
+{
+	int64_t cutoff;
+
+	if (ca->last_partial == 0)
+		return;
+	cutoff = seg_now_real() - CATCHALL_PARTIAL_NS;
+	lines_flush(&ca->lines, (uint64_t)cutoff, catchall_emit, ca);
+	/* Every unfinished line's latest piece is at or before last_partial. */
+	if (ca->last_partial <= cutoff)
+		ca->last_partial = 0;
+}
+
+/* Milliseconds to wait: until an unfinished line may be due (checked at
+ * least every half quiet period), the deadline, or for ever (-1). */
+static int
+catchall_timeout(const struct catchall *ca, int64_t deadline)
+{
+	int64_t ms = -1;
+
+	if (ca->last_partial != 0) {
+		int64_t due = ca->last_partial + CATCHALL_PARTIAL_NS - seg_now_real();
+
+		ms = due <= 0 ? 0 : due / 1000000 + 1;
+		if (ms > CATCHALL_PARTIAL_NS / 2000000)
+			ms = CATCHALL_PARTIAL_NS / 2000000;
+	}
+	if (deadline != 0) {
+		int64_t left = deadline - seg_now_mono();
+		int64_t left_ms = left <= 0 ? 0 : left / 1000000 + 1;
+
+		if (ms == -1 || left_ms < ms)
+			ms = left_ms;
+	}
+	return (int)ms;
+}
+
+/* Sleep until bytes arrive, catchall_stop is called, or the timeout. */
+static void
+catchall_poll(struct catchall *ca, int64_t deadline)
+{
+	struct pollfd p[2] = { { ca->fd, POLLIN, 0 }, { ca->stop_fd, POLLIN, 0 } };
+	uint64_t v;
+
+	if (poll(p, 2, catchall_timeout(ca, deadline)) > 0 && (p[1].revents & POLLIN))
+		(void)!read(ca->stop_fd, &v, sizeof(v));    /* re-arm */
+}
+
+/* Wake mplogd's main loop, whether it sleeps or is about to. */
+static void
+catchall_wake_main(struct catchall *ca)
+{
+	/* Release pairs with the acquire of wake in seg_consumer_sleep(). A
+	 * consumer that looked at done just before this sleeps at most one
+	 * heartbeat, as for SIGCHLD. */
+	atomic_fetch_add_explicit(&ca->seg->config->wake, 1, memory_order_release);
+	futex_wake(&ca->seg->config->wake);
+}
+
+static void *
+catchall_main(void *arg)
+{
+	struct catchall *ca = arg;
+	int eof = 0;
+
+	while (!eof && !catchall_late(ca)) {
+		catchall_poll(ca, atomic_load_explicit(&ca->deadline, memory_order_relaxed));
+		eof = catchall_read(ca);
+		catchall_flush_quiet(ca);
+		catchall_publish(ca);
+	}
+	lines_flush(&ca->lines, UINT64_MAX, catchall_emit, ca);
+	catchall_publish(ca);
+	/* Release pairs with the acquire in catchall_done(): every record is
+	 * published before the consumer's final drain starts. */
+	atomic_store_explicit(&ca->done, 1, memory_order_release);
+	catchall_wake_main(ca);
+	return NULL;
+}
+
+/* The socket pair and the eventfd; -1 with errno. */
+static int
+catchall_fds(struct catchall *ca)
+{
+	int sv[2], on = 1;
+
+	ca->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ca->stop_fd == -1)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	ca->fd = sv[0];
+	ca->child_fd = sv[1];
+	/* Before any byte is sent: each one then carries its sender's pid. */
+	return setsockopt(ca->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+}
+
+/* Start the reader with every signal blocked: they are the main thread's. */
+static int
+catchall_thread(struct catchall *ca)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&ca->thread, NULL, catchall_main, ca);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	pthread_setname_np(ca->thread, "mplogd-catchall");
+	return 0;
+}
+
+/* Close whatever is open and free ca; errno is kept. */
+static void
+catchall_free(struct catchall *ca)
+{
+	int saved = errno;
+
+	if (ca->fd != -1)
+		close(ca->fd);
+	if (ca->child_fd != -1)
+		close(ca->child_fd);
+	if (ca->stop_fd != -1)
+		close(ca->stop_fd);
+	lines_reset(&ca->lines);
+	free(ca->rec);
+	free(ca);
+	errno = saved;
+}
+
+struct catchall *
+catchall_open(struct seg *seg, int tee, int severity)
+{
+	struct catchall *ca = calloc(1, sizeof(*ca));
+	uint64_t me;
+
+	if (ca == NULL)
+		return NULL;
+	ca->fd = ca->child_fd = ca->stop_fd = -1;
+	ca->seg = seg;
+	ca->tee = tee;
+	ca->pri = (uint8_t)(LOG_USER | (severity & 7));
+	ca->rec = malloc(sizeof(*ca->rec) + CATCHALL_CHUNK);
+	if (ca->rec == NULL || catchall_fds(ca) == -1)
+		goto fail;
+	/* Our own procid: the consumer never reaps the lane of a live owner. */
+	me = procid_pack(getpid(), procid_start(getpid()));
+	if (lane_lease(seg, me, &ca->lane) == -1)
+		goto fail;
+	if (catchall_thread(ca) == -1) {
+		lane_unlease(&ca->lane, me);
+		goto fail;
+	}
+	return ca;
+fail:
+	catchall_free(ca);
+	return NULL;
+}
+
+int
+catchall_child_fd(const struct catchall *ca)
+{
+	return ca->child_fd;
+}
+
+void
+catchall_forked(struct catchall *ca)
+{
+	if (ca->child_fd != -1)
+		close(ca->child_fd);
+	ca->child_fd = -1;
+}
+
+void
+catchall_stop(struct catchall *ca, int64_t deadline)
+{
+	uint64_t one = 1;
+
+	/* Relaxed: the thread reads it after the eventfd wakes it, or at its
+	 * next wake-up; either way within its poll timeout. */
+	atomic_store_explicit(&ca->deadline, deadline != 0 ? deadline : 1, memory_order_relaxed);
+	(void)!write(ca->stop_fd, &one, sizeof(one));
+}
+
+int
+catchall_done(const struct catchall *ca)
+{
+	/* Pairs with the release in catchall_main(). */
+	return atomic_load_explicit(&ca->done, memory_order_acquire);
+}
+
+void
+catchall_close(struct catchall *ca)
+{
+	if (atomic_load_explicit(&ca->deadline, memory_order_relaxed) == 0)
+		catchall_stop(ca, seg_now_mono());
+	pthread_join(ca->thread, NULL);
+	catchall_free(ca);
+}
