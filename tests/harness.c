@@ -768,6 +768,22 @@ harness_ts_valid(const char *ts)
 	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && h < 24 && m < 60 && s < 61;
 }
 
+/* The one optional key, last: ,"continued":true on a piece of a line. */
+static int
+harness_json_continued(struct harness_json *j, struct harness_rec *r)
+{
+	static const char key[] = ",\"continued\":true";
+
+	harness_json_ws(j);
+	if (j->end - j->p < 1 || *j->p != ',')
+		return 0;
+	if ((size_t)(j->end - j->p) < sizeof(key) - 1 || memcmp(j->p, key, sizeof(key) - 1) != 0)
+		return harness_json_fail(j, "an unknown key after msg");
+	j->p += sizeof(key) - 1;
+	r->continued = 1;
+	return 0;
+}
+
 int
 harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, size_t whylen)
 {
@@ -840,7 +856,8 @@ harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, si
 		case 8: rc = harness_json_string(&j, &r->msg, &r->msg_len); break;
 		}
 	}
-	if (rc == -1 || harness_json_expect(&j, '}') == -1)
+	if (rc == -1 || harness_json_continued(&j, r) == -1 ||
+	    harness_json_expect(&j, '}') == -1)
 		return -1;
 	harness_json_ws(&j);
 	if (j.p != j.end)

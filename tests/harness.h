@@ -46,6 +46,7 @@ struct harness_rec {
 	char ident[64];
 	char *msg;              /* decoded bytes, NUL-terminated */
 	size_t msg_len;
+	int continued;          /* "continued":true: more of the line follows */
 };
 
 /* A standalone mplogd serving its own segment. */

@@ -607,6 +607,8 @@ Test(e2e, line_longer_than_a_record_arrives_whole_in_consecutive_records, .timeo
 
 		cr_assert(x->pid == pid && x->tid == tid && strcmp(x->source, "stderr") == 0,
 		    "record %zu: %ld/%ld %s", i + 1, x->pid, x->tid, x->source);
+		cr_assert(x->continued == (i + 2 < n), "record %zu: continued is %d", i + 1,
+		    x->continued);
 		for (size_t k = 0; k < x->msg_len; k++)
 			cr_assert(x->msg[k] == unit[(total + k) % 50],
 			    "record %zu: byte %zu of the line is wrong", i + 1, total + k);
