@@ -44,38 +44,7 @@
 #include <unistd.h>
 
 #include "checksum.h"
-
-/* Decode s into a new buffer; *len gets its length. */
-static char *
-rawerr_decode(const char *s, size_t *len)
-{
-	char *out = malloc(strlen(s) + 1), *p = out;
-
-	if (out == NULL)
-		exit(98);
-	while (*s != '\0') {
-		if (*s != '\\' || s[1] == '\0') {
-			*p++ = *s++;
-			continue;
-		}
-		s++;
-		switch (*s) {
-		case 'n': *p++ = '\n'; s++; break;
-		case 't': *p++ = '\t'; s++; break;
-		case 'x': {
-			char hex[3] = { s[1], s[1] ? s[2] : '\0', '\0' };
-
-			*p++ = (char)strtoul(hex, NULL, 16);
-			s += 3;
-			break;
-		}
-		default: *p++ = *s++; break;
-		}
-	}
-	*p = '\0';
-	*len = (size_t)(p - out);
-	return out;
-}
+#include "decode.h"
 
 /* A line to stdout, written at once (several processes share it). */
 static void __attribute__((format(printf, 1, 2)))
@@ -309,12 +278,12 @@ main(int argc, char **argv)
 		switch (a[0]) {
 		case 'r':
 		case 'w':
-			text = rawerr_decode(a + 2, &len);
+			text = decode_escapes(a + 2, &len);
 			(a[0] == 'r' ? rawerr_raw : rawerr_hooked)(text, len);
 			free(text);
 			break;
 		case 'b':
-			text = rawerr_decode(a + 2, &len);
+			text = decode_escapes(a + 2, &len);
 			rawerr_late(text, len);
 			free(text);
 			break;

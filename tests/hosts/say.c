@@ -38,40 +38,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "decode.h"
+
 #define SAY_ERRNO 4242
-
-/* Decode s into a new buffer; *len gets its length. */
-static char *
-say_decode(const char *s, size_t *len)
-{
-	char *out = malloc(strlen(s) + 1), *p = out;
-
-	if (out == NULL)
-		exit(98);
-	while (*s != '\0') {
-		if (*s != '\\' || s[1] == '\0') {
-			*p++ = *s++;
-			continue;
-		}
-		s++;
-		switch (*s) {
-		case 'n': *p++ = '\n'; s++; break;
-		case 'r': *p++ = '\r'; s++; break;
-		case 't': *p++ = '\t'; s++; break;
-		case 'x': {
-			char hex[3] = { s[1], s[1] ? s[2] : '\0', '\0' };
-
-			*p++ = (char)strtoul(hex, NULL, 16);
-			s += 3;
-			break;
-		}
-		default: *p++ = *s++; break;
-		}
-	}
-	*p = '\0';
-	*len = (size_t)(p - out);
-	return out;
-}
 
 /* One write(2) of n bytes, checked. */
 static void
@@ -130,7 +99,7 @@ say_stdio(const char *a)
 	size_t n;
 
 	if (a[0] == 'p') {
-		text = say_decode(a + 2, &n);
+		text = decode_escapes(a + 2, &n);
 		if (fwrite(text, 1, n, stderr) != n)
 			printf("FAIL fwrite\n");
 		free(text);
@@ -173,7 +142,7 @@ main(int argc, char **argv)
 			return 2;
 		switch (a[0]) {
 		case 'w':
-			text = say_decode(a + 2, &n);
+			text = decode_escapes(a + 2, &n);
 			say_write(text, n);
 			free(text);
 			break;
@@ -181,7 +150,7 @@ main(int argc, char **argv)
 			v = strtol(a + 2, &end, 10);
 			if (*end != ':' || v < 1)
 				return 2;
-			text = say_decode(end + 1, &n);
+			text = decode_escapes(end + 1, &n);
 			char *big = malloc(n * (size_t)v);
 			if (big == NULL)
 				return 98;
@@ -196,7 +165,7 @@ main(int argc, char **argv)
 			v = strtol(a + 2, &end, 10);
 			if (*end != ':' || v < 0 || v > 7)
 				return 2;
-			text = say_decode(end + 1, &n);
+			text = decode_escapes(end + 1, &n);
 			syslog((int)v, "%s", text);
 			free(text);
 			break;
@@ -232,13 +201,13 @@ main(int argc, char **argv)
 			say_close2(a + 2);
 			break;
 		case 'v':
-			text = say_decode(a + 2, &n);
+			text = decode_escapes(a + 2, &n);
 			say_vfork(text, n);
 			free(text);
 			break;
 		case 'o':
 			/* openlog keeps the pointer: the ident is never freed. */
-			openlog(say_decode(a + 2, &n), 0, LOG_USER);
+			openlog(decode_escapes(a + 2, &n), 0, LOG_USER);
 			break;
 		default:
 			if (say_stdio(a) != 0)
