@@ -23,7 +23,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c \
               preload/fdset.c preload/errout.c preload/hook_stdio.c \
-              preload/hook_wide.c
+              preload/hook_wide.c preload/hook_report.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/run.c \
               sinks/options.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c
@@ -33,9 +33,10 @@ CTL_SRC     = sinks/mplogctl.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
-              tests/test_catchall.c tests/harness.c
+              tests/test_catchall.c tests/test_report.c tests/harness.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
-              tests/hosts/sigmix.c tests/hosts/rawerr.c demo/demo.c
+              tests/hosts/sigmix.c tests/hosts/rawerr.c \
+              tests/hosts/report.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
