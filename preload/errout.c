@@ -109,8 +109,8 @@ errout_hput(FILE *fp, const void *buf, size_t n, int strict, int *ret)
 		funlockfile(fp);
 		return 0;
 	}
-	if (o == 0)
-		fwide(fp, -1);
+	if (o == 0 && n > 0)
+		fwide(fp, -1);  /* a flush orients nothing */
 	*ret = errout_put(fp, buf, n);
 	funlockfile(fp);
 	return 1;

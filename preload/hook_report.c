@@ -673,3 +673,10 @@ __assert_perror_fail(int errnum, const char *file, unsigned int line, const char
 	REAL(__assert_perror_fail)(errnum, file, line, function);
 	abort();
 }
+
+/* The old BSD entry point: glibc's calls __assert_fail internally. */
+HOOK_EXPORT void
+__assert(const char *assertion, const char *file, int line)
+{
+	__assert_fail(assertion, file, (unsigned int)line, NULL);
+}
