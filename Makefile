@@ -33,6 +33,7 @@ CTL_SRC     = sinks/mplogctl.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
+              tests/test_conform.c \
               tests/test_catchall.c tests/test_report.c tests/harness.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
@@ -82,6 +83,26 @@ $(BUILD)/hosts/%: tests/hosts/%.c
 $(BUILD)/hosts/demo: demo/demo.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+# The conformance hosts of tests/test_conform.c: paths.c built plain (-O0,
+# every stdio call is a call) and fortified (-O2 -D_FORTIFY_SOURCE=2: the
+# __*_chk entry points, putc_unlocked inlined into __overflow), and the
+# C++ streams host.
+CXXFLAGS ?= -O2 -g
+CONFORM_HOSTS = $(BUILD)/hosts/paths $(BUILD)/hosts/paths-fortify $(BUILD)/hosts/paths-cxx
+all: $(CONFORM_HOSTS)
+
+$(BUILD)/hosts/paths: tests/hosts/paths.c tests/hosts/paths.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -U_FORTIFY_SOURCE $(ALL_CFLAGS) -O0 -o $@ $< -lpthread
+
+$(BUILD)/hosts/paths-fortify: tests/hosts/paths.c tests/hosts/paths.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 $(ALL_CFLAGS) -O2 -o $@ $< -lpthread
+
+$(BUILD)/hosts/paths-cxx: tests/hosts/paths_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(WERROR) $(CXXFLAGS) $(SANFLAGS) -o $@ $<
 
 # Unit tests link the modules directly; the shim's modules are compiled
 # again here without hidden visibility.
