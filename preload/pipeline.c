@@ -35,6 +35,7 @@ struct pipeline {
 	int leased;
 	int64_t lease_retry;            /* no lane free: retry after this */
 	uint64_t me;                    /* procid of this process */
+	uint64_t start;                 /* its start time, read before the thread */
 	pid_t pid;
 	uint16_t proc_id;
 	uint16_t ident_ids[SHIM_IDENTS];
@@ -127,7 +128,7 @@ pipeline_lease(void)
 		return -1;
 	pl.leased = 0;
 	pl.pid = getpid();
-	pl.me = procid_pack(pl.pid, procid_start(pl.pid));
+	pl.me = procid_pack(pl.pid, pl.start);
 	for (int64_t until = seg_now_mono() + PIPELINE_LEASE_NS;;) {
 		if (lane_lease(seg, pl.me, &pl.lane) == 0)
 			break;
@@ -346,6 +347,8 @@ pipeline_main(void *arg)
 	struct heapring *r = arg;
 
 	pipeline_self = 1;
+	/* Named from inside: naming another thread opens a file in /proc. */
+	pthread_setname_np(pthread_self(), "mplog-pipeline");
 	for (;;) {
 		int n = pipeline_drain(r);
 
@@ -398,6 +401,12 @@ pipeline_ensure(void)
 	if (!atomic_compare_exchange_strong_explicit(&pl.started, &expect, 1,
 	    memory_order_acq_rel, memory_order_relaxed))
 		return;
+	/*
+	 * Read in the caller's thread, where it cannot race the program: the
+	 * thread must open no descriptor, or it could take the number of one
+	 * the program has just closed (fd 2) before the program reopens it.
+	 */
+	pl.start = procid_start(getpid());
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
@@ -411,7 +420,6 @@ pipeline_ensure(void)
 		pipeline_inline(r);
 		return;
 	}
-	pthread_setname_np(t, "mplog-pipeline");
 }
 
 void

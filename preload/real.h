@@ -50,7 +50,7 @@ int close_range(unsigned int first, unsigned int last, int flags);
 void closefrom(int lowfd);
 
 #define REAL_FNS(X)							\
-	X(write) X(writev) X(close) X(dup) X(dup2) X(dup3) X(fcntl)	\
+	X(_exit) X(write) X(writev) X(close) X(dup) X(dup2) X(dup3) X(fcntl)	\
 	X(fcntl64) X(close_range) X(closefrom)				\
 	X(openlog) X(closelog) X(setlogmask) X(vsyslog) X(__vsyslog_chk) \
 	X(vfprintf) X(__vfprintf_chk) X(vprintf) X(__vprintf_chk)	\

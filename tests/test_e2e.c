@@ -1243,10 +1243,8 @@ Test(e2e, line_written_just_before_exec_is_delivered, .timeout = 60, .disabled =
 /*
  * A line written just before _exit(2) is delivered: no destructor runs
  * there, yet without the shim the line would be on stderr. Twenty runs.
- *
- * Disabled until this is fixed (see README, Limits): _exit skips the exit flush (README, Limits).
  */
-Test(e2e, line_written_just_before__exit_is_delivered, .timeout = 60, .disabled = true)
+Test(e2e, line_written_just_before__exit_is_delivered, .timeout = 60)
 {
 	const char *args[] = { "w:before _exit\\n", "_:4", NULL };
 	const struct e2e_want want[] = {
