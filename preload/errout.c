@@ -38,9 +38,9 @@ errout_live(void)
 	int w;
 
 	shim_enter();
-	w = shim_wants(LOG_EMERG);
+	w = shim_live();
 	shim_leave();
-	return w == 1;
+	return w;
 }
 
 size_t
@@ -55,45 +55,51 @@ errout_capture(const void *buf, size_t n)
 }
 
 /* Capture all of buf; what mplog did not take, and everything in tee mode,
- * is written to fd. 0, or -1 with errno when that write failed. */
+ * is written to fd. 0 with errno kept, or -1 with errno when that write
+ * failed. */
 static int
 errout_take(int fd, const char *buf, size_t n)
 {
+	int saved = errno;
 	size_t taken = errout_capture(buf, n);
 
 	if (shim.stderr_mode == SHIM_STDERR_TEE)
 		taken = 0;
-	return taken == n ? 0 : real_write_all(fd, buf + taken, n - taken);
+	if (taken < n && real_write_all(fd, buf + taken, n - taken) == -1)
+		return -1;
+	errno = saved;
+	return 0;
 }
 
 int
 errout_put(FILE *fp, const void *buf, size_t n)
 {
 	char *base = fp->_IO_write_base, *ptr = fp->_IO_write_ptr;
-	int saved = errno;
 
-	if (ptr > base) {
+	if (ptr > base)
 		fp->_IO_write_ptr = base;
-		if (errout_take(fp->_fileno, base, (size_t)(ptr - base)) == -1)
-			goto fail;
+	if ((ptr > base && errout_take(fp->_fileno, base, (size_t)(ptr - base)) == -1) ||
+	    (n > 0 && errout_take(fp->_fileno, buf, n) == -1)) {
+		fp->_flags |= ERROUT_IO_ERR_SEEN;
+		return EOF;
 	}
-	if (n > 0 && errout_take(fp->_fileno, buf, n) == -1)
-		goto fail;
-	errno = saved;
 	return 0;
-fail:
-	fp->_flags |= ERROUT_IO_ERR_SEEN;
-	return EOF;
 }
 
-/* 1 when output to fp is to be captured now; errno is kept. */
+/* 1 when output to fd is to be captured now; errno is kept. */
 static int
-errout_wants(FILE *fp)
+errout_wants_fd(int fd)
 {
-	int saved = errno, w = errout_file(fp) && errout_live();
+	int saved = errno, w = errout_fd(fd) && errout_live();
 
 	errno = saved;
 	return w;
+}
+
+int
+errout_wants(FILE *fp)
+{
+	return errout_file(fp) && errout_wants_fd(fp->_fileno);
 }
 
 int
@@ -167,10 +173,11 @@ errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 	va_end(copy);
 	if (n >= 0)
 		*ret = errout_put(fp, t.p, (size_t)n) == 0 ? n : EOF;
+	else
+		errno = saved;  /* a format error: the real call reports it */
 	funlockfile(fp);
 	errout_text_free(&t);
-	errno = n < 0 || *ret >= 0 ? saved : errno;
-	return n >= 0;  /* a format error: the real call reports it */
+	return n >= 0;
 }
 
 int
@@ -180,18 +187,16 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 	va_list copy;
 	int saved = errno, n;
 
-	if (!errout_fd(fd) || !errout_live()) {
-		errno = saved;
+	if (!errout_wants_fd(fd))
 		return 0;
-	}
 	va_copy(copy, ap);
-	errno = saved;
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);
 	if (n >= 0)
 		*ret = errout_take(fd, t.p, (size_t)n) == 0 ? n : -1;
+	else
+		errno = saved;  /* a format error: the real call reports it */
 	errout_text_free(&t);
-	errno = n < 0 || *ret >= 0 ? saved : errno;
 	return n >= 0;
 }
 

@@ -34,6 +34,9 @@ int errout_file(FILE *fp);
 /* 1 when mplog captures now (attaching first if due). Sets errno. */
 int errout_live(void);
 
+/* errout_file and errout_live together, with errno kept. */
+int errout_wants(FILE *fp);
+
 /* Hand n bytes to the pipeline as stderr text; how many it took. */
 size_t errout_capture(const void *buf, size_t n);
 

@@ -183,11 +183,17 @@ shim_seg(void)
 }
 
 int
+shim_live(void)
+{
+	return shim_ready() && !pipeline_is_self() && shim_attach();
+}
+
+int
 shim_wants(unsigned sev)
 {
 	struct seg *s;
 
-	if (!shim_ready() || pipeline_is_self() || !shim_attach())
+	if (!shim_live())
 		return -1;
 	s = shim_seg();
 	/* Relaxed: the level is a single word; a change applies from the

@@ -73,8 +73,12 @@ extern struct shim shim;
 /* Read the environment and resolve libc; run from the constructor. */
 void shim_init(void);
 
-/* 1 if a line of severity sev passes the level, attaching if needed.
- * 0 also when mplog is not capturing: the caller then passes through. */
+/* 1 when mplog captures now, attaching first if due; 0: the caller
+ * passes through. Call between shim_enter and shim_leave. */
+int shim_live(void);
+
+/* shim_live, then the level: 1 capture a record of severity sev, 0 below
+ * the level (discard), -1 pass through. */
 int shim_wants(unsigned sev);
 
 /*
