@@ -9,13 +9,12 @@
 
 struct real_fns real;
 
-static _Atomic int real_done;
+_Atomic int real_done;
 
 void
 real_init(void)
 {
-	/* Acquire pairs with the release below: the pointers are visible. */
-	if (atomic_load_explicit(&real_done, memory_order_acquire))
+	if (real_ready())
 		return;
 #define REAL_SYM(f) real.f = (__typeof__(f) *)dlsym(RTLD_NEXT, #f);
 	REAL_FNS(REAL_SYM)

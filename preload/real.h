@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -73,12 +74,22 @@ struct real_fns {
 #undef REAL_DECL
 
 extern struct real_fns real;
+extern _Atomic int real_done;           /* every pointer is resolved */
 
 /* Resolve every pointer; idempotent. */
 void real_init(void);
 
+/* 1 once real_init has run: one load on every pass-through. */
+static inline int
+real_ready(void)
+{
+	/* Acquire pairs with the release at the end of real_init: the
+	 * pointers are visible. */
+	return atomic_load_explicit(&real_done, memory_order_acquire);
+}
+
 /* The real f, resolving first if needed. */
-#define REAL(f) (real_init(), real.f)
+#define REAL(f) (real_ready() ? real.f : (real_init(), real.f))
 
 /* write(2) through the real function, or the system call before init. */
 ssize_t real_write(int fd, const void *buf, size_t n);
