@@ -70,29 +70,21 @@ hook_fcntl_done(int fd, int cmd, int r)
 
 /* The third argument is an int or a pointer; both travel in one register
  * and are passed on unchanged, as glibc's own wrapper does. */
-HOOK_EXPORT int
-fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return hook_fcntl_done(fd, cmd, REAL(fcntl)(fd, cmd, arg));
+#define HOOK_FCNTL(name)						\
+HOOK_EXPORT int								\
+name(int fd, int cmd, ...)						\
+{									\
+	va_list ap;							\
+	void *arg;							\
+									\
+	va_start(ap, cmd);						\
+	arg = va_arg(ap, void *);					\
+	va_end(ap);							\
+	return hook_fcntl_done(fd, cmd, REAL(name)(fd, cmd, arg));	\
 }
 
-HOOK_EXPORT int
-fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return hook_fcntl_done(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
-}
+HOOK_FCNTL(fcntl)
+HOOK_FCNTL(fcntl64)
 
 HOOK_EXPORT int
 close_range(unsigned int first, unsigned int last, int flags)

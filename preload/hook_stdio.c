@@ -59,24 +59,12 @@ __vprintf_chk(int flag, const char *fmt, va_list ap)
 	return hook_vfprintf(stdout, flag, fmt, ap);
 }
 
-/* Define a variadic entry point in terms of hook_vfprintf. */
-#define HOOK_PRINTF(name, params, fp, flag)				\
-HOOK_EXPORT int								\
-name params								\
-{									\
-	va_list ap;							\
-	int r;								\
-									\
-	va_start(ap, fmt);						\
-	r = hook_vfprintf(fp, flag, fmt, ap);				\
-	va_end(ap);							\
-	return r;							\
-}
-
-HOOK_PRINTF(fprintf, (FILE *fp, const char *fmt, ...), fp, -1)
-HOOK_PRINTF(__fprintf_chk, (FILE *fp, int flag, const char *fmt, ...), fp, flag)
-HOOK_PRINTF(printf, (const char *fmt, ...), stdout, -1)
-HOOK_PRINTF(__printf_chk, (int flag, const char *fmt, ...), stdout, flag)
+HOOK_VA(fprintf, (FILE *fp, const char *fmt, ...), fmt, hook_vfprintf(fp, -1, fmt, ap))
+HOOK_VA(__fprintf_chk, (FILE *fp, int flag, const char *fmt, ...), fmt,
+    hook_vfprintf(fp, flag, fmt, ap))
+HOOK_VA(printf, (const char *fmt, ...), fmt, hook_vfprintf(stdout, -1, fmt, ap))
+HOOK_VA(__printf_chk, (int flag, const char *fmt, ...), fmt,
+    hook_vfprintf(stdout, flag, fmt, ap))
 HOOK_ALIAS(_IO_fprintf, fprintf)
 HOOK_ALIAS(_IO_vfprintf, vfprintf)
 HOOK_ALIAS(_IO_printf, printf)
@@ -104,21 +92,9 @@ __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 	return hook_vdprintf(fd, flag, fmt, ap);
 }
 
-#define HOOK_DPRINTF(name, params, flag)				\
-HOOK_EXPORT int								\
-name params								\
-{									\
-	va_list ap;							\
-	int r;								\
-									\
-	va_start(ap, fmt);						\
-	r = hook_vdprintf(fd, flag, fmt, ap);				\
-	va_end(ap);							\
-	return r;							\
-}
-
-HOOK_DPRINTF(dprintf, (int fd, const char *fmt, ...), -1)
-HOOK_DPRINTF(__dprintf_chk, (int fd, int flag, const char *fmt, ...), flag)
+HOOK_VA(dprintf, (int fd, const char *fmt, ...), fmt, hook_vdprintf(fd, -1, fmt, ap))
+HOOK_VA(__dprintf_chk, (int fd, int flag, const char *fmt, ...), fmt,
+    hook_vdprintf(fd, flag, fmt, ap))
 
 /* Strings and blocks. */
 #define HOOK_FPUTS(name)						\

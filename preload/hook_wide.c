@@ -46,23 +46,12 @@ __vwprintf_chk(int flag, const wchar_t *fmt, va_list ap)
 	return hook_vfwprintf(stdout, flag, fmt, ap);
 }
 
-#define HOOK_WPRINTF(name, params, fp, flag)				\
-HOOK_EXPORT int								\
-name params								\
-{									\
-	va_list ap;							\
-	int r;								\
-									\
-	va_start(ap, fmt);						\
-	r = hook_vfwprintf(fp, flag, fmt, ap);				\
-	va_end(ap);							\
-	return r;							\
-}
-
-HOOK_WPRINTF(fwprintf, (FILE *fp, const wchar_t *fmt, ...), fp, -1)
-HOOK_WPRINTF(__fwprintf_chk, (FILE *fp, int flag, const wchar_t *fmt, ...), fp, flag)
-HOOK_WPRINTF(wprintf, (const wchar_t *fmt, ...), stdout, -1)
-HOOK_WPRINTF(__wprintf_chk, (int flag, const wchar_t *fmt, ...), stdout, flag)
+HOOK_VA(fwprintf, (FILE *fp, const wchar_t *fmt, ...), fmt, hook_vfwprintf(fp, -1, fmt, ap))
+HOOK_VA(__fwprintf_chk, (FILE *fp, int flag, const wchar_t *fmt, ...), fmt,
+    hook_vfwprintf(fp, flag, fmt, ap))
+HOOK_VA(wprintf, (const wchar_t *fmt, ...), fmt, hook_vfwprintf(stdout, -1, fmt, ap))
+HOOK_VA(__wprintf_chk, (int flag, const wchar_t *fmt, ...), fmt,
+    hook_vfwprintf(stdout, flag, fmt, ap))
 
 #define HOOK_FPUTWS(name)						\
 HOOK_EXPORT int								\
