@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "heapring.h"
+#include "hosts/checksum.h"
 
 #define HRT_N          HEAPRING_SLOTS
 #define HRT_MS         INT64_C(1000000)
@@ -127,16 +128,6 @@ hrt_byte(uint32_t writer, uint64_t seq, uint32_t i)
 	return (uint8_t)(seq * 13 + i * 7 + (i >> 8) + writer * 101);
 }
 
-static uint32_t
-hrt_fnv(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 /* Fill a claimed record (of the length it was claimed with) as seq of writer. */
 static void
 hrt_fill(struct heapring_rec *rec, uint32_t writer, uint64_t seq)
@@ -158,7 +149,7 @@ hrt_fill(struct heapring_rec *rec, uint32_t writer, uint64_t seq)
 	memcpy(m, &h, sizeof(h));
 	for (uint32_t i = sizeof(h); i < len - 4; i++)
 		m[i] = hrt_byte(writer, seq, i);
-	sum = hrt_fnv(m, len - 4);
+	sum = checksum_fnv((const char *)m, len - 4);
 	memcpy(m + len - 4, &sum, 4);
 }
 
@@ -192,7 +183,7 @@ hrt_check(const struct heapring_rec *rec, uint32_t writer, uint64_t seq, uint32_
 		if (m[i] != hrt_byte(writer, seq, i))
 			return "payload byte";
 	memcpy(&sum, m + len - 4, 4);
-	if (sum != hrt_fnv(m, len - 4))
+	if (sum != checksum_fnv((const char *)m, len - 4))
 		return "checksum";
 	return NULL;
 }

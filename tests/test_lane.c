@@ -35,6 +35,7 @@
 #include "lane.h"
 #include "procid.h"
 #include "seg.h"
+#include "hosts/checksum.h"
 
 #define LANET_SEC   INT64_C(1000000000)
 
@@ -139,16 +140,6 @@ lanet_byte(uint32_t writer, uint64_t seq, uint32_t i)
 	return (uint8_t)(seq * 13 + i * 7 + (i >> 8) + writer * 101);
 }
 
-static uint32_t
-lanet_fnv(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 /* Fill a reserved record with record seq of writer. */
 static void
 lanet_fill(struct lane_rec *rec, uint32_t writer, uint64_t seq, uint32_t len, pid_t pid)
@@ -168,7 +159,7 @@ lanet_fill(struct lane_rec *rec, uint32_t writer, uint64_t seq, uint32_t len, pi
 	memcpy(m, &h, sizeof(h));
 	for (uint32_t i = sizeof(h); i < len - 4; i++)
 		m[i] = lanet_byte(writer, seq, i);
-	sum = lanet_fnv(m, len - 4);
+	sum = checksum_fnv((const char *)m, len - 4);
 	memcpy(m + len - 4, &sum, 4);
 }
 
@@ -200,7 +191,7 @@ lanet_check(const struct lane_rec *rec, const unsigned char *m, uint32_t msg_len
 		if (m[i] != lanet_byte(writer, seq, i))
 			return "payload byte";
 	memcpy(&sum, m + len - 4, 4);
-	if (sum != lanet_fnv(m, len - 4))
+	if (sum != checksum_fnv((const char *)m, len - 4))
 		return "checksum";
 	return NULL;
 }
