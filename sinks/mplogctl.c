@@ -5,10 +5,11 @@
  *   mplogctl [--shm NAME] status          daemon, segment, lanes in use
  *   mplogctl [--shm NAME] names           the name tables
  *
- * The segment is attached with seg_attach(), which validates its layout;
- * everything read after that is still treated as untrusted: counts are
- * capped, pointers are checked against the mapping, names are copied with
- * a NUL and made safe for the terminal with strvis(3). Setting the level
+ * The segment is attached with seg_attach(), which validates its layout
+ * and copies the geometry into struct seg: counts and sizes are taken from
+ * that copy, never from the metadata again. What producers write later
+ * (heads, tails, names, the level) is still untrusted: names are copied
+ * with a NUL and made safe for the terminal with strvis(3). Setting the level
  * is the only write: the level, then a release bump of the config version,
  * which producers load with acquire before re-reading the config.
  *
@@ -196,15 +197,6 @@ ctl_attach(struct seg *seg, const char *name)
 	}
 }
 
-/* 1 if len bytes at p lie inside the mapping of seg. */
-static int
-ctl_within(const struct seg *seg, const void *p, size_t len)
-{
-	uintptr_t base = (uintptr_t)seg->meta, at = (uintptr_t)p;
-
-	return at >= base && len <= seg->size && at - base <= seg->size - len;
-}
-
 /* Make s (at most len bytes) safe for a terminal into out. */
 static void
 ctl_vis(char *out, const char *s, size_t len)
@@ -252,14 +244,13 @@ ctl_level(struct seg *seg, int level)
 static void
 ctl_status_segment(const struct seg *seg)
 {
-	const struct seg_meta *m = seg->meta;
 	unsigned level = atomic_load_explicit(&seg->config->level, memory_order_relaxed);
 	char lane[CTL_SIZE_LEN], total[CTL_SIZE_LEN];
 
 	printf("segment  %s  %" PRIu32 " lanes x %s  (%s)  policy %s  level %s\n",
-	    seg->name, m->lane_count, ctl_size(lane, m->lane_size),
+	    seg->name, seg->lane_count, ctl_size(lane, seg->lane_size),
 	    ctl_size(total, seg->size),
-	    m->policy == SEG_POLICY_DROP ? "drop" : "block",
+	    seg->policy == SEG_POLICY_DROP ? "drop" : "block",
 	    pri_severity_name(level));
 }
 
@@ -335,16 +326,14 @@ ctl_lane_owner(uint64_t owner, char pid[16], char name[CTL_VIS_LEN(SEG_NAME_MAX)
 		ctl_comm(procid_pid(owner), name);
 }
 
-/* One row of the lane table, if the lane is in use; 1 if printed. */
+/* One row of the lane table, if lane i < lane_count is in use; 1 if printed. */
 static int
-ctl_lane_row(const struct seg *seg, uint32_t i, uint32_t lane_size)
+ctl_lane_row(const struct seg *seg, uint32_t i)
 {
 	const struct lane_hdr *h = seg_lane(seg, i);
 	uint64_t owner, tail, used;
 	char pid[16], name[CTL_VIS_LEN(SEG_NAME_MAX)], bytes[CTL_SIZE_LEN], fill[16];
 
-	if (!ctl_within(seg, h, sizeof(*h)))
-		return 0;
 	owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
 	/* Tail first, with acquire: pairs with the CAS in lane_consume(),
 	 * whose reader had seen a head at least that far, so the head we
@@ -354,10 +343,10 @@ ctl_lane_row(const struct seg *seg, uint32_t i, uint32_t lane_size)
 	if (owner == 0 && used == 0)
 		return 0;
 	ctl_lane_owner(owner, pid, name);
-	if (used > lane_size)
+	if (used > seg->lane_size)
 		strcpy(fill, "bad");    /* torn read or a scribbled lane */
 	else
-		snprintf(fill, sizeof(fill), "%.1f%%", 100.0 * (double)used / lane_size);
+		snprintf(fill, sizeof(fill), "%.1f%%", 100.0 * (double)used / seg->lane_size);
 	printf("%4" PRIu32 "  %-7s  %-15s  %8" PRIu64 "  %5s  %6" PRIu64 "  %5s\n",
 	    i, pid, name, atomic_load_explicit(&h->records, memory_order_relaxed),
 	    ctl_size(bytes, atomic_load_explicit(&h->bytes, memory_order_relaxed)),
@@ -369,16 +358,12 @@ ctl_lane_row(const struct seg *seg, uint32_t i, uint32_t lane_size)
 static void
 ctl_status_lanes(const struct seg *seg)
 {
-	uint32_t count = seg->meta->lane_count, lane_size = seg->meta->lane_size;
 	int shown = 0;
 
-	if (count > SEG_LANES_MAX || lane_size == 0)
-		errx(CTL_EXIT_SEGMENT, "%s: inconsistent segment (%" PRIu32
-		    " lanes of %" PRIu32 " bytes)", seg->name, count, lane_size);
 	printf("%4s  %-7s  %-15s  %8s  %5s  %6s  %5s\n",
 	    "LANE", "PID", "NAME", "RECORDS", "BYTES", "DROPS", "FILL");
-	for (uint32_t i = 0; i < count; i++)
-		shown += ctl_lane_row(seg, i, lane_size);
+	for (uint32_t i = 0; i < seg->lane_count; i++)
+		shown += ctl_lane_row(seg, i);
 	if (shown == 0)
 		printf("(no lane in use)\n");
 }
@@ -400,10 +385,6 @@ ctl_names_table(const struct seg *seg, int kind, const char *label)
 	const struct names_entry *tab = seg_names(seg, kind, &count);
 	char name[CTL_VIS_LEN(SEG_NAME_MAX)];
 
-	if (tab == NULL || count > SEG_NAMES_MAX ||
-	    !ctl_within(seg, tab, (size_t)count * sizeof(*tab)))
-		errx(CTL_EXIT_SEGMENT, "%s: inconsistent segment (%s table)",
-		    seg->name, label);
 	for (uint32_t i = 0; i < count; i++) {
 		/* Pairs with the release in names_register(): a published
 		 * entry's name is written. */
