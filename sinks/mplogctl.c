@@ -10,8 +10,7 @@
  * that copy, never from the metadata again. What producers write later
  * (heads, tails, names, the level) is still untrusted: names are copied
  * with a NUL and made safe for the terminal with strvis(3). Setting the level
- * is the only write: the level, then a release bump of the config version,
- * which producers load with acquire before re-reading the config.
+ * is the only write: the level, then a bump of the config version.
  *
  * Exit codes are fixed (see ctl_usage): 0 success, 1 the segment cannot be
  * used (or stdout could not be written), 2 usage error.
@@ -227,9 +226,11 @@ ctl_level(struct seg *seg, int level)
 	unsigned cur;
 
 	if (level >= 0) {
+		/* Relaxed: producers load the level itself (relaxed) on every
+		 * call; it is a single word and carries no other data. */
 		atomic_store_explicit(&c->level, (uint32_t)level, memory_order_relaxed);
-		/* Release pairs with the producers' acquire load of version:
-		 * one that sees the new version sees the new level. */
+		/* Release, for a reader that loads version with acquire and
+		 * then the level (none does yet: producers do not watch it). */
 		atomic_fetch_add_explicit(&c->version, 1, memory_order_release);
 		return;
 	}
