@@ -366,6 +366,28 @@ harness_create(const char *path)
 	return fd;
 }
 
+void
+harness_mplog_argv(char **argv, int *n, int script, const char *format, const char *log,
+    const char *const *opts)
+{
+	if (script) {
+		argv[(*n)++] = harness_repo("scripts/mplog-run");
+	} else {
+		argv[(*n)++] = harness_build("mplogd");
+		argv[(*n)++] = "--preload";
+		argv[(*n)++] = harness_shim();
+	}
+	if (format != NULL) {
+		argv[(*n)++] = "--format";
+		argv[(*n)++] = (char *)format;
+	}
+	argv[(*n)++] = "-o";
+	argv[(*n)++] = (char *)log;
+	for (int i = 0; opts != NULL && opts[i] != NULL; i++)
+		argv[(*n)++] = (char *)opts[i];
+	argv[(*n)++] = "--";
+}
+
 int
 harness_run(char *const argv[], char **env, const char *in_text, struct harness_result *r)
 {

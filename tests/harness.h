@@ -94,6 +94,15 @@ pid_t harness_spawn(char *const argv[], char **env, const struct harness_io *io)
  * group) when it does not end. Returns the exit code, 128+N for signal N. */
 int harness_wait(pid_t pid, int timeout_ms);
 
+/*
+ * Put at argv[*n] on the words that run a command under mplog, as a user
+ * would: scripts/mplog-run when script, else "mplogd --preload SHIM"; then
+ * "--format FORMAT" (none when format is NULL), "-o LOG", the options opts
+ * (NULL-ended, or NULL) and "--". The command's words go on at *n.
+ */
+void harness_mplog_argv(char **argv, int *n, int script, const char *format,
+    const char *log, const char *const *opts);
+
 /* Run argv to completion with stdin from in_text (NULL: /dev/null),
  * stdout and stderr collected. Returns r->code. */
 int harness_run(char *const argv[], char **env, const char *in_text,

@@ -344,18 +344,7 @@ e2e_logmix_run(const struct e2e_mix *m, int via_script)
 	struct e2e_map map;
 	size_t n;
 
-	if (via_script) {
-		argv[argc++] = harness_repo("scripts/mplog-run");
-	} else {
-		argv[argc++] = harness_build("mplogd");
-		argv[argc++] = "--preload";
-		argv[argc++] = harness_shim();
-	}
-	argv[argc++] = "--format";
-	argv[argc++] = "json";
-	argv[argc++] = "-o";
-	argv[argc++] = log;
-	argv[argc++] = "--";
+	harness_mplog_argv(argv, &argc, via_script, "json", log, NULL);
 	e2e_mix_args(m, argv, &argc, bufs);
 	harness_run(argv, NULL, NULL, &r);
 	e2e_map_parse(m, r.out, &map);
@@ -431,20 +420,7 @@ e2e_say_run(int script, const char *format, const char *const *opts,
 	static int runs;
 
 	*log = harness_file(harness_fmt("say%d.%s", runs++, format));
-	if (script) {
-		argv[n++] = harness_repo("scripts/mplog-run");
-	} else {
-		argv[n++] = harness_build("mplogd");
-		argv[n++] = "--preload";
-		argv[n++] = harness_shim();
-	}
-	argv[n++] = "--format";
-	argv[n++] = (char *)format;
-	argv[n++] = "-o";
-	argv[n++] = *log;
-	for (int i = 0; opts != NULL && opts[i] != NULL; i++)
-		argv[n++] = (char *)opts[i];
-	argv[n++] = "--";
+	harness_mplog_argv(argv, &n, script, format, *log, opts);
 	argv[n++] = harness_build("hosts/say");
 	for (int i = 0; args[i] != NULL && n < 63; i++)
 		argv[n++] = (char *)args[i];
@@ -997,12 +973,8 @@ Test(e2e, text_output_line_has_time_proc_pid_severity_and_message, .timeout = 60
 	struct harness_result r;
 	long long before = e2e_now_ns(), after;
 
-	argv[n++] = harness_build("mplogd");
-	argv[n++] = "--preload";
-	argv[n++] = harness_shim();
-	argv[n++] = "-o";
-	argv[n++] = log = harness_file("log.txt");
-	argv[n++] = "--";
+	log = harness_file("log.txt");
+	harness_mplog_argv(argv, &n, 0, NULL, log, NULL);
 	argv[n++] = harness_build("hosts/say");
 	for (int i = 0; args[i] != NULL; i++)
 		argv[n++] = (char *)args[i];
