@@ -69,7 +69,7 @@ ca_ids_parse(const char *out, struct ca_ids *ids)
 	cr_assert(ids->pid > 0, "rawerr did not report its pid: %s", out);
 }
 
-/* Run "mplog-run OPTS --format json -o LOG -- rawerr ARGS" (mplogd
+/* Run "mplog-run --format json -o LOG OPTS -- rawerr ARGS" (mplogd
  * --preload SHIM ... when !script); lists NULL-ended. */
 static struct harness_result
 ca_run(int script, const char *const *opts, const char *const *args, char **log)
@@ -80,20 +80,7 @@ ca_run(int script, const char *const *opts, const char *const *args, char **log)
 	struct harness_result r;
 
 	*log = harness_file(harness_fmt("catchall%d.json", runs++));
-	if (script) {
-		argv[n++] = harness_repo("scripts/mplog-run");
-	} else {
-		argv[n++] = harness_build("mplogd");
-		argv[n++] = "--preload";
-		argv[n++] = harness_shim();
-	}
-	for (int i = 0; opts != NULL && opts[i] != NULL; i++)
-		argv[n++] = (char *)opts[i];
-	argv[n++] = "--format";
-	argv[n++] = "json";
-	argv[n++] = "-o";
-	argv[n++] = *log;
-	argv[n++] = "--";
+	harness_mplog_argv(argv, &n, script, "json", *log, opts);
 	argv[n++] = harness_build("hosts/rawerr");
 	for (int i = 0; args[i] != NULL && n < 63; i++)
 		argv[n++] = (char *)args[i];

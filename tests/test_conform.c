@@ -351,26 +351,18 @@ static void
 conform_run(const struct conform_case *c, const char *mode, struct conform_run *run)
 {
 	static int runs;
-	char *argv[CONFORM_ARGS + 16];
+	char *argv[CONFORM_ARGS + 16], *log = NULL;
 	int n = 0;
 
 	memset(run, 0, sizeof(*run));
 	run->mode = mode;
 	if (strcmp(mode, "plain") != 0) {
-		char *log = harness_file(harness_fmt("conform%d.json", runs));
+		const char *opts[] = { "--stderr", mode, NULL };
 
 		/* What scripts/mplog-run execs, from $MPLOG_BUILD (the script
 		 * itself always takes the checkout's build/). */
-		argv[n++] = harness_build("mplogd");
-		argv[n++] = "--preload";
-		argv[n++] = harness_shim();
-		argv[n++] = "--format";
-		argv[n++] = "json";
-		argv[n++] = "-o";
-		argv[n++] = log;
-		argv[n++] = "--stderr";
-		argv[n++] = (char *)mode;
-		argv[n++] = "--";
+		log = harness_file(harness_fmt("conform%d.json", runs));
+		harness_mplog_argv(argv, &n, 0, "json", log, opts);
 	}
 	for (int i = 0; c->argv[i] != NULL; i++) {
 		if (strcmp(c->argv[i], "redirect") == 0) {
@@ -382,8 +374,8 @@ conform_run(const struct conform_case *c, const char *mode, struct conform_run *
 	}
 	argv[n] = NULL;
 	harness_run(argv, conform_env(), NULL, &run->r);
-	if (strcmp(mode, "plain") != 0)
-		run->recs = harness_json_load(argv[6], &run->n);
+	if (log != NULL)
+		run->recs = harness_json_load(log, &run->n);
 	conform_ids(c, run);
 	runs++;
 }

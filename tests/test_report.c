@@ -70,14 +70,10 @@ report_argv(const struct report_how *h, enum report_mode m, char *log, char **ar
 	int n = 0;
 
 	if (m != REPORT_PLAIN && m != REPORT_ALONE) {
-		argv[n++] = harness_repo("scripts/mplog-run");
-		argv[n++] = "--format";
-		argv[n++] = "json";
-		argv[n++] = "-o";
-		argv[n++] = log;
-		argv[n++] = "--stderr";
-		argv[n++] = m == REPORT_TEE ? "tee" : m == REPORT_PASS ? "pass" : "capture";
-		argv[n++] = "--";
+		const char *opts[] = { "--stderr",
+		    m == REPORT_TEE ? "tee" : m == REPORT_PASS ? "pass" : "capture", NULL };
+
+		harness_mplog_argv(argv, &n, 1, "json", log, opts);
 	}
 	argv[n++] = harness_build("hosts/report");
 	argv[n++] = (char *)h->name;
