@@ -1,4 +1,12 @@
-/* hook_syslog.c - openlog, closelog, setlogmask and the syslog family. */
+/*
+ * hook_syslog.c - openlog, closelog, setlogmask and the syslog family.
+ *
+ * The shim mirrors the program's syslog settings (shim.h). The mask,
+ * facility and options are single words read and written relaxed: a call
+ * sees the latest store or the one before, as with glibc's unlocked
+ * reads. The ident index and the tag are release/acquire because each
+ * stands for text written before it (see openlog).
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +20,6 @@
 #include "hook.h"
 #include "real.h"
 #include "shim.h"
-
 
 /* Write "tag[pid]: msg" and a newline unless msg ends in one, to fd 2. */
 static void
@@ -36,7 +43,8 @@ static void
 hook_perror_copy(int saved, const char *fmt, va_list ap)
 {
 	struct errout_text t;
-	const char *tag = atomic_load_explicit(&shim.logtag, memory_order_relaxed);
+	/* Pairs with the release in openlog(): the tag's text is visible. */
+	const char *tag = atomic_load_explicit(&shim.logtag, memory_order_acquire);
 	char pid[16] = "";
 	va_list copy;
 	int n;
@@ -75,8 +83,10 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 	if (w == 1) {
 		va_copy(copy, ap);
 		errno = saved;
+		/* Pairs with the release in openlog(): the ident's name is
+		 * ready before its index reaches the pipeline. */
 		got = shim_capture_fmt(HEAPRING_SYSLOG, (uint8_t)pri,
-		    (uint16_t)atomic_load_explicit(&shim.ident, memory_order_relaxed),
+		    (uint16_t)atomic_load_explicit(&shim.ident, memory_order_acquire),
 		    fmt, copy);
 		va_end(copy);
 	}
@@ -138,8 +148,14 @@ openlog(const char *ident, int option, int facility)
 	saved = errno;
 	/* As in glibc, a NULL ident keeps the one set before. */
 	if (ident != NULL) {
-		atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_relaxed);
-		atomic_store_explicit(&shim.logtag, ident, memory_order_relaxed);
+		/*
+		 * Release pairs with the acquire in hook_vsyslog(): a record
+		 * carries the index only after shim_ident_add() marked its
+		 * name ready, so the pipeline never takes the index for one
+		 * without a name. Likewise for the tag and hook_perror_copy().
+		 */
+		atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_release);
+		atomic_store_explicit(&shim.logtag, ident, memory_order_release);
 	}
 	atomic_store_explicit(&shim.logopt, option, memory_order_relaxed);
 	/* The same rule as glibc: only a valid facility replaces the default. */
@@ -154,6 +170,7 @@ closelog(void)
 	real_init();
 	if (real.closelog != NULL)
 		real.closelog();
+	/* Relaxed: 0 and NULL stand for no text. */
 	atomic_store_explicit(&shim.ident, 0, memory_order_relaxed);
 	atomic_store_explicit(&shim.logtag, NULL, memory_order_relaxed);
 }
