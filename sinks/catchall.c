@@ -15,7 +15,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "futex.h"
 #include "lane.h"
 #include "lines.h"
 #include "names.h"
@@ -322,17 +321,6 @@ catchall_poll(struct catchall *ca, int64_t deadline)
 		(void)!read(ca->stop_fd, &v, sizeof(v));    /* re-arm */
 }
 
-/* Wake mplogd's main loop, whether it sleeps or is about to. */
-static void
-catchall_wake_main(struct catchall *ca)
-{
-	/* Release pairs with the acquire of wake in seg_consumer_sleep(). A
-	 * consumer that looked at done just before this sleeps at most one
-	 * heartbeat, as for SIGCHLD. */
-	atomic_fetch_add_explicit(&ca->seg->config->wake, 1, memory_order_release);
-	futex_wake(&ca->seg->config->wake);
-}
-
 static void *
 catchall_main(void *arg)
 {
@@ -350,7 +338,9 @@ catchall_main(void *arg)
 	/* Release pairs with the acquire in catchall_done(): every record is
 	 * published before the consumer's final drain starts. */
 	atomic_store_explicit(&ca->done, 1, memory_order_release);
-	catchall_wake_main(ca);
+	/* The consumer's sleep checks lane heads, not done: one that looked
+	 * at done just before this sleeps at most one heartbeat. */
+	seg_wake_consumer(ca->seg);
 	return NULL;
 }
 

@@ -15,7 +15,6 @@
 
 #include "catchall.h"
 #include "consumer.h"
-#include "futex.h"
 #include "options.h"
 #include "run.h"
 
@@ -28,14 +27,17 @@ static struct seg *mplogd_seg;
 static struct catchall *mplogd_catchall;   /* run mode with --catch-all */
 static int mplogd_draining;                 /* the catch-all reader was told */
 
-/* Wake the main loop from a signal handler. */
+/*
+ * Wake the main loop from a signal handler (seg_wake_consumer is atomics
+ * and a futex call: signal-safe). A signal that comes after the loop's
+ * last check but before it marks itself sleeping is seen at the next
+ * check, at most one heartbeat later.
+ */
 static void
 mplogd_wake(void)
 {
-	if (mplogd_seg != NULL) {
-		atomic_fetch_add_explicit(&mplogd_seg->config->wake, 1, memory_order_relaxed);
-		futex_wake(&mplogd_seg->config->wake);
-	}
+	if (mplogd_seg != NULL)
+		seg_wake_consumer(mplogd_seg);
 }
 
 static void
