@@ -76,12 +76,19 @@ catchall_publish(struct catchall *ca)
 	seg_wake_consumer(ca->seg);
 }
 
+/* The deadline of catchall_stop; 0 until it is called. */
+static int64_t
+catchall_deadline(const struct catchall *ca)
+{
+	/* Pairs with the release in catchall_stop(). */
+	return atomic_load_explicit(&ca->deadline, memory_order_acquire);
+}
+
 /* 1 once the deadline of catchall_stop has passed. */
 static int
-catchall_late(struct catchall *ca)
+catchall_late(const struct catchall *ca)
 {
-	/* Relaxed: only the value matters; the eventfd wakes the thread. */
-	int64_t deadline = atomic_load_explicit(&ca->deadline, memory_order_relaxed);
+	int64_t deadline = catchall_deadline(ca);
 
 	return deadline != 0 && seg_now_mono() >= deadline;
 }
@@ -310,7 +317,12 @@ catchall_timeout(const struct catchall *ca, int64_t deadline)
 	return (int)ms;
 }
 
-/* Sleep until bytes arrive, catchall_stop is called, or the timeout. */
+/*
+ * Sleep until bytes arrive, catchall_stop is called, or the timeout. With
+ * no deadline and no unfinished line the timeout is infinite: the poll
+ * then ends with a writer's bytes, the last holder's close, or the
+ * eventfd that catchall_stop writes after it stores the deadline.
+ */
 static void
 catchall_poll(struct catchall *ca, int64_t deadline)
 {
@@ -328,7 +340,7 @@ catchall_main(void *arg)
 	int eof = 0;
 
 	while (!eof && !catchall_late(ca)) {
-		catchall_poll(ca, atomic_load_explicit(&ca->deadline, memory_order_relaxed));
+		catchall_poll(ca, catchall_deadline(ca));
 		eof = catchall_read(ca);
 		catchall_flush_quiet(ca);
 		catchall_publish(ca);
@@ -446,9 +458,10 @@ catchall_stop(struct catchall *ca, int64_t deadline)
 {
 	uint64_t one = 1;
 
-	/* Relaxed: the thread reads it after the eventfd wakes it, or at its
-	 * next wake-up; either way within its poll timeout. */
-	atomic_store_explicit(&ca->deadline, deadline != 0 ? deadline : 1, memory_order_relaxed);
+	/* Release pairs with the acquire in catchall_deadline(): stored
+	 * before the eventfd is written, so the thread that the eventfd
+	 * wakes from an untimed poll finds the deadline and stops by it. */
+	atomic_store_explicit(&ca->deadline, deadline != 0 ? deadline : 1, memory_order_release);
 	(void)!write(ca->stop_fd, &one, sizeof(one));
 }
 
@@ -462,8 +475,11 @@ catchall_done(const struct catchall *ca)
 void
 catchall_close(struct catchall *ca)
 {
-	if (atomic_load_explicit(&ca->deadline, memory_order_relaxed) == 0)
+	if (catchall_deadline(ca) == 0)
 		catchall_stop(ca, seg_now_mono());
+	/* Ends by the deadline: every wait of the reader (poll, lane room)
+	 * is bounded by it. Only a write to our own stderr (tee mode, or a
+	 * line passed through) can hold it longer. */
 	pthread_join(ca->thread, NULL);
 	catchall_free(ca);
 }
