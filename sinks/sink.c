@@ -13,7 +13,6 @@ sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
 {
 	memset(s, 0, sizeof(*s));
 	s->format = format;
-	s->min_sev = 7;
 	if (path == NULL || strcmp(path, "-") == 0) {
 		s->fd = fd;
 		return 0;
@@ -26,20 +25,30 @@ sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
 	return 0;
 }
 
+/* The sink's name in messages. */
+static const char *
+sink_name(const struct sink *s)
+{
+	return s->path != NULL ? s->path : "output";
+}
+
+/* Say how many records were dropped since the last report. */
+static void
+sink_report_lost(struct sink *s)
+{
+	if (s->lost == 0)
+		return;
+	warnx("%s: %llu records lost", sink_name(s), (unsigned long long)s->lost);
+	s->lost = 0;
+}
+
 void
 sink_put(struct sink *s, const struct fmt_record *r)
 {
-	if (r->severity > s->min_sev)
-		return;
-	if (s->buf.len > SINK_BUF_MAX) {
+	if (s->buf.len > SINK_BUF_MAX || fmt_record(&s->buf, s->format, r) == -1) {
 		s->lost++;
 		return;
 	}
-	if (fmt_record(&s->buf, s->format, r) == -1) {
-		s->lost++;
-		return;
-	}
-	s->written++;
 	if (s->buf.len >= SINK_FLUSH_BYTES)
 		sink_flush(s);
 }
@@ -54,12 +63,14 @@ sink_flush(struct sink *s)
 			continue;
 		if (n <= 0) {
 			if (!s->failing)
-				warn("%s", s->path != NULL ? s->path : "output");
+				warn("%s", sink_name(s));
 			s->failing = 1;
 			return -1;
 		}
-		if (s->failing)
-			warnx("%s: writing again", s->path != NULL ? s->path : "output");
+		if (s->failing) {
+			warnx("%s: writing again", sink_name(s));
+			sink_report_lost(s);
+		}
 		s->failing = 0;
 		fmt_buf_consume(&s->buf, (size_t)n);
 	}
@@ -70,6 +81,7 @@ void
 sink_close(struct sink *s)
 {
 	sink_flush(s);
+	sink_report_lost(s);
 	if (s->owned)
 		close(s->fd);
 	fmt_buf_free(&s->buf);

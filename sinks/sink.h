@@ -1,13 +1,15 @@
 /*
- * sink.h - one destination of mplogd's output: a file or descriptor, a
- * format, and a minimum severity.
+ * sink.h - one destination of mplogd's output: a file or descriptor and a
+ * format.
  *
  * Records are formatted into a buffer that sink_flush writes out; mplogd
  * flushes whenever it has nothing more to read, so a line waits in the
  * buffer at most as long as mplogd is busy reading (and never more than
- * SINK_FLUSH_BYTES). A write error is reported once, counted, and retried
- * at the next flush; a failing sink never stops another. Used by mplogd's
- * single thread only.
+ * SINK_FLUSH_BYTES). A write error is reported once and retried at the
+ * next flush; a failing sink never stops another. Records dropped
+ * meanwhile (the buffer past SINK_BUF_MAX) are counted and the count is
+ * reported when writing resumes or at close. Used by mplogd's single
+ * thread only.
  */
 #ifndef MPLOG_SINK_H
 #define MPLOG_SINK_H
@@ -23,11 +25,9 @@ struct sink {
 	int fd;
 	int owned;              /* fd was opened here */
 	enum fmt_kind format;
-	unsigned min_sev;       /* keep severities <= this */
 	char *path;             /* NULL for an inherited descriptor */
 	struct fmt_buf buf;
-	uint64_t written;       /* records handed to the sink */
-	uint64_t lost;          /* records dropped: buffer over SINK_BUF_MAX */
+	uint64_t lost;          /* records dropped since last reported */
 	int failing;            /* the last write failed */
 };
 
@@ -40,7 +40,7 @@ void sink_put(struct sink *s, const struct fmt_record *r);
 /* Write out the buffer; 0, or -1 when bytes remain after an error. */
 int sink_flush(struct sink *s);
 
-/* Flush and close. */
+/* Flush, report records lost, and close. */
 void sink_close(struct sink *s);
 
 #endif
