@@ -37,10 +37,15 @@ struct ca_ids {
 	int sock, tty;          /* s:, -1 when not asked */
 };
 
-/* One record as a test expects it; found by its message, in any order. */
+/* The tid a record carries: the pid (all the socket knows of a writer),
+ * or the command's thread id (a hooked write through the segment). */
+enum ca_tid { CA_PID, CA_TID };
+
+/* One record of the command as a test expects it; found by its message,
+ * in any order. */
 struct ca_want {
 	const char *msg;
-	long pid, tid;
+	enum ca_tid tid;
 	const char *facility, *severity;
 };
 
@@ -98,9 +103,11 @@ ca_check_stderr(const struct harness_rec *r)
 	    r->has_ident ? r->ident : "null", r->msg);
 }
 
-/* The log holds exactly want[0..n), each once, in any order. */
+/* The log holds exactly want[0..n), each once, in any order, from the
+ * command ids names. */
 static void
-ca_expect(const struct harness_rec *recs, size_t nrecs, const struct ca_want *want, size_t n)
+ca_expect(const struct harness_rec *recs, size_t nrecs, const struct ca_ids *ids,
+    const struct ca_want *want, size_t n)
 {
 	unsigned char *seen = calloc(n, 1);
 
@@ -108,6 +115,7 @@ ca_expect(const struct harness_rec *recs, size_t nrecs, const struct ca_want *wa
 	for (size_t i = 0; i < nrecs; i++) {
 		const struct harness_rec *r = &recs[i];
 		size_t k = 0;
+		long tid;
 
 		while (k < n && !(strlen(want[k].msg) == r->msg_len &&
 		    memcmp(want[k].msg, r->msg, r->msg_len) == 0))
@@ -116,9 +124,10 @@ ca_expect(const struct harness_rec *recs, size_t nrecs, const struct ca_want *wa
 		cr_assert(!seen[k], "line %zu: delivered twice: %s", r->line, r->msg);
 		seen[k] = 1;
 		ca_check_stderr(r);
-		cr_assert(r->pid == want[k].pid && r->tid == want[k].tid,
+		tid = want[k].tid == CA_TID ? ids->tid : ids->pid;
+		cr_assert(r->pid == ids->pid && r->tid == tid,
 		    "%s: pid/tid %ld/%ld, expected %ld/%ld", r->msg, r->pid, r->tid,
-		    want[k].pid, want[k].tid);
+		    ids->pid, tid);
 		cr_assert(strcmp(r->facility, want[k].facility) == 0 &&
 		    strcmp(r->severity, want[k].severity) == 0,
 		    "%s: %s.%s, expected %s.%s", r->msg, r->facility, r->severity,
@@ -128,6 +137,23 @@ ca_expect(const struct harness_rec *recs, size_t nrecs, const struct ca_want *wa
 	for (size_t k = 0; k < n; k++)
 		cr_assert(seen[k], "never delivered: %s", want[k].msg);
 	free(seen);
+}
+
+/* Run rawerr ARGS under OPTS (ca_run): it exits 0, writes nothing to the
+ * real stderr, and the log holds exactly want[0..n). */
+static void
+ca_run_expect(int script, const char *const *opts, const char *const *args,
+    const struct ca_want *want, size_t n)
+{
+	char *log;
+	struct harness_result r = ca_run(script, opts, args, &log);
+	struct ca_ids ids;
+	size_t nrecs;
+
+	ca_ids_parse(r.out, &ids);
+	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &nrecs);
+	ca_expect(recs, nrecs, &ids, want, n);
 }
 
 /*
@@ -251,23 +277,16 @@ Test(catchall, prefix_sets_the_priority_of_a_raw_line_and_is_removed, .timeout =
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "r:<3>raw err\\n", "r:raw plain\\n", "r:<131>raw local0 err\\n",
 	    "r:<7", "r:>split prefix\\n", "r:<x>not a prefix\\n", "r:no newline", NULL };
-	char *log;
-	struct harness_result r = ca_run(1, opts, args, &log);
-	struct ca_ids ids;
-	size_t n;
-
-	ca_ids_parse(r.out, &ids);
-	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
 	const struct ca_want want[] = {
-		{ "raw err", ids.pid, ids.pid, "user", "err" },
-		{ "raw plain", ids.pid, ids.pid, "user", "info" },
-		{ "raw local0 err", ids.pid, ids.pid, "local0", "err" },
-		{ "split prefix", ids.pid, ids.pid, "user", "debug" },
-		{ "<x>not a prefix", ids.pid, ids.pid, "user", "info" },
-		{ "no newline", ids.pid, ids.pid, "user", "info" },
+		{ "raw err", CA_PID, "user", "err" },
+		{ "raw plain", CA_PID, "user", "info" },
+		{ "raw local0 err", CA_PID, "local0", "err" },
+		{ "split prefix", CA_PID, "user", "debug" },
+		{ "<x>not a prefix", CA_PID, "user", "info" },
+		{ "no newline", CA_PID, "user", "info" },
 	};
-	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, sizeof(want) / sizeof(want[0]));
+
+	ca_run_expect(1, opts, args, want, sizeof(want) / sizeof(want[0]));
 }
 
 /*
@@ -280,21 +299,14 @@ Test(catchall, stderr_severity_sets_raw_and_hooked_lines_and_a_prefix_wins, .tim
 	const char *opts[] = { "--catch-all", "--stderr-severity", "warning", NULL };
 	const char *args[] = { "r:<3>raw err\\n", "r:raw plain\\n", "w:<3>hooked err\\n",
 	    "w:hooked plain\\n", NULL };
-	char *log;
-	struct harness_result r = ca_run(1, opts, args, &log);
-	struct ca_ids ids;
-	size_t n;
-
-	ca_ids_parse(r.out, &ids);
-	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
 	const struct ca_want want[] = {
-		{ "raw err", ids.pid, ids.pid, "user", "err" },
-		{ "raw plain", ids.pid, ids.pid, "user", "warning" },
-		{ "hooked err", ids.pid, ids.tid, "user", "err" },
-		{ "hooked plain", ids.pid, ids.tid, "user", "warning" },
+		{ "raw err", CA_PID, "user", "err" },
+		{ "raw plain", CA_PID, "user", "warning" },
+		{ "hooked err", CA_TID, "user", "err" },
+		{ "hooked plain", CA_TID, "user", "warning" },
 	};
-	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, sizeof(want) / sizeof(want[0]));
+
+	ca_run_expect(1, opts, args, want, sizeof(want) / sizeof(want[0]));
 }
 
 /* --stderr-severity without --catch-all, through mplogd directly: the
@@ -303,19 +315,12 @@ Test(catchall, stderr_severity_without_catch_all_sets_hooked_lines, .timeout = 6
 {
 	const char *opts[] = { "--stderr-severity", "5", NULL };
 	const char *args[] = { "w:hooked plain\\n", "w:<2>hooked crit\\n", NULL };
-	char *log;
-	struct harness_result r = ca_run(0, opts, args, &log);
-	struct ca_ids ids;
-	size_t n;
-
-	ca_ids_parse(r.out, &ids);
-	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
 	const struct ca_want want[] = {
-		{ "hooked plain", ids.pid, ids.tid, "user", "notice" },
-		{ "hooked crit", ids.pid, ids.tid, "user", "crit" },
+		{ "hooked plain", CA_TID, "user", "notice" },
+		{ "hooked crit", CA_TID, "user", "crit" },
 	};
-	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, sizeof(want) / sizeof(want[0]));
+
+	ca_run_expect(0, opts, args, want, sizeof(want) / sizeof(want[0]));
 }
 
 /* Raw lines less severe than --level are discarded; the others kept. */
@@ -324,19 +329,12 @@ Test(catchall, raw_lines_below_the_level_are_discarded, .timeout = 60)
 	const char *opts[] = { "--catch-all", "--level", "warning", NULL };
 	const char *args[] = { "r:raw info\\n", "r:<4>raw warning\\n", "r:<5>raw notice\\n",
 	    "r:<0>raw emerg\\n", NULL };
-	char *log;
-	struct harness_result r = ca_run(1, opts, args, &log);
-	struct ca_ids ids;
-	size_t n;
-
-	ca_ids_parse(r.out, &ids);
-	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
 	const struct ca_want want[] = {
-		{ "raw warning", ids.pid, ids.pid, "user", "warning" },
-		{ "raw emerg", ids.pid, ids.pid, "user", "emerg" },
+		{ "raw warning", CA_PID, "user", "warning" },
+		{ "raw emerg", CA_PID, "user", "emerg" },
 	};
-	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, sizeof(want) / sizeof(want[0]));
+
+	ca_run_expect(1, opts, args, want, sizeof(want) / sizeof(want[0]));
 }
 
 /*
@@ -358,10 +356,10 @@ Test(catchall, glibc_double_free_message_is_logged_and_status_is_134, .timeout =
 	    128 + SIGABRT, r.err);
 	cr_assert(r.err_len == 0, "the real stderr got: %s", r.err);
 	const struct ca_want want[] = {
-		{ "free(): double free detected in tcache 2", ids.pid, ids.pid, "user", "info" },
+		{ "free(): double free detected in tcache 2", CA_PID, "user", "info" },
 	};
 	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, 1);
+	ca_expect(recs, n, &ids, want, 1);
 }
 
 /* The bytes p:N puts on fd 2, in order: the pieces alternate. */
@@ -418,12 +416,12 @@ Test(catchall, tee_copies_every_byte_to_the_real_stderr_and_logs_each_line_once,
 	cr_assert(n == 204, "%zu records, expected 204", n);
 	ca_check_turns(recs, 200, &ids, 100, "info");
 	const struct ca_want want[] = {
-		{ "raw one", ids.pid, ids.pid, "user", "info" },
-		{ "hooked two", ids.pid, ids.pid, "user", "info" },
-		{ "raw part", ids.pid, ids.pid, "user", "info" },
-		{ "no newline", ids.pid, ids.pid, "user", "info" },
+		{ "raw one", CA_PID, "user", "info" },
+		{ "hooked two", CA_PID, "user", "info" },
+		{ "raw part", CA_PID, "user", "info" },
+		{ "no newline", CA_PID, "user", "info" },
 	};
-	ca_expect(recs + 200, 4, want, 4);
+	ca_expect(recs + 200, 4, &ids, want, 4);
 }
 
 /*
@@ -513,9 +511,9 @@ Test(catchall, descendant_holding_fd_2_delays_the_exit_only_by_the_bound, .timeo
 	cr_assert(ids.holder > 0, "the holder did not report");
 	cr_assert(r.code == 0 && r.err_len == 0, "status %d: %s", r.code, r.err);
 	cr_assert(took < 6000000000LL, "mplog-run took %lld ms", took / 1000000);
-	const struct ca_want want[] = { { "bye", ids.pid, ids.pid, "user", "info" } };
+	const struct ca_want want[] = { { "bye", CA_PID, "user", "info" } };
 	struct harness_rec *recs = harness_json_load(log, &n);
-	ca_expect(recs, n, want, 1);
+	ca_expect(recs, n, &ids, want, 1);
 	kill((pid_t)ids.holder, SIGKILL);
 }
 
