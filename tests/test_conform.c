@@ -922,29 +922,32 @@ conform_prog_line(struct conform_case *c, const char *line)
 	conform_want(c, line, "stderr", "info", (char *)line, strlen(line));
 }
 
-/* coreutils ls reports a missing file with error(3) and exits 2. */
-Test(conform, debian_ls_of_a_missing_path, .timeout = 60)
+/* A program (argv, named proc) that writes one stderr line and exits with
+ * code; line is a template (%E: strerror(ENOENT) in the C locale). */
+static void
+conform_prog_one(const char *const *argv, const char *proc, int code, const char *line,
+    const char *what)
 {
 	struct conform_case c;
 
-	conform_prog_case(&c, (const char *const[]){ "/usr/bin/env", "ls", "/nonexistent-path",
-	    NULL }, "ls", 2);
-	conform_prog_line(&c, harness_fmt("ls: cannot access '/nonexistent-path': %s",
-	    strerror(ENOENT)));
+	conform_prog_case(&c, argv, proc, code);
+	conform_prog_line(&c, conform_expand(&c, what, line));
 	conform_case_check(&c, NULL);
-	conform_done("ls");
+	conform_done(what);
+}
+
+/* coreutils ls reports a missing file with error(3) and exits 2. */
+Test(conform, debian_ls_of_a_missing_path, .timeout = 60)
+{
+	conform_prog_one((const char *const[]){ "/usr/bin/env", "ls", "/nonexistent-path", NULL },
+	    "ls", 2, "ls: cannot access '/nonexistent-path': %E", "ls");
 }
 
 /* coreutils cat likewise, exit 1. */
 Test(conform, debian_cat_of_a_missing_file, .timeout = 60)
 {
-	struct conform_case c;
-
-	conform_prog_case(&c, (const char *const[]){ "/usr/bin/env", "cat", "/nonexistent",
-	    NULL }, "cat", 1);
-	conform_prog_line(&c, harness_fmt("cat: /nonexistent: %s", strerror(ENOENT)));
-	conform_case_check(&c, NULL);
-	conform_done("cat");
+	conform_prog_one((const char *const[]){ "/usr/bin/env", "cat", "/nonexistent", NULL },
+	    "cat", 1, "cat: /nonexistent: %E", "cat");
 }
 
 /* The traceback's lines, from the plain run: every one once, in order. */
@@ -997,35 +1000,20 @@ Test(conform, debian_python_syslog_module, .timeout = 60)
 /* Perl's warn. */
 Test(conform, debian_perl_warn, .timeout = 60)
 {
-	struct conform_case c;
-
-	conform_prog_case(&c, (const char *const[]){ "/usr/bin/perl", "-e",
-	    "warn qq{=perl-warn=\\n}", NULL }, "perl", 0);
-	conform_prog_line(&c, "=perl-warn=");
-	conform_case_check(&c, NULL);
-	conform_done("perl warn");
+	conform_prog_one((const char *const[]){ "/usr/bin/perl", "-e", "warn qq{=perl-warn=\\n}",
+	    NULL }, "perl", 0, "=perl-warn=", "perl warn");
 }
 
 /* bash's echo >&2: fd 1 made a copy of fd 2 for the builtin. */
 Test(conform, debian_bash_echo_to_stderr, .timeout = 60)
 {
-	struct conform_case c;
-
-	conform_prog_case(&c, (const char *const[]){ "/usr/bin/bash", "-c", "echo @bash@ >&2",
-	    NULL }, "bash", 0);
-	conform_prog_line(&c, "@bash@");
-	conform_case_check(&c, NULL);
-	conform_done("bash");
+	conform_prog_one((const char *const[]){ "/usr/bin/bash", "-c", "echo @bash@ >&2", NULL },
+	    "bash", 0, "@bash@", "bash");
 }
 
 /* The same in sh, which on Debian is dash. */
 Test(conform, debian_dash_echo_to_stderr, .timeout = 60)
 {
-	struct conform_case c;
-
-	conform_prog_case(&c, (const char *const[]){ "/bin/sh", "-c", "echo @dash@ >&2",
-	    NULL }, "sh", 0);
-	conform_prog_line(&c, "@dash@");
-	conform_case_check(&c, NULL);
-	conform_done("sh (dash)");
+	conform_prog_one((const char *const[]){ "/bin/sh", "-c", "echo @dash@ >&2", NULL },
+	    "sh", 0, "@dash@", "sh (dash)");
 }
