@@ -45,14 +45,13 @@ hook_perror_copy(int saved, const char *fmt, va_list ap)
 	struct errout_text t;
 	/* Pairs with the release in openlog(): the tag's text is visible. */
 	const char *tag = atomic_load_explicit(&shim.logtag, memory_order_acquire);
+	int opt = atomic_load_explicit(&shim.logopt, memory_order_relaxed), n;
 	char pid[16] = "";
 	va_list copy;
-	int n;
 
-	if (!(atomic_load_explicit(&shim.logopt, memory_order_relaxed) & LOG_PERROR) ||
-	    (shim.stderr_mode == SHIM_STDERR_CAPTURE && errout_fd(2)))
+	if (!(opt & LOG_PERROR) || (shim.stderr_mode == SHIM_STDERR_CAPTURE && errout_fd(2)))
 		return;
-	if (atomic_load_explicit(&shim.logopt, memory_order_relaxed) & LOG_PID)
+	if (opt & LOG_PID)
 		snprintf(pid, sizeof(pid), "[%d]", (int)getpid());
 	va_copy(copy, ap);
 	errno = saved;
