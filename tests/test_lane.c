@@ -87,6 +87,18 @@ lanet_me(void)
 	return procid_pack(getpid(), procid_start(getpid()));
 }
 
+/* A segment (lanet_create) with the given number of lanes of the smallest
+ * size; this process's lease on the first free lane in *w, and the reader
+ * of lane 0 in *r. */
+static void
+lanet_open(struct seg *seg, const char *tag, uint32_t lanes, struct lane_writer *w,
+    struct lanet_reader *r)
+{
+	lanet_create(seg, tag, lanes, SEG_LANE_SIZE_MIN);
+	cr_assert_eq(lane_lease(seg, lanet_me(), w), 0);
+	*r = lanet_reader(seg, 0);
+}
+
 /* xorshift64*: deterministic, so a failure can be replayed. */
 static uint64_t
 lanet_rand(uint64_t *s)
@@ -285,9 +297,7 @@ Test(lane, one_record_round_trips_every_field_and_byte)
 	struct lanet_reader r;
 	uint32_t len = sizeof(msg);      /* includes the NUL inside and after */
 
-	lanet_create(&seg, "roundtrip", 2, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "roundtrip", 2, &w, &r);
 	cr_assert_eq(w.hdr, r.hdr, "the first free lane is lane 0");
 
 	rec = lane_reserve(&w, len);
@@ -344,9 +354,7 @@ Test(lane, empty_message_round_trips)
 	struct lane_rec *rec;
 	struct lanet_reader r;
 
-	lanet_create(&seg, "emptymsg", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "emptymsg", 1, &w, &r);
 	rec = lane_reserve(&w, 0);
 	cr_assert_not_null(rec);
 	rec->pid = 1;
@@ -382,9 +390,7 @@ Test(lane, committed_records_stay_invisible_until_published)
 	struct lane_view v;
 	struct lanet_reader r;
 
-	lanet_create(&seg, "unpub", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "unpub", 1, &w, &r);
 	for (uint64_t seq = 0; seq < 10; seq++)
 		cr_assert_eq(lanet_put(&w, 0, seq), 0);
 	cr_assert_eq(lanet_peek(&r, &v), 0, "committed is not published");
@@ -437,9 +443,7 @@ Test(lane, random_sizes_wrap_with_pad_over_many_laps)
 	uint32_t lens[4096];      /* lengths of records in flight, by seq */
 	uint32_t next_len = lanet_wrap_len(&rng);
 
-	lanet_create(&seg, "wrap", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "wrap", 1, &w, &r);
 
 	while (pos < UINT64_C(200) * r.size) {
 		/* Write a random burst, or until the lane is full. */
@@ -522,9 +526,7 @@ Test(lane, emptied_lane_takes_any_record_at_any_offset)
 	struct lane_view v;
 	struct lanet_reader r;
 
-	lanet_create(&seg, "anyoffset", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "anyoffset", 1, &w, &r);
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		for (uint32_t off = 0; off < r.size; off += 8) {
 			/* An empty lane whose head and tail stand at off,
@@ -560,9 +562,7 @@ Test(lane, full_lane_refuses_until_the_reader_consumes)
 	struct lane_rec *rec;
 	uint64_t n = 0;
 
-	lanet_create(&seg, "full", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "full", 1, &w, &r);
 	cr_assert_null(lane_reserve(&w, LANE_MSG_MAX + 1), "over LANE_MSG_MAX");
 
 	/* 32-byte messages take 64 bytes: the ring holds exactly size/64. */
@@ -603,9 +603,7 @@ Test(lane, consumed_view_cannot_be_consumed_again)
 	struct lane_view v1, v2, stale;
 	struct lanet_reader r;
 
-	lanet_create(&seg, "twice", 1, SEG_LANE_SIZE_MIN);
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &w), 0);
-	r = lanet_reader(&seg, 0);
+	lanet_open(&seg, "twice", 1, &w, &r);
 	for (uint64_t seq = 0; seq < 3; seq++)
 		cr_assert_eq(lanet_put(&w, 0, seq), 0);
 	lane_publish(&w);
