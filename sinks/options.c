@@ -37,7 +37,8 @@ static const struct option options_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-void
+/* Print the usage text to stdout. */
+static void
 options_usage(void)
 {
 	printf(
@@ -77,12 +78,12 @@ options_usage(void)
 	    SEG_LANES_DEFAULT, OPTIONS_WINDOW_DEFAULT_MS);
 }
 
-int
+/* Parse a byte count with an optional K, M or G suffix; -1 on error. */
+static int
 options_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
-
 	int shift = 0;
 
 	if (s[0] < '0' || s[0] > '9')

@@ -40,10 +40,4 @@ struct mplogd_opts {
 /* Parse argv into o; exits with a message on bad usage. */
 void options_parse(int argc, char **argv, struct mplogd_opts *o);
 
-/* Parse a byte count with an optional K, M or G suffix; -1 on error. */
-int options_size(const char *s, uint64_t *out);
-
-/* Print the usage text to stdout. */
-void options_usage(void);
-
 #endif
