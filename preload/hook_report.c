@@ -326,33 +326,39 @@ error_at_line(int status, int errnum, const char *file, unsigned int line,
 /* ---- assert ----------------------------------------------------------- */
 
 /*
- * Capture an assertion's message, flush stderr as glibc does, deliver
- * the line before the process dies, and abort. Returns only when the
- * message could not be captured.
+ * Fail as glibc's assert does: "PROG: FILE:LINE: FUNCTION: " and then
+ * "Assertion `WHAT' failed.", or with unexpected (__assert_perror_fail)
+ * "Unexpected error: WHAT.", in glibc's translation. The message is
+ * captured, stderr flushed and the line delivered before the abort.
+ * Returns only when the message could not be captured.
  */
 static void
-report_abort(struct errout_text *t, int n)
+report_assert(int unexpected, const char *what, const char *file, unsigned int line,
+    const char *function)
 {
-	if (n >= 0 && report_wants() && report_put(t->p, (size_t)n, 1)) {
+	const char *prog = program_invocation_short_name;
+	struct errout_text t;
+	int total, n;   /* total: the %n that ends glibc's msgids; unused */
+
+	if (!report_wants())
+		return;
+	n = report_format(&t, unexpected ?
+	    report_tr("%s%s%s:%u: %s%sUnexpected error: %s.\n%n") :
+	    report_tr("%s%s%s:%u: %s%sAssertion `%s' failed.\n%n"),
+	    prog, prog[0] != '\0' ? ": " : "", file, line, function != NULL ? function : "",
+	    function != NULL ? ": " : "", what, &total);
+	if (report_put_text(&t, n, 1)) {
 		fflush(stderr);
 		pipeline_flush_sync();
 		abort();
 	}
-	errout_text_free(t);
 }
 
 HOOK_EXPORT void
 __assert_fail(const char *assertion, const char *file, unsigned int line,
     const char *function)
 {
-	const char *prog = program_invocation_short_name;
-	struct errout_text t;
-	int total, n;
-
-	n = report_format(&t, report_tr("%s%s%s:%u: %s%sAssertion `%s' failed.\n%n"),
-	    prog, prog[0] != '\0' ? ": " : "", file, line, function != NULL ? function : "",
-	    function != NULL ? ": " : "", assertion, &total);
-	report_abort(&t, n);
+	report_assert(0, assertion, file, line, function);
 	REAL(__assert_fail)(assertion, file, line, function);
 	abort();
 }
@@ -360,15 +366,9 @@ __assert_fail(const char *assertion, const char *file, unsigned int line,
 HOOK_EXPORT void
 __assert_perror_fail(int errnum, const char *file, unsigned int line, const char *function)
 {
-	const char *prog = program_invocation_short_name;
 	char buf[REPORT_ERRBUF];
-	struct errout_text t;
-	int total, n;
 
-	n = report_format(&t, report_tr("%s%s%s:%u: %s%sUnexpected error: %s.\n%n"),
-	    prog, prog[0] != '\0' ? ": " : "", file, line, function != NULL ? function : "",
-	    function != NULL ? ": " : "", strerror_r(errnum, buf, sizeof(buf)), &total);
-	report_abort(&t, n);
+	report_assert(1, strerror_r(errnum, buf, sizeof(buf)), file, line, function);
 	REAL(__assert_perror_fail)(errnum, file, line, function);
 	abort();
 }
