@@ -207,19 +207,20 @@ report_dput(const char *fmt, ...)
 	return done;
 }
 
-/* psiginfo writes with one write(2) to descriptor 2, not through stderr. */
+/* psiginfo writes with one write(2) to descriptor 2, not through stderr:
+ * its text is built only when that descriptor is captured. */
 static int
 report_psiginfo(const siginfo_t *si, const char *s)
 {
 	struct report_mem m = { .len = 0 };
-	int saved = errno, done;
+	int saved = errno, done = 0;
 
-	m.buf[0] = '\0';
-	if (s != NULL && *s != '\0')
-		report_mem_add(&m, "%s: ", s);
-	report_siginfo_text(&m, si);
-	errno = saved;
-	done = report_dput("%s", m.buf);
+	if (errout_fd(STDERR_FILENO) && errout_live()) {
+		if (s != NULL && *s != '\0')
+			report_mem_add(&m, "%s: ", s);
+		report_siginfo_text(&m, si);
+		done = report_dput("%s", m.buf);
+	}
 	errno = saved;
 	return done;
 }
