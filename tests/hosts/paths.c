@@ -133,19 +133,26 @@ paths_len(const char *fmt, ...)
 	return n;
 }
 
-static void __attribute__((format(printf, 1, 2)))
-paths_vfprintf(const char *fmt, ...)
+/* One call of a va_list printf with the text; which: 0 vfprintf to
+ * stderr, 1 vprintf, 2 vdprintf to fd 2. */
+static void __attribute__((format(printf, 2, 3)))
+paths_vcall(int which, const char *fmt, ...)
 {
+	static const char *const names[] = { "vfprintf", "vprintf", "vdprintf" };
 	va_list ap;
-	int n = 0, r;
+	int n, r;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	va_start(ap, fmt);
 	errno = PATHS_ERRNO;
-	r = vfprintf(stderr, fmt, ap);
-	paths_check("vfprintf", r, n);
+	switch (which) {
+	case 0: r = vfprintf(stderr, fmt, ap); break;
+	case 1: r = vprintf(fmt, ap); break;
+	default: r = vdprintf(2, fmt, ap); break;
+	}
+	paths_check(names[which], r, n);
 	va_end(ap);
 }
 
@@ -162,7 +169,7 @@ static void
 paths_vfprintf_path(const char *m, const char *arg)
 {
 	(void)arg;
-	paths_vfprintf("%s formatted %d\n", m, 2);
+	paths_vcall(0, "%s formatted %d\n", m, 2);
 }
 
 /* "M suffix\n" in buf. */
@@ -172,27 +179,21 @@ paths_text(char *buf, size_t len, const char *m, const char *suffix)
 	return (size_t)snprintf(buf, len, "%s %s\n", m, suffix);
 }
 
+/* "M string\n" by fputs, or fputs_unlocked. */
 static void
-paths_fputs(const char *m, const char *arg)
+paths_string(const char *m, int unlocked)
 {
 	char t[128];
+	int r;
 
-	(void)arg;
 	paths_text(t, sizeof(t), m, "string");
 	errno = PATHS_ERRNO;
-	paths_check("fputs", fputs(t, stderr) >= 0, 1);
+	r = unlocked ? fputs_unlocked(t, stderr) : fputs(t, stderr);
+	paths_check(unlocked ? "fputs_unlocked" : "fputs", r >= 0, 1);
 }
 
-static void
-paths_fputs_unlocked(const char *m, const char *arg)
-{
-	char t[128];
-
-	(void)arg;
-	paths_text(t, sizeof(t), m, "string");
-	errno = PATHS_ERRNO;
-	paths_check("fputs_unlocked", fputs_unlocked(t, stderr) >= 0, 1);
-}
+static void paths_fputs(const char *m, const char *a) { (void)a; paths_string(m, 0); }
+static void paths_fputs_unlocked(const char *m, const char *a) { (void)a; paths_string(m, 1); }
 
 /* One call per byte of "M chars\n"; which: 0 fputc, 1 putc, 2
  * fputc_unlocked, 3 putc_unlocked. */
@@ -223,27 +224,20 @@ static void paths_putc(const char *m, const char *a) { (void)a; paths_chars(m, 1
 static void paths_fputc_unlocked(const char *m, const char *a) { (void)a; paths_chars(m, 2); }
 static void paths_putc_unlocked(const char *m, const char *a) { (void)a; paths_chars(m, 3); }
 
+/* "M block\n" by fwrite, or fwrite_unlocked. */
 static void
-paths_fwrite(const char *m, const char *arg)
+paths_block(const char *m, int unlocked)
 {
 	char t[128];
-	size_t n = paths_text(t, sizeof(t), m, "block");
+	size_t n = paths_text(t, sizeof(t), m, "block"), r;
 
-	(void)arg;
 	errno = PATHS_ERRNO;
-	paths_check("fwrite", (long)fwrite(t, 1, n, stderr), (long)n);
+	r = unlocked ? fwrite_unlocked(t, 1, n, stderr) : fwrite(t, 1, n, stderr);
+	paths_check(unlocked ? "fwrite_unlocked" : "fwrite", (long)r, (long)n);
 }
 
-static void
-paths_fwrite_unlocked(const char *m, const char *arg)
-{
-	char t[128];
-	size_t n = paths_text(t, sizeof(t), m, "block");
-
-	(void)arg;
-	errno = PATHS_ERRNO;
-	paths_check("fwrite_unlocked", (long)fwrite_unlocked(t, 1, n, stderr), (long)n);
-}
+static void paths_fwrite(const char *m, const char *a) { (void)a; paths_block(m, 0); }
+static void paths_fwrite_unlocked(const char *m, const char *a) { (void)a; paths_block(m, 1); }
 
 /* fd 1 becomes a copy of stderr until paths_out_back. */
 static int paths_saved_out = -1;
@@ -295,28 +289,12 @@ paths_printf(const char *m, const char *arg)
 	paths_out_back("printf");
 }
 
-static void __attribute__((format(printf, 1, 2)))
-paths_vprintf_call(const char *fmt, ...)
-{
-	va_list ap;
-	int n, r;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	va_start(ap, fmt);
-	errno = PATHS_ERRNO;
-	r = vprintf(fmt, ap);
-	paths_check("vprintf", r, n);
-	va_end(ap);
-}
-
 static void
 paths_vprintf(const char *m, const char *arg)
 {
 	(void)arg;
 	paths_out_to_err();
-	paths_vprintf_call("%s formatted %d\n", m, 4);
+	paths_vcall(1, "%s formatted %d\n", m, 4);
 	paths_out_back("vprintf");
 }
 
@@ -357,27 +335,11 @@ paths_dprintf(const char *m, const char *arg)
 	    paths_len("%s formatted %d\n", m, 5));
 }
 
-static void __attribute__((format(printf, 1, 2)))
-paths_vdprintf_call(const char *fmt, ...)
-{
-	va_list ap;
-	int n, r;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	va_start(ap, fmt);
-	errno = PATHS_ERRNO;
-	r = vdprintf(2, fmt, ap);
-	paths_check("vdprintf", r, n);
-	va_end(ap);
-}
-
 static void
 paths_vdprintf(const char *m, const char *arg)
 {
 	(void)arg;
-	paths_vdprintf_call("%s formatted %d\n", m, 6);
+	paths_vcall(2, "%s formatted %d\n", m, 6);
 }
 
 /* "M write\n" by write(2) to fd, a copy of stderr, which is then closed. */
@@ -702,27 +664,21 @@ paths_wtext(wchar_t *w, size_t len, const char *m)
 	return (size_t)swprintf(w, len, L"%s \u00e9\n", m);
 }
 
+/* "M é\n" by fputws, or fputws_unlocked. */
 static void
-paths_fputws(const char *m, const char *arg)
+paths_wstring(const char *m, int unlocked)
 {
 	wchar_t w[64];
+	int r;
 
-	(void)arg;
 	paths_wtext(w, 64, m);
 	errno = PATHS_ERRNO;
-	paths_check("fputws", fputws(w, stderr) >= 0, 1);
+	r = unlocked ? fputws_unlocked(w, stderr) : fputws(w, stderr);
+	paths_check(unlocked ? "fputws_unlocked" : "fputws", r >= 0, 1);
 }
 
-static void
-paths_fputws_unlocked(const char *m, const char *arg)
-{
-	wchar_t w[64];
-
-	(void)arg;
-	paths_wtext(w, 64, m);
-	errno = PATHS_ERRNO;
-	paths_check("fputws_unlocked", fputws_unlocked(w, stderr) >= 0, 1);
-}
+static void paths_fputws(const char *m, const char *a) { (void)a; paths_wstring(m, 0); }
+static void paths_fputws_unlocked(const char *m, const char *a) { (void)a; paths_wstring(m, 1); }
 
 /* One call per wide character; which: 0 fputwc, 1 putwc, 2
  * fputwc_unlocked, 3 putwc_unlocked. */
