@@ -38,7 +38,7 @@ report_psignal(int sig, const char *s)
 	if (!report_wants())
 		return 0;
 	colon = report_colon(&s);
-	if (sig >= 0 && sig < NSIG && (desc = sigdescr_np(sig)) != NULL)
+	if ((desc = sigdescr_np(sig)) != NULL)
 		n = report_format(&t, "%s%s%s\n", s, colon, report_tr(desc));
 	else
 		n = report_format(&t, report_tr("%s%sUnknown signal %d\n"), s, colon, sig);
@@ -169,10 +169,11 @@ static void
 report_siginfo_text(struct report_mem *m, const siginfo_t *si)
 {
 	int sig = si->si_signo;
-	const char *desc = sig >= 0 && sig < NSIG ? sigdescr_np(sig) : NULL;
-	const char *code;
+	const char *desc = sigdescr_np(sig), *code;
 
-	if (sig < 0 || sig >= NSIG || (desc == NULL && (sig < SIGRTMIN || sig >= SIGRTMAX))) {
+	/* sigdescr_np is NULL for a number glibc does not describe, in range
+	 * or not; of those, psiginfo names SIGRTMIN to SIGRTMAX-1. */
+	if (desc == NULL && (sig < SIGRTMIN || sig >= SIGRTMAX)) {
 		report_mem_add(m, report_tr("Unknown signal %d\n"), sig);
 		return;
 	}
