@@ -127,19 +127,25 @@ logmix_format(char *buf, size_t len, int p, int t, int seq, int via)
 	    checksum_fnv(buf, (size_t)n));
 }
 
+/* Report a call (what) that returned w instead of n, or changed errno. */
+static void
+logmix_check(struct logmix_thread *th, int seq, const char *what, ssize_t w, size_t n)
+{
+	int e = errno;
+
+	if (w != (ssize_t)n || e != LOGMIX_ERRNO) {
+		logmix_out("FAIL p=%d t=%d seq=%d: %s returned %zd of %zu, errno %d\n",
+		    th->p, th->t, seq, what, w, n, e);
+		th->failed = 1;
+	}
+}
+
 /* write(2) with the return value and errno checked. */
 static void
 logmix_write(struct logmix_thread *th, int seq, const char *buf, size_t n)
 {
-	ssize_t w;
-
 	errno = LOGMIX_ERRNO;
-	w = write(2, buf, n);
-	if (w != (ssize_t)n || errno != LOGMIX_ERRNO) {
-		logmix_out("FAIL p=%d t=%d seq=%d: write returned %zd of %zu, errno %d\n",
-		    th->p, th->t, seq, w, n, errno);
-		th->failed = 1;
-	}
+	logmix_check(th, seq, "write", write(2, buf, n), n);
 }
 
 /* writev(2) with the return value and errno checked. */
@@ -147,17 +153,11 @@ static void
 logmix_writev(struct logmix_thread *th, int seq, const struct iovec *iov, int cnt)
 {
 	size_t total = 0;
-	ssize_t w;
 
 	for (int i = 0; i < cnt; i++)
 		total += iov[i].iov_len;
 	errno = LOGMIX_ERRNO;
-	w = writev(2, iov, cnt);
-	if (w != (ssize_t)total || errno != LOGMIX_ERRNO) {
-		logmix_out("FAIL p=%d t=%d seq=%d: writev returned %zd of %zu, errno %d\n",
-		    th->p, th->t, seq, w, total, errno);
-		th->failed = 1;
-	}
+	logmix_check(th, seq, "writev", writev(2, iov, cnt), total);
 }
 
 /* Log line seq (and, for multi, the rest of its group before end); returns
