@@ -764,14 +764,18 @@ harness_json_int(struct harness_json *j, long *v)
 	return 0;
 }
 
-/* 1 if s is one of the NULL-ended words. */
+/* A field (harness_json_field) that must be one of the NULL-ended words;
+ * another word fails with the reason unknown. */
 static int
-harness_word_in(const char *s, const char *const *words)
+harness_json_word(struct harness_json *j, char *dst, size_t dstlen,
+    const char *const *words, const char *unknown)
 {
+	if (harness_json_field(j, dst, dstlen) == -1)
+		return -1;
 	for (; *words != NULL; words++)
-		if (strcmp(s, *words) == 0)
-			return 1;
-	return 0;
+		if (strcmp(dst, *words) == 0)
+			return 0;
+	return harness_json_fail(j, unknown);
 }
 
 /* RFC 3339 UTC with nanoseconds: YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ. */
@@ -853,19 +857,16 @@ harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, si
 		case 2: rc = harness_json_int(&j, &r->tid); break;
 		case 3: rc = harness_json_field(&j, r->proc, sizeof(r->proc)); break;
 		case 4:
-			rc = harness_json_field(&j, r->source, sizeof(r->source));
-			if (rc == 0 && !harness_word_in(r->source, sources))
-				rc = harness_json_fail(&j, "unknown source");
+			rc = harness_json_word(&j, r->source, sizeof(r->source), sources,
+			    "unknown source");
 			break;
 		case 5:
-			rc = harness_json_field(&j, r->facility, sizeof(r->facility));
-			if (rc == 0 && !harness_word_in(r->facility, facilities))
-				rc = harness_json_fail(&j, "unknown facility");
+			rc = harness_json_word(&j, r->facility, sizeof(r->facility), facilities,
+			    "unknown facility");
 			break;
 		case 6:
-			rc = harness_json_field(&j, r->severity, sizeof(r->severity));
-			if (rc == 0 && !harness_word_in(r->severity, severities))
-				rc = harness_json_fail(&j, "unknown severity");
+			rc = harness_json_word(&j, r->severity, sizeof(r->severity), severities,
+			    "unknown severity");
 			break;
 		case 7:
 			if (j.end - j.p >= 4 && memcmp(j.p, "null", 4) == 0) {
