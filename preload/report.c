@@ -62,7 +62,8 @@ report_put_locked(const char *p, size_t n, int orient)
 	return 1;
 }
 
-int
+/* Lock stderr and capture n bytes for it: 1, or 0 (report_put_locked). */
+static int
 report_put(const char *p, size_t n, int orient)
 {
 	int r;

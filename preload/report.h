@@ -9,7 +9,7 @@
  * characters, not bytes: a line is captured only when it is plain ASCII
  * (then both agree), and the caller makes the real call otherwise.
  *
- * Thread-safe (report_put takes stderr's lock); not async-signal-safe,
+ * Thread-safe (report_put_text takes stderr's lock); not async-signal-safe,
  * like the glibc functions these serve.
  */
 #ifndef MPLOG_REPORT_H
@@ -41,11 +41,8 @@ int report_same_bytes(const char *p, size_t n);
  */
 int report_put_locked(const char *p, size_t n, int orient);
 
-/* Lock stderr and capture n bytes for it: 1, or 0 (report_put_locked). */
-int report_put(const char *p, size_t n, int orient);
-
-/* Capture the n bytes of t (report_put) and free t: 1, or 0 when n is -1
- * or the real function must write them. */
+/* Lock stderr, capture the n bytes of t (report_put_locked) and free t:
+ * 1, or 0 when n is -1 or the real function must write them. */
 int report_put_text(struct errout_text *t, int n, int orient);
 
 /* The separator perror and psignal write after the caller's prefix *s:
