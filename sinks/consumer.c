@@ -25,7 +25,9 @@ consumer_replace_stale(const char *name, pid_t *owner)
 			errno = EEXIST;
 		return -1;
 	}
-	/* RUNNING, or STARTING (being built): busy while its creator lives. */
+	/* RUNNING, or STARTING (being built): busy while its creator lives.
+	 * Acquire pairs with the release in seg_consumer_start(): a RUNNING
+	 * segment's consumer pid and start time are those we read next. */
 	if (atomic_load_explicit(&old.meta->state, memory_order_acquire) != SEG_STATE_CLOSED &&
 	    seg_consumer_exists(&old)) {
 		*owner = atomic_load_explicit(&old.meta->consumer_pid, memory_order_relaxed);
@@ -201,6 +203,8 @@ consumer_gather(struct consumer *c)
 	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
 		struct lane_hdr *hdr = seg_lane(&c->seg, i);
 
+		/* Relaxed: only compared in consumer_pending(); lane_peek()
+		 * loads head again with acquire before reading records. */
 		c->seen_head[i] = atomic_load_explicit(&hdr->head, memory_order_relaxed);
 		if (consumer_peek(c, i, &c->cands[n]))
 			n++;
@@ -270,6 +274,9 @@ consumer_pending(void *arg)
 	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
 		struct lane_hdr *hdr = seg_lane(&c->seg, i);
 
+		/* Relaxed after the fence in seg_consumer_sleep(), which pairs
+		 * with the one in seg_wake_consumer(): a head published before
+		 * the producer saw us awake is seen here. */
 		if (atomic_load_explicit(&hdr->head, memory_order_relaxed) != c->seen_head[i])
 			return 1;
 	}
