@@ -388,6 +388,25 @@ harness_mplog_argv(char **argv, int *n, int script, const char *format, const ch
 	argv[(*n)++] = "--";
 }
 
+struct harness_result
+harness_run_host(int script, const char *format, const char *const *opts, const char *host,
+    const char *const *args, char **log)
+{
+	char *argv[64];
+	int n = 0;
+	struct harness_result r;
+
+	*log = harness_file(harness_fmt("%s%d.%s", host, harness.serial++,
+	    format != NULL ? format : "text"));
+	harness_mplog_argv(argv, &n, script, format, *log, opts);
+	argv[n++] = harness_build(harness_fmt("hosts/%s", host));
+	for (int i = 0; args[i] != NULL && n < 63; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	harness_run(argv, NULL, NULL, &r);
+	return r;
+}
+
 int
 harness_run(char *const argv[], char **env, const char *in_text, struct harness_result *r)
 {

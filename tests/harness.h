@@ -103,6 +103,14 @@ int harness_wait(pid_t pid, int timeout_ms);
 void harness_mplog_argv(char **argv, int *n, int script, const char *format,
     const char *log, const char *const *opts);
 
+/*
+ * Run $MPLOG_BUILD/hosts/HOST with the words args (NULL-ended) under mplog
+ * as harness_mplog_argv puts it, the log in a new file of the scratch
+ * folder whose path goes to *log. Returns what harness_run collected.
+ */
+struct harness_result harness_run_host(int script, const char *format,
+    const char *const *opts, const char *host, const char *const *args, char **log);
+
 /* Run argv to completion with stdin from in_text (NULL: /dev/null),
  * stdout and stderr collected. Returns r->code. */
 int harness_run(char *const argv[], char **env, const char *in_text,

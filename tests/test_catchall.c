@@ -79,19 +79,7 @@ ca_ids_parse(const char *out, struct ca_ids *ids)
 static struct harness_result
 ca_run(int script, const char *const *opts, const char *const *args, char **log)
 {
-	static int runs;
-	char *argv[64];
-	int n = 0;
-	struct harness_result r;
-
-	*log = harness_file(harness_fmt("catchall%d.json", runs++));
-	harness_mplog_argv(argv, &n, script, "json", *log, opts);
-	argv[n++] = harness_build("hosts/rawerr");
-	for (int i = 0; args[i] != NULL && n < 63; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	harness_run(argv, NULL, NULL, &r);
-	return r;
+	return harness_run_host(script, "json", opts, "rawerr", args, log);
 }
 
 /* The checks every stderr record passes: source, no ident, valid JSON. */

@@ -418,20 +418,7 @@ static struct harness_result
 e2e_say_run(int script, const char *format, const char *const *opts,
     const char *const *args, char **log)
 {
-	char *argv[64];
-	int n = 0;
-	struct harness_result r;
-
-	static int runs;
-
-	*log = harness_file(harness_fmt("say%d.%s", runs++, format));
-	harness_mplog_argv(argv, &n, script, format, *log, opts);
-	argv[n++] = harness_build("hosts/say");
-	for (int i = 0; args[i] != NULL && n < 63; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	harness_run(argv, NULL, NULL, &r);
-	return r;
+	return harness_run_host(script, format, opts, "say", args, log);
 }
 
 /*
