@@ -123,18 +123,18 @@ mplogd_ready(int fd)
 static int
 mplogd_command_over(void)
 {
-	if (mplogd_catchall == NULL)
-		return run_poll(&mplogd_run);
-	if (!run_peek(&mplogd_run))
-		return 0;
-	if (!mplogd_draining) {
-		catchall_stop(mplogd_catchall, seg_now_mono() + CONSUMER_DRAIN_NS);
-		mplogd_draining = 1;
+	if (mplogd_catchall != NULL) {
+		if (!mplogd_draining) {
+			if (!run_peek(&mplogd_run))
+				return 0;
+			catchall_stop(mplogd_catchall, seg_now_mono() + CONSUMER_DRAIN_NS);
+			mplogd_draining = 1;
+		}
+		if (!catchall_done(mplogd_catchall))
+			return 0;
+		catchall_close(mplogd_catchall);
+		mplogd_catchall = NULL;
 	}
-	if (!catchall_done(mplogd_catchall))
-		return 0;
-	catchall_close(mplogd_catchall);
-	mplogd_catchall = NULL;
 	return run_poll(&mplogd_run);
 }
 
