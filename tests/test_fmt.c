@@ -23,6 +23,7 @@
 
 #include "fmt.h"
 #include "lane.h"
+#include "prng.h"
 
 /* 2026-11-25T09:16:26Z and 2026-11-25T07:36:53Z (date -u -d ... +%s). */
 #define TF_SEC_A  UINT64_C(1795598186)
@@ -372,16 +373,6 @@ Test(fmt, json_replaces_each_invalid_byte)
 	TF_JSON("\xf0\x9f\x98", TF_FFFD TF_FFFD TF_FFFD);
 }
 
-/* xorshift64*, so every run tests the same strings. */
-static uint64_t
-tf_rand(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
 /* Random bytes, half of them picked from UTF-8 and JSON's hard cases. */
 static size_t
 tf_random_msg(uint64_t *seed, char *msg, size_t cap)
@@ -391,10 +382,10 @@ tf_random_msg(uint64_t *seed, char *msg, size_t cap)
 		"\xc0\xaf", "\xe2\x82", "\xf4\x90\x80\x80", "\"", "\\", "\\u",
 		"\0", "\x1b[", "\x7f", "\n", "0", "\xc2\x85", "\xe2\x80\xae",
 	};
-	size_t n = 0, want = tf_rand(seed) % cap;
+	size_t n = 0, want = prng_next(seed) % cap;
 
 	while (n < want) {
-		uint64_t x = tf_rand(seed);
+		uint64_t x = prng_next(seed);
 		const char *p = pieces[x % (sizeof(pieces) / sizeof(pieces[0]))];
 		size_t k = *p == '\0' ? 1 : strlen(p);
 

@@ -35,6 +35,7 @@
 
 #include "heapring.h"
 #include "hosts/checksum.h"
+#include "prng.h"
 
 #define HRT_N          HEAPRING_SLOTS
 #define HRT_MS         INT64_C(1000000)
@@ -58,26 +59,6 @@ hrt_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * HRT_SEC + ts.tv_nsec;
-}
-
-/* xorshift64*: deterministic, so a failure can be replayed. */
-static uint64_t
-hrt_rand(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
-/* splitmix64 finaliser: lengths and patterns from a sequence number. */
-static uint64_t
-hrt_mix(uint64_t x)
-{
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
 }
 
 static struct heapring *
@@ -113,7 +94,7 @@ struct hrt_head {
 static uint32_t
 hrt_len(uint32_t writer, uint64_t seq)
 {
-	uint64_t h = hrt_mix(seq * HRT_WRITERS + writer);
+	uint64_t h = prng_mix(seq * HRT_WRITERS + writer);
 
 	if (h % 4096 == 0)
 		return HRT_MIN_LEN + (uint32_t)((h >> 20) % (HEAPRING_DATA_MAX - HRT_MIN_LEN + 1));
@@ -168,7 +149,7 @@ hrt_check(const struct heapring_rec *rec, uint32_t writer, uint64_t seq, uint32_
 	if (rec->kind != 1 + seq % 3 || rec->pri != (uint8_t)(seq * 5 + writer) ||
 	    rec->ts_ns != (seq ^ ((uint64_t)writer << 48)) ||
 	    rec->tid != (int32_t)writer + 1000 || rec->ident != (uint16_t)(seq >> 2) ||
-	    rec->flags != 0)
+	    rec->level != 0)
 		return "header field";
 	if (len < HRT_MIN_LEN) {
 		for (uint32_t i = 0; i < len; i++)
@@ -268,7 +249,7 @@ Test(heapring, claim_sets_length_and_slots_and_clears_flags_and_ident)
 	cr_assert_eq((char *)c.rec, r->slots);
 	cr_assert_eq(c.rec->len, 70);
 	cr_assert_eq(c.rec->nslots, hrt_slots(70));
-	cr_assert_eq(c.rec->flags, 0);
+	cr_assert_eq(c.rec->level, 0);
 	cr_assert_eq(c.rec->ident, 0);
 	hrt_free(r);
 }
@@ -332,7 +313,7 @@ Test(heapring, claim_past_data_max_fails_with_emsgsize_and_changes_nothing)
 static uint32_t
 hrt_lap_len(uint64_t *rng)
 {
-	uint64_t x = hrt_rand(rng);
+	uint64_t x = prng_next(rng);
 
 	switch (x % 10) {
 	case 0:
@@ -378,7 +359,7 @@ Test(heapring, fills_exactly_and_frees_after_pops_over_many_laps_of_random_sizes
 			seq++;
 			head += k;
 			/* Mostly fill up before the reader pops. */
-			if (hrt_rand(&rng) % 32 != 0)
+			if (prng_next(&rng) % 32 != 0)
 				continue;
 		} else {
 			cr_assert_eq(rc, -1, "%" PRIu32 " slots granted with only %" PRIu64
@@ -388,7 +369,7 @@ Test(heapring, fills_exactly_and_frees_after_pops_over_many_laps_of_random_sizes
 			fulls++;
 		}
 		/* The reader pops some, sometimes all. */
-		uint32_t pops = hrt_rand(&rng) % 8 == 0 ? qn : 1 + (uint32_t)(hrt_rand(&rng) % (qn / 4 + 1));
+		uint32_t pops = prng_next(&rng) % 8 == 0 ? qn : 1 + (uint32_t)(prng_next(&rng) % (qn / 4 + 1));
 		while (pops-- > 0) {
 			const struct heapring_rec *rec;
 			const char *why;

@@ -36,6 +36,7 @@
 #include "procid.h"
 #include "seg.h"
 #include "hosts/checksum.h"
+#include "prng.h"
 
 #define LANET_SEC   INT64_C(1000000000)
 
@@ -99,26 +100,6 @@ lanet_open(struct seg *seg, const char *tag, uint32_t lanes, struct lane_writer 
 	*r = lanet_reader(seg, 0);
 }
 
-/* xorshift64*: deterministic, so a failure can be replayed. */
-static uint64_t
-lanet_rand(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
-/* splitmix64 finaliser: record lengths and patterns from a sequence number. */
-static uint64_t
-lanet_mix(uint64_t x)
-{
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
-}
-
 /*
  * Self-checking records. The message is
  *   [writer u32][len u32][seq u64][pattern ...][fnv-1a of all before, u32]
@@ -137,7 +118,7 @@ struct lanet_head {
 static uint32_t
 lanet_len(uint32_t writer, uint64_t seq)
 {
-	uint64_t h = lanet_mix(seq * 8 + writer);
+	uint64_t h = prng_mix(seq * 8 + writer);
 
 	if (seq % 50021 == 17)
 		return LANE_MSG_MAX;
@@ -417,7 +398,7 @@ lanet_wrap_byte(uint64_t seq, uint32_t i)
 static uint32_t
 lanet_wrap_len(uint64_t *rng)
 {
-	uint64_t x = lanet_rand(rng);
+	uint64_t x = prng_next(rng);
 
 	switch (x % 8) {
 	case 0:
@@ -447,7 +428,7 @@ Test(lane, random_sizes_wrap_with_pad_over_many_laps)
 
 	while (pos < UINT64_C(200) * r.size) {
 		/* Write a random burst, or until the lane is full. */
-		unsigned burst = 1 + (unsigned)(lanet_rand(&rng) % 12);
+		unsigned burst = 1 + (unsigned)(prng_next(&rng) % 12);
 		for (unsigned k = 0; k < burst; k++) {
 			int empty = lane_used(r.hdr) == 0 &&
 			    w.head == atomic_load(&r.hdr->head);
@@ -474,8 +455,8 @@ Test(lane, random_sizes_wrap_with_pad_over_many_laps)
 		cr_assert_lt(wseq - rseq, 4096);
 
 		/* Read a random number of records, or drain, checking each. */
-		unsigned take = (unsigned)(lanet_rand(&rng) % 16);
-		if (lanet_rand(&rng) % 4 == 0)
+		unsigned take = (unsigned)(prng_next(&rng) % 16);
+		if (prng_next(&rng) % 4 == 0)
 			take = UINT32_MAX;
 		for (unsigned k = 0; k < take; k++) {
 			int got = lanet_peek(&r, &v);
@@ -779,14 +760,14 @@ Test(lane, random_bytes_never_make_peek_read_outside_the_ring)
 
 	lanet_guard(&g, S);
 	for (unsigned iter = 0; iter < 20000; iter++) {
-		uint64_t tail = (lanet_rand(&rng) % (64 * S)) & ~UINT64_C(7);
+		uint64_t tail = (prng_next(&rng) % (64 * S)) & ~UINT64_C(7);
 		uint64_t pos = tail, head;
 
-		if (lanet_rand(&rng) % 16 == 0)
-			tail |= lanet_rand(&rng) % 8;
+		if (prng_next(&rng) % 16 == 0)
+			tail |= prng_next(&rng) % 8;
 		/* A chain of mostly plausible records from tail on. */
 		for (unsigned k = 0; k < 40; k++) {
-			uint64_t x = lanet_rand(&rng);
+			uint64_t x = prng_next(&rng);
 			uint32_t off = (uint32_t)(pos % S), size;
 			uint8_t type = LANE_REC_LOG;
 
@@ -815,9 +796,9 @@ Test(lane, random_bytes_never_make_peek_read_outside_the_ring)
 			if ((size + 7u) < 8 || pos - tail > 2 * (uint64_t)S)
 				break;
 		}
-		head = tail + lanet_rand(&rng) % (S + 16);
-		if (lanet_rand(&rng) % 8 == 0)
-			head = tail + (uint64_t)((int64_t)(lanet_rand(&rng) % 64) - 32);
+		head = tail + prng_next(&rng) % (S + 16);
+		if (prng_next(&rng) % 8 == 0)
+			head = tail + (uint64_t)((int64_t)(prng_next(&rng) % 64) - 32);
 		atomic_store(&g.hdr->tail, tail);
 		atomic_store(&g.hdr->head, head);
 
