@@ -83,7 +83,8 @@ heapring_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
 	c->rec = heapring_at(r, p);
 	c->rec->len = len;
 	c->rec->nslots = (uint16_t)k;
-	c->rec->flags = 0;
+	c->rec->level = 0;
+	c->rec->spare = 0;
 	c->rec->ident = 0;
 	return 0;
 }

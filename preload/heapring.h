@@ -47,7 +47,8 @@ struct heapring_rec {
 	uint64_t ts_ns;         /* CLOCK_REALTIME at the call */
 	int32_t tid;
 	uint16_t ident;         /* process-local ident index, 0 for default */
-	uint16_t flags;
+	uint8_t level;          /* the level in force at the call */
+	uint8_t spare;
 	char data[];
 };
 

@@ -48,6 +48,7 @@ lines_emit_part(struct lines *ls, uint32_t i, lines_emit_fn emit, void *arg)
 	struct lines_part *p = &ls->parts[i];
 	struct lines_line l = {
 		.ts_ns = p->ts_ns, .tid = p->tid, .kind = HEAPRING_STDERR, .pri = p->pri,
+		.level = p->level,
 	};
 
 	lines_emit_all(&l, p->buf, p->len, !p->cont, emit, arg);
@@ -87,6 +88,7 @@ lines_start(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit
 	p->tid = rec->tid;
 	p->pri = rec->pri;
 	p->ts_ns = rec->ts_ns;
+	p->level = rec->level;
 	p->len = 0;
 	p->cont = 0;
 	return p;
@@ -106,13 +108,13 @@ lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
 	while (len > 0) {
 		if (p == NULL && (p = lines_start(ls, rec, emit, arg)) == NULL) {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
-			    .kind = HEAPRING_STDERR, .pri = rec->pri };
+			    .kind = HEAPRING_STDERR, .pri = rec->pri, .level = rec->level };
 			lines_emit_all(&l, data, len, 1, emit, arg);   /* no memory */
 			return;
 		}
 		if (p->len == LINES_MAX) {
 			struct lines_line l = { .ts_ns = p->ts_ns, .tid = p->tid,
-			    .kind = HEAPRING_STDERR, .pri = p->pri,
+			    .kind = HEAPRING_STDERR, .pri = p->pri, .level = p->level,
 			    .flags = LINES_F_SPLIT, .data = p->buf, .len = p->len };
 			lines_deliver(&l, !p->cont, emit, arg);
 			p->pri = l.pri;
@@ -151,7 +153,7 @@ lines_feed_stderr(struct lines *ls, const struct heapring_rec *rec,
 				lines_emit_part(ls, (uint32_t)(part - ls->parts), emit, arg);
 		} else {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
-			    .kind = HEAPRING_STDERR, .pri = rec->pri };
+			    .kind = HEAPRING_STDERR, .pri = rec->pri, .level = rec->level };
 			lines_emit_all(&l, p, (uint32_t)(nl - p), 1, emit, arg);
 		}
 		p = nl + 1;
@@ -163,7 +165,7 @@ lines_feed(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit,
 {
 	struct lines_line l = {
 		.ts_ns = rec->ts_ns, .tid = rec->tid, .kind = rec->kind,
-		.pri = rec->pri, .ident = rec->ident,
+		.pri = rec->pri, .level = rec->level, .ident = rec->ident,
 	};
 	uint32_t len = rec->len;
 

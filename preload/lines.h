@@ -28,6 +28,7 @@ struct lines_line {
 	uint8_t kind;           /* enum heapring_kind */
 	uint8_t pri;
 	uint8_t flags;          /* LINES_F_SPLIT */
+	uint8_t level;          /* the level at its first piece's call */
 	uint16_t ident;
 	const char *data;
 	uint32_t len;
@@ -39,6 +40,7 @@ struct lines_part {
 	int32_t tid;
 	uint8_t pri;
 	uint8_t cont;           /* a split piece of this line has gone */
+	uint8_t level;          /* of the first piece */
 	uint64_t ts_ns;         /* first piece */
 	uint64_t last_ns;       /* latest piece */
 	char *buf;

@@ -205,14 +205,13 @@ pipeline_reserve(uint32_t len)
 	return rec;
 }
 
-/* A stderr line below the level is discarded here, once its "<N>"
- * prefix has given its severity; syslog records were checked in the hook. */
+/* A stderr line below the level in force when it was written is
+ * discarded here, once its "<N>" prefix has given its severity; syslog
+ * records were checked in the hook. */
 static int
 pipeline_below_level(const struct lines_line *l)
 {
-	/* Relaxed: a single word; a change applies from the next line. */
-	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) >
-	    atomic_load_explicit(&pl.seg->config->level, memory_order_relaxed);
+	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) > l->level;
 }
 
 /* lines_emit_fn: copy one line into the lane, or pass it through. */

@@ -275,6 +275,11 @@ shim_publish(struct heapring *r, struct heapring_claim *c, uint8_t kind,
 	c->rec->ident = ident;
 	c->rec->ts_ns = ts;
 	c->rec->tid = shim_tid();
+	/* Relaxed: a single word; a change applies from the next call. A
+	 * stderr line's severity is known only once it is whole, so the
+	 * pipeline judges it against the level of its first piece's call. */
+	c->rec->level = (uint8_t)atomic_load_explicit(&shim_seg()->config->level,
+	    memory_order_relaxed);
 	if (heapring_publish(r, c) == -1)
 		return -1;
 	pipeline_ensure();

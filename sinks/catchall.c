@@ -177,15 +177,15 @@ catchall_put(struct catchall *ca, const struct lines_line *l)
 /*
  * lines_emit_fn: a line, or a piece of one, is complete. lines.c has
  * already applied and removed a "<N>" prefix (for every piece of a split
- * line). Lines less severe than the level are discarded.
+ * line). Lines less severe than the level in force when their first
+ * piece was read are discarded.
  */
 static void
 catchall_emit(void *arg, const struct lines_line *l)
 {
 	struct catchall *ca = arg;
 
-	/* Relaxed, as in the shim: a level change applies from the next line. */
-	if ((l->pri & 7u) > atomic_load_explicit(&ca->seg->config->level, memory_order_relaxed))
+	if ((l->pri & 7u) > l->level)
 		return;
 	catchall_put(ca, l);
 }
@@ -254,7 +254,8 @@ catchall_chunk(struct catchall *ca, int32_t pid, uint32_t n)
 	rec->ts_ns = (uint64_t)seg_now_real();
 	rec->tid = pid;         /* lines.c keeps each "thread" apart: each pid */
 	rec->ident = 0;
-	rec->flags = 0;
+	/* Relaxed, as in the shim: a level change applies from the next read. */
+	rec->level = (uint8_t)atomic_load_explicit(&ca->seg->config->level, memory_order_relaxed);
 	lines_feed(&ca->lines, rec, catchall_emit, ca);
 	if (rec->data[n - 1] != '\n')
 		ca->last_partial = (int64_t)rec->ts_ns;
