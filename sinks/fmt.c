@@ -13,6 +13,7 @@
 
 #include <bsd/vis.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,24 @@ fmt_put(struct fmt_buf *b, const char *s, size_t n)
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	return 0;
+}
+
+/* Append a short printf-formatted piece (numbers, keywords, times). */
+static int __attribute__((format(printf, 2, 3)))
+fmt_printf(struct fmt_buf *b, const char *fmt, ...)
+{
+	char s[192];
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(s, sizeof(s), fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(s)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return fmt_put(b, s, (size_t)w);
 }
 
 /* Reserve room for a field of n input bytes growing at most grow-fold. */
@@ -199,38 +218,25 @@ fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 static int
 fmt_text_time(struct fmt_buf *b, uint64_t ts_ns)
 {
-	char s[128];
 	struct tm tm;
 	time_t t = (time_t)(ts_ns / 1000000000u);
 	long off;
-	int w;
 
 	if (localtime_r(&t, &tm) == NULL)
 		return -1;
 	off = labs(tm.tm_gmtoff) / 60;
-	w = snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.%06u%c%02ld:%02ld ",
+	return fmt_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%06u%c%02ld:%02ld ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u / 1000u),
 	    tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
-	if (w < 0 || (size_t)w >= sizeof(s)) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	return fmt_put(b, s, (size_t)w);
 }
 
 static int
 fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 {
-	char s[64];
-	int w;
-
 	if (fmt_text_time(b, r->ts_ns) == -1 ||
-	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1)
-		return -1;
-	w = snprintf(s, sizeof(s), "[%d] %s", (int)r->pid,
-	    pri_severity_name(r->severity));
-	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1)
+	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1 ||
+	    fmt_printf(b, "[%d] %s", (int)r->pid, pri_severity_name(r->severity)) == -1)
 		return -1;
 	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
@@ -307,42 +313,26 @@ fmt_json_str(struct fmt_buf *b, const char *s, size_t n)
 static int
 fmt_json_time(struct fmt_buf *b, uint64_t ts_ns)
 {
-	char s[128];
 	struct tm tm;
 	time_t t = (time_t)(ts_ns / 1000000000u);
-	int w;
 
 	if (gmtime_r(&t, &tm) == NULL)
 		return -1;
-	w = snprintf(s, sizeof(s), "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"",
+	return fmt_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u));
-	if (w < 0 || (size_t)w >= sizeof(s)) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	return fmt_put(b, s, (size_t)w);
 }
 
 static int
 fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 {
-	char s[192];
-	int w;
-
 	if (fmt_put(b, "{\"ts\":", 6) == -1 ||
-	    fmt_json_time(b, r->ts_ns) == -1)
-		return -1;
-	w = snprintf(s, sizeof(s), ",\"pid\":%d,\"tid\":%d,\"proc\":",
-	    (int)r->pid, (int)r->tid);
-	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1 ||
-	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1)
-		return -1;
-	w = snprintf(s, sizeof(s),
-	    ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
+	    fmt_json_time(b, r->ts_ns) == -1 ||
+	    fmt_printf(b, ",\"pid\":%d,\"tid\":%d,\"proc\":", (int)r->pid, (int)r->tid) == -1 ||
+	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1 ||
+	    fmt_printf(b, ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
 	    fmt_source_name(r->source), pri_facility_name(r->facility),
-	    pri_severity_name(r->severity));
-	if (w < 0 || (size_t)w >= sizeof(s) || fmt_put(b, s, (size_t)w) == -1)
+	    pri_severity_name(r->severity)) == -1)
 		return -1;
 	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->ident, strlen(r->ident)) == -1)
