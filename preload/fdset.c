@@ -8,20 +8,13 @@
 
 _Atomic uint64_t fdset_bits[FDSET_MAX / 64];
 
-/* 0 in a vfork child: its descriptor table is not ours. */
-static int
-fdset_ours(void)
-{
-	return getpid() == atomic_load_explicit(&shim.pid, memory_order_relaxed);
-}
-
 /* Set fd's bit to on. */
 static void
 fdset_put(int fd, int on)
 {
 	uint64_t bit;
 
-	if ((unsigned)fd >= FDSET_MAX || fdset_has(fd) == on || !fdset_ours())
+	if ((unsigned)fd >= FDSET_MAX || fdset_has(fd) == on || !shim_ours())
 		return;
 	bit = UINT64_C(1) << (fd % 64);
 	/* Relaxed: readers need only the word itself. */

@@ -16,8 +16,7 @@
 HOOK_EXPORT void
 _exit(int status)
 {
-	if (getpid() == atomic_load_explicit(&shim.pid, memory_order_relaxed) &&
-	    shim_enter() == 1)         /* never left: the process ends */
+	if (shim_ours() && shim_enter() == 1)         /* never left: the process ends */
 		pipeline_flush_sync();
 	REAL(_exit)(status);
 	__builtin_unreachable();

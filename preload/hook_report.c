@@ -65,7 +65,7 @@ report_perror(const char *s)
 	const char *colon;
 	int saved = errno, n, done;
 
-	if (!report_wants())
+	if (!errout_wants(stderr))
 		return 0;
 	colon = report_colon(&s);
 	n = report_format(&t, "%s%s%s\n", s, colon, strerror_r(saved, buf, sizeof(buf)));
@@ -98,7 +98,7 @@ report_warn(int with_errno, const char *fmt, va_list ap)
 	va_list copy;
 	int saved = errno, n = 0, len, done = 0;
 
-	if (!report_wants())
+	if (!errout_wants(stderr))
 		return 0;
 	msg.p = msg.small;
 	msg.small[0] = '\0';
@@ -241,7 +241,7 @@ report_error_put(int status, int errnum, const struct report_at *at, const char 
 	struct errout_text head, tail;
 	int hn = 0, tn, done = 0;
 
-	if (!report_wants())
+	if (!errout_wants(stderr))
 		return 0;
 	head.p = head.small;
 	if (progname == NULL)
@@ -340,7 +340,7 @@ report_assert(int unexpected, const char *what, const char *file, unsigned int l
 	struct errout_text t;
 	int total, n;   /* total: the %n that ends glibc's msgids; unused */
 
-	if (!report_wants())
+	if (!errout_wants(stderr))
 		return;
 	n = report_format(&t, unexpected ?
 	    report_tr("%s%s%s:%u: %s%sUnexpected error: %s.\n%n") :

@@ -35,7 +35,7 @@ report_psignal(int sig, const char *s)
 	const char *colon, *desc;
 	int saved = errno, n, done;
 
-	if (!report_wants())
+	if (!errout_wants(stderr))
 		return 0;
 	colon = report_colon(&s);
 	if ((desc = sigdescr_np(sig)) != NULL)

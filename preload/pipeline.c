@@ -395,7 +395,7 @@ pipeline_ensure(void)
 		return;
 	/* A vfork child shares our memory but not our threads: a thread it
 	 * started would die with it, leaving the parent's ring unread. */
-	if (getpid() != atomic_load_explicit(&shim.pid, memory_order_relaxed))
+	if (!shim_ours())
 		return;
 	if (!atomic_compare_exchange_strong_explicit(&pl.started, &expect, 1,
 	    memory_order_acq_rel, memory_order_relaxed))

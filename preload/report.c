@@ -26,15 +26,6 @@ report_format(struct errout_text *t, const char *fmt, ...)
 	return n;
 }
 
-int
-report_wants(void)
-{
-	int saved = errno, w = errout_file(stderr) && errout_live();
-
-	errno = saved;
-	return w;
-}
-
 /* 1 when n bytes of p are all ASCII. */
 static int
 report_ascii(const char *p, size_t n)

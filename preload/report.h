@@ -27,9 +27,6 @@ const char *report_tr(const char *msgid) __attribute__((format_arg(1)));
 int report_format(struct errout_text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* 1 when output to stderr is captured now; errno is kept. */
-int report_wants(void);
-
 /* 1 when glibc writes n bytes of p to stderr as these bytes, whatever
  * its orientation. stderr is locked. */
 int report_same_bytes(const char *p, size_t n);

@@ -345,6 +345,14 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	return got == -1 ? -1 : 0;
 }
 
+int
+shim_ours(void)
+{
+	/* Relaxed: shim.pid changes only in a forked child, before it runs
+	 * anything else. */
+	return getpid() == atomic_load_explicit(&shim.pid, memory_order_relaxed);
+}
+
 int32_t
 shim_tid(void)
 {

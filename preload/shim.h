@@ -102,6 +102,10 @@ void shim_lost(void);
 /* Stop capturing for the life of the process. */
 void shim_off(void);
 
+/* 1 in this process; 0 in a vfork child, which shares our memory but not
+ * our threads or descriptor table. Signal-safe (one system call). */
+int shim_ours(void);
+
 /* The calling thread's id, cached. Signal-safe. */
 int32_t shim_tid(void);
 
