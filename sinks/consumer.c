@@ -82,7 +82,8 @@ consumer_deliver(struct consumer *c, const struct fmt_record *r)
 	c->records++;
 }
 
-void
+/* Write a record of mplogd's own (source "mplog") to every sink. */
+static void __attribute__((format(printf, 3, 4)))
 consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 {
 	char msg[512];
@@ -283,6 +284,14 @@ consumer_pending(void *arg)
 	return 0;
 }
 
+/* Flush every sink. */
+static void
+consumer_flush(struct consumer *c)
+{
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_flush(&c->sinks[i]);
+}
+
 void
 consumer_sleep(struct consumer *c)
 {
@@ -297,13 +306,6 @@ consumer_sleep(struct consumer *c)
 	if (timeout > 0)
 		seg_consumer_sleep(&c->seg, timeout, consumer_pending, c);
 	seg_heartbeat(&c->seg);
-}
-
-void
-consumer_flush(struct consumer *c)
-{
-	for (size_t i = 0; i < c->nsinks; i++)
-		sink_flush(&c->sinks[i]);
 }
 
 void

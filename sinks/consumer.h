@@ -66,13 +66,6 @@ void consumer_sleep(struct consumer *c);
  * most CONSUMER_DRAIN_NS while producers keep writing. */
 void consumer_finish(struct consumer *c);
 
-/* Write a record of mplogd's own (source "mplog") to every sink. */
-void consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Flush every sink. */
-void consumer_flush(struct consumer *c);
-
 /* Unmap and unlink the segment; free memory. */
 void consumer_close(struct consumer *c);
 
