@@ -749,6 +749,33 @@ Test(e2e, lines_written_after_mplogd_is_killed_reach_the_real_stderr, .timeout =
 	e2e_check_logmix(&m, &map, recs, n, err);
 }
 
+/* Run the plain host without the shim (bare) and with it, attached to shm. */
+static void
+e2e_plain_twice(const char *shm, struct harness_result *bare, struct harness_result *shim)
+{
+	char *argv[] = { harness_build("hosts/plain"), NULL };
+
+	harness_run(argv, harness_env(NULL), NULL, bare);
+	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", shm), NULL), NULL, shim);
+}
+
+/* The run with the shim ended as the bare run did, and wrote the same
+ * bytes to stdout and to stderr. */
+static void
+e2e_check_same_run(const struct harness_result *bare, const struct harness_result *shim)
+{
+	cr_assert(shim->code == bare->code, "status %d with the shim, %d without",
+	    shim->code, bare->code);
+	cr_assert(shim->out_len == bare->out_len &&
+	    memcmp(shim->out, bare->out, bare->out_len) == 0,
+	    "stdout with the shim:\n%s\nwithout:\n%s", shim->out, bare->out);
+	cr_assert(shim->err_len == bare->err_len &&
+	    memcmp(shim->err, bare->err, bare->err_len) == 0,
+	    "stderr with the shim (%zu bytes):\n%s\nwithout (%zu bytes):\n%s",
+	    shim->err_len, shim->err, bare->err_len, bare->err);
+}
+
 /*
  * With no mplogd (MPLOG_SHM names a segment that does not exist), the
  * preloaded plain host's stdout, stderr and exit status are byte for byte
@@ -756,20 +783,12 @@ Test(e2e, lines_written_after_mplogd_is_killed_reach_the_real_stderr, .timeout =
  */
 Test(e2e, without_mplogd_preloaded_program_output_is_byte_identical, .timeout = 60)
 {
-	char *argv[] = { harness_build("hosts/plain"), NULL };
 	struct harness_result bare, shim;
 
-	harness_run(argv, harness_env(NULL), NULL, &bare);
-	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
-	    harness_fmt("MPLOG_SHM=%s", harness_shm_name()), NULL), NULL, &shim);
+	e2e_plain_twice(harness_shm_name(), &bare, &shim);
 	cr_assert(bare.code == 3 && strcmp(bare.out, "plain: stdout\nplain: done\n") == 0,
 	    "plain itself misbehaves: status %d, stdout %s", bare.code, bare.out);
-	cr_assert(shim.code == bare.code, "status %d with the shim, %d without",
-	    shim.code, bare.code);
-	cr_assert(shim.out_len == bare.out_len && memcmp(shim.out, bare.out, bare.out_len) == 0,
-	    "stdout with the shim:\n%s\nwithout:\n%s", shim.out, bare.out);
-	cr_assert(shim.err_len == bare.err_len && memcmp(shim.err, bare.err, bare.err_len) == 0,
-	    "stderr with the shim:\n%s\nwithout:\n%s", shim.err, bare.err);
+	e2e_check_same_run(&bare, &shim);
 }
 
 /*
@@ -781,23 +800,14 @@ Test(e2e, without_mplogd_preloaded_program_output_is_byte_identical, .timeout = 
  */
 Test(e2e, with_a_killed_mplogd_preloaded_program_output_is_byte_identical, .timeout = 60)
 {
-	char *argv[] = { harness_build("hosts/plain"), NULL };
 	struct harness_result bare, shim;
 	struct harness_daemon d;
 
 	harness_daemon_start(&d, "json", NULL);
 	cr_assert(kill(d.pid, SIGKILL) == 0);
 	cr_assert(harness_wait(d.pid, HARNESS_WAIT_MS) == 128 + SIGKILL);
-	harness_run(argv, harness_env(NULL), NULL, &bare);
-	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
-	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL, &shim);
-	cr_assert(shim.code == bare.code, "status %d with the shim, %d without",
-	    shim.code, bare.code);
-	cr_assert(shim.out_len == bare.out_len && memcmp(shim.out, bare.out, bare.out_len) == 0,
-	    "stdout with the shim:\n%s\nwithout:\n%s", shim.out, bare.out);
-	cr_assert(shim.err_len == bare.err_len && memcmp(shim.err, bare.err, bare.err_len) == 0,
-	    "stderr with the shim (%zu bytes):\n%s\nwithout (%zu bytes):\n%s",
-	    shim.err_len, shim.err, bare.err_len, bare.err);
+	e2e_plain_twice(d.shm, &bare, &shim);
+	e2e_check_same_run(&bare, &shim);
 }
 
 /*
