@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "futex.h"
@@ -40,7 +41,10 @@ struct pipeline {
 	uint16_t proc_id;
 	uint16_t ident_ids[SHIM_IDENTS];
 	uint32_t unpublished;
-	uint64_t drops_reported;
+	uint64_t drops_reported;        /* of the ring's drop count */
+	uint64_t drops_pending;         /* dropped lines not yet reported */
+	struct seg *orphan_seg;         /* a lane left with records that */
+	struct lane_writer orphan;      /* nobody could take yet, or NULL */
 	uint32_t stuck_checks;          /* drains that found the tail stuck */
 	int64_t stuck_since;            /* CLOCK_MONOTONIC of the first */
 };
@@ -77,26 +81,70 @@ pipeline_pass(uint8_t source, uint8_t pri, uint8_t split, const char *data, uint
 	real_writev(2, iov, split ? 1 : 2);
 }
 
-/* Pass through what mplogd left unconsumed in our lane. */
-static void
-pipeline_take_back(void)
+/*
+ * Pass through what nobody delivered from our lane w: possible once its
+ * reading side is ours, free, or held by a party that no longer exists
+ * (a dead mplogd's claimed records are read again). 0 when done, -1 when
+ * a live holder (a stopped mplogd, or one still closing) keeps it.
+ */
+static int
+pipeline_take_back(struct lane_writer *w)
 {
+	uint64_t r = lane_reader(w->hdr);
 	struct lane_view v;
+	int got;
 
-	if (!pl.leased)
-		return;
-	lane_publish(&pl.lane);
-	while (lane_peek(pl.lane.hdr, pl.lane.data, pl.lane.size, &v) == 1)
-		if (lane_consume(pl.lane.hdr, &v) == 0)
+	/* procid_exists opens nothing: this thread must not take an fd. */
+	if (r != pl.me && r != 0 && procid_exists(r))
+		return -1;
+	if (r != pl.me && lane_seize(w->hdr, r, pl.me) == -1)
+		return -1;
+	while ((got = lane_peek(w->hdr, w->data, w->size, &v)) != 0) {
+		if (lane_consume(w->hdr, &v) == -1)
+			break;  /* only a scribbled lane moves tail under us */
+		if (got == 1)
 			pipeline_pass(v.rec.source, v.rec.pri, v.rec.flags & LANE_F_SPLIT,
 			    v.msg, v.msg_len);
+	}
+	lane_release(w->hdr, pl.me);
+	return 0;
 }
 
-/* mplogd is gone: hand back what it did not take and stop capturing. */
+/*
+ * Try again to deliver an orphaned lane: done once a consumer serves its
+ * segment again (it reads the lane) or we could take its records back.
+ * At exit, a closing mplogd is waited for, bounded, as it lets go of its
+ * lanes at once; a stopped one is not.
+ */
+static void
+pipeline_orphan_retry(int at_exit)
+{
+	int64_t until = seg_now_mono() + PIPELINE_ORPHAN_NS;
+	const struct timespec ms = { 0, 1000000 };
+
+	while (pl.orphan_seg != NULL) {
+		if (seg_consumer_live(pl.orphan_seg) || pipeline_take_back(&pl.orphan) == 0) {
+			pl.orphan_seg = NULL;
+			return;
+		}
+		/* Acquire pairs with the seq_cst store in seg_consumer_close(). */
+		if (!at_exit || seg_now_mono() > until ||
+		    atomic_load_explicit(&pl.orphan_seg->meta->state, memory_order_acquire) !=
+		    SEG_STATE_CLOSED)
+			return;
+		nanosleep(&ms, NULL);
+	}
+}
+
+/* mplogd is gone: hand back what it did not deliver and stop capturing. */
 static void
 pipeline_lost(void)
 {
-	pipeline_take_back();
+	lane_publish(&pl.lane);
+	if (pipeline_take_back(&pl.lane) == -1) {
+		pl.orphan_seg = pl.seg;
+		pl.orphan = pl.lane;
+	}
 	pl.leased = 0;
 	pl.unpublished = 0;
 	shim_lost();
@@ -138,6 +186,8 @@ pipeline_lease(void)
 		}
 		usleep(10000);  /* lanes free up as mplogd reaps dead owners */
 	}
+	if (pl.orphan_seg == seg && pl.orphan.hdr == pl.lane.hdr)
+		pl.orphan_seg = NULL;   /* mplogd is back: it reads them */
 	pl.seg = seg;
 	pl.leased = 1;
 	pl.proc_id = (uint16_t)names_register(seg, NAMES_PROC, shim.name);
@@ -196,6 +246,7 @@ pipeline_reserve(uint32_t len)
 	while ((rec = lane_reserve(&pl.lane, len)) == NULL) {
 		if (pl.seg->policy == SEG_POLICY_DROP) {
 			atomic_fetch_add_explicit(&pl.lane.hdr->drops, 1, memory_order_relaxed);
+			pl.drops_pending++;
 			return NULL;
 		}
 		if (pipeline_sync())
@@ -214,23 +265,10 @@ pipeline_below_level(const struct lines_line *l)
 	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) > l->level;
 }
 
-/* lines_emit_fn: copy one line into the lane, or pass it through. */
+/* Fill a reserved lane record with line l and commit it. */
 static void
-pipeline_emit(void *arg, const struct lines_line *l)
+pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
 {
-	struct lane_rec *rec;
-	int leased;
-
-	(void)arg;
-	leased = pipeline_lease() == 0;
-	if (leased && pipeline_below_level(l))
-		return;
-	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
-		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
-			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,
-			    l->data, l->len);
-		return;
-	}
 	rec->source = pipeline_source(l->kind);
 	rec->pri = l->pri;
 	rec->flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0;
@@ -243,6 +281,72 @@ pipeline_emit(void *arg, const struct lines_line *l)
 	lane_commit(&pl.lane, rec);
 	if (++pl.unpublished >= PIPELINE_BATCH)
 		pipeline_publish();
+}
+
+/*
+ * Report the lines dropped so far (by the hooks, the ring being full, or
+ * by pipeline_reserve, the lane being full) as a record of their own,
+ * ahead of the next line. Under the drop policy no line waits for room,
+ * and neither does the report, except at a flush (wait), where a count
+ * left unreported would be lost with the process. Without a lane, the
+ * report goes where the lines would have gone.
+ */
+static void
+pipeline_report_drops(int wait)
+{
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+	uint64_t drops = r != NULL ? atomic_load_explicit(&r->drops, memory_order_relaxed) : 0;
+	int64_t until = seg_now_mono() + PIPELINE_REPORT_NS;
+	struct lane_rec *rec = NULL;
+	char msg[96];
+	int n;
+
+	if (drops != pl.drops_reported) {
+		pl.drops_pending += drops - pl.drops_reported;
+		if (pl.leased)
+			atomic_fetch_add_explicit(&pl.lane.hdr->drops, drops - pl.drops_reported,
+			    memory_order_relaxed);
+		pl.drops_reported = drops;
+	}
+	if (pl.drops_pending == 0)
+		return;
+	n = snprintf(msg, sizeof(msg), "mplog: %llu lines dropped: queue full",
+	    (unsigned long long)pl.drops_pending);
+	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
+	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
+	    .data = msg, .len = (uint32_t)n };
+	while (pl.leased && (rec = lane_reserve(&pl.lane, l.len)) == NULL && wait &&
+	    seg_now_mono() < until && !pipeline_sync())
+		lane_wait_room(&pl.lane, l.len, 10 * 1000000LL);
+	if (rec != NULL)
+		pipeline_commit(rec, &l);
+	else if (!pl.leased)
+		pipeline_pass(LANE_SRC_MPLOG, l.pri, 0, msg, l.len);
+	else
+		return;         /* still pending: reported with a later line */
+	pl.drops_pending = 0;
+}
+
+/* lines_emit_fn: copy one line into the lane, or pass it through. */
+static void
+pipeline_emit(void *arg, const struct lines_line *l)
+{
+	struct lane_rec *rec;
+	int leased;
+
+	(void)arg;
+	leased = pipeline_lease() == 0;
+	if (leased && pipeline_below_level(l))
+		return;
+	if (leased && pl.drops_pending != 0)
+		pipeline_report_drops(0);
+	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
+		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
+			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,
+			    l->data, l->len);
+		return;
+	}
+	pipeline_commit(rec, l);
 }
 
 /* Pop up to a batch of records; returns how many. */
@@ -273,27 +377,6 @@ pipeline_drain(struct heapring *r)
 	return n;
 }
 
-/* Report drops counted by the hooks as a record of their own. */
-static void
-pipeline_report_drops(struct heapring *r)
-{
-	uint64_t drops = atomic_load_explicit(&r->drops, memory_order_relaxed);
-	char msg[96];
-	int n;
-
-	if (drops == pl.drops_reported || !pl.leased)
-		return;
-	n = snprintf(msg, sizeof(msg), "mplog: %llu lines dropped: queue full",
-	    (unsigned long long)(drops - pl.drops_reported));
-	atomic_fetch_add_explicit(&pl.lane.hdr->drops, drops - pl.drops_reported,
-	    memory_order_relaxed);
-	pl.drops_reported = drops;
-	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
-	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
-	    .data = msg, .len = (uint32_t)n };
-	pipeline_emit(NULL, &l);
-}
-
 /* Finish a flush request once everything before it is in the lane. */
 static void
 pipeline_flush_check(struct heapring *r)
@@ -304,7 +387,9 @@ pipeline_flush_check(struct heapring *r)
 	    !heapring_empty(r))
 		return;
 	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+	pipeline_report_drops(1);
 	pipeline_sync();
+	pipeline_orphan_retry(1);
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
 	futex_wake(&pl.flush_done);
@@ -312,11 +397,12 @@ pipeline_flush_check(struct heapring *r)
 
 /* Work done when the ring is idle. */
 static void
-pipeline_idle(struct heapring *r)
+pipeline_idle(void)
 {
-	pipeline_report_drops(r);
+	pipeline_report_drops(0);
 	lines_flush(&pl.lines, (uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
 	pipeline_sync();
+	pipeline_orphan_retry(0);
 }
 
 /*
@@ -355,7 +441,7 @@ pipeline_main(void *arg)
 		pipeline_flush_check(r);
 		if (n > 0 || pipeline_linger(r))
 			continue;
-		pipeline_idle(r);
+		pipeline_idle();
 		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS : PIPELINE_IDLE_NS);
 	}
 	return NULL;

@@ -25,6 +25,8 @@
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
 #define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
+#define PIPELINE_ORPHAN_NS   (1000 * 1000000LL) /* exit: a closing mplogd */
+#define PIPELINE_REPORT_NS   (1000 * 1000000LL) /* flush: room for a drop report */
 
 /* Start the thread if it does not run; cheap when it does. */
 void pipeline_ensure(void);

@@ -120,14 +120,26 @@ shim_attach_now(void)
 	struct seg s, *sp;
 
 	if (seg_attach(&s, shim.shm_name) == 0) {
-		if (seg_consumer_live(&s) && (sp = shim_seg_alloc()) != NULL) {
-			*sp = s;
+		struct seg *cur = shim_seg();
+		/* The segment we had, taken over by a new mplogd: keep its
+		 * mapping (and the lane the pipeline holds in it). Our mapping
+		 * keeps the object, so its inode number is not reused. */
+		int same = cur != NULL && cur->dev == s.dev && cur->ino == s.ino;
+
+		if (same) {
+			seg_detach(&s);
+			s = *cur;
+		}
+		if (seg_consumer_live(&s) && (sp = same ? cur : shim_seg_alloc()) != NULL) {
+			if (!same)
+				*sp = s;
 			/* Release pairs with the acquire in shim_seg(). */
 			atomic_store_explicit(&shim_segp, sp, memory_order_release);
 			atomic_store_explicit(&shim.state, SHIM_LIVE, memory_order_release);
 			return 1;
 		}
-		seg_detach(&s);
+		if (!same)
+			seg_detach(&s);
 		shim_debug("no live mplogd on", shim.shm_name, 0);
 	} else {
 		shim_debug("cannot attach", shim.shm_name, errno);

@@ -52,17 +52,17 @@ lane_unlease(struct lane_writer *w, uint64_t me)
 	    memory_order_release, memory_order_relaxed);
 }
 
-/* Room the writer may use, given the reader's tail. */
+/* Room the writer may use, given what the reader has delivered. */
 static uint64_t
 lane_room(const struct lane_writer *w)
 {
-	/* Acquire pairs with the CAS in lane_consume(): the reader is done
-	 * with the bytes below tail before we overwrite them. seq_cst (no
+	/* Acquire pairs with the CAS in lane_done(): the reader is finished
+	 * with the bytes below done before we overwrite them. seq_cst (no
 	 * dearer than acquire on x86 or arm64) for lane_wait_room(): an
 	 * acquire load may be satisfied before its seq_cst store of waiting
 	 * is visible, and then neither side would see the other. */
-	uint64_t tail = atomic_load_explicit(&w->hdr->tail, memory_order_seq_cst);
-	uint64_t used = w->head - tail;
+	uint64_t done = atomic_load_explicit(&w->hdr->done, memory_order_seq_cst);
+	uint64_t used = w->head - done;
 
 	return used > w->size ? 0 : w->size - used;
 }
@@ -122,8 +122,8 @@ lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
 {
 	uint32_t room = atomic_load_explicit(&w->hdr->room, memory_order_relaxed);
 
-	/* seq_cst store then load: pairs with lane_consume(), which advances
-	 * tail (seq_cst) and then reads waiting. One of us sees the other. */
+	/* seq_cst store then load: pairs with lane_done(), which advances
+	 * done (seq_cst) and then reads waiting. One of us sees the other. */
 	atomic_store_explicit(&w->hdr->waiting, 1, memory_order_seq_cst);
 	if (lane_room(w) >= lane_need(w, msg_len))
 		return;
@@ -134,7 +134,7 @@ uint64_t
 lane_used(const struct lane_hdr *hdr)
 {
 	/* Acquire, tail before head, as in lane_peek(): pairs with the CAS in
-	 * lane_consume() and the release in lane_publish(). */
+	 * lane_claim() and the release in lane_publish(). */
 	uint64_t tail = atomic_load_explicit(&hdr->tail, memory_order_acquire);
 	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
 
@@ -181,7 +181,7 @@ int
 lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_view *v)
 {
 	for (;;) {
-		/* Tail first, with acquire: pairs with the CAS in lane_consume()
+		/* Tail first, with acquire: pairs with the CAS in lane_claim()
 		 * of whoever moved it, who had seen a head at least that far;
 		 * so the head we load next is not below it. (Head first, a
 		 * take-back between the loads made head < tail look like
@@ -211,7 +211,7 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 		v->pos = tail;
 		v->next = tail + ((rec.size + 7u) & ~7u);
 		if (rec.type == LANE_REC_PAD) {
-			lane_consume(hdr, v);
+			lane_claim(hdr, v);
 			continue;
 		}
 		v->rec = rec;   /* the checked values, not a re-read */
@@ -222,16 +222,28 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 }
 
 int
-lane_consume(struct lane_hdr *hdr, const struct lane_view *v)
+lane_claim(struct lane_hdr *hdr, const struct lane_view *v)
 {
 	uint64_t expect = v->pos;
 
-	/* seq_cst: releases the bytes to the writer (pairs with the load
-	 * of tail in lane_room()) and orders before the load of waiting
-	 * below (pairs with lane_wait_room()). */
-	if (!atomic_compare_exchange_strong_explicit(&hdr->tail, &expect,
-	    v->next, memory_order_seq_cst, memory_order_relaxed))
-		return -1;
+	/* Release: our reads of the record come before the move; pairs with
+	 * the acquire of tail in lane_peek() by the next holder. */
+	return atomic_compare_exchange_strong_explicit(&hdr->tail, &expect, v->next,
+	    memory_order_release, memory_order_relaxed) ? 0 : -1;
+}
+
+void
+lane_done(struct lane_hdr *hdr, uint64_t pos)
+{
+	uint64_t done = atomic_load_explicit(&hdr->done, memory_order_relaxed);
+
+	/* seq_cst: releases the bytes to the writer (pairs with the load of
+	 * done in lane_room()) and orders before the load of waiting below
+	 * (pairs with lane_wait_room()). done only grows: a late call with
+	 * an older position changes nothing. */
+	while (done < pos && !atomic_compare_exchange_weak_explicit(&hdr->done, &done, pos,
+	    memory_order_seq_cst, memory_order_relaxed))
+		;
 	/* Exchange, not a store of 0: a plain store could overwrite a
 	 * waiting = 1 the writer set after our load, and the writer would
 	 * then sleep its full timeout with nobody left to wake it. */
@@ -240,5 +252,51 @@ lane_consume(struct lane_hdr *hdr, const struct lane_view *v)
 		atomic_fetch_add_explicit(&hdr->room, 1, memory_order_relaxed);
 		futex_wake(&hdr->room);
 	}
+}
+
+int
+lane_consume(struct lane_hdr *hdr, const struct lane_view *v)
+{
+	if (lane_claim(hdr, v) == -1)
+		return -1;
+	lane_done(hdr, v->next);
 	return 0;
+}
+
+uint64_t
+lane_reader(const struct lane_hdr *hdr)
+{
+	/* Acquire pairs with the release in lane_release() and lane_seize():
+	 * the previous holder's tail and done are visible. */
+	return atomic_load_explicit(&hdr->reader, memory_order_acquire);
+}
+
+int
+lane_seize(struct lane_hdr *hdr, uint64_t holder, uint64_t me)
+{
+	uint64_t expect = holder, done;
+
+	/* acq_rel: the acquire side sees the old holder's tail and done;
+	 * the release side pairs with lane_reader() of the next party. */
+	if (!atomic_compare_exchange_strong_explicit(&hdr->reader, &expect, me,
+	    memory_order_acq_rel, memory_order_acquire))
+		return -1;
+	/* Nobody else moves tail now. Records between done and tail were
+	 * claimed by a holder that died before delivering them: read them
+	 * again. Acquire pairs with lane_done(). */
+	done = atomic_load_explicit(&hdr->done, memory_order_acquire);
+	/* Release pairs with the acquire of tail in lane_peek(). */
+	atomic_store_explicit(&hdr->tail, done, memory_order_release);
+	return 0;
+}
+
+void
+lane_release(struct lane_hdr *hdr, uint64_t me)
+{
+	uint64_t expect = me;
+
+	/* Release pairs with the acquire in lane_reader() and lane_seize():
+	 * our last tail and done are visible to the next holder. */
+	atomic_compare_exchange_strong_explicit(&hdr->reader, &expect, 0,
+	    memory_order_release, memory_order_relaxed);
 }

@@ -10,18 +10,22 @@
  * Ordering (every pair is named again at the code):
  *  - The writer fills records, then stores head with release; the reader
  *    loads head with acquire before reading records below it.
- *  - The reader reads a record, then advances tail with a compare-and-swap
- *    (acq_rel); the writer loads tail with acquire before reusing the space.
- *  - tail is only ever advanced by compare-and-swap, so when mplogd is gone
- *    the writer itself may take back records mplogd never consumed (to pass
- *    them through) without any record being delivered twice.
- *  - A writer that waits for room sets waiting (seq_cst) and re-reads tail;
- *    the reader, after advancing tail (seq_cst), reads waiting and wakes it.
+ *  - The reader claims a record by advancing tail (compare-and-swap), and
+ *    once the record is delivered (written by every sink, or passed
+ *    through) advances done (seq_cst). The writer computes its room from
+ *    done, loaded with acquire, so a record claimed but not yet delivered
+ *    is never overwritten: done <= tail <= head.
+ *  - A writer that waits for room sets waiting (seq_cst) and re-reads done;
+ *    the reader, after advancing done (seq_cst), reads waiting and wakes it.
  *
- * Leases: owner is 0 for a free lane, else procid_pack(pid, start). A
- * process claims a free lane with compare-and-swap, reuses the lane it
- * already owns (after exec), and gives it back at exit; mplogd takes back
- * lanes whose owner died, once drained.
+ * The reading side: reader names the one party allowed to claim records,
+ * procid_pack(pid, start) of mplogd, or of the lane's own producer while
+ * it takes back records mplogd never delivered (mplogd died or closed), or
+ * 0 for nobody. A party takes it over with lane_seize, only from nobody or
+ * from a holder that no longer exists, and then rewinds tail to done: the
+ * records a dead mplogd claimed but never delivered are read again, by a
+ * new mplogd or by the producer. A holder that is alive but stopped keeps
+ * the lane: its records wait for it (or for whoever replaces it).
  *
  * Nothing a writer leaves in the lane is trusted by the reader: lane_peek
  * checks every length and offset, and reports damage instead of reading
@@ -62,8 +66,10 @@ struct lane_hdr {
 	uint32_t reserved;
 	/* Written by the producer, read by the consumer. */
 	alignas(SEG_CACHELINE) _Atomic uint64_t head;
-	/* Written by the consumer (or by the producer taking records back). */
-	alignas(SEG_CACHELINE) _Atomic uint64_t tail;
+	/* Written by the holder of the reading side (see reader). */
+	alignas(SEG_CACHELINE) _Atomic uint64_t tail;   /* next to claim */
+	_Atomic uint64_t done;  /* below it, every record is delivered */
+	_Atomic uint64_t reader;        /* procid of the holder, 0 none */
 	_Atomic uint32_t room;  /* futex word, bumped when waiting is seen */
 };
 
@@ -158,17 +164,39 @@ void lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
 /*
  * Look at the record at tail. Returns 1 and fills v when there is one,
  * 0 when the lane is empty, -1 when the lane is damaged (v->pos and v->next
- * then say where the damage starts and the head to resume from).
+ * then say where the damage starts and the head to resume from). PAD
+ * records are claimed on the way (lane_claim).
  */
 int lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_view *v);
 
 /*
- * Advance tail from v->pos to v->next. 0 on success, -1 when another party
- * took the record first (it must then not be delivered).
+ * Claim the record of v: advance tail from v->pos to v->next. 0 on
+ * success, -1 when another party took the record first (it must then not
+ * be delivered). The writer may not reuse its bytes before lane_done.
  */
+int lane_claim(struct lane_hdr *hdr, const struct lane_view *v);
+
+/* Every record below pos is delivered: give its bytes back to the writer
+ * (done only grows) and wake the writer if it waits for room. */
+void lane_done(struct lane_hdr *hdr, uint64_t pos);
+
+/* lane_claim, then lane_done: for a reader that delivers at once. */
 int lane_consume(struct lane_hdr *hdr, const struct lane_view *v);
 
-/* Bytes published but not yet consumed; exact only for the reader (it
+/* The holder of the reading side, 0 for none. */
+uint64_t lane_reader(const struct lane_hdr *hdr);
+
+/*
+ * Take the reading side from holder (0, or a party the caller knows is
+ * dead) for me, and rewind tail to done so that records claimed but not
+ * delivered are read again. 0 on success, -1 when the holder changed.
+ */
+int lane_seize(struct lane_hdr *hdr, uint64_t holder, uint64_t me);
+
+/* Give the reading side up (after delivering every claimed record). */
+void lane_release(struct lane_hdr *hdr, uint64_t me);
+
+/* Bytes published but not yet claimed; exact only for the holder (it
  * owns tail); others may see tail pass the head they loaded, and get 0. */
 uint64_t lane_used(const struct lane_hdr *hdr);
 

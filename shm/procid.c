@@ -88,6 +88,14 @@ procid_alive(uint64_t packed)
 }
 
 int
+procid_exists(uint64_t packed)
+{
+	pid_t pid = procid_pid(packed);
+
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+int
 procid_comm(pid_t pid, char *out, size_t len)
 {
 	char path[64];

@@ -30,6 +30,11 @@ int procid_alive(uint64_t packed);
  * it cannot be read. */
 int procid_comm(pid_t pid, char *out, size_t len);
 
+/* 0 when the pid of packed surely no longer exists (kill(2) says ESRCH),
+ * else 1. Opens nothing: safe where a descriptor must not be taken. A
+ * zombie or a reused pid counts as existing. */
+int procid_exists(uint64_t packed);
+
 /* The pid inside a packed word. */
 pid_t procid_pid(uint64_t packed);
 

@@ -128,6 +128,25 @@ seg_defaults(const struct seg_params *p)
 	return d;
 }
 
+/* 1 when the object behind seg has another mode or group than p asks
+ * (or cannot be checked): --group or its absence must hold after a
+ * takeover too. */
+static int
+seg_mode_differs(const struct seg *seg, const struct seg_params *p)
+{
+	struct stat st;
+	int fd = shm_open(seg->name, O_RDONLY | O_CLOEXEC, 0);
+	int differs;
+
+	if (fd == -1)
+		return 1;
+	differs = fstat(fd, &st) == -1 || st.st_dev != seg->dev || st.st_ino != seg->ino ||
+	    (st.st_mode & 0777) != (p->mode & 0660) ||
+	    ((p->mode & 0060) != 0 && st.st_gid != p->group);
+	close(fd);
+	return differs;
+}
+
 /* Copy the validated geometry out of the metadata into seg. */
 static void
 seg_keep_geometry(struct seg *seg)
@@ -422,6 +441,25 @@ seg_names(const struct seg *seg, int kind, uint32_t *count)
 	}
 	*count = 0;
 	return NULL;
+}
+
+int
+seg_adopt(struct seg *seg, const struct seg_params *params)
+{
+	struct seg_params p = seg_defaults(params);
+	struct seg_config *c = seg->config;
+
+	if (seg->lane_count != p.lane_count || seg->lane_size != p.lane_size ||
+	    seg->proc_count != p.proc_count || seg->module_count != p.module_count ||
+	    seg->policy != p.policy || p.level > 7 || seg_mode_differs(seg, &p)) {
+		errno = ESTALE;
+		return -1;
+	}
+	/* Relaxed, then the version bump with release: pairs with the
+	 * acquire of version by producers that cache the config. */
+	atomic_store_explicit(&c->level, p.level, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->version, 1, memory_order_release);
+	return 0;
 }
 
 int

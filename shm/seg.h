@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 #define SEG_MAGIC          UINT64_C(0x31474553474f4c4d) /* "MLOGSEG1" */
-#define SEG_LAYOUT_VERSION 1
+#define SEG_LAYOUT_VERSION 2
 #define SEG_CACHELINE      64
 #define SEG_NAME_MAX       32   /* bytes of a name, NUL included */
 #define SEG_PATH_MAX       64   /* bytes of a shm name, NUL included */
@@ -160,6 +160,13 @@ int seg_create(struct seg *seg, const char *name, const struct seg_params *p);
  * owned by another user, or what shm_open, fstat or mmap set.
  */
 int seg_attach(struct seg *seg, const char *name);
+
+/*
+ * Take over an attached segment left by a dead consumer, when it is laid
+ * out as p asks (lanes, names, policy); its level becomes p's. -1 with
+ * errno ESTALE when it differs (it should then be replaced).
+ */
+int seg_adopt(struct seg *seg, const struct seg_params *p);
 
 /*
  * Unlink the segment's name if it still names the object we mapped (a

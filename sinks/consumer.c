@@ -14,9 +14,15 @@
 #include "names.h"
 #include "procid.h"
 
-/* An existing segment at name: stale (unlink it) or owned (EBUSY). */
+/*
+ * An existing segment at name: owned by a live mplogd (EBUSY), stale and
+ * laid out as params ask (adopted into c->seg: its lanes, names and
+ * waiting records are kept), or stale and different (unlinked; the
+ * producers attached to it pass their records through).
+ */
 static int
-consumer_replace_stale(const char *name, pid_t *owner)
+consumer_replace_stale(struct consumer *c, const char *name,
+    const struct seg_params *params, pid_t *owner)
 {
 	struct seg old;
 
@@ -34,6 +40,12 @@ consumer_replace_stale(const char *name, pid_t *owner)
 		seg_detach(&old);
 		errno = EBUSY;
 		return -1;
+	}
+	if (seg_adopt(&old, params) == 0) {
+		c->adopted_from = atomic_load_explicit(&old.meta->consumer_pid, memory_order_relaxed);
+		c->seg = old;
+		c->adopted = 1;
+		return 0;
 	}
 	seg_detach(&old);
 	return shm_unlink(name);
@@ -61,29 +73,58 @@ consumer_open(struct consumer *c, const char *name, const struct seg_params *par
 	while (seg_create(&c->seg, name, params) == -1) {
 		if (errno != EEXIST || tries++ > 0)
 			return -1;
-		if (consumer_replace_stale(name, owner) == -1)
+		if (consumer_replace_stale(c, name, params, owner) == -1)
 			return -1;
+		if (c->adopted)
+			break;
 	}
 	if (consumer_alloc(c) == -1) {
 		consumer_close(c);
 		errno = ENOMEM;
 		return -1;
 	}
+	c->me = procid_pack(getpid(), procid_start(getpid()));
 	seg_consumer_start(&c->seg);
 	return 0;
 }
 
-/* Deliver r to every sink. */
+/*
+ * Flush every sink, then give the bytes of every record claimed so far
+ * back to the writers: each claimed record has been written, or (a sink
+ * failing) sits in that sink's bounded retry buffer. Only we move tail in
+ * the lanes we hold, and every record we claimed went to the sinks before
+ * this call.
+ */
+static void
+consumer_flush(struct consumer *c)
+{
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_flush(&c->sinks[i]);
+	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
+		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+
+		if (lane_reader(hdr) == c->me)
+			/* Relaxed: we are the only party moving tail. */
+			lane_done(hdr, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
+	}
+}
+
+/* Deliver r to every sink; flush them all once one has enough. */
 static void
 consumer_deliver(struct consumer *c, const struct fmt_record *r)
 {
-	for (size_t i = 0; i < c->nsinks; i++)
+	int full = 0;
+
+	for (size_t i = 0; i < c->nsinks; i++) {
 		sink_put(&c->sinks[i], r);
+		full |= sink_full(&c->sinks[i]);
+	}
 	c->records++;
+	if (full)
+		consumer_flush(c);
 }
 
-/* Write a record of mplogd's own (source "mplog") to every sink. */
-static void __attribute__((format(printf, 3, 4)))
+void
 consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 {
 	char msg[512];
@@ -121,8 +162,8 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 	int has_ident;
 
 	memcpy(c->msg, v->msg, v->msg_len);
-	if (lane_consume(hdr, v) == -1)
-		return;         /* the producer took it back to pass it through */
+	if (lane_claim(hdr, v) == -1)
+		return;         /* moved under us: only a scribbled lane does that */
 	consumer_proc_name(c, &v->rec, proc);
 	has_ident = v->rec.ident_id != 0 &&
 	    names_lookup(&c->seg, NAMES_MODULE, v->rec.ident_id, ident) == 0;
@@ -145,12 +186,29 @@ consumer_damaged(struct consumer *c, uint32_t i, struct lane_view *v)
 
 	if (v->next < v->pos || v->next - v->pos > c->seg.lane_size)
 		lost = 0;       /* head itself is garbage: count the lane only */
-	if (lane_consume(hdr, v) == -1)
+	if (lane_claim(hdr, v) == -1)
 		return;
 	c->damaged++;
 	atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
 	consumer_note(c, LOG_WARNING, "lane %u damaged: skipped %llu bytes", i,
 	    (unsigned long long)lost);
+}
+
+/*
+ * Hold lane i's reading side: 1 when we do. We take it from nobody, or
+ * from a holder that is dead (an mplogd we replace, or a producer killed
+ * while taking its records back); a live holder keeps it.
+ */
+static int
+consumer_hold(struct consumer *c, struct lane_hdr *hdr)
+{
+	uint64_t r = lane_reader(hdr);
+
+	if (r == c->me)
+		return 1;
+	if (r != 0 && procid_alive(r))
+		return 0;
+	return lane_seize(hdr, r, c->me) == 0;
 }
 
 /* Look at lane i's first record; 1 when there is one in *cand. */
@@ -160,6 +218,8 @@ consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 	struct lane_hdr *hdr = seg_lane(&c->seg, i);
 	char *data = (char *)(hdr + 1);
 
+	if (lane_used(hdr) == 0 || !consumer_hold(c, hdr))
+		return 0;
 	for (int tries = 0; tries < 4; tries++) {
 		int r = lane_peek(hdr, data, c->seg.lane_size, &cand->view);
 
@@ -284,14 +344,6 @@ consumer_pending(void *arg)
 	return 0;
 }
 
-/* Flush every sink. */
-static void
-consumer_flush(struct consumer *c)
-{
-	for (size_t i = 0; i < c->nsinks; i++)
-		sink_flush(&c->sinks[i]);
-}
-
 void
 consumer_sleep(struct consumer *c)
 {
@@ -324,6 +376,10 @@ consumer_finish(struct consumer *c)
 	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
 		;
 	consumer_flush(c);
+	/* Everything we claimed is delivered: producers may now take back
+	 * what was published after our last look. */
+	for (uint32_t i = 0; i < c->seg.lane_count; i++)
+		lane_release(seg_lane(&c->seg, i), c->me);
 }
 
 void

@@ -41,18 +41,29 @@ struct consumer {
 	char *msg;                      /* LANE_MSG_MAX bytes */
 	int64_t next_reap;
 	int64_t wait_until;             /* CLOCK_REALTIME: held record due */
+	uint64_t me;                    /* our procid: the lanes' reader */
+	int adopted;                    /* took over a dead mplogd's segment */
+	pid_t adopted_from;             /* its pid */
 	uint64_t records;               /* delivered */
 	uint64_t damaged;               /* damage reports */
 };
 
 /*
- * Create the segment name with params, replacing a stale one left by a
- * dead mplogd. -1 with errno EBUSY (a live mplogd owns it; *owner is its
+ * Create the segment name with params. A stale one left by a dead mplogd
+ * is taken over when it is laid out as params ask (c->adopted: the
+ * records it left in the lanes, delivered or not, are read again from
+ * the last delivered one, and attached producers go on), else replaced.
+ * -1 with errno EBUSY (a live mplogd owns it; *owner is its
  * pid), EEXIST (the name holds something that is not a segment of this
  * version), or what seg_create set.
  */
 int consumer_open(struct consumer *c, const char *name, const struct seg_params *params,
     pid_t *owner);
+
+/* Write a record of mplogd's own (source "mplog", facility daemon) to
+ * every sink. */
+void consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Merge and deliver what is ready; drain delivers everything. Returns
  * the number of records delivered. */

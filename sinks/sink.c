@@ -45,12 +45,14 @@ sink_report_lost(struct sink *s)
 void
 sink_put(struct sink *s, const struct fmt_record *r)
 {
-	if (s->buf.len > SINK_BUF_MAX || fmt_record(&s->buf, s->format, r) == -1) {
+	if (s->buf.len > SINK_BUF_MAX || fmt_record(&s->buf, s->format, r) == -1)
 		s->lost++;
-		return;
-	}
-	if (s->buf.len >= SINK_FLUSH_BYTES)
-		sink_flush(s);
+}
+
+int
+sink_full(const struct sink *s)
+{
+	return s->buf.len >= SINK_FLUSH_BYTES;
 }
 
 int

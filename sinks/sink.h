@@ -3,9 +3,9 @@
  * format.
  *
  * Records are formatted into a buffer that sink_flush writes out; mplogd
- * flushes whenever it has nothing more to read, so a line waits in the
- * buffer at most as long as mplogd is busy reading (and never more than
- * SINK_FLUSH_BYTES). A write error is reported once and retried at the
+ * flushes whenever it has nothing more to read and whenever a sink holds
+ * SINK_FLUSH_BYTES (sink_full), so a line waits in the buffer at most as
+ * long as mplogd is busy reading. A write error is reported once and retried at the
  * next flush; a failing sink never stops another. Records dropped
  * meanwhile (the buffer past SINK_BUF_MAX) are counted and the count is
  * reported when writing resumes or at close. Used by mplogd's single
@@ -34,8 +34,11 @@ struct sink {
 /* Open path for appending ("-" or NULL: use fd). -1 with errno on failure. */
 int sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format);
 
-/* Format r into the sink's buffer, flushing when it is large. */
+/* Format r into the sink's buffer. */
 void sink_put(struct sink *s, const struct fmt_record *r);
+
+/* 1 when the buffer holds enough to be written out now. */
+int sink_full(const struct sink *s);
 
 /* Write out the buffer; 0, or -1 when bytes remain after an error. */
 int sink_flush(struct sink *s);

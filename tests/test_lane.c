@@ -517,6 +517,7 @@ Test(lane, emptied_lane_takes_any_record_at_any_offset)
 
 			atomic_store(&r.hdr->head, at);
 			atomic_store(&r.hdr->tail, at);
+			atomic_store(&r.hdr->done, at);
 			w.head = at;
 			rec = lane_reserve(&w, lens[k]);
 			cr_assert_not_null(rec, "empty lane refuses a %u-byte "
