@@ -17,7 +17,7 @@ real_init(void)
 	if (real_ready())
 		return;
 #define REAL_SYM(f) real.f = (__typeof__(f) *)dlsym(RTLD_NEXT, #f);
-	REAL_FNS(REAL_SYM)
+	REAL_DEPRECATED_OK(REAL_FNS(REAL_SYM))
 #undef REAL_SYM
 	atomic_store_explicit(&real_done, 1, memory_order_release);
 }

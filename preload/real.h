@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -65,12 +66,22 @@ void closefrom(int lowfd);
 	X(putwc) X(putwc_unlocked) X(putwchar) X(putwchar_unlocked)	\
 	X(perror) X(vwarn) X(vwarnx) X(verr) X(verrx) X(error)		\
 	X(error_at_line) X(psignal) X(psiginfo) X(__assert_fail)	\
-	X(__assert_perror_fail)
+	X(__assert_perror_fail)						\
+	X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)	\
+	X(abort) X(daemon) X(sigaction) X(signal) X(sysv_signal) X(sigset) \
+	X(siginterrupt)
+
+/* sigset and siginterrupt are deprecated, and hooked all the same. */
+#define REAL_DEPRECATED_OK(...)						\
+	_Pragma("GCC diagnostic push")					\
+	_Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")	\
+	__VA_ARGS__							\
+	_Pragma("GCC diagnostic pop")
 
 #define REAL_DECL(f) __typeof__(f) *f;
-struct real_fns {
+REAL_DEPRECATED_OK(struct real_fns {
 	REAL_FNS(REAL_DECL)
-};
+};)
 #undef REAL_DECL
 
 extern struct real_fns real;
