@@ -33,7 +33,6 @@
 
 #include "errout.h"
 #include "hook.h"
-#include "pipeline.h"
 #include "real.h"
 #include "report.h"
 
@@ -349,8 +348,7 @@ report_assert(int unexpected, const char *what, const char *file, unsigned int l
 	    function != NULL ? ": " : "", what, &total);
 	if (report_put_text(&t, n, 1)) {
 		fflush(stderr);
-		pipeline_flush_sync();
-		abort();
+		abort();        /* the hook, or the SIGABRT handler, delivers first */
 	}
 }
 
