@@ -17,6 +17,7 @@
 #include "consumer.h"
 #include "options.h"
 #include "run.h"
+#include "segguard.h"
 
 /* Looked up by the shim: mplog's own programs are never captured. */
 __attribute__((visibility("default"))) int mplog_no_capture = 1;
@@ -138,14 +139,38 @@ mplogd_command_over(void)
 	return run_poll(&mplogd_run);
 }
 
+/*
+ * The segment was truncated under us, and segguard made the lost part
+ * read as zeroes: replace the segment, unless the catch-all reader writes
+ * into the old mapping (then go on with it). With no new segment there is
+ * nothing left to serve: exit 1; in run mode, wait for the command, whose
+ * processes then pass their lines through.
+ */
+static void
+mplogd_truncated(struct consumer *c, const struct mplogd_opts *o)
+{
+	if (segguard_recover(c, o->shm, &o->params, mplogd_catchall == NULL) == 0 ||
+	    o->command != NULL)
+		return;
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_close(&c->sinks[i]);
+	segguard_disarm();
+	consumer_close(c);
+	exit(MPLOGD_EXIT_FAIL);
+}
+
 /* Read and deliver until told to stop or the command is over. */
 static void
-mplogd_loop(struct consumer *c, int running)
+mplogd_loop(struct consumer *c, const struct mplogd_opts *o)
 {
+	int running = o->command != NULL;
+
 	for (;;) {
 		size_t n = consumer_step(c, 0);
 
 		seg_heartbeat(&c->seg);
+		if (segguard_pending())
+			mplogd_truncated(c, o);
 		if (mplogd_stop || (running && mplogd_command_over()))
 			return;
 		if (n == 0)
@@ -237,11 +262,13 @@ main(int argc, char **argv)
 	c.nsinks = 1;
 	c.window_ns = o.window_ns;
 	mplogd_seg = &c.seg;
+	if (segguard_arm(c.seg.meta, c.seg.size) == -1)
+		warn("%s: cannot guard the segment against SIGBUS", o.shm);
 	mplogd_signals();
 	if (o.command != NULL)
 		mplogd_start_command(&c, &o);
 	mplogd_ready(o.ready_fd);
-	mplogd_loop(&c, o.command != NULL);
+	mplogd_loop(&c, &o);
 	/* Everything the catch-all reader published goes in the final drain. */
 	if (mplogd_catchall != NULL)
 		catchall_close(mplogd_catchall);
@@ -249,6 +276,7 @@ main(int argc, char **argv)
 	if (o.command != NULL)
 		code = run_exit_code(&mplogd_run);
 	sink_close(&sink);
+	segguard_disarm();
 	consumer_close(&c);
 	return code;
 }
