@@ -36,7 +36,8 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/test_conform.c \
-              tests/test_catchall.c tests/test_report.c tests/harness.c
+              tests/test_catchall.c tests/test_report.c tests/harness.c \
+              tests/test_hostile.c tests/fuzz/lanefeed.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
               tests/hosts/report.c demo/demo.c
@@ -118,6 +119,49 @@ $(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) $(SHM_SRC)) \
 $(BUILD)/obj/test-%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -DMPLOG_UNIT_TEST $(ALL_CFLAGS) -c $< -o $@
+
+# Fuzzing: the lane and record readers under libFuzzer with ASan and UBSan
+# (clang; scripts/setup-deps fuzz installs it). `make fuzz` runs the target
+# for FUZZ_SECONDS on the seed corpus, the regression inputs and what
+# earlier runs found ($(BUILD)/fuzz/corpus); a finding is written to
+# $(BUILD)/fuzz/ and fails the run. `make fuzz-seed` rewrites the seed
+# corpus and the generated regression inputs (gen-*) from real lanes.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR      = $(BUILD)/fuzz
+# The code under test gets libFuzzer's coverage; the reading harness and
+# its checks (lanefeed.c) only the sanitizers, so that its byte-by-byte
+# checks neither slow the fuzzer down nor count as coverage.
+FUZZ_UNDER_TEST = shm/lane.c shm/names.c shm/seg.c shm/procid.c shm/pri.c sinks/fmt.c
+FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
+                -fno-sanitize-recover=all
+FUZZ_HDRS     = $(wildcard shm/*.h) sinks/fmt.h tests/fuzz/lanefeed.h
+
+.PHONY: fuzz fuzz-seed
+fuzz:
+	@scripts/setup-deps fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz-lane
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/fuzz-lane -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -max_len=16384 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ \
+	    $(FUZZ_DIR)/corpus tests/fuzz/corpus tests/fuzz/corpus-regress
+
+$(FUZZ_DIR)/fuzz-lane: tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c tests/fuzz/lanefeed.c \
+	    -o $(FUZZ_DIR)/lanefeed.o
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    tests/fuzz/fuzz_lane.c $(FUZZ_UNDER_TEST) $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+
+fuzz-seed: $(FUZZ_DIR)/lanefeed-seed
+	@mkdir -p tests/fuzz/corpus tests/fuzz/corpus-regress
+	$(FUZZ_DIR)/lanefeed-seed tests/fuzz/corpus tests/fuzz/corpus-regress
+
+$(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(CFLAGS) -o $@ \
+	    tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) -lbsd -lpthread
 
 deps:
 	@scripts/setup-deps

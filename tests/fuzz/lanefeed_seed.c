@@ -1,0 +1,332 @@
+/*
+ * lanefeed_seed.c - write the fuzz target's inputs made from real lanes.
+ *
+ *   lanefeed-seed CORPUS REGRESS
+ *
+ * CORPUS gets the seed corpus: lanes written with lane_reserve,
+ * lane_commit and lane_publish and names registered with names_register,
+ * as the shim writes them (every geometry from the smallest ring to
+ * 1 MiB, wrapped rings with a PAD, stderr and syslog records, split lines,
+ * escapes and UTF-8). REGRESS gets the hostile cases the test suite
+ * replays, each a real lane with one thing made wrong, named gen-*: absurd
+ * record sizes, absurd ids, head far past or behind tail, name entries
+ * without a NUL, out-of-range header fields, a PAD in the wrong place, a
+ * misaligned tail. Inputs the fuzzer found are kept there too, under
+ * other names. Exits 0, or 1 with a message when a file cannot be written.
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lanefeed.h"
+
+/* One record written as the shim writes it. */
+struct seed_rec {
+	const char *msg;
+	size_t len;             /* 0: strlen(msg) */
+	uint8_t source, pri, flags;
+	uint16_t proc_id, ident_id;
+};
+
+static const char *seed_dir;
+
+/* Write the built lane as input name in seed_dir. */
+static void
+seed_write(const struct lanefeed_build *b, const char *name)
+{
+	char path[4096];
+	size_t n;
+	uint8_t *in = lanefeed_pack(b, &n);
+	FILE *f;
+
+	if (in == NULL)
+		err(1, "%s", name);
+	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(in, 1, n, f) != n || fclose(f) != 0)
+		err(1, "%s", path);
+	free(in);
+}
+
+/* Reserve, fill and commit one record; its header, still writable, or
+ * NULL when the lane is full. */
+static struct lane_rec *
+seed_try_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
+{
+	size_t len = r->len != 0 ? r->len : strlen(r->msg);
+	struct lane_rec *rec = lane_reserve(&b->w, (uint32_t)len);
+
+	if (rec == NULL)
+		return NULL;
+	rec->source = r->source;
+	rec->pri = r->pri;
+	rec->flags = r->flags;
+	rec->pid = 4242;
+	rec->ts_ns = ts;
+	rec->tid = 4243;
+	rec->proc_id = r->proc_id;
+	rec->ident_id = r->ident_id;
+	memcpy(lane_rec_msg(rec), r->msg, len);
+	lane_commit(&b->w, rec);
+	return rec;
+}
+
+/* seed_try_put, where the record must fit. */
+static struct lane_rec *
+seed_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
+{
+	struct lane_rec *rec = seed_try_put(b, r, ts);
+
+	if (rec == NULL)
+		errx(1, "a record does not fit in its seed lane");
+	return rec;
+}
+
+/* A lane of 1 << shift bytes from tail on, with a few names. */
+static void
+seed_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
+{
+	if (lanefeed_build_open(b, shift, tail, 4, 8) == -1)
+		err(1, "lane of shift %u", shift);
+	names_register(&b->names, NAMES_PROC, "demo");
+	names_register(&b->names, NAMES_PROC, "build-worker");
+	names_register(&b->names, NAMES_MODULE, "demo-worker");
+	names_register(&b->names, NAMES_MODULE, "cron\xc3\xa9");
+}
+
+static const struct seed_rec seed_lines[] = {
+	{ "worker 2 counter: opening the till", 0, 0, 1 << 3 | 6, 0, 1, 0 },
+	{ "oven: flour is running low", 0, 1, 1 << 3 | 4, 0, 1, 1 },
+	{ "tab\there, escape \x1b[31mred\x1b[0m, backslash \\", 0, 0, 1 << 3 | 3, 0, 2, 0 },
+	{ "caf\xc3\xa9 \xe2\x80\xae bidi \xc2\x9b csi \xff\xfe bad", 0, 1, 16 << 3 | 2, 0, 2, 2 },
+	{ "nul\0inside", 11, 0, 1 << 3 | 6, 0, 1, 0 },
+	{ "first piece of a long line", 0, 0, 1 << 3 | 6, LANE_F_SPLIT, 1, 0 },
+	{ "mplog: 3 lines dropped: queue full", 0, 2, 1 << 3 | 4, 0, 0, 0 },
+};
+#define SEED_NLINES (sizeof(seed_lines) / sizeof(seed_lines[0]))
+
+/* The real lanes of the seed corpus. */
+static void
+seed_corpus(void)
+{
+	struct lanefeed_build b;
+	uint64_t ts = UINT64_C(1795000000000000000);
+	char big[8192];
+
+	seed_open(&b, 12, 3 * 4096 + 128);
+	for (size_t i = 0; i < SEED_NLINES; i++)
+		seed_put(&b, &seed_lines[i], ts + i);
+	lane_publish(&b.w);
+	seed_write(&b, "seed-mixed-4k");
+	lanefeed_build_close(&b);
+
+	/* Near the end of the ring: the second record goes after a PAD. */
+	seed_open(&b, 12, 7 * 4096 + 4096 - 48);
+	for (size_t i = 0; i < 3; i++)
+		seed_put(&b, &seed_lines[i], ts + i);
+	lane_publish(&b.w);
+	seed_write(&b, "seed-wrapped-4k");
+	lanefeed_build_close(&b);
+
+	seed_open(&b, 6, 64 * 1000);
+	seed_put(&b, &(struct seed_rec){ "tiny ring record", 0, 0, 14, 0, 1, 0 }, ts);
+	lane_publish(&b.w);
+	seed_write(&b, "seed-smallest-ring");
+	lanefeed_build_close(&b);
+
+	seed_open(&b, 10, 0);
+	for (size_t i = 0; i < 24; i++)
+		if (seed_try_put(&b, &seed_lines[i % 3], ts + i) == NULL)
+			break;
+	lane_publish(&b.w);
+	seed_write(&b, "seed-full-1k");
+	lanefeed_build_close(&b);
+
+	/* The real geometries: the smallest lane mplogd makes, and 1 MiB. */
+	seed_open(&b, 18, (UINT64_C(1) << 18) * 11 - 40);
+	for (size_t i = 0; i < SEED_NLINES; i++)
+		seed_put(&b, &seed_lines[SEED_NLINES - 1 - i], ts + i);
+	lane_publish(&b.w);
+	seed_write(&b, "seed-syslog-256k");
+	lanefeed_build_close(&b);
+
+	seed_open(&b, 20, 5 * 8);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	seed_put(&b, &(struct seed_rec){ big, sizeof(big), 0, 14, LANE_F_SPLIT, 2, 0 }, ts);
+	seed_put(&b, &(struct seed_rec){ "end of the long line", 0, 0, 14, 0, 2, 0 }, ts + 1);
+	lane_publish(&b.w);
+	seed_write(&b, "seed-long-1m");
+	lanefeed_build_close(&b);
+
+	/* Committed but unpublished records: the reader sees none. */
+	seed_open(&b, 12, 4096);
+	seed_put(&b, &seed_lines[0], ts);
+	lane_publish(&b.w);
+	seed_put(&b, &seed_lines[1], ts + 1);
+	seed_write(&b, "seed-unpublished-tail");
+	lanefeed_build_close(&b);
+
+	seed_open(&b, 12, 0);
+	seed_write(&b, "seed-empty-with-names");
+	lanefeed_build_close(&b);
+}
+
+/* A real lane of three records; the second one's header in *mid. */
+static void
+seed_three(struct lanefeed_build *b, struct lane_rec **mid)
+{
+	seed_open(b, 12, 2 * 4096 + 256);
+	seed_put(b, &seed_lines[0], 1);
+	*mid = seed_put(b, &seed_lines[1], 2);
+	seed_put(b, &seed_lines[2], 3);
+}
+
+/* Set the published head, whatever the records say. */
+static void
+seed_head_at(struct lanefeed_build *b, uint64_t head)
+{
+	/* Relaxed: the builder's own lane. */
+	atomic_store_explicit(&b->hdr->head, head, memory_order_relaxed);
+}
+
+/* The hostile cases the test suite replays. */
+static void
+seed_regress(void)
+{
+	struct lanefeed_build b;
+	struct lane_rec *mid;
+	struct names_entry *tab;
+	uint32_t count;
+
+	static const uint32_t sizes[] = { 0, 8, 31, 33, (uint32_t)LANE_REC_MAX + 1,
+	    UINT32_MAX, UINT32_MAX - 7, 4096 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[64];
+
+		seed_three(&b, &mid);
+		mid->size = sizes[i];
+		lane_publish(&b.w);
+		snprintf(name, sizeof(name), "gen-record-size-%u", sizes[i]);
+		seed_write(&b, name);
+		lanefeed_build_close(&b);
+	}
+
+	seed_three(&b, &mid);
+	mid->proc_id = 65535;
+	mid->ident_id = 65535;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-ids-past-the-tables");
+	lanefeed_build_close(&b);
+
+	/* Ids of a claimed entry and of one past the table's last. */
+	seed_three(&b, &mid);
+	tab = seg_names(&b.names, NAMES_MODULE, &count);
+	/* Relaxed: the builder's own table. */
+	atomic_store_explicit(&tab[2].state, NAMES_CLAIMED, memory_order_relaxed);
+	mid->ident_id = 3;
+	mid->proc_id = 5;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-ids-unpublished-and-one-past");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	tab = seg_names(&b.names, NAMES_PROC, &count);
+	memset(tab[0].name, 'P', sizeof(tab[0].name));
+	tab = seg_names(&b.names, NAMES_MODULE, &count);
+	memset(tab[1].name, 0xff, sizeof(tab[1].name));
+	memset(tab[0].pad, 'X', sizeof(tab[0].pad));
+	mid->proc_id = 1;
+	mid->ident_id = 2;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-names-without-nul");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	mid->source = 0xff;
+	mid->pri = 0xff;
+	mid->flags = 0xff;
+	mid->pid = INT32_MIN;
+	mid->tid = -1;
+	mid->ts_ns = UINT64_MAX;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-header-fields-out-of-range");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	lane_publish(&b.w);
+	seed_head_at(&b, b.w.head + (UINT64_C(1) << 40));
+	seed_write(&b, "gen-head-far-past-tail");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	lane_publish(&b.w);
+	seed_head_at(&b, 2 * 4096 + 256 - 64);
+	seed_write(&b, "gen-head-behind-tail");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	lane_publish(&b.w);
+	seed_head_at(&b, b.w.head - 4);
+	seed_write(&b, "gen-head-inside-a-record");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	mid->type = LANE_REC_PAD;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-pad-in-the-middle");
+	lanefeed_build_close(&b);
+
+	seed_three(&b, &mid);
+	mid->type = 0;
+	lane_publish(&b.w);
+	seed_write(&b, "gen-record-of-type-0");
+	lanefeed_build_close(&b);
+
+	/* Reading side states: records claimed by a dead holder but not
+	 * delivered (done behind tail: read again after seizing), the same
+	 * lane still held (not read again), and done past tail and head. */
+	seed_three(&b, &mid);
+	lane_publish(&b.w);
+	/* Relaxed: the builder's own lane. */
+	atomic_store_explicit(&b.hdr->tail,
+	    2 * 4096 + 256 + lane_rec_span((uint32_t)strlen(seed_lines[0].msg)),
+	    memory_order_relaxed);
+	seed_write(&b, "gen-claimed-not-delivered");
+	atomic_store_explicit(&b.hdr->reader, LANEFEED_ME, memory_order_relaxed);
+	seed_write(&b, "gen-claimed-not-delivered-held");
+	atomic_store_explicit(&b.hdr->reader, 0, memory_order_relaxed);
+	atomic_store_explicit(&b.hdr->done, b.w.head + 4096, memory_order_relaxed);
+	seed_write(&b, "gen-done-past-head");
+	lanefeed_build_close(&b);
+
+	/* A tail that is not 8-byte aligned. */
+	if (lanefeed_build_open(&b, 12, 4096 + 3, 1, 1) == -1)
+		err(1, "misaligned lane");
+	seed_put(&b, &seed_lines[0], 1);
+	lane_publish(&b.w);
+	seed_write(&b, "gen-misaligned-tail");
+	lanefeed_build_close(&b);
+
+	/* A record header in the last 8 bytes of the ring, where only a PAD
+	 * fits: the PAD before a wrapped record made a LOG record. */
+	if (lanefeed_build_open(&b, 8, 256 - 8, 0, 0) == -1)
+		err(1, "small lane");
+	seed_put(&b, &(struct seed_rec){ "x", 0, 0, 14, 0, 0, 0 }, 1);
+	lane_publish(&b.w);
+	((struct lane_rec *)(b.w.data + 256 - 8))->type = LANE_REC_LOG;
+	seed_write(&b, "gen-header-across-the-end");
+	lanefeed_build_close(&b);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 3)
+		errx(2, "usage: lanefeed-seed CORPUS REGRESS");
+	seed_dir = argv[1];
+	seed_corpus();
+	seed_dir = argv[2];
+	seed_regress();
+	return 0;
+}

@@ -1,0 +1,448 @@
+/*
+ * test_hostile.c - mplogd treats its segment as hostile input.
+ *
+ * DESCRIPTION
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz/lanefeed.h"
+#include "harness.h"
+#include "lane.h"
+#include "names.h"
+#include "prng.h"
+#include "segguard.h"
+#include "seg.h"
+
+TestSuite(hostile, .init = harness_setup, .fini = harness_teardown);
+
+/* -------------------------------------------------------------------- */
+/* The fuzz target's reading function, without the fuzzer. */
+
+/* The whole file at path, its length in *n. */
+static uint8_t *
+hostile_slurp(const char *path, size_t *n)
+{
+	return (uint8_t *)harness_read_file(path, n);
+}
+
+/* Read the input in file path with lanefeed_read, which must pass. */
+static struct lanefeed_stats
+hostile_feed(const char *path)
+{
+	struct lanefeed_stats st;
+	char why[512];
+	size_t n;
+	uint8_t *in = hostile_slurp(path, &n);
+
+	cr_assert(lanefeed_read(in, n, &st, NULL, NULL, why, sizeof(why)) == 0,
+	    "%s: %s", path, why);
+	free(in);
+	return st;
+}
+
+/* Call fn on every regular file of the repository folder rel; returns how
+ * many there were. */
+static size_t
+hostile_each_file(const char *rel, void (*fn)(const char *path, const char *name))
+{
+	char *dir = harness_repo(rel);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	cr_assert(d != NULL, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char *path = harness_fmt("%s/%s", dir, e->d_name);
+		struct stat st;
+
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			fn(path, e->d_name);
+			n++;
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return n;
+}
+
+static void
+hostile_replay(const char *path, const char *name)
+{
+	(void)name;
+	hostile_feed(path);
+}
+
+/*
+ * Every input the fuzzer was ever given as a regression (generated hostile
+ * cases, and whatever it found) and every seed go through the fuzz
+ * target's reading function with every check holding.
+ */
+Test(hostile, fuzz_regression_inputs_and_seeds_replay_cleanly, .timeout = 60)
+{
+	size_t n = hostile_each_file("tests/fuzz/corpus-regress", hostile_replay);
+
+	cr_assert_gt(n, 0, "no regression inputs");
+	cr_assert_gt(hostile_each_file("tests/fuzz/corpus", hostile_replay), 0, "no seeds");
+}
+
+static void
+hostile_seed_whole(const char *path, const char *name)
+{
+	struct lanefeed_stats st = hostile_feed(path);
+
+	cr_assert_eq(st.damaged, 0, "%s: a real lane read as damaged", name);
+	if (strstr(name, "empty") == NULL)
+		cr_assert_gt(st.records, 0, "%s: no record read", name);
+}
+
+/* The seeds are real lanes: each reads without damage, and has records
+ * unless it is meant to be empty. */
+Test(hostile, fuzz_seeds_are_undamaged_lanes, .timeout = 60)
+{
+	hostile_each_file("tests/fuzz/corpus", hostile_seed_whole);
+}
+
+/*
+ * The generated regression inputs (tests/fuzz/lanefeed_seed.c) give the
+ * records and damage their making implies: each is a lane of three
+ * records (or one) with one thing made wrong.
+ */
+Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .timeout = 60)
+{
+	static const struct {
+		const char *name;
+		uint64_t records, damaged;
+	} cases[] = {
+		/* The second record's size: below a header, a span past
+		 * head, past LANE_REC_MAX, wrapping: the first is read, then
+		 * the rest is skipped to head. */
+		{ "gen-record-size-0", 1, 1 },
+		{ "gen-record-size-8", 1, 1 },
+		{ "gen-record-size-31", 1, 1 },
+		{ "gen-record-size-4096", 1, 1 },
+		{ "gen-record-size-65569", 1, 1 },
+		{ "gen-record-size-4294967288", 1, 1 },
+		{ "gen-record-size-4294967295", 1, 1 },
+		/* 33 bytes: a record of one message byte, then a "header"
+		 * cut out of the real message, which does not add up. */
+		{ "gen-record-size-33", 2, 1 },
+		{ "gen-record-of-type-0", 1, 1 },
+		{ "gen-pad-in-the-middle", 1, 1 },
+		/* Ids are looked up, never trusted: every record is read. */
+		{ "gen-ids-past-the-tables", 3, 0 },
+		{ "gen-ids-unpublished-and-one-past", 3, 0 },
+		{ "gen-names-without-nul", 3, 0 },
+		{ "gen-header-fields-out-of-range", 3, 0 },
+		/* More than a ring published: damage at once. */
+		{ "gen-head-far-past-tail", 0, 1 },
+		/* Head behind tail: nothing to read until head passes tail. */
+		{ "gen-head-behind-tail", 0, 0 },
+		{ "gen-head-inside-a-record", 2, 1 },
+		{ "gen-misaligned-tail", 0, 1 },
+		{ "gen-header-across-the-end", 0, 1 },
+		/* Claimed, not delivered: read again by whoever seizes the
+		 * lane, not by the holder that claimed it. */
+		{ "gen-claimed-not-delivered", 3, 0 },
+		{ "gen-claimed-not-delivered-held", 2, 0 },
+		{ "gen-done-past-head", 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *rel = harness_fmt("tests/fuzz/corpus-regress/%s", cases[i].name);
+		char *path = harness_repo(rel);
+		struct lanefeed_stats st = hostile_feed(path);
+
+		cr_expect_eq(st.records, cases[i].records, "%s: %" PRIu64 " records, not %" PRIu64,
+		    cases[i].name, st.records, cases[i].records);
+		cr_expect_eq(st.damaged, cases[i].damaged, "%s: %" PRIu64 " damaged, not %" PRIu64,
+		    cases[i].name, st.damaged, cases[i].damaged);
+		free(path);
+		free(rel);
+	}
+}
+
+/* What each delivered record should be, from its sequence number. */
+struct hostile_expect {
+	uint64_t next;          /* sequence number of the next record */
+	uint64_t count;
+	const char *fail;
+};
+
+static uint32_t
+hostile_len(uint64_t seq)
+{
+	return (uint32_t)(prng_mix(seq) % 300);
+}
+
+static void
+hostile_msg(uint64_t seq, char *buf, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = (char)('a' + (seq + i) % 26);
+}
+
+static void
+hostile_check(const struct fmt_record *r, void *arg)
+{
+	struct hostile_expect *x = arg;
+	uint64_t seq = x->next++;
+	char want[300];
+	uint32_t len = hostile_len(seq);
+
+	x->count++;
+	hostile_msg(seq, want, len);
+	if (x->fail != NULL)
+		return;
+	if (r->ts_ns != 1000 + seq || r->pid != (int32_t)seq || r->tid != (int32_t)(seq + 1))
+		x->fail = "time, pid or tid";
+	else if (r->source != seq % 3 || r->severity != seq % 8 || r->facility != seq % 24)
+		x->fail = "source, severity or facility";
+	else if (r->msg_len != len || memcmp(r->msg, want, len) != 0)
+		x->fail = "message";
+	else if (strcmp(r->proc, seq % 2 == 0 ? "even" : "odd") != 0)
+		x->fail = "process name";
+	else if (seq % 5 == 0 ? r->ident != NULL : r->ident == NULL || strcmp(r->ident, "id") != 0)
+		x->fail = "ident";
+	else if (r->continued != (seq % 7 == 0))
+		x->fail = "continued";
+}
+
+/*
+ * The reading function reads back, in order and field by field, the
+ * records a writer put in a lane with lane_reserve, lane_commit and
+ * lane_publish, over many laps of a small ring: the input format and the
+ * reading path lose and invent nothing.
+ */
+Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = 60)
+{
+	uint64_t seq = 0;
+
+	for (uint64_t lap = 0; lap < 200; lap++) {
+		struct lanefeed_build b;
+		struct hostile_expect x = { .next = seq };
+		struct lanefeed_stats st;
+		uint64_t start = seq;
+		char why[512];
+		uint8_t *in;
+		size_t n;
+
+		cr_assert_eq(lanefeed_build_open(&b, 12, lap * 1000 * 8, 2, 1), 0);
+		cr_assert_eq(names_register(&b.names, NAMES_PROC, "even"), 1);
+		cr_assert_eq(names_register(&b.names, NAMES_PROC, "odd"), 2);
+		cr_assert_eq(names_register(&b.names, NAMES_MODULE, "id"), 1);
+		for (;;) {
+			uint32_t len = hostile_len(seq);
+			struct lane_rec *rec = lane_reserve(&b.w, len);
+
+			if (rec == NULL)
+				break;
+			rec->ts_ns = 1000 + seq;
+			rec->pid = (int32_t)seq;
+			rec->tid = (int32_t)(seq + 1);
+			rec->source = (uint8_t)(seq % 3);
+			rec->pri = (uint8_t)((seq % 24) << 3 | seq % 8);
+			rec->flags = seq % 7 == 0 ? LANE_F_SPLIT : 0;
+			rec->proc_id = (uint16_t)(seq % 2 == 0 ? 1 : 2);
+			rec->ident_id = (uint16_t)(seq % 5 == 0 ? 0 : 1);
+			hostile_msg(seq, lane_rec_msg(rec), len);
+			lane_commit(&b.w, rec);
+			seq++;
+		}
+		lane_publish(&b.w);
+		in = lanefeed_pack(&b, &n);
+		cr_assert_not_null(in);
+		cr_assert_eq(lanefeed_read(in, n, &st, hostile_check, &x, why, sizeof(why)), 0,
+		    "lap %" PRIu64 ": %s", lap, why);
+		cr_assert_null(x.fail, "lap %" PRIu64 ", record %" PRIu64 ": %s differs",
+		    lap, x.next - 1, x.fail);
+		cr_assert_eq(x.count, seq - start, "lap %" PRIu64 ": %" PRIu64 " records read, "
+		    "%" PRIu64 " written", lap, x.count, seq - start);
+		cr_assert_eq(st.damaged, 0);
+		free(in);
+		lanefeed_build_close(&b);
+	}
+	cr_assert_gt(seq, 200 * 10);
+}
+
+/* -------------------------------------------------------------------- */
+/* The SIGBUS guard (sinks/segguard.c), in the test's own process. */
+
+#define HOSTILE_PAGES 4
+
+/* A shared memory object of HOSTILE_PAGES pages, mapped, filled with
+ * fill; its descriptor in *fd and its name unlinked. */
+static char *
+hostile_object(int *fd, int fill)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char name[64];
+	char *m;
+
+	snprintf(name, sizeof(name), "/mplog-test-%d-guard-%d", (int)getpid(), fill);
+	*fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_neq(*fd, -1, "shm_open %s: %s", name, strerror(errno));
+	cr_assert_eq(shm_unlink(name), 0);
+	cr_assert_eq(ftruncate(*fd, (off_t)(HOSTILE_PAGES * page)), 0);
+	m = mmap(NULL, HOSTILE_PAGES * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	memset(m, fill, HOSTILE_PAGES * page);
+	return m;
+}
+
+/* A volatile read, so that the compiler keeps the access. */
+static unsigned char
+hostile_peek(const char *p)
+{
+	return *(const volatile unsigned char *)p;
+}
+
+/*
+ * A fault in the guarded mapping of a truncated object is repaired: the
+ * lost pages read as zeroes (and take writes, which no longer reach the
+ * object), each fault is counted once with the lowest page lost, and the
+ * pages still in the object are untouched and shared.
+ */
+Test(hostile, guard_turns_faults_in_a_truncated_mapping_into_zero_pages, .timeout = 10)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), lowest = 0;
+	int fd;
+	char *m = hostile_object(&fd, 0xab);
+	char *again;
+
+	cr_assert_eq(segguard_arm(m, HOSTILE_PAGES * page), 0);
+	cr_assert(!segguard_pending());
+	/* Cut in the middle of page 1: pages 2 and 3 are gone. */
+	cr_assert_eq(ftruncate(fd, (off_t)(page + page / 2)), 0);
+	cr_assert_eq(hostile_peek(m + 3 * page + 5), 0, "a lost page reads as zero");
+	cr_assert(segguard_pending());
+	cr_assert_eq(segguard_take(&lowest), 1);
+	cr_assert_eq(lowest, 3 * page);
+	cr_assert(!segguard_pending());
+	m[3 * page] = 'w';
+	cr_assert_eq(hostile_peek(m + 3 * page), 'w', "a repaired page takes writes");
+	cr_assert_eq(hostile_peek(m + 2 * page + 100), 0);
+	cr_assert_eq(segguard_take(&lowest), 1);
+	cr_assert_eq(lowest, 2 * page, "the lowest page lost is %zu, not %zu", lowest, 2 * page);
+	cr_assert_eq(hostile_peek(m + 3 * page), 0, "repairing page 2 zeroes the rest again");
+	/* The pages before the cut are the object's still. */
+	cr_assert_eq(hostile_peek(m + 10), 0xab);
+	cr_assert_eq(hostile_peek(m + page + page / 2 - 1), 0xab);
+	cr_assert_eq(segguard_take(&lowest), 0, "no fault on the pages still there");
+	cr_assert_eq(ftruncate(fd, (off_t)(HOSTILE_PAGES * page)), 0);
+	again = mmap(NULL, HOSTILE_PAGES * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(again, MAP_FAILED);
+	m[0] = 'x';
+	cr_assert_eq(hostile_peek(again), 'x', "page 0 is still shared");
+	cr_assert_eq(hostile_peek(again + 2 * page), 0, "writes to a repaired page stay private");
+	segguard_disarm();
+	munmap(again, HOSTILE_PAGES * page);
+	munmap(m, HOSTILE_PAGES * page);
+	close(fd);
+}
+
+/* Start a child that dies with the test; it runs fn, then exits 0. */
+static int
+hostile_child_status(void (*fn)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fn();
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* Guard one mapping, then fault in another truncated object. */
+static void
+hostile_fault_elsewhere(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int fd1, fd2;
+	char *guarded = hostile_object(&fd1, 1);
+	char *other = hostile_object(&fd2, 2);
+
+	if (segguard_arm(guarded, HOSTILE_PAGES * page) == -1)
+		_exit(3);
+	if (ftruncate(fd2, 0) == -1)
+		_exit(4);
+	(void)hostile_peek(other + page);
+	_exit(5);               /* survived: wrong */
+}
+
+/* Guard a mapping, then get SIGBUS from another process. */
+static void
+hostile_sent_bus(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int fd;
+	char *guarded = hostile_object(&fd, 3);
+
+	if (segguard_arm(guarded, HOSTILE_PAGES * page) == -1)
+		_exit(3);
+	kill(getpid(), SIGBUS);
+	_exit(5);
+}
+
+/* Guard a mapping, disarm, then fault in it. */
+static void
+hostile_fault_disarmed(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int fd;
+	char *guarded = hostile_object(&fd, 4);
+
+	if (segguard_arm(guarded, HOSTILE_PAGES * page) == -1)
+		_exit(3);
+	segguard_disarm();
+	if (ftruncate(fd, 0) == -1)
+		_exit(4);
+	(void)hostile_peek(guarded + page);
+	_exit(5);
+}
+
+/*
+ * What is not a fault in the guarded mapping still kills with SIGBUS: a
+ * fault in another truncated mapping, a SIGBUS sent by a process, and a
+ * fault in a mapping no longer guarded.
+ */
+Test(hostile, guard_lets_every_other_sigbus_kill, .timeout = 10)
+{
+	static const struct {
+		const char *what;
+		void (*fn)(void);
+	} cases[] = {
+		{ "a fault outside the guarded mapping", hostile_fault_elsewhere },
+		{ "a SIGBUS sent with kill", hostile_sent_bus },
+		{ "a fault after segguard_disarm", hostile_fault_disarmed },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int status = hostile_child_status(cases[i].fn);
+
+		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+		    "%s: %s %d, not killed by SIGBUS", cases[i].what,
+		    WIFSIGNALED(status) ? "signal" : "exit status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
+}
