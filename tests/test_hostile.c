@@ -446,3 +446,244 @@ Test(hostile, guard_lets_every_other_sigbus_kill, .timeout = 10)
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	}
 }
+
+/* -------------------------------------------------------------------- */
+/* A live mplogd whose segment is truncated, scribbled on, or forged. */
+
+#define HOSTILE_WAIT_MS 10000   /* bound on waiting for mplogd to react */
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static int64_t
+hostile_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Check cond(arg) every few milliseconds until it holds or timeout_ms
+ * passes (a bound, not synchronisation); returns its last answer. */
+static int
+hostile_until(int (*cond)(const void *), const void *arg, int timeout_ms)
+{
+	int64_t end = hostile_ms() + timeout_ms;
+	struct timespec pause = { 0, 5 * 1000000 };
+
+	for (;;) {
+		if (cond(arg))
+			return 1;
+		if (hostile_ms() >= end)
+			return cond(arg);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* What hostile_has waits for: needle in the file path. */
+struct hostile_in {
+	const char *path;
+	const char *needle;
+};
+
+static int
+hostile_has(const void *arg)
+{
+	const struct hostile_in *in = arg;
+	char *s = harness_read_file(in->path, NULL);
+	int found = harness_contains(s, in->needle);
+
+	free(s);
+	return found;
+}
+
+/* Wait until path holds needle; fail the test, naming what, if not. */
+static void
+hostile_wait_for(const char *path, const char *needle, const char *what)
+{
+	struct hostile_in in = { path, needle };
+
+	cr_assert(hostile_until(hostile_has, &in, HOSTILE_WAIT_MS),
+	    "%s: no \"%s\" in %s after %d ms:\n%.2000s", what, needle, path,
+	    HOSTILE_WAIT_MS, harness_read_file(path, NULL));
+}
+
+/* The number of times needle occurs in the file path. */
+static size_t
+hostile_count(const char *path, const char *needle)
+{
+	char *s = harness_read_file(path, NULL);
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(s);
+	return n;
+}
+
+/* mplogd d is still running (not exited, not a zombie). */
+static void
+hostile_alive(const struct harness_daemon *d, const char *what)
+{
+	int status;
+	pid_t got = waitpid(d->pid, &status, WNOHANG);
+
+	cr_assert(got == 0, "%s: mplogd is gone (%s %d); it said: %s", what,
+	    WIFSIGNALED(status) ? "signal" : "exit status",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+	    harness_read_file(d->err, NULL));
+}
+
+/* Run hosts/say under the shim attached to shm, writing text to stderr. */
+static void
+hostile_say(const char *shm, const char *text)
+{
+	char *argv[] = { harness_build("hosts/say"), harness_fmt("w:%s\\n", text), NULL };
+	struct harness_result r;
+
+	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", shm), NULL), NULL, &r);
+	cr_assert(r.code == 0 && !harness_contains(r.out, "FAIL"),
+	    "say %s: status %d, stdout %s, stderr %s", text, r.code, r.out, r.err);
+}
+
+/* The segment shm's object: its size and inode. */
+static struct stat
+hostile_stat(const char *shm)
+{
+	struct stat st;
+	int fd = shm_open(shm, O_RDONLY, 0);
+
+	cr_assert_neq(fd, -1, "shm_open %s: %s", shm, strerror(errno));
+	cr_assert_eq(fstat(fd, &st), 0);
+	close(fd);
+	return st;
+}
+
+/* What hostile_beats waits for: a heartbeat newer than since (ns). */
+struct hostile_beat {
+	const struct seg_meta *meta;
+	int64_t since;
+};
+
+static int
+hostile_beats(const void *arg)
+{
+	const struct hostile_beat *b = arg;
+
+	/* Relaxed: only the value matters; mplogd stores it relaxed. */
+	return (int64_t)atomic_load_explicit(&b->meta->heartbeat_ns,
+	    memory_order_relaxed) > b->since;
+}
+
+/* Require mplogd's heartbeat in the segment shm to move past now. */
+static void
+hostile_heartbeat_moves(const struct seg_meta *meta, const char *what)
+{
+	struct hostile_beat b = { meta, seg_now_mono() };
+
+	cr_assert(hostile_until(hostile_beats, &b, HOSTILE_WAIT_MS),
+	    "%s: the heartbeat did not move in %d ms", what, HOSTILE_WAIT_MS);
+}
+
+/* Truncate the object of shm to the size cut() computes from its layout. */
+static void
+hostile_truncate(const char *shm, off_t (*cut)(const struct seg *))
+{
+	struct seg s;
+	off_t to;
+	int fd;
+
+	cr_assert_eq(seg_attach(&s, shm), 0, "attach %s: %s", shm, strerror(errno));
+	to = cut(&s);
+	seg_detach(&s);
+	fd = shm_open(shm, O_RDWR, 0);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(ftruncate(fd, to), 0, "ftruncate: %s", strerror(errno));
+	close(fd);
+}
+
+static off_t
+hostile_cut_all(const struct seg *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* In the middle of the first lane's ring: the metadata, config and names
+ * stay, the lanes from there on are lost. */
+static off_t
+hostile_cut_mid_lane(const struct seg *s)
+{
+	return (off_t)(s->lanes_off + sizeof(struct lane_hdr) + s->lane_size / 2);
+}
+
+/*
+ * Truncate a live mplogd's segment (cut decides where) while producers
+ * write: mplogd neither dies nor hangs, says so on stderr and in its log,
+ * puts a new segment of the full size under the same name, keeps its
+ * heartbeat there, serves new processes, and exits 0 on SIGTERM.
+ */
+static void
+hostile_truncated(off_t (*cut)(const struct seg *))
+{
+	struct harness_daemon d;
+	struct stat before, after;
+	size_t nrec;
+	struct seg s;
+
+	harness_daemon_start(&d, "json", NULL);
+	hostile_say(d.shm, "before the cut");
+	hostile_wait_for(d.log, "before the cut", "the first line");
+	before = hostile_stat(d.shm);
+	/* Producers busy writing when the object is cut. */
+	char *mix[] = { harness_build("hosts/logmix"), "-p", "2", "-t", "2", "-n", "200000", NULL };
+	pid_t busy = harness_spawn(mix, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL);
+	hostile_wait_for(d.log, "logmix p=", "the busy producers");
+
+	hostile_truncate(d.shm, cut);
+	hostile_wait_for(d.err, "truncated by another process", "mplogd's warning");
+	hostile_wait_for(d.err, "replaced with a new segment", "mplogd's replacement");
+	hostile_alive(&d, "after the cut");
+	after = hostile_stat(d.shm);
+	cr_assert_neq(after.st_ino, before.st_ino, "the name still names the cut object");
+	cr_assert_eq(after.st_size, before.st_size, "the new segment is %lld bytes, not %lld",
+	    (long long)after.st_size, (long long)before.st_size);
+	cr_assert_eq(after.st_mode & 07777, 0600);
+	cr_assert_eq(seg_attach(&s, d.shm), 0, "attach the new segment: %s", strerror(errno));
+	hostile_heartbeat_moves(s.meta, "the new segment");
+
+	hostile_say(d.shm, "after the cut");
+	hostile_wait_for(d.log, "after the cut", "a line through the new segment");
+	hostile_alive(&d, "serving again");
+	kill(-busy, SIGKILL);
+	cr_assert_eq(harness_daemon_stop(&d), 0, "mplogd's exit status; it said: %s",
+	    harness_read_file(d.err, NULL));
+	/* Its own records say what happened, and the log is valid JSON. */
+	cr_assert_eq(hostile_count(d.log, "\"source\":\"mplog\""),
+	    hostile_count(d.log, "\"proc\":\"mplogd\""));
+	cr_assert(hostile_count(d.log, "truncated by another process") >= 1);
+	cr_assert(hostile_count(d.log, "replaced with a new one after it was truncated") == 1);
+	free(harness_json_load(d.log, &nrec));
+	seg_detach(&s);
+}
+
+Test(hostile, truncated_to_zero_mplogd_survives_and_serves_a_new_segment, .timeout = 60)
+{
+	hostile_truncated(hostile_cut_all);
+}
+
+Test(hostile, truncated_mid_lane_mplogd_survives_and_serves_a_new_segment, .timeout = 60)
+{
+	hostile_truncated(hostile_cut_mid_lane);
+}
+
+/* A SIGBUS that is no fault in the segment kills mplogd as it always did. */
+Test(hostile, sigbus_sent_to_mplogd_still_kills_it, .timeout = 30)
+{
+	struct harness_daemon d;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert_eq(kill(d.pid, SIGBUS), 0);
+	cr_assert_eq(harness_wait(d.pid, HARNESS_WAIT_MS), 128 + SIGBUS);
+}
