@@ -40,7 +40,7 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_hostile.c tests/fuzz/lanefeed.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
-              tests/hosts/report.c demo/demo.c
+              tests/hosts/report.c tests/hosts/life.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
