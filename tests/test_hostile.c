@@ -25,6 +25,7 @@
 #include "lane.h"
 #include "names.h"
 #include "prng.h"
+#include "procid.h"
 #include "segguard.h"
 #include "seg.h"
 
@@ -686,4 +687,269 @@ Test(hostile, sigbus_sent_to_mplogd_still_kills_it, .timeout = 30)
 	harness_daemon_start(&d, "json", NULL);
 	cr_assert_eq(kill(d.pid, SIGBUS), 0);
 	cr_assert_eq(harness_wait(d.pid, HARNESS_WAIT_MS), 128 + SIGBUS);
+}
+
+/* Start logmix (2 processes of 2 threads, every way of writing) under the
+ * shim on shm, writing for longer than any test runs; its process group
+ * is killed by the test, or at teardown. */
+static pid_t
+hostile_busy(const char *shm)
+{
+	char *argv[] = { harness_build("hosts/logmix"), "-p", "2", "-t", "2", "-n", "5000000",
+	    NULL };
+
+	return harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", shm), NULL), NULL);
+}
+
+/* One part of the segment, for the scribbler. */
+struct hostile_part {
+	size_t off, len;
+};
+
+/* What hostile_damage_moves waits for: meta's damaged count above since. */
+struct hostile_damage {
+	const struct seg_meta *meta;
+	uint64_t since;
+};
+
+static int
+hostile_damage_moves(const void *arg)
+{
+	const struct hostile_damage *x = arg;
+
+	/* Relaxed: mplogd adds to it relaxed; only the value matters. */
+	return atomic_load_explicit(&x->meta->damaged, memory_order_relaxed) > x->since;
+}
+
+/* jq parses every line of the file path. */
+static void
+hostile_jq_parses(const char *path)
+{
+	char *argv[] = { "/usr/bin/jq", "-c", ".", (char *)path, NULL };
+	struct harness_result r;
+
+	if (access(argv[0], X_OK) == -1)
+		cr_skip_test("jq is not installed (scripts/setup-deps)");
+	cr_assert_eq(harness_run(argv, NULL, NULL, &r), 0, "jq rejects %s: %.500s", path, r.err);
+	cr_assert_eq(r.out_len > 0, 1, "jq found nothing in %s", path);
+}
+
+#define HOSTILE_ROUNDS 25
+
+/*
+ * Another process of the same user writes random bytes into every part
+ * of a live mplogd's segment (metadata, config, name tables, lane headers
+ * and rings), in rounds, while logmix writes through it. Each round also
+ * puts one lane's head far past its tail. After every round mplogd still
+ * runs, counts damage in the segment (damaged moves) and its heartbeat
+ * moves; at the end it exits 0 on SIGTERM, its log holds its own "lane N
+ * damaged" records, and jq parses every line.
+ */
+Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = 120)
+{
+	static const char *const opts[] = { "--lanes", "8", "--lane-size", "256K", NULL };
+	struct hostile_part parts[3 + 2 * 8];
+	uint64_t rng = UINT64_C(0x5c1bb1e5eed);
+	struct harness_daemon d;
+	size_t nparts = 0;
+	struct seg s;
+	char *base;
+	pid_t busy;
+
+	harness_daemon_start(&d, "json", opts);
+	cr_assert_eq(seg_attach(&s, d.shm), 0, "attach: %s", strerror(errno));
+	base = (char *)s.meta;
+	parts[nparts++] = (struct hostile_part){ 0, sizeof(struct seg_meta) };
+	parts[nparts++] = (struct hostile_part){ (size_t)((char *)s.config - base),
+	    sizeof(struct seg_config) };
+	parts[nparts++] = (struct hostile_part){ s.procs_off, s.lanes_off - s.procs_off };
+	for (uint32_t i = 0; i < s.lane_count; i++) {
+		size_t hdr = s.lanes_off + (size_t)i * s.lane_stride;
+
+		parts[nparts++] = (struct hostile_part){ hdr, sizeof(struct lane_hdr) };
+		parts[nparts++] = (struct hostile_part){ hdr + sizeof(struct lane_hdr), s.lane_size };
+	}
+	busy = hostile_busy(d.shm);
+	hostile_wait_for(d.log, "logmix p=", "logmix's first lines");
+
+	for (int round = 0; round < HOSTILE_ROUNDS; round++) {
+		struct lane_hdr *victim = seg_lane(&s, (uint32_t)round % s.lane_count);
+		struct hostile_damage x = { s.meta, 0 };
+
+		for (size_t p = 0; p < nparts; p++) {
+			for (int k = 0; k < 4; k++) {
+				size_t len = 1 + prng_next(&rng) % 48;
+				size_t off = prng_next(&rng) % parts[p].len;
+
+				if (len > parts[p].len - off)
+					len = parts[p].len - off;
+				for (size_t b = 0; b < len; b++)
+					base[parts[p].off + off + b] = (char)prng_next(&rng);
+			}
+		}
+		/* Relaxed: a scribbler orders nothing. */
+		x.since = atomic_load_explicit(&s.meta->damaged, memory_order_relaxed);
+		atomic_store_explicit(&victim->head, atomic_load_explicit(&victim->tail,
+		    memory_order_relaxed) + (UINT64_C(1) << 40), memory_order_relaxed);
+		cr_assert(hostile_until(hostile_damage_moves, &x, HOSTILE_WAIT_MS),
+		    "round %d: no damage counted in %d ms", round, HOSTILE_WAIT_MS);
+		hostile_heartbeat_moves(s.meta, "scribbled");
+		hostile_alive(&d, "scribbled");
+	}
+	kill(-busy, SIGKILL);
+	cr_assert_eq(harness_daemon_stop(&d), 0, "mplogd's exit status; it said: %s",
+	    harness_read_file(d.err, NULL));
+	cr_assert_geq(hostile_count(d.log, "\"source\":\"mplog\""), 1);
+	cr_assert_geq(hostile_count(d.log, " damaged: skipped "), 1, "no damage record in the log");
+	hostile_jq_parses(d.log);
+	seg_detach(&s);
+}
+
+/* What hostile_has_room waits for: a reservation of len bytes in w. */
+struct hostile_room {
+	struct lane_writer *w;
+	uint32_t len;
+	struct lane_rec *rec;
+};
+
+static int
+hostile_has_room(const void *arg)
+{
+	struct hostile_room *r = (struct hostile_room *)arg;
+
+	r->rec = lane_reserve(r->w, r->len);
+	return r->rec != NULL;
+}
+
+/* Write one record of text into w's lane as a producer would, with the
+ * ids and pid given, unpublished. Returns its header (still ours). */
+static struct lane_rec *
+hostile_put(struct lane_writer *w, const char *text, uint16_t proc_id, uint16_t ident_id,
+    int32_t pid)
+{
+	struct hostile_room room = { w, (uint32_t)strlen(text), NULL };
+	size_t len = room.len;
+	struct lane_rec *rec;
+
+	/* mplogd hands room back after it has written what it read. */
+	cr_assert(hostile_until(hostile_has_room, &room, HOSTILE_WAIT_MS),
+	    "no room for \"%s\" in %d ms", text, HOSTILE_WAIT_MS);
+	rec = room.rec;
+	rec->source = LANE_SRC_STDERR;
+	rec->pri = 1 << 3 | 6;          /* user.info */
+	rec->pid = pid;
+	rec->tid = pid;
+	rec->ts_ns = (uint64_t)seg_now_real();
+	rec->proc_id = proc_id;
+	rec->ident_id = ident_id;
+	memcpy(lane_rec_msg(rec), text, len);
+	lane_commit(w, rec);
+	return rec;
+}
+
+/* Publish what w wrote, and wake mplogd. */
+static void
+hostile_publish(struct seg *s, struct lane_writer *w)
+{
+	lane_publish(w);
+	seg_wake_consumer(s);
+}
+
+/* hostile_put, then hostile_publish. */
+static void
+hostile_forge(struct seg *s, struct lane_writer *w, const char *text, uint16_t proc_id,
+    uint16_t ident_id, int32_t pid)
+{
+	hostile_put(w, text, proc_id, ident_id, pid);
+	hostile_publish(s, w);
+}
+
+/* The decoded record of the log whose message is msg; fails if none. */
+static const struct harness_rec *
+hostile_find(const struct harness_rec *recs, size_t n, const char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(recs[i].msg, msg) == 0)
+			return &recs[i];
+	cr_assert_fail("no record \"%s\" in the log", msg);
+	return NULL;
+}
+
+/*
+ * Forged records in a lane of a live mplogd, written as a producer would
+ * but with hostile contents: a process name entry without a NUL is
+ * printed cut to 31 bytes; ids past the tables give no ident and the
+ * process name "?"; a record of absurd length, and a head a terabyte
+ * past tail, are each counted once (seg meta damaged) and reported as a
+ * record of mplogd's own naming the lane and the bytes skipped (the
+ * record's span; 0 when head itself is absurd); the records written
+ * after each are delivered; and the log stays valid, strictly parsed.
+ */
+Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .timeout = 60)
+{
+	uint64_t me = procid_pack(getpid(), procid_start(getpid()));
+	const int32_t nopid = 0x7ffffff0;       /* no such process */
+	struct harness_rec *recs;
+	struct names_entry *tab;
+	struct lane_writer w;
+	struct lane_rec *bad;
+	struct harness_daemon d;
+	char want_proc[SEG_NAME_MAX], *note;
+	uint32_t count, id, lane = 0, span;
+	uint64_t far;
+	struct seg s;
+	size_t n;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert_eq(seg_attach(&s, d.shm), 0, "attach: %s", strerror(errno));
+	cr_assert_eq(lane_lease(&s, me, &w), 0, "lease: %s", strerror(errno));
+	while (seg_lane(&s, lane) != w.hdr)
+		lane++;
+	id = names_register(&s, NAMES_PROC, "placeholder");
+	cr_assert_gt(id, 0);
+	tab = seg_names(&s, NAMES_PROC, &count);
+	memset(tab[id - 1].name, 'N', sizeof(tab[id - 1].name));   /* no NUL */
+	memset(want_proc, 'N', SEG_NAME_MAX - 1);
+	want_proc[SEG_NAME_MAX - 1] = '\0';
+
+	hostile_forge(&s, &w, "name without nul", (uint16_t)id, 65535, nopid);
+	hostile_forge(&s, &w, "ids past the tables", 65535, (uint16_t)(count + 1), nopid);
+	hostile_wait_for(d.log, "ids past the tables", "the forged names");
+
+	/* A record whose size field says 4 GiB, published with head past
+	 * the record's real span. */
+	bad = hostile_put(&w, "absurd length", 1, 0, nopid);
+	span = ((uint32_t)sizeof(struct lane_rec) + 13 + 7) & ~7u;
+	bad->size = UINT32_MAX - 15;
+	hostile_publish(&s, &w);
+	note = harness_fmt("lane %u damaged: skipped %u bytes", lane, span);
+	hostile_wait_for(d.log, note, "the absurd length");
+	hostile_forge(&s, &w, "after the absurd length", 1, 0, nopid);
+	hostile_wait_for(d.log, "after the absurd length", "the record after it");
+
+	/* Head a terabyte past tail: the writer goes on from there. */
+	far = w.head + (UINT64_C(1) << 40);
+	w.head = far;
+	hostile_publish(&s, &w);
+	note = harness_fmt("lane %u damaged: skipped 0 bytes", lane);
+	hostile_wait_for(d.log, note, "head far past tail");
+	hostile_forge(&s, &w, "after the far head", 1, 0, nopid);
+	hostile_wait_for(d.log, "after the far head", "the record after it");
+
+	/* Relaxed: mplogd adds to it relaxed, long before our read. */
+	cr_assert_eq(atomic_load_explicit(&s.meta->damaged, memory_order_relaxed), 2);
+	lane_unlease(&w, me);
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	recs = harness_json_load(d.log, &n);
+	cr_assert_str_eq(hostile_find(recs, n, "name without nul")->proc, want_proc);
+	cr_assert_eq(hostile_find(recs, n, "name without nul")->has_ident, 0);
+	cr_assert_str_eq(hostile_find(recs, n, "ids past the tables")->proc, "?");
+	cr_assert_eq(hostile_find(recs, n, "ids past the tables")->has_ident, 0);
+	cr_assert_eq(hostile_find(recs, n, "ids past the tables")->pid, nopid);
+	cr_assert_eq(hostile_count(d.log, "\"msg\":\"absurd length\""), 0);
+	cr_assert_eq(hostile_count(d.log, " damaged: skipped "), 2);
+	hostile_find(recs, n, "after the absurd length");
+	hostile_find(recs, n, "after the far head");
+	seg_detach(&s);
 }
