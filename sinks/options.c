@@ -4,6 +4,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
-	OPT_STDERR_SEVERITY, OPT_CATCH_ALL,
+	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_GROUP,
 };
 
 static const struct option options_long[] = {
@@ -32,6 +33,7 @@ static const struct option options_long[] = {
 	{ "stderr", required_argument, NULL, OPT_STDERR },
 	{ "stderr-severity", required_argument, NULL, OPT_STDERR_SEVERITY },
 	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -59,6 +61,9 @@ options_usage(void)
 "                        or drop (producers never wait; drops are counted)\n"
 "  --reorder-window MS   how long a record may wait for older ones from\n"
 "                        other processes (default %d)\n"
+"  --group GROUP         let the members of GROUP (a name or number) log\n"
+"                        too: the segment gets mode 0660 and that group\n"
+"                        (default: mode 0600, this user only)\n"
 "  --ready-fd FD         write \"ready\\n\" to FD once producers can attach\n"
 "  --preload PATH        with COMMAND: the shim to preload\n"
 "  --stderr MODE         with COMMAND: capture, tee or pass (MPLOG_STDERR)\n"
@@ -119,6 +124,32 @@ options_number(const char *name, const char *s, long lo, long hi)
 	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
 		errx(MPLOGD_EXIT_USAGE, "%s: '%s' is not a number from %ld to %ld", name, s, lo, hi);
 	return v;
+}
+
+/*
+ * The group id of --group: a group name, else a number. An unknown name
+ * is a usage error; a number need not name a group in the group file.
+ */
+static gid_t
+options_group(const char *s)
+{
+	struct group gr, *found = NULL;
+	char buf[16384], *end;
+	unsigned long v;
+	int rc;
+
+	rc = getgrnam_r(s, &gr, buf, sizeof(buf), &found);
+	if (rc == 0 && found != NULL)
+		return found->gr_gid;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 &&
+	    v < (unsigned long)(gid_t)-1)
+		return (gid_t)v;
+	/* Not found is 0 with no entry, or one of these (getgrnam_r(3)). */
+	if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM)
+		errx(MPLOGD_EXIT_USAGE, "--group: cannot look up group '%s': %s", s, strerror(rc));
+	errx(MPLOGD_EXIT_USAGE, "--group: unknown group '%s' (a group name or number)", s);
 }
 
 /* Handle one option with a value. */
@@ -187,6 +218,10 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 		break;
 	case OPT_CATCH_ALL:
 		o->catch_all = 1;
+		break;
+	case OPT_GROUP:
+		o->params.group = options_group(arg);
+		o->params.mode = 0660;
 		break;
 	}
 }
