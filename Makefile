@@ -107,6 +107,16 @@ $(BUILD)/hosts/paths-cxx: tests/hosts/paths_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(WERROR) $(CXXFLAGS) $(SANFLAGS) -o $@ $<
 
+# tests/test_hostile.c's secure-execution host: say with the shim linked
+# in by its absolute path (DT_NEEDED), which a set-user-ID copy still
+# loads, where glibc ignores LD_PRELOAD.
+HOSTILE_HOSTS = $(BUILD)/hosts/say-linked
+all: $(HOSTILE_HOSTS)
+
+$(BUILD)/hosts/say-linked: tests/hosts/say.c $(SHIM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(abspath $(SHIM)) -lpthread
+
 # Unit tests link the modules directly; the shim's modules are compiled
 # again here without hidden visibility.
 # Only the shim's pure modules: its hooks would interpose the test runner.
