@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -1291,4 +1292,189 @@ Test(hostile, group_option_takes_a_name_or_number_and_names_an_unknown_one, .tim
 	    "(a group name or number)\n");
 	cr_assert_eq(harness_run(help, NULL, NULL, &r), 0);
 	cr_assert(harness_contains(r.out, "--group GROUP"), "%s", r.out);
+}
+
+/* -------------------------------------------------------------------- */
+/* Secure execution: a set-user-ID program run by root has AT_SECURE. */
+
+/* A copy of the build's file rel in the scratch folder (opened to other
+ * users for the copy: 0711), owned by owner, with mode. */
+static char *
+hostile_copy(const char *rel, const char *as, uid_t owner, mode_t mode)
+{
+	size_t n;
+	char *data = harness_read_file(harness_build(rel), &n);
+	char *dst = harness_file(as), *dir = harness_file(".");
+	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+
+	cr_assert_neq(fd, -1, "%s: %s", dst, strerror(errno));
+	cr_assert_eq(write(fd, data, n), (ssize_t)n);
+	/* chown clears the set-user-ID bit: the mode goes last. */
+	cr_assert_eq(fchown(fd, owner, (gid_t)-1), 0, "chown %s: %s", dst, strerror(errno));
+	cr_assert_eq(fchmod(fd, mode), 0);
+	close(fd);
+	cr_assert_eq(chmod(dir, 0711), 0);
+	free(data);
+	return dst;
+}
+
+/* What a run of hostile_exec saw. */
+struct hostile_exec {
+	int code;
+	long at_secure;         /* AT_SECURE of the process, -1 unknown */
+	int shim_mapped;        /* the shim was among its mappings */
+	char *out, *err;
+};
+
+/* AT_SECURE from /proc/PID/auxv, or -1. */
+static long
+hostile_at_secure(pid_t pid)
+{
+	size_t n;
+	char *path = harness_fmt("/proc/%d/auxv", (int)pid);
+	unsigned long *v = (unsigned long *)harness_read_file(path, &n);
+	long got = -1;
+
+	for (size_t i = 0; i + 1 < n / sizeof(*v); i += 2)
+		if (v[i] == AT_SECURE)
+			got = (long)v[i + 1];
+	free(v);
+	free(path);
+	return got;
+}
+
+/*
+ * Run path (a copy of hosts/say) as who (NULL: as we are) with env: it
+ * stops itself first (k:SIGSTOP), and while it is stopped its auxiliary
+ * vector and mappings are read; then it goes on and writes text to its
+ * stderr.
+ */
+static struct hostile_exec
+hostile_exec(const struct hostile_who *who, const char *path, char **env, const char *text)
+{
+	char *argv[] = { (char *)path, harness_fmt("k:%d", SIGSTOP),
+	    harness_fmt("w:%s\\n", text), NULL };
+	static int serial;
+	char *out = harness_file(harness_fmt("exec-%d.out", serial));
+	char *err = harness_file(harness_fmt("exec-%d.err", serial++));
+	int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int64_t end = hostile_ms() + HOSTILE_WAIT_MS;
+	struct timespec pause = { 0, 2 * 1000000 };
+	struct hostile_exec r = { .at_secure = -1 };
+	pid_t parent = getpid(), pid, got;
+	int status;
+
+	cr_assert(fo != -1 && fe != -1, "%s: %s", out, strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+
+		if (in == -1 || dup2(in, 0) == -1 || dup2(fo, 1) == -1 || dup2(fe, 2) == -1)
+			_exit(99);
+		if (who != NULL ? hostile_become(who, parent) == -1 :
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(99);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	close(fo);
+	close(fe);
+	while ((got = waitpid(pid, &status, WNOHANG | WUNTRACED)) == 0 && hostile_ms() < end)
+		nanosleep(&pause, NULL);
+	if (got == pid && WIFSTOPPED(status)) {
+		char *maps = harness_read_file(harness_fmt("/proc/%d/maps", (int)pid), NULL);
+
+		r.at_secure = hostile_at_secure(pid);
+		r.shim_mapped = harness_contains(maps, "libmplog_preload.so");
+		free(maps);
+		kill(pid, SIGCONT);
+		r.code = hostile_reap(pid);
+	} else {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		cr_assert_fail("%s did not stop itself", path);
+	}
+	r.out = harness_read_file(out, NULL);
+	r.err = harness_read_file(err, NULL);
+	return r;
+}
+
+/*
+ * A set-user-ID copy of a host (owned by nobody), run by root under
+ * LD_PRELOAD, has AT_SECURE set, and the shim is not loaded at all: glibc
+ * ignores preload paths with a slash in secure-execution processes. Its
+ * line goes to its stderr, not to the log. The same run of the host
+ * itself, not set-user-ID, is captured.
+ */
+Test(hostile, setuid_program_under_ld_preload_is_not_captured, .timeout = 60)
+{
+	struct harness_daemon d;
+	struct hostile_exec r;
+	char **env;
+	char *copy;
+
+	hostile_need_root();
+	harness_daemon_start(&d, "json", NULL);
+	env = harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL);
+	copy = hostile_copy("hosts/say", "say-setuid", HOSTILE_NOBODY, 04755);
+
+	r = hostile_exec(NULL, copy, env, "secure under LD_PRELOAD");
+	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(r.at_secure, 1, "AT_SECURE is %ld", r.at_secure);
+	cr_assert_eq(r.shim_mapped, 0, "glibc preloaded the shim into a secure process");
+	cr_assert(harness_contains(r.err, "secure under LD_PRELOAD"), "stderr: %s", r.err);
+
+	r = hostile_exec(NULL, harness_build("hosts/say"), env, "plain under LD_PRELOAD");
+	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(r.at_secure, 0, "AT_SECURE is %ld", r.at_secure);
+	cr_assert_eq(r.shim_mapped, 1);
+	hostile_wait_for(d.log, "plain under LD_PRELOAD", "the plain run's line");
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	cr_assert_eq(hostile_count(d.log, "secure under LD_PRELOAD"), 0);
+}
+
+/*
+ * The shim itself does nothing in a secure-execution process. A host
+ * with the shim linked in (a DT_NEEDED by absolute path, which glibc
+ * loads in secure mode too), set-user-ID to nobody and run by root, has
+ * the shim mapped and AT_SECURE set; an mplogd serves the segment the
+ * shim would then use (/mplog-65534: MPLOG_SHM is read with
+ * secure_getenv, the default name follows the effective uid) and lets
+ * the process in (group root, which it keeps). Its line still goes to its
+ * own stderr and not to the log. The same file run by nobody itself (not
+ * secure, and in group root) is captured into that log.
+ */
+Test(hostile, shim_linked_into_a_setuid_program_does_nothing, .timeout = 60)
+{
+	static const char *const opts[] = { "--shm", "/mplog-65534", "--group", "0", NULL };
+	const struct hostile_who nobody = { HOSTILE_NOBODY, HOSTILE_NOBODY, 0 };
+	struct harness_daemon d;
+	struct hostile_exec r;
+	char **env = harness_env(NULL);
+	char *copy;
+
+	hostile_need_root();
+	if (hostile_open_errno("/mplog-65534", O_RDONLY) != ENOENT)
+		cr_skip_test("/mplog-65534 exists: a segment of user nobody is in use");
+	harness_daemon_start(&d, "json", opts);
+	copy = hostile_copy("hosts/say-linked", "say-linked-setuid", HOSTILE_NOBODY, 04755);
+
+	r = hostile_exec(NULL, copy, env, "secure with the shim linked in");
+	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(r.at_secure, 1, "AT_SECURE is %ld", r.at_secure);
+	cr_assert_eq(r.shim_mapped, 1, "the linked shim is not loaded");
+	cr_assert(harness_contains(r.err, "secure with the shim linked in"), "stderr: %s", r.err);
+
+	r = hostile_exec(&nobody, copy, env, "nobody with the shim linked in");
+	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
+	cr_assert_eq(r.at_secure, 0, "AT_SECURE is %ld", r.at_secure);
+	cr_assert_eq(r.shim_mapped, 1);
+	hostile_wait_for(d.log, "nobody with the shim linked in", "the plain run's line");
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	cr_assert_eq(hostile_count(d.log, "secure with the shim linked in"), 0);
+	cr_assert_eq(hostile_open_errno("/mplog-65534", O_RDONLY), ENOENT);
 }
