@@ -492,8 +492,13 @@ static int
 hostile_has(const void *arg)
 {
 	const struct hostile_in *in = arg;
-	char *s = harness_read_file(in->path, NULL);
-	int found = harness_contains(s, in->needle);
+	char *s;
+	int found;
+
+	if (access(in->path, F_OK) == -1)
+		return 0;       /* not made yet */
+	s = harness_read_file(in->path, NULL);
+	found = harness_contains(s, in->needle);
 
 	free(s);
 	return found;
@@ -1477,4 +1482,57 @@ Test(hostile, shim_linked_into_a_setuid_program_does_nothing, .timeout = 60)
 	cr_assert_eq(harness_daemon_stop(&d), 0);
 	cr_assert_eq(hostile_count(d.log, "secure with the shim linked in"), 0);
 	cr_assert_eq(hostile_open_errno("/mplog-65534", O_RDONLY), ENOENT);
+}
+
+/* Lanes 0 to 3 kept (the catch-all reader's, logmix's and its child's),
+ * the rest cut off. */
+static off_t
+hostile_cut_after_four_lanes(const struct seg *s)
+{
+	return (off_t)(s->lanes_off + 4 * (uint64_t)s->lane_stride);
+}
+
+/*
+ * Run mode with --catch-all: the catch-all reader writes into the
+ * mapping, so a truncated segment is not replaced. mplogd says from
+ * which byte on the mapping reads as zeroes, and goes on: the command's
+ * lines written after the cut, through lanes before it, are delivered,
+ * and mplogd exits with the command's status.
+ */
+Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout = 60)
+{
+	static const char *const opts[] = { "--catch-all", NULL };
+	char *log = harness_file("catch-all.json"), *err = harness_file("catch-all.err");
+	char *argv[32];
+	int n = 0, in[2];
+	pid_t pid;
+
+	harness_mplog_argv(argv, &n, 0, "json", log, opts);
+	argv[n++] = harness_build("hosts/logmix");
+	argv[n++] = "-w";
+	argv[n++] = "-p";
+	argv[n++] = "1";
+	argv[n++] = "-t";
+	argv[n++] = "1";
+	argv[n++] = "-n";
+	argv[n++] = "10";
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	struct harness_io io = { in[0], -1, open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+	    -1, -1 };
+	pid = harness_spawn(argv, NULL, &io);
+	close(in[0]);
+	close(io.err);
+	hostile_wait_for(log, " seq=9 ", "phase 1");
+	hostile_truncate(harness_fmt("/mplog-run-%d", (int)pid), hostile_cut_after_four_lanes);
+	hostile_wait_for(err, "reads as zeroes", "mplogd's warning");
+	cr_assert_eq(write(in[1], "go\n", 3), 3);
+	close(in[1]);
+	hostile_wait_for(log, " seq=19 ", "phase 2, after the cut");
+	cr_assert_eq(harness_wait(pid, HARNESS_WAIT_MS), 0, "mplogd said: %s",
+	    harness_read_file(err, NULL));
+	cr_assert_eq(hostile_count(log, "logmix exit=0"), 1);
+	cr_assert_eq(hostile_count(log, "replaced with a new"), 0);
+	cr_assert_eq(hostile_count(log, "on it reads as zeroes"), 1);
+	hostile_jq_parses(log);
 }
