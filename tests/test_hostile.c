@@ -1,7 +1,25 @@
 /*
  * test_hostile.c - mplogd treats its segment as hostile input.
  *
- * DESCRIPTION
+ * Checks that every seed and regression input of the fuzz target goes
+ * through its reading function (tests/fuzz/lanefeed.c) with every check
+ * holding, the seeds as undamaged lanes and the generated hostile cases
+ * giving the records their making implies, and that the function reads
+ * back field by field what a writer laid out; that the SIGBUS guard
+ * turns faults in a truncated mapping into zero pages and lets every
+ * other SIGBUS kill; that a live mplogd whose segment is truncated (to 0,
+ * mid-lane) while logmix writes says so, replaces the segment and serves
+ * again, and in run mode with --catch-all keeps it and serves on, while a
+ * SIGBUS sent to it still kills it; that random bytes written into every
+ * part of a live segment in rounds never stop mplogd (damage counted,
+ * heartbeat moving, exit 0, its log parsed by jq), and forged records are
+ * skipped and counted or printed with safe names; that another user can
+ * neither read nor write the segment, nor make mplogd use an object of
+ * its own, and that --group lets members in and keeps others out; and
+ * that a set-user-ID program run by root is not captured, whether the
+ * shim comes by LD_PRELOAD or is linked in.
+ *
+ * The tests that change user need root, and skip without it.
  */
 #include <criterion/criterion.h>
 
