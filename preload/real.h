@@ -69,7 +69,7 @@ void closefrom(int lowfd);
 	X(__assert_perror_fail)						\
 	X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)	\
 	X(abort) X(daemon) X(sigaction) X(signal) X(sysv_signal) X(sigset) \
-	X(siginterrupt)
+	X(siginterrupt) X(_Fork)
 
 /* sigset and siginterrupt are deprecated, and hooked all the same. */
 #define REAL_DEPRECATED_OK(...)						\
