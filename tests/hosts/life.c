@@ -16,6 +16,8 @@
  *                          once; the child prints "life child pid=PID" and
  *                          writes "fork child seq=S" for S < N; the parent
  *                          waits for it and writes "fork parent done".
+ *   _Fork N                the same with _Fork, which runs no atfork
+ *                          handler.
  *   spawn HOW PATH ARG     "spawn HOW before", then runs PATH ARG by HOW
  *                          (vfork and execv, posix_spawn, or system through
  *                          /bin/sh), waits, "spawn HOW after status=N".
@@ -58,7 +60,11 @@
  *                          "end HOW syslog", then ends by HOW: exit, _exit,
  *                          _Exit, abort, segv, bus, ill, fpe, trap, sys
  *                          (seccomp), doublefree, stack, stackalt (an
- *                          alternate signal stack first), raise:SIG.
+ *                          alternate signal stack first), raise:SIG,
+ *                          abortown (abort with a SIGABRT handler that
+ *                          returns), abortign (abort with SIGABRT ignored),
+ *                          thread-segv (a thread writes "end thread-segv
+ *                          tid=TID" and stores to an unmapped address).
  *   core DIR LIMIT CMD...  runs "life CMD..." in DIR with RLIMIT_CORE LIMIT
  *                          (a number or max, at most the hard limit) and
  *                          prints "life status pid=PID exited=E code=C
@@ -173,14 +179,14 @@ life_fault(void)
 /* ---- fork and spawn ---------------------------------------------------- */
 
 static int
-life_fork(long n)
+life_fork(long n, int plain)
 {
 	pid_t pid;
 
 	for (long s = 0; s < n; s++)
 		life_write("fork parent seq=%ld", s);
 	fflush(stdout);
-	if ((pid = fork()) == -1)
+	if ((pid = plain ? fork() : _Fork()) == -1)
 		return 98;
 	if (pid == 0) {
 		printf("life child pid=%d\n", (int)getpid());
@@ -650,6 +656,22 @@ life_sigbus(void)
 	(void)p[0];
 }
 
+static void
+life_on_abrt(int sig)
+{
+	(void)sig;
+}
+
+/* A thread that writes its line and faults; main waits for it. */
+static void *
+life_faulter(void *arg)
+{
+	(void)arg;
+	life_write("end thread-segv tid=%d", life_tid());
+	life_fault();
+	return NULL;
+}
+
 static int
 life_end(const char *how)
 {
@@ -667,6 +689,15 @@ life_end(const char *how)
 		_Exit(5);
 	} else if (strcmp(how, "abort") == 0) {
 		abort();
+	} else if (strcmp(how, "abortown") == 0 || strcmp(how, "abortign") == 0) {
+		signal(SIGABRT, how[5] == 'o' ? life_on_abrt : SIG_IGN);
+		abort();
+	} else if (strcmp(how, "thread-segv") == 0) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, life_faulter, NULL) != 0)
+			return 98;
+		pthread_join(t, NULL);
 	} else if (strcmp(how, "segv") == 0) {
 		life_fault();
 	} else if (strcmp(how, "bus") == 0) {
@@ -941,8 +972,8 @@ main(int argc, char **argv)
 	life_self = argv[0];
 	printf("life pid=%d tid=%d cmd=%s\n", (int)getpid(), life_tid(), cmd);
 	fflush(stdout);
-	if (strcmp(cmd, "fork") == 0 && argc == 3)
-		return life_fork(life_num(argv[2]));
+	if ((strcmp(cmd, "fork") == 0 || strcmp(cmd, "_Fork") == 0) && argc == 3)
+		return life_fork(life_num(argv[2]), cmd[0] == 'f');
 	if (strcmp(cmd, "spawn") == 0 && argc == 5)
 		return life_spawn(argv[2], argv[3], argv[4]);
 	if (strcmp(cmd, "chain") == 0 && argc == 5)
