@@ -35,7 +35,7 @@ CTL_SRC     = sinks/mplogctl.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
-              tests/test_conform.c \
+              tests/test_conform.c tests/test_life.c \
               tests/test_catchall.c tests/test_report.c tests/harness.c \
               tests/test_hostile.c tests/fuzz/lanefeed.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
