@@ -1215,10 +1215,8 @@ Test(e2e, second_mplogd_on_a_served_segment_exits_3_naming_it, .timeout = 60)
  * and at once execs itself to write a second one. The log holds both, in
  * order, from the one pid - as the real stderr would without the shim.
  * Twenty runs, so a line that only survives by luck of timing fails too.
- *
- * Disabled until this is fixed (see README, Limits): exec skips the exit flush (README, Limits).
  */
-Test(e2e, line_written_just_before_exec_is_delivered, .timeout = 60, .disabled = true)
+Test(e2e, line_written_just_before_exec_is_delivered, .timeout = 60)
 {
 	const char *args[] = { "w:before exec\\n", "e:", "w:after exec\\n", NULL };
 	const struct e2e_want want[] = {
