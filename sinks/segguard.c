@@ -36,6 +36,7 @@ segguard_default(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+/* The SIGBUS handler: repair a fault in the segment, else die of it. */
 static void
 segguard_on_bus(int sig, siginfo_t *si, void *ctx)
 {
@@ -75,6 +76,7 @@ segguard_on_bus(int sig, siginfo_t *si, void *ctx)
 	errno = saved;
 }
 
+/* Guard [base, base + len), installing the handler the first time. */
 int
 segguard_arm(void *base, size_t len)
 {
@@ -100,15 +102,18 @@ segguard_arm(void *base, size_t len)
 	return 0;
 }
 
+/* Guard nothing from now on. */
 void
 segguard_disarm(void)
 {
 	/* Release pairs with the acquire in segguard_on_bus(): from now on
 	 * a fault in the old range is not ours. */
 	atomic_store_explicit(&segguard_base, 0, memory_order_release);
+	/* Relaxed: the handler reads len only with a base it accepted. */
 	atomic_store_explicit(&segguard_len, 0, memory_order_relaxed);
 }
 
+/* Has a fault been repaired since the last take? */
 int
 segguard_pending(void)
 {
@@ -116,12 +121,14 @@ segguard_pending(void)
 	return atomic_load_explicit(&segguard_faults, memory_order_relaxed) != 0;
 }
 
+/* Take the count of repaired faults and the lowest offset lost. */
 uint64_t
 segguard_take(size_t *lowest)
 {
 	/* Acquire pairs with the release in segguard_on_bus(). */
 	uint64_t n = atomic_exchange_explicit(&segguard_faults, 0, memory_order_acquire);
 
+	/* Relaxed: ordered after the acquire exchange above. */
 	*lowest = atomic_load_explicit(&segguard_lowest, memory_order_relaxed);
 	return n;
 }
@@ -139,6 +146,7 @@ segguard_keep(struct consumer *c, const char *name, size_t lowest)
 	    "on it reads as zeroes; records there are lost", name, lowest);
 }
 
+/* Report repaired faults, and replace or keep the segment. */
 int
 segguard_recover(struct consumer *c, const char *name, const struct seg_params *params,
     int replace)

@@ -548,6 +548,7 @@ lanefeed_layout(struct lanefeed_run *run, const uint8_t *in, size_t n,
 	return 0;
 }
 
+/* Lay the input out and read it as the consumer does. */
 int
 lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st,
     lanefeed_each_fn *each, void *arg, char *why, size_t whylen)
@@ -570,6 +571,7 @@ lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st,
 	return rc;
 }
 
+/* Start an empty lane and name tables to write an input with. */
 int
 lanefeed_build_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail,
     uint32_t procs, uint32_t modules)
@@ -598,6 +600,7 @@ lanefeed_build_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail,
 	return 0;
 }
 
+/* The input that lays out what was built. */
 uint8_t *
 lanefeed_pack(const struct lanefeed_build *b, size_t *n)
 {
@@ -629,6 +632,7 @@ lanefeed_pack(const struct lanefeed_build *b, size_t *n)
 	return out;
 }
 
+/* Free what was built. */
 void
 lanefeed_build_close(struct lanefeed_build *b)
 {
