@@ -201,7 +201,7 @@ harness_env_overridden(const char *e, const char *const *extra, size_t n)
 char **
 harness_env(const char *first, ...)
 {
-	const char *extra[32];
+	const char *extra[32], *build = getenv("MPLOG_BUILD");
 	size_t n = 0, nextra = 0, k = 0;
 	const char *s;
 	va_list ap;
@@ -215,7 +215,7 @@ harness_env(const char *first, ...)
 	va_end(ap);
 	while (environ[n] != NULL)
 		n++;
-	env = calloc(n + nextra + 1, sizeof(*env));
+	env = calloc(n + nextra + 2, sizeof(*env));
 	cr_assert(env != NULL, "out of memory");
 	for (size_t i = 0; environ[i] != NULL; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
@@ -224,6 +224,10 @@ harness_env(const char *first, ...)
 			env[k++] = environ[i];
 	for (size_t i = 0; i < nextra; i++)
 		env[k++] = (char *)extra[i];
+	/* scripts/mplog-run takes mplogd and the shim from there. */
+	if (build != NULL && build[0] != '\0' &&
+	    !harness_env_overridden("MPLOG_BUILD=", extra, nextra))
+		env[k++] = harness_fmt("MPLOG_BUILD=%s", build);
 	env[k] = NULL;
 	return env;
 }

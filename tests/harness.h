@@ -82,7 +82,8 @@ const char *harness_shm_name(void);
 
 /*
  * The environment for a spawned program: this process's, without
- * LD_PRELOAD and MPLOG_*, plus the NAME=VALUE strings given (NULL-ended).
+ * LD_PRELOAD and MPLOG_*, plus the NAME=VALUE strings given (NULL-ended),
+ * plus MPLOG_BUILD, from which scripts/mplog-run takes its programs.
  */
 char **harness_env(const char *first, ...);
 

@@ -359,8 +359,7 @@ conform_run(const struct conform_case *c, const char *mode, struct conform_run *
 	if (strcmp(mode, "plain") != 0) {
 		const char *opts[] = { "--stderr", mode, NULL };
 
-		/* What scripts/mplog-run execs, from $MPLOG_BUILD (the script
-		 * itself always takes the checkout's build/). */
+		/* What scripts/mplog-run execs, from $MPLOG_BUILD. */
 		log = harness_file(harness_fmt("conform%d.json", runs));
 		harness_mplog_argv(argv, &n, 0, "json", log, opts);
 	}
