@@ -189,7 +189,7 @@ fatal_interrupt(int sig, int interrupt)
 	 * SA_RESTART and set it back, adding what the C library adds to
 	 * every action it sets (SA_RESTORER and its restorer on x86). */
 	memset(&now, 0, sizeof(now));
-	if (fatal_watched(sig) && REAL(sigaction)(sig, NULL, &now) == 0 &&
+	if (fatal_watched(sig) && shim_ours() && REAL(sigaction)(sig, NULL, &now) == 0 &&
 	    fatal_is_handler(now.sa_handler)) {
 		dfl->sa_flags = (dfl->sa_flags & ~SA_RESTART) | (interrupt ? 0 : SA_RESTART) |
 		    (now.sa_flags & ~FATAL_FLAGS);

@@ -60,7 +60,8 @@ void fatal_view(int sig, struct sigaction *sa);
 void fatal_adopt(int sig);
 
 /* siginterrupt(sig, interrupt) has just run: if the handler sits, give
- * the program's SIG_DFL action the flags that call gave it. */
+ * the program's SIG_DFL action the flags that call gave it. Nothing in a
+ * vfork child. */
 void fatal_interrupt(int sig, int interrupt);
 
 /* 1 when the handler sits on sig now. */
