@@ -93,6 +93,18 @@ life_field(const char *s, const char *key)
 	return strtol(p + strlen(k), NULL, 10);
 }
 
+/* The number after "KEY=" in the first record of the log whose message
+ * starts with prefix: a pid or tid the writer named itself. */
+static long
+life_named(const struct harness_rec *recs, size_t n, const char *prefix, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(recs[i].msg, prefix, strlen(prefix)) == 0)
+			return life_field(recs[i].msg, key);
+	cr_assert_fail("no record starts with \"%s\"", prefix);
+	return -1;
+}
+
 /* Stdout without its first line (which names the pid). */
 static const char *
 life_rest(const struct harness_result *r)
@@ -149,35 +161,36 @@ life_match(const struct harness_rec *r, const struct life_want *w)
 }
 
 /*
- * The log holds exactly the wanted records, each once: those of one pid
- * in the order wanted, those of different pids in any order.
+ * The log holds exactly the wanted records, each once: those of one
+ * thread in the order wanted, those of different threads in any order.
  */
 static void
 life_check(const struct harness_rec *recs, size_t n, const struct life_wants *ws)
 {
-	size_t *next = calloc(ws->n + 1, sizeof(*next));     /* per want: its pid's cursor */
-	long pids[16];
-	size_t npids = 0, cursor[16];
+	size_t *next = calloc(ws->n + 1, sizeof(*next));     /* per want: its writer */
+	long pids[16], tids[16];
+	size_t nw = 0, cursor[16];
 
 	for (size_t k = 0; k < ws->n; k++) {
 		size_t p;
 
-		for (p = 0; p < npids && pids[p] != ws->w[k].pid; p++)
+		for (p = 0; p < nw && (pids[p] != ws->w[k].pid || tids[p] != ws->w[k].tid); p++)
 			;
-		if (p == npids) {
-			cr_assert(npids < 16, "too many pids");
-			pids[npids] = ws->w[k].pid;
-			cursor[npids++] = k;
+		if (p == nw) {
+			cr_assert(nw < 16, "too many writers");
+			pids[nw] = ws->w[k].pid;
+			tids[nw] = ws->w[k].tid;
+			cursor[nw++] = k;
 		}
 		next[k] = p;
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t p, k;
 
-		for (p = 0; p < npids && pids[p] != recs[i].pid; p++)
+		for (p = 0; p < nw && (pids[p] != recs[i].pid || tids[p] != recs[i].tid); p++)
 			;
-		cr_assert(p < npids, "log line %zu: pid %ld wrote nothing expected: %s",
-		    recs[i].line, recs[i].pid, recs[i].msg);
+		cr_assert(p < nw, "log line %zu: pid %ld tid %ld wrote nothing expected: %s",
+		    recs[i].line, recs[i].pid, recs[i].tid, recs[i].msg);
 		k = cursor[p];
 		cr_assert(k < ws->n, "log line %zu: pid %ld: one record too many: %s",
 		    recs[i].line, recs[i].pid, recs[i].msg);
@@ -189,9 +202,9 @@ life_check(const struct harness_rec *recs, size_t n, const struct life_wants *ws
 			;
 		cursor[p] = k;
 	}
-	for (size_t p = 0; p < npids; p++)
-		cr_assert(cursor[p] == ws->n, "pid %ld: missing \"%s\" (and what follows)",
-		    pids[p], cursor[p] < ws->n ? ws->w[cursor[p]].msg : "");
+	for (size_t p = 0; p < nw; p++)
+		cr_assert(cursor[p] == ws->n, "pid %ld tid %ld: missing \"%s\" (and what follows)",
+		    pids[p], tids[p], cursor[p] < ws->n ? ws->w[cursor[p]].msg : "");
 	free(next);
 }
 
@@ -313,17 +326,6 @@ Test(life, exec_chain_through_every_exec_call_delivers_each_images_line_in_order
 
 /* ---- daemons ---------------------------------------------------------------- */
 
-/* The pid that the first record whose message starts with prefix names
- * after it ("PREFIX pid=N ..."). */
-static long
-life_named_pid(const struct harness_rec *recs, size_t n, const char *prefix)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(recs[i].msg, prefix, strlen(prefix)) == 0)
-			return life_field(recs[i].msg, "pid");
-	cr_assert_fail("no record starts with \"%s\"", prefix);
-	return -1;
-}
 
 /*
  * daemon(3): a child that writes a line and calls daemon, whose parent
@@ -345,8 +347,8 @@ Test(life, daemon3_lines_arrive_with_the_daemons_own_pid, .timeout = 60)
 		cr_assert(r.code == 0 && r.err_len == 0, "status %d, stderr %s", r.code, r.err);
 		life_ids(&r, &pid, &tid);
 		struct harness_rec *recs = harness_json_load(log, &n);
-		launcher = life_named_pid(recs, n, "daemon3 launcher");
-		dpid = life_named_pid(recs, n, "daemon3 pid=");
+		launcher = life_named(recs, n, "daemon3 launcher", "pid");
+		dpid = life_named(recs, n, "daemon3 pid=", "pid");
 		cr_assert(launcher != pid && dpid != pid && dpid != launcher,
 		    "pids %ld %ld %ld", pid, launcher, dpid);
 		life_want(&ws, pid, tid, "life", NULL, "daemon3 main before");
@@ -389,7 +391,7 @@ Test(life, hand_made_daemon_that_closes_everything_keeps_its_lines, .timeout = 6
 		    r.code, r.err);
 		life_ids(&r, &pid, &tid);
 		struct harness_rec *recs = harness_json_load(log, &n);
-		dpid = life_named_pid(recs, n, "daemon2 pid=");
+		dpid = life_named(recs, n, "daemon2 pid=", "pid");
 		cr_assert(dpid != pid, "daemon pid %ld", dpid);
 		life_want(&ws, pid, tid, "life", NULL, "daemon2 main before");
 		for (int s = 0; s < 4; s++) {
@@ -644,6 +646,14 @@ life_end_status(const struct harness_result *r, long *pid, long *tid)
 	return harness_fmt("%.*s", (int)strcspn(st, "\n"), st);
 }
 
+/* The number of threads of life's "end how" that write a line of their
+ * own before they fault. */
+static int
+life_faulting_threads(const char *how)
+{
+	return strcmp(how, "thread-segv") == 0 ? 1 : strcmp(how, "threads-segv") == 0 ? 4 : 0;
+}
+
 /*
  * The host writes a stderr line and a crit syslog line and then ends by
  * how, with RLIMIT_CORE limit, in a scratch folder (the core pattern may
@@ -681,13 +691,13 @@ life_end_check(const char *how, const char *limit, int runs, int sure)
 		struct harness_rec *recs = harness_json_load(log, &n);
 		life_want(&ws, pid, tid, "life", NULL, harness_fmt("end %s stderr", how));
 		life_want(&ws, pid, tid, "life", "crit", harness_fmt("end %s syslog", how));
-		if (strcmp(how, "thread-segv") == 0) {
-			cr_assert(n == 3, "%zu records", n);
-			long ftid = life_field(recs[2].msg, "tid");
+		for (int t = 0; t < life_faulting_threads(how); t++) {
+			char *prefix = strcmp(how, "thread-segv") == 0 ? "end thread-segv tid=" :
+			    harness_fmt("end %s t=%d tid=", how, t);
+			long ftid = life_named(recs, n, prefix, "tid");
 
 			cr_assert(ftid != tid, "the faulting thread's tid %ld", ftid);
-			life_want(&ws, pid, ftid, "life", NULL, harness_fmt("end %s tid=%ld", how,
-			    ftid));
+			life_want(&ws, pid, ftid, "life", NULL, harness_fmt("%s%ld", prefix, ftid));
 		}
 		if (!sure) {
 			cr_assert(n <= ws.n, "%s: %zu records", how, n);
@@ -715,8 +725,8 @@ Test(life, lines_before_abort_arrive_and_the_signal_and_core_flag_are_kept, .tim
 	life_end_check("abortign", "max", 3, 1);
 }
 
-/* Faults of a real instruction: SIGSEGV, SIGBUS, SIGILL, SIGFPE, and in
- * a second thread. */
+/* Faults of a real instruction: SIGSEGV, SIGBUS, SIGILL, SIGFPE, in a
+ * second thread, and in four threads at once. */
 Test(life, lines_before_a_real_fault_arrive_and_the_signal_and_core_flag_are_kept,
     .timeout = 120)
 {
@@ -726,6 +736,7 @@ Test(life, lines_before_a_real_fault_arrive_and_the_signal_and_core_flag_are_kep
 	life_end_check("ill", "max", 3, 1);
 	life_end_check("fpe", "max", 3, 1);
 	life_end_check("thread-segv", "max", 3, 1);
+	life_end_check("threads-segv", "max", 3, 1);
 }
 
 /* Signals that do not come back by themselves: a breakpoint's SIGTRAP,

@@ -64,7 +64,10 @@
  *                          abortown (abort with a SIGABRT handler that
  *                          returns), abortign (abort with SIGABRT ignored),
  *                          thread-segv (a thread writes "end thread-segv
- *                          tid=TID" and stores to an unmapped address).
+ *                          tid=TID" and stores to an unmapped address),
+ *                          threads-segv (4 threads write "end threads-segv
+ *                          t=T tid=TID", then all store to an unmapped
+ *                          address at once).
  *   core DIR LIMIT CMD...  runs "life CMD..." in DIR with RLIMIT_CORE LIMIT
  *                          (a number or max, at most the hard limit) and
  *                          prints "life status pid=PID exited=E code=C
@@ -90,6 +93,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +676,20 @@ life_faulter(void *arg)
 	return NULL;
 }
 
+static pthread_barrier_t life_bar;
+
+/* One of several threads that write their line and fault together. */
+static void *
+life_faulters(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+
+	life_write("end threads-segv t=%d tid=%d", t, life_tid());
+	pthread_barrier_wait(&life_bar);
+	life_fault();
+	return NULL;
+}
+
 static int
 life_end(const char *how)
 {
@@ -698,6 +716,15 @@ life_end(const char *how)
 		if (pthread_create(&t, NULL, life_faulter, NULL) != 0)
 			return 98;
 		pthread_join(t, NULL);
+	} else if (strcmp(how, "threads-segv") == 0) {
+		pthread_t t[4];
+
+		pthread_barrier_init(&life_bar, NULL, 4);
+		for (int i = 0; i < 4; i++)
+			if (pthread_create(&t[i], NULL, life_faulters, (void *)(intptr_t)i) != 0)
+				return 98;
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
 	} else if (strcmp(how, "segv") == 0) {
 		life_fault();
 	} else if (strcmp(how, "bus") == 0) {
