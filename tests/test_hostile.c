@@ -177,6 +177,7 @@ Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .ti
 		{ "gen-head-inside-a-record", 2, 1 },
 		{ "gen-misaligned-tail", 0, 1 },
 		{ "gen-header-across-the-end", 0, 1 },
+		{ "gen-record-past-the-ring-end", 0, 1 },
 		/* Claimed, not delivered: read again by whoever seizes the
 		 * lane, not by the holder that claimed it. */
 		{ "gen-claimed-not-delivered", 3, 0 },

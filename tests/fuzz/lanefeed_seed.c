@@ -82,6 +82,21 @@ seed_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
 	return rec;
 }
 
+/* Name every registering process 4242, as the records do, so that the
+ * files are the same whoever writes them. */
+static void
+seed_claimers(struct lanefeed_build *b)
+{
+	for (int kind = NAMES_PROC; kind <= NAMES_MODULE; kind++) {
+		uint32_t count;
+		struct names_entry *tab = seg_names(&b->names, kind, &count);
+
+		for (uint32_t i = 0; i < count; i++)
+			if (tab[i].claimer != 0)
+				tab[i].claimer = 4242;
+	}
+}
+
 /* A lane of 1 << shift bytes from tail on, with a few names. */
 static void
 seed_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
@@ -92,6 +107,7 @@ seed_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
 	names_register(&b->names, NAMES_PROC, "build-worker");
 	names_register(&b->names, NAMES_MODULE, "demo-worker");
 	names_register(&b->names, NAMES_MODULE, "cron\xc3\xa9");
+	seed_claimers(b);
 }
 
 static const struct seed_rec seed_lines[] = {
@@ -298,6 +314,17 @@ seed_regress(void)
 	atomic_store_explicit(&b.hdr->reader, 0, memory_order_relaxed);
 	atomic_store_explicit(&b.hdr->done, b.w.head + 4096, memory_order_relaxed);
 	seed_write(&b, "gen-done-past-head");
+	lanefeed_build_close(&b);
+
+	/* A LOG record that fits what is published but runs past the end
+	 * of the ring (a writer puts a PAD there instead). */
+	if (lanefeed_build_open(&b, 12, 3 * 4096 - 32, 1, 1) == -1)
+		err(1, "lane past the end");
+	mid = (struct lane_rec *)(b.w.data + 4096 - 32);
+	mid->size = 64;
+	mid->type = LANE_REC_LOG;
+	seed_head_at(&b, 3 * 4096 + 32);
+	seed_write(&b, "gen-record-past-the-ring-end");
 	lanefeed_build_close(&b);
 
 	/* A tail that is not 8-byte aligned. */
