@@ -23,7 +23,8 @@
 static void fatal_handler(int sig, siginfo_t *si, void *ctx);
 
 static struct sigaction fatal_act;              /* the handler, as installed */
-static struct sigaction fatal_dfl[SIGSYS + 1];  /* the program's SIG_DFL actions */
+static struct sigaction fatal_dfl[SIGSYS + 1];  /* the program's SIG_DFL actions;
+                                                 * SIGSYS is the highest watched */
 static int fatal_armed;                         /* fatal_arm has run */
 static _Atomic int fatal_lock;                  /* 1: a thread changes a disposition */
 static _Atomic uint32_t fatal_busy;             /* tid of the thread delivering, or 0 */
@@ -182,7 +183,7 @@ fatal_adopt(int sig)
 void
 fatal_interrupt(int sig, int interrupt)
 {
-	struct sigaction now, *dfl = &fatal_dfl[sig];
+	struct sigaction now;
 	int saved = errno;
 
 	/* siginterrupt read the handler's action as the program's, changed
@@ -191,6 +192,8 @@ fatal_interrupt(int sig, int interrupt)
 	memset(&now, 0, sizeof(now));
 	if (fatal_watched(sig) && shim_ours() && REAL(sigaction)(sig, NULL, &now) == 0 &&
 	    fatal_is_handler(now.sa_handler)) {
+		struct sigaction *dfl = &fatal_dfl[sig];
+
 		dfl->sa_flags = (dfl->sa_flags & ~SA_RESTART) | (interrupt ? 0 : SA_RESTART) |
 		    (now.sa_flags & ~FATAL_FLAGS);
 		dfl->sa_restorer = now.sa_restorer;
@@ -213,7 +216,6 @@ fatal_sits(int sig)
 void
 fatal_arm(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
 	sigset_t saved;
 
 	fatal_enter(&saved);
@@ -222,8 +224,8 @@ fatal_arm(void)
 		fatal_act.sa_flags = FATAL_FLAGS;
 		sigfillset(&fatal_act.sa_mask);
 		fatal_armed = 1;
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			fatal_adopt(sigs[i]);
+		for (int sig = 1; sig <= SIGSYS; sig++)
+			fatal_adopt(sig);       /* watched ones only */
 	}
 	fatal_leave(&saved);
 }
