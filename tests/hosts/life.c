@@ -779,7 +779,7 @@ life_core(const char *dir, const char *limit, char **cmd)
 		    (rlim_t)life_num(limit) < rl.rlim_max ? (rlim_t)life_num(limit) : rl.rlim_max;
 		if (setrlimit(RLIMIT_CORE, &rl) == -1)
 			_exit(97);
-		cmd[-1] = (char *)life_self;
+		cmd[-1] = (char *)life_self;    /* LIMIT's slot: "life CMD..." */
 		execv(life_self, cmd - 1);
 		_exit(127);
 	}
