@@ -1555,3 +1555,60 @@ Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout 
 	cr_assert_eq(hostile_count(log, "on it reads as zeroes"), 1);
 	hostile_jq_parses(log);
 }
+
+/*
+ * After mplogd skips a lane whose head was scribbled a terabyte past its
+ * tail, the lane's producer goes on writing: every line it writes later
+ * reaches the log or its own stderr. Disabled: mplogd's skip moves tail
+ * and done past the producer's own head, lane_used then says the lane is
+ * empty and the producer finds no room, and the lines are lost without a
+ * word (lane.c's writer trusts done; consumer_peek trusts lane_used).
+ */
+Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .timeout = 60,
+    .disabled = true)
+{
+	char *argv[] = { harness_build("hosts/logmix"), "-w", "-p", "1", "-t", "1", "-n", "5",
+	    NULL };
+	char *out = harness_file("stuck.out"), *err = harness_file("stuck.err");
+	struct harness_daemon d;
+	struct harness_io io;
+	struct hostile_damage x;
+	struct seg s;
+	int in[2];
+	pid_t pid;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert_eq(seg_attach(&s, d.shm), 0);
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	io = (struct harness_io){ in[0], open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+	    open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), -1, -1 };
+	pid = harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), &io);
+	close(in[0]);
+	close(io.out);
+	close(io.err);
+	hostile_wait_for(d.log, " seq=4 ", "phase 1");
+	hostile_wait_for(out, "phase1 p=0", "phase 1 done");
+	/* Relaxed: a scribbler orders nothing. */
+	x = (struct hostile_damage){ s.meta, atomic_load_explicit(&s.meta->damaged,
+	    memory_order_relaxed) };
+	for (uint32_t i = 0; i < s.lane_count; i++) {
+		struct lane_hdr *h = seg_lane(&s, i);
+
+		if (atomic_load_explicit(&h->owner, memory_order_relaxed) != 0)
+			atomic_store_explicit(&h->head, atomic_load_explicit(&h->tail,
+			    memory_order_relaxed) + (UINT64_C(1) << 40), memory_order_relaxed);
+	}
+	cr_assert(hostile_until(hostile_damage_moves, &x, HOSTILE_WAIT_MS), "no damage counted");
+	cr_assert_eq(write(in[1], "go\n", 3), 3);
+	close(in[1]);
+	cr_assert_eq(harness_wait(pid, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	for (int seq = 5; seq < 10; seq++) {
+		char *needle = harness_fmt(" seq=%d ", seq);
+
+		cr_expect(hostile_count(d.log, needle) + hostile_count(err, needle) == 1,
+		    "line seq=%d is in neither the log nor stderr", seq);
+	}
+	seg_detach(&s);
+}
