@@ -34,6 +34,9 @@ struct pipeline {
 	struct seg *seg;                /* segment of the leased lane */
 	struct lane_writer lane;
 	int leased;
+	int lost;                       /* mplogd went away: to pass mode */
+	pid_t lost_pid;                 /* the mplogd judged gone */
+	int unfinished;                 /* emitting unfinished lines */
 	int64_t lease_retry;            /* no lane free: retry after this */
 	uint64_t me;                    /* procid of this process */
 	uint64_t start;                 /* its start time, read before the thread */
@@ -136,9 +139,10 @@ pipeline_orphan_retry(int at_exit)
 	}
 }
 
-/* mplogd is gone: hand back what it did not deliver and stop capturing. */
+/* mplogd is gone: hand back what it did not deliver; pipeline_to_pass
+ * then stops capturing. */
 static void
-pipeline_lost(void)
+pipeline_lost(pid_t gone)
 {
 	lane_publish(&pl.lane);
 	if (pipeline_take_back(&pl.lane) == -1) {
@@ -147,18 +151,25 @@ pipeline_lost(void)
 	}
 	pl.leased = 0;
 	pl.unpublished = 0;
-	shim_lost();
+	pl.lease_retry = seg_now_mono() + PIPELINE_LEASE_NS;
+	pl.lost = 1;
+	pl.lost_pid = gone;
 }
 
 /* If mplogd is gone, take back our lane and stop capturing; 1 if gone. */
 static int
 pipeline_check_live(void)
 {
+	pid_t pid;
+
 	if (!pl.leased)
 		return 1;
+	/* The pid before the check: one that took over meanwhile is live,
+	 * or is not the one judged gone. */
+	pid = atomic_load_explicit(&pl.seg->meta->consumer_pid, memory_order_relaxed);
 	if (seg_consumer_live(pl.seg))
 		return 0;
-	pipeline_lost();
+	pipeline_lost(pid);
 	return 1;
 }
 
@@ -342,8 +353,8 @@ pipeline_emit(void *arg, const struct lines_line *l)
 		pipeline_report_drops(0);
 	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
 		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
-			pipeline_pass(pipeline_source(l->kind), l->pri, l->flags & LINES_F_SPLIT,
-			    l->data, l->len);
+			pipeline_pass(pipeline_source(l->kind), l->pri,
+			    (l->flags & LINES_F_SPLIT) || pl.unfinished, l->data, l->len);
 		return;
 	}
 	pipeline_commit(rec, l);
@@ -377,6 +388,33 @@ pipeline_drain(struct heapring *r)
 	return n;
 }
 
+/*
+ * After pipeline_lost: pass through what is queued, then let the hooks
+ * write straight to stderr. No unfinished line may stay here, or it
+ * would be joined to one written much later: it goes out without a
+ * newline, for the program's next piece to finish it. Not called from
+ * within lines_feed (pipeline_lost may be).
+ */
+static void
+pipeline_to_pass(struct heapring *r)
+{
+	const struct heapring_rec *rec;
+	int n = 0, stuck;
+
+	if (!pl.lost)
+		return;
+	while (n++ < 16 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
+		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+		heapring_pop(r, rec);
+	}
+	pl.unfinished = 1;
+	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+	pl.unfinished = 0;
+	pl.lost = 0;
+	shim_lost(pl.lost_pid);
+	pl.lease_retry = 0;     /* lease again as soon as the hooks attach */
+}
+
 /* Finish a flush request once everything before it is in the lane. */
 static void
 pipeline_flush_check(struct heapring *r)
@@ -389,6 +427,7 @@ pipeline_flush_check(struct heapring *r)
 	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
 	pipeline_report_drops(1);
 	pipeline_sync();
+	pipeline_to_pass(r);
 	pipeline_orphan_retry(1);
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
@@ -397,11 +436,12 @@ pipeline_flush_check(struct heapring *r)
 
 /* Work done when the ring is idle. */
 static void
-pipeline_idle(void)
+pipeline_idle(struct heapring *r)
 {
 	pipeline_report_drops(0);
 	lines_flush(&pl.lines, (uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
 	pipeline_sync();
+	pipeline_to_pass(r);
 	pipeline_orphan_retry(0);
 }
 
@@ -438,10 +478,11 @@ pipeline_main(void *arg)
 		int n = pipeline_drain(r);
 
 		pipeline_sync();
+		pipeline_to_pass(r);
 		pipeline_flush_check(r);
 		if (n > 0 || pipeline_linger(r))
 			continue;
-		pipeline_idle();
+		pipeline_idle(r);
 		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS : PIPELINE_IDLE_NS);
 	}
 	return NULL;

@@ -140,6 +140,9 @@ shim_attach_now(void)
 		}
 		if (!same)
 			seg_detach(&s);
+		else            /* not this one again until another comes */
+			atomic_store_explicit(&shim.lost_pid, atomic_load_explicit(
+			    &cur->meta->consumer_pid, memory_order_relaxed), memory_order_relaxed);
 		shim_debug("no live mplogd on", shim.shm_name, 0);
 	} else {
 		shim_debug("cannot attach", shim.shm_name, errno);
@@ -165,6 +168,24 @@ shim_attach_wait(void)
 	return atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_LIVE;
 }
 
+/*
+ * Has another mplogd taken over the segment we lost? Loads only, so that
+ * a program writing while mplogd is away pays no system call: a new
+ * consumer pid in a RUNNING segment. Attaching then checks it properly.
+ */
+static int
+shim_taken_over(void)
+{
+	struct seg *s = shim_seg();
+
+	/* Acquire pairs with the release in seg_consumer_start(): the pid
+	 * read next is the new consumer's. */
+	return s != NULL &&
+	    atomic_load_explicit(&s->meta->state, memory_order_acquire) == SEG_STATE_RUNNING &&
+	    atomic_load_explicit(&s->meta->consumer_pid, memory_order_relaxed) !=
+	    atomic_load_explicit(&shim.lost_pid, memory_order_relaxed);
+}
+
 /* 1 when capturing into a live segment, attaching first if due. */
 static int
 shim_attach(void)
@@ -179,7 +200,8 @@ shim_attach(void)
 		if (st == SHIM_ATTACHING)
 			return shim_attach_wait();
 		if (st == SHIM_PASS && seg_now_mono() <
-		    atomic_load_explicit(&shim.retry_ns, memory_order_relaxed))
+		    atomic_load_explicit(&shim.retry_ns, memory_order_relaxed) &&
+		    !shim_taken_over())
 			return 0;
 		if (atomic_compare_exchange_strong_explicit(&shim.state, &st,
 		    SHIM_ATTACHING, memory_order_acquire, memory_order_relaxed))
@@ -437,10 +459,11 @@ shim_debug(const char *what, const char *detail, int err)
 }
 
 void
-shim_lost(void)
+shim_lost(pid_t gone)
 {
 	int live = SHIM_LIVE;
 
+	atomic_store_explicit(&shim.lost_pid, gone, memory_order_relaxed);
 	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
 	atomic_compare_exchange_strong_explicit(&shim.state, &live, SHIM_PASS,
 	    memory_order_release, memory_order_relaxed);

@@ -49,6 +49,7 @@ enum shim_stderr {
 struct shim {
 	_Atomic int state;              /* enum shim_state */
 	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
+	_Atomic int32_t lost_pid;       /* PASS: the mplogd that went away */
 	int stderr_mode;                /* enum shim_stderr */
 	_Atomic int pid;                /* this process (not a vfork child) */
 	uint8_t stderr_pri;             /* facility << 3 | severity */
@@ -96,8 +97,9 @@ int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt,
 /* The segment attached now, or NULL before the first attachment. */
 struct seg *shim_seg(void);
 
-/* Move from LIVE to PASS: mplogd went away; retry attaching later. */
-void shim_lost(void);
+/* Move from LIVE to PASS: mplogd (pid gone) went away; retry attaching
+ * later, or as soon as another mplogd takes over the segment. */
+void shim_lost(pid_t gone);
 
 /* Stop capturing for the life of the process. */
 void shim_off(void);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +262,9 @@ main(int argc, char **argv)
 	c.sinks = &sink;
 	c.nsinks = 1;
 	c.window_ns = o.window_ns;
+	if (c.adopted)
+		consumer_note(&c, LOG_NOTICE, "took over %s from mplogd pid %d, which died",
+		    o.shm, (int)c.adopted_from);
 	mplogd_seg = &c.seg;
 	if (segguard_arm(c.seg.meta, c.seg.size) == -1)
 		warn("%s: cannot guard the segment against SIGBUS", o.shm);

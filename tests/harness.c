@@ -232,6 +232,42 @@ harness_env(const char *first, ...)
 	return env;
 }
 
+/*
+ * env with $MPLOG_TEST_PRELOAD put first in its LD_PRELOAD, or as its
+ * LD_PRELOAD when it has none (mplogd and mplog-run append the shim to
+ * it). The sanitizer builds set it to their runtime, which must come
+ * first in the initial library list of every process that loads the
+ * sanitized shim, uninstrumented programs included.
+ */
+static char **
+harness_env_preload(char **env)
+{
+	const char *rt = getenv("MPLOG_TEST_PRELOAD");
+	size_t n = 0, k = 0;
+	int seen = 0;
+	char **out;
+
+	if (rt == NULL || rt[0] == '\0')
+		return env;
+	while (env[n] != NULL)
+		n++;
+	out = calloc(n + 2, sizeof(*out));
+	cr_assert(out != NULL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(env[i], "LD_PRELOAD=", 11) != 0) {
+			out[k++] = env[i];
+			continue;
+		}
+		out[k++] = env[i][11] == '\0' ? harness_fmt("LD_PRELOAD=%s", rt) :
+		    harness_fmt("LD_PRELOAD=%s:%s", rt, env[i] + 11);
+		seen = 1;
+	}
+	if (!seen)
+		out[k++] = harness_fmt("LD_PRELOAD=%s", rt);
+	out[k] = NULL;
+	return out;
+}
+
 /* In the child: put the descriptors in place (only syscalls here). */
 static void
 harness_child_fds(const struct harness_io *io)
@@ -272,6 +308,7 @@ harness_spawn(char *const argv[], char **env, const struct harness_io *io)
 		env = harness_env(NULL);
 	if (io == NULL)
 		io = &none;
+	env = harness_env_preload(env);
 	fflush(NULL);
 	pid = fork();
 	cr_assert(pid != -1, "fork: %s", strerror(errno));
@@ -510,12 +547,19 @@ harness_read_line(int fd, char *buf, size_t len, int timeout_ms)
 void
 harness_daemon_start(struct harness_daemon *d, const char *format, const char *const *extra)
 {
+	harness_daemon_start_on(d, harness_shm_name(), format, extra);
+}
+
+void
+harness_daemon_start_on(struct harness_daemon *d, const char *shm, const char *format,
+    const char *const *extra)
+{
 	char *argv[32];
 	int n = 0, p[2];
 	char line[64];
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->shm, sizeof(d->shm), "%s", harness_shm_name());
+	snprintf(d->shm, sizeof(d->shm), "%s", shm);
 	d->log = harness_fmt("%s/daemon%d.log", harness.dir, harness.serial);
 	d->err = harness_fmt("%s/daemon%d.err", harness.dir, harness.serial++);
 	argv[n++] = harness_build("mplogd");

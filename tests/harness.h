@@ -88,7 +88,9 @@ const char *harness_shm_name(void);
 char **harness_env(const char *first, ...);
 
 /* Start argv[0] (a path) with the environment and descriptors given. The
- * process leads its own process group and is tracked for teardown. */
+ * process leads its own process group and is tracked for teardown. When
+ * MPLOG_TEST_PRELOAD is set (a sanitizer's runtime), it goes first in the
+ * process's LD_PRELOAD. */
 pid_t harness_spawn(char *const argv[], char **env, const struct harness_io *io);
 
 /* Wait at most timeout_ms for pid; fails the test (after killing its
@@ -127,6 +129,11 @@ ssize_t harness_read_line(int fd, char *buf, size_t len, int timeout_ms);
 /* Start a standalone mplogd on a fresh segment, writing format to a file,
  * and wait for its --ready-fd; extra is NULL or a NULL-ended option list. */
 void harness_daemon_start(struct harness_daemon *d, const char *format,
+    const char *const *extra);
+
+/* The same on the segment shm (a name harness_shm_name gave), which a
+ * killed mplogd may have left behind. */
+void harness_daemon_start_on(struct harness_daemon *d, const char *shm, const char *format,
     const char *const *extra);
 
 /* SIGTERM the daemon and wait: returns its exit code. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -613,13 +614,15 @@ Test(e2e, line_longer_than_a_record_arrives_whole_in_consecutive_records, .timeo
 
 /*
  * Run logmix -w attached to the standalone mplogd d (started here, JSON):
- * wait until every child has written phase 1, call between(d), let phase
- * 2 run, and wait for logmix (it must exit 0). Fills the writers' map and
- * returns what reached logmix's real stderr.
+ * call during(d) (when not NULL) as soon as logmix runs, wait until every
+ * child has written phase 1, call between(d), let phase 2 run, and wait
+ * for logmix (it must exit 0). Fills the writers' map and returns what
+ * reached logmix's real stderr.
  */
 static char *
 e2e_logmix_phases(const struct e2e_mix *m, struct harness_daemon *d,
-    void (*between)(struct harness_daemon *), struct e2e_map *map)
+    void (*during)(struct harness_daemon *), void (*between)(struct harness_daemon *),
+    struct e2e_map *map)
 {
 	char *argv[32], bufs[5][16], line[256], *err = harness_file("logmix.err");
 	int argc = 0, in[2], out[2];
@@ -638,6 +641,8 @@ e2e_logmix_phases(const struct e2e_mix *m, struct harness_daemon *d,
 	close(in[0]);
 	close(out[1]);
 	close(errfd);
+	if (during != NULL)
+		during(d);
 	/* Phase 1 is written once every child said so. */
 	while (harness_read_line(out[0], line, sizeof(line), 20000) != -1) {
 		outlen += (size_t)snprintf(outbuf + outlen, outcap - outlen, "%s\n", line);
@@ -646,7 +651,8 @@ e2e_logmix_phases(const struct e2e_mix *m, struct harness_daemon *d,
 	}
 	cr_assert(harness_count_lines(outbuf, "phase1 ") == (size_t)m->procs,
 	    "logmix ended before phase 2: %s", outbuf);
-	between(d);
+	if (between != NULL)
+		between(d);
 	cr_assert(write(in[1], "go\n", 3) == 3);
 	close(in[1]);
 	while (harness_read_line(out[0], line, sizeof(line), 20000) != -1)
@@ -699,7 +705,7 @@ Test(e2e, level_change_by_mplogctl_applies_to_running_processes, .timeout = 60)
 	struct harness_daemon d;
 	struct e2e_map map;
 	size_t n;
-	char *err = e2e_logmix_phases(&m, &d, e2e_set_warning, &map);
+	char *err = e2e_logmix_phases(&m, &d, NULL, e2e_set_warning, &map);
 
 	e2e_stop(&d);
 	cr_assert(strcmp(harness_read_file(d.err, NULL), "") == 0, "mplogd said: %s",
@@ -723,7 +729,7 @@ Test(e2e, lines_written_after_mplogd_stops_reach_the_real_stderr, .timeout = 60)
 	struct harness_daemon d;
 	struct e2e_map map;
 	size_t n;
-	char *err = e2e_logmix_phases(&m, &d, e2e_stop, &map);
+	char *err = e2e_logmix_phases(&m, &d, NULL, e2e_stop, &map);
 	struct harness_rec *recs = harness_json_load(d.log, &n);
 
 	e2e_check_logmix(&m, &map, recs, n, err);
@@ -744,10 +750,162 @@ Test(e2e, lines_written_after_mplogd_is_killed_reach_the_real_stderr, .timeout =
 	struct harness_daemon d;
 	struct e2e_map map;
 	size_t n;
-	char *err = e2e_logmix_phases(&m, &d, e2e_kill, &map);
+	char *err = e2e_logmix_phases(&m, &d, NULL, e2e_kill, &map);
 	struct harness_rec *recs = harness_json_load(d.log, &n);
 
 	e2e_check_logmix(&m, &map, recs, n, err);
+}
+
+/* The mplogd that takes over from a killed one (e2e_kill_and_replace). */
+static struct harness_daemon e2e_successor;
+
+/* While logmix writes: once mplogd has written some of it, kill mplogd
+ * (SIGKILL) and start another on the same segment. */
+static void
+e2e_kill_and_replace(struct harness_daemon *d)
+{
+	struct timespec ms = { 0, 1000000 };
+	struct stat st;
+
+	/* Polled, not slept: mplogd has begun writing the load. */
+	for (int i = 0; i < 20000 && (stat(d->log, &st) == -1 || st.st_size == 0); i++)
+		nanosleep(&ms, NULL);
+	cr_assert(stat(d->log, &st) == 0 && st.st_size > 0, "mplogd wrote nothing");
+	e2e_kill(d);
+	harness_daemon_start_on(&e2e_successor, d->shm, "json", NULL);
+}
+
+/* Mark the logmix line msg as delivered in bits; 0 for another line. */
+static int
+e2e_mark(const struct e2e_mix *m, unsigned char *bits, const char *msg, size_t len,
+    const char *where)
+{
+	int per = m->lines * (m->wait ? 2 : 1), w, seq;
+
+	if (strncmp(msg, "logmix p=", 9) != 0)
+		return 0;
+	seq = e2e_parse_line(m, msg, len, &w, where);
+	bits[(size_t)w * (size_t)per + (size_t)seq] = 1;
+	return 1;
+}
+
+/* Is the logmix line msg marked in bits? */
+static int
+e2e_marked(const struct e2e_mix *m, const unsigned char *bits, const char *msg, size_t len)
+{
+	int per = m->lines * (m->wait ? 2 : 1), w, seq;
+
+	if (strncmp(msg, "logmix p=", 9) != 0)
+		return 0;
+	seq = e2e_parse_line(m, msg, len, &w, "log");
+	return bits[(size_t)w * (size_t)per + (size_t)seq];
+}
+
+/*
+ * The first mplogd was killed: it may have written records whose bytes it
+ * had not yet given back to the lanes, and these are delivered again, by
+ * its successor or by their producer. Only the records of its last write
+ * may be: the lines of log1 found again later (in log2 or on the real
+ * stderr) must all come after the last line of log1 that is not, and be
+ * at most two flushes' bytes. Copies log1 without them into out; returns
+ * how many records it copied.
+ */
+static size_t
+e2e_without_redelivered(const struct e2e_mix *m, const struct harness_rec *log1, size_t n1,
+    const struct harness_rec *log2, size_t n2, const char *passed, struct harness_rec *out)
+{
+	size_t writers = (size_t)(m->procs * m->threads), per = (size_t)m->lines * 2;
+	unsigned char *later = calloc(writers * per, 1);
+	size_t first = n1, k = 0, bytes = 0;
+
+	cr_assert(later != NULL);
+	for (size_t i = 0; i < n2; i++)
+		e2e_mark(m, later, log2[i].msg, log2[i].msg_len, "second log");
+	for (const char *s = passed; *s != '\0';) {
+		const char *nl = strchr(s, '\n');
+
+		cr_assert(nl != NULL, "real stderr: no newline: %s", s);
+		e2e_mark(m, later, s, (size_t)(nl - s), "real stderr");
+		s = nl + 1;
+	}
+	for (size_t i = 0; i < n1; i++) {
+		if (!e2e_marked(m, later, log1[i].msg, log1[i].msg_len)) {
+			out[k++] = log1[i];
+			cr_assert(first == n1 || strncmp(log1[i].msg, "logmix p=", 9) != 0,
+			    "first log line %zu is delivered again, yet line %zu after it is not: "
+			    "%s", log1[first].line, log1[i].line, log1[first].msg);
+		} else {
+			first = first < i ? first : i;
+			bytes += log1[i].msg_len + 200;
+		}
+	}
+	cr_assert(bytes <= 2 * 65536 + 4096, "%zu records (about %zu bytes) of the first log "
+	    "delivered again: more than its last write", n1 - k, bytes);
+	free(later);
+	return k;
+}
+
+/* A JSON log a killed mplogd left: a last line cut short by the kill is
+ * removed (its record is delivered again); the rest is loaded. */
+static struct harness_rec *
+e2e_json_load_killed(const char *path, size_t *n)
+{
+	size_t len;
+	char *text = harness_read_file(path, &len);
+
+	if (len > 0 && text[len - 1] != '\n') {
+		char *nl = strrchr(text, '\n');
+
+		cr_assert(truncate(path, nl != NULL ? (off_t)(nl - text + 1) : 0) == 0);
+	}
+	return harness_json_load(path, n);
+}
+
+/*
+ * mplogd is killed (SIGKILL) while logmix (4 x 2, whole lines, so that
+ * lines passed through are checkable) writes phase 1, and a new mplogd starts on the same segment. Nothing
+ * published is lost: every line of both phases is delivered exactly once
+ * across the two logs and the real stderr (where lines go while no mplogd
+ * runs), but for the records of the killed mplogd's last write, which may
+ * be delivered again. The new mplogd takes the segment over (it says so),
+ * and the producers go back to capturing without restarting: every line
+ * of phase 2 is in the second log.
+ */
+Test(e2e, mplogd_killed_under_load_is_taken_over_and_loses_nothing, .timeout = 120)
+{
+	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 20000, .mix = E2E_MULTI,
+	    .wait = 1, .level2 = 7, .fallback = 1 };
+	struct harness_daemon d;
+	struct e2e_map map;
+	size_t n1, n2, k, notes = 0;
+	char *err = e2e_logmix_phases(&m, &d, e2e_kill_and_replace, NULL, &map);
+
+	cr_assert(harness_daemon_stop(&e2e_successor) == 0, "second mplogd: %s",
+	    harness_read_file(e2e_successor.err, NULL));
+	struct harness_rec *log1 = e2e_json_load_killed(d.log, &n1);
+	struct harness_rec *log2 = harness_json_load(e2e_successor.log, &n2);
+	struct harness_rec *all = calloc(n1 + n2 + 1, sizeof(*all));
+
+	cr_assert(all != NULL);
+	k = e2e_without_redelivered(&m, log1, n1, log2, n2, err, all);
+	for (size_t i = 0; i < n2; i++) {
+		if (strcmp(log2[i].source, "mplog") == 0) {
+			cr_assert(harness_contains(log2[i].msg, "took over"),
+			    "second log line %zu: %s", log2[i].line, log2[i].msg);
+			notes++;
+			continue;
+		}
+		all[k++] = log2[i];
+	}
+	cr_assert(notes == 1, "the second mplogd said %zu times that it took over", notes);
+	e2e_check_logmix(&m, &map, all, k, err);
+	for (const char *s = err; *s != '\0'; s = strchr(s, '\n') + 1) {
+		int p, t, seq;
+
+		if (sscanf(s, "logmix p=%d t=%d seq=%d ", &p, &t, &seq) == 3)
+			cr_assert(seq < m.lines, "a phase 2 line reached the real stderr: "
+			    "capture did not resume: %.60s", s);
+	}
 }
 
 /* Run the plain host without the shim (bare) and with it, attached to shm. */
