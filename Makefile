@@ -24,7 +24,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_syslog.c preload/hook_fd.c \
               preload/fdset.c preload/errout.c preload/hook_stdio.c \
               preload/hook_wide.c preload/hook_exit.c preload/report.c preload/hook_report.c \
-              preload/hook_signal.c preload/fatal.c preload/hook_sigaction.c \
+              preload/hook_signal.c preload/wfc.c preload/fatal.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/run.c \
               sinks/options.c sinks/segguard.c
@@ -183,6 +183,36 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
+
+# ---- sanitizers ------------------------------------------------------
+# make asan, make ubsan, make tsan: the shim, mplogd, mplogctl, the hosts,
+# the test runner and the stress driver of tests/san/stress.c built with
+# one sanitizer into build-asan, build-ubsan or build-tsan, and run by
+# scripts/sanitize, which fails on any sanitizer report. Criterion cannot
+# run under TSan, so make tsan builds the runner without it, in
+# build-tsan/runner, to drive the TSan programs. What each one covers and
+# skips: README.md, "Tests".
+SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer
+SAN_asan   = -fsanitize=address
+SAN_ubsan  = -fsanitize=undefined -fno-sanitize-recover=all
+# -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence. An
+# ordering that rests on a fence alone is invisible to TSan; shm/ has a
+# few, each between processes, which TSan does not watch anyway.
+SAN_tsan   = -fsanitize=thread -Wno-tsan
+SAN_RUN    = $(MAKE) --no-print-directory CFLAGS='$(SAN_CFLAGS)' CXXFLAGS='$(SAN_CFLAGS)'
+
+$(BUILD)/san-stress: $(call obj,tests/san/stress.c $(SHM_SRC)) $(BUILD)/obj/test-preload/heapring.o
+	$(CC) $(SANFLAGS) -o $@ $^ -lpthread
+
+.PHONY: asan ubsan tsan
+asan ubsan: deps
+	@$(SAN_RUN) BUILD=build-$@ SANFLAGS='$(SAN_$@)' all build-$@/mplog-tests build-$@/san-stress
+	scripts/sanitize $@ build-$@
+
+tsan: deps
+	@$(SAN_RUN) BUILD=build-tsan SANFLAGS='$(SAN_tsan)' all build-tsan/san-stress
+	@$(SAN_RUN) BUILD=build-tsan/runner SANFLAGS= build-tsan/runner/mplog-tests
+	scripts/sanitize tsan build-tsan
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)

@@ -20,6 +20,7 @@
 #include "hook.h"
 #include "real.h"
 #include "shim.h"
+#include "wfc.h"
 
 /* Write "tag[pid]: msg" and a newline unless msg ends in one, to fd 2. */
 static void
@@ -67,7 +68,7 @@ hook_perror_copy(int saved, const char *fmt, va_list ap)
 static void
 hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 {
-	int saved = errno, w, got = -1;
+	int saved = errno, w, got = -1, depth;
 	va_list copy;
 
 	if (pri & ~(LOG_PRIMASK | LOG_FACMASK))
@@ -77,7 +78,7 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 	if ((atomic_load_explicit(&shim.logmask, memory_order_relaxed) &
 	    LOG_MASK(LOG_PRI(pri))) == 0)
 		return;         /* the program's own setlogmask */
-	shim_enter();
+	depth = shim_enter();
 	w = shim_wants(LOG_PRI(pri));
 	if (w == 1) {
 		va_copy(copy, ap);
@@ -88,6 +89,8 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 		    (uint16_t)atomic_load_explicit(&shim.ident, memory_order_acquire),
 		    fmt, copy);
 		va_end(copy);
+		if (got == 0)
+			wfc_wait(LOG_PRI(pri), depth);
 	}
 	shim_leave();
 	if (w == 0 || got == 0) {

@@ -33,6 +33,7 @@ struct pipeline {
 	struct lines lines;
 	struct seg *seg;                /* segment of the leased lane */
 	struct lane_writer lane;
+	_Atomic(struct lane_hdr *) shown;       /* the leased lane, for waiters */
 	int leased;
 	int lost;                       /* mplogd went away: to pass mode */
 	pid_t lost_pid;                 /* the mplogd judged gone */
@@ -201,6 +202,8 @@ pipeline_lease(void)
 		pl.orphan_seg = NULL;   /* mplogd is back: it reads them */
 	pl.seg = seg;
 	pl.leased = 1;
+	/* Release pairs with the acquire in pipeline_wait_delivered(). */
+	atomic_store_explicit(&pl.shown, pl.lane.hdr, memory_order_release);
 	pl.proc_id = (uint16_t)names_register(seg, NAMES_PROC, shim.name);
 	memset(pl.ident_ids, 0xff, sizeof(pl.ident_ids));
 	return 0;
@@ -564,7 +567,10 @@ pipeline_flush_sync(void)
 	since = seg_now_mono();
 	heapring_wake(r);
 	/* Pairs with the release in pipeline_flush_check(). */
-	while ((done = atomic_load_explicit(&pl.flush_done, memory_order_acquire)) != req) {
+	/* Until a flush at or after ours is done: another thread's later
+	 * request may complete ours. */
+	while ((int32_t)((done = atomic_load_explicit(&pl.flush_done, memory_order_acquire)) -
+	    req) < 0) {
 		futex_wait(&pl.flush_done, done, 10 * 1000000LL);
 		uint64_t f = atomic_load_explicit(&r->freed, memory_order_relaxed);
 		if (f != freed) {
@@ -573,6 +579,31 @@ pipeline_flush_sync(void)
 		} else if (seg_now_mono() - since > PIPELINE_FLUSH_NS) {
 			return;
 		}
+	}
+}
+
+void
+pipeline_wait_delivered(int64_t bound_ns)
+{
+	/* Pairs with the release in pipeline_lease(). */
+	struct lane_hdr *h = atomic_load_explicit(&pl.shown, memory_order_acquire);
+	struct seg *s = shim_seg();
+	int64_t until = seg_now_mono() + bound_ns;
+	uint64_t want;
+
+	if (h == NULL || s == NULL || pipeline_self)
+		return;
+	/* Acquire pairs with the release in lane_publish(). */
+	want = atomic_load_explicit(&h->head, memory_order_acquire);
+	while (seg_now_mono() < until && seg_consumer_live(s)) {
+		uint32_t room = atomic_load_explicit(&h->room, memory_order_relaxed);
+
+		/* seq_cst store then load, as in lane_wait_room(): pairs with
+		 * lane_done(), which wakes every waiter once it sees waiting. */
+		atomic_store_explicit(&h->waiting, 1, memory_order_seq_cst);
+		if (atomic_load_explicit(&h->done, memory_order_seq_cst) >= want)
+			return;
+		futex_wait(&h->room, room, 10 * 1000000LL);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "pri.h"
 #include "real.h"
+#include "wfc.h"
 
 struct shim shim = {
 	.logmask = 0xff,
@@ -87,6 +88,7 @@ shim_init(void)
 	} else {
 		shim_init_stderr();
 		shim_init_names();
+		wfc_init();
 		fdset_init();
 	}
 	/* Release pairs with the acquire in shim_ready(). */

@@ -1401,12 +1401,11 @@ Test(e2e, line_written_just_before__exit_is_delivered, .timeout = 60)
 
 /*
  * A severe syslog record (crit) sent just before the process aborts is
- * delivered: DESIGN.md's wait for completion holds severe records until
- * they are in the segment. Twenty runs.
- *
- * Disabled until this is fixed (see README, Limits): wait for completion is not implemented (docs/design.md).
+ * delivered: the abort path flushes, and the record waited anyway (wait
+ * for completion holds severe records until they are in the segment).
+ * Twenty runs.
  */
-Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = 60, .disabled = true)
+Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = 60)
 {
 	const char *args[] = { "s:2:crit before abort", "k:6", NULL };
 	const struct e2e_want want[] = {
@@ -1414,6 +1413,22 @@ Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = 60, .disabled =
 	};
 
 	e2e_say_twenty(args, want, 1, 128 + SIGABRT, 0);
+}
+
+/*
+ * A crit syslog record sent just before the process is SIGKILLed, which
+ * no flush can follow, is delivered: wait for completion returned from
+ * syslog() only once the record was in the segment, where mplogd finds
+ * it after the process is gone. Twenty runs.
+ */
+Test(e2e, crit_syslog_just_before_sigkill_is_delivered, .timeout = 60)
+{
+	const char *args[] = { "s:2:crit before kill", "k:9", NULL };
+	const struct e2e_want want[] = {
+		{ "syslog", "user", "crit", "say", "crit before kill", 0 },
+	};
+
+	e2e_say_twenty(args, want, 1, 128 + SIGKILL, 0);
 }
 
 /*
