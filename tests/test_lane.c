@@ -578,6 +578,71 @@ Test(lane, full_lane_refuses_until_the_reader_consumes)
 	seg_detach(&seg);
 }
 
+/*
+ * A claimed record keeps its bytes until it is marked delivered: the
+ * writer's room counts from done, not tail. A party that seizes the
+ * reading side from a holder that died with claimed records reads them
+ * again (tail rewinds to done); seizing from any other holder than the
+ * one named fails, and a release gives the lane back to nobody.
+ */
+Test(lane, claimed_records_keep_their_room_and_a_dead_readers_are_read_again)
+{
+	const uint64_t dead = procid_pack(1 << 22, 1), me = lanet_me();
+	struct seg seg;
+	struct lane_writer w;
+	struct lane_view v;
+	struct lanet_reader r;
+	struct lane_rec *rec;
+	uint64_t n = 0, third = 0;
+
+	lanet_open(&seg, "seize", 1, &w, &r);
+	while ((rec = lane_reserve(&w, 32)) != NULL) {
+		rec->ts_ns = n++;
+		lane_commit(&w, rec);
+	}
+	lane_publish(&w);
+	cr_assert_eq(lane_reader(r.hdr), 0);
+	cr_assert_eq(lane_seize(r.hdr, 0, dead), 0, "nobody held it");
+	cr_assert_eq(lane_reader(r.hdr), dead);
+	for (uint64_t i = 0; i < 3; i++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1);
+		cr_assert_eq(v.rec.ts_ns, i);
+		cr_assert_eq(lane_claim(r.hdr, &v), 0);
+		third = v.next;
+	}
+	cr_assert_null(lane_reserve(&w, 32), "claimed but not delivered: no room yet");
+	cr_assert_eq(lane_seize(r.hdr, 0, me), -1, "held by another than the one named");
+	cr_assert_eq(lane_seize(r.hdr, dead, me), 0, "the holder named is dead");
+	for (uint64_t i = 0; i < 2; i++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1);
+		cr_assert_eq(v.rec.ts_ns, i, "record %" PRIu64 " read again", i);
+		cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	}
+	rec = lane_reserve(&w, 32);
+	cr_assert_not_null(rec, "room once two records are delivered");
+	rec->ts_ns = n++;
+	lane_commit(&w, rec);
+	rec = lane_reserve(&w, 32);
+	cr_assert_not_null(rec);
+	rec->ts_ns = n++;
+	lane_commit(&w, rec);
+	cr_assert_null(lane_reserve(&w, 32), "only what was delivered came back");
+	lane_publish(&w);
+	lane_done(r.hdr, third - 64);   /* an older position changes nothing */
+	cr_assert_null(lane_reserve(&w, 32));
+	for (uint64_t i = 2; i < n; i++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1);
+		cr_assert_eq(v.rec.ts_ns, i);
+		cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	}
+	cr_assert_eq(lanet_peek(&r, &v), 0);
+	lane_release(r.hdr, dead);
+	cr_assert_eq(lane_reader(r.hdr), me, "only the holder releases");
+	lane_release(r.hdr, me);
+	cr_assert_eq(lane_reader(r.hdr), 0);
+	seg_detach(&seg);
+}
+
 Test(lane, consumed_view_cannot_be_consumed_again)
 {
 	struct seg seg;
