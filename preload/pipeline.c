@@ -30,6 +30,8 @@ struct pipeline {
 	_Atomic int started;
 	_Atomic uint32_t flush_req;     /* bumped by pipeline_flush_sync */
 	_Atomic uint32_t flush_done;    /* flush_req value last completed */
+	_Atomic uint32_t whole_req;     /* requests that end unfinished lines */
+	uint32_t whole_done;            /* whole_req value last honoured */
 	struct lines lines;
 	struct seg *seg;                /* segment of the leased lane */
 	struct lane_writer lane;
@@ -54,6 +56,8 @@ struct pipeline {
 };
 
 static struct pipeline pl;
+
+static void pipeline_flush(int whole);
 static __thread int pipeline_self __attribute__((tls_model("initial-exec")));
 
 int
@@ -422,12 +426,19 @@ pipeline_to_pass(struct heapring *r)
 static void
 pipeline_flush_check(struct heapring *r)
 {
-	uint32_t req = atomic_load_explicit(&pl.flush_req, memory_order_acquire);
+	uint32_t req = atomic_load_explicit(&pl.flush_req, memory_order_acquire), whole;
 
 	if (req == atomic_load_explicit(&pl.flush_done, memory_order_relaxed) ||
 	    !heapring_empty(r))
 		return;
-	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+	/* Relaxed after the acquire of flush_req above, which pairs with
+	 * the release bump that follows the whole_req bump in
+	 * pipeline_flush(). */
+	whole = atomic_load_explicit(&pl.whole_req, memory_order_relaxed);
+	if (whole != pl.whole_done) {
+		lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+		pl.whole_done = whole;
+	}
 	pipeline_report_drops(1);
 	pipeline_sync();
 	pipeline_to_pass(r);
@@ -554,6 +565,20 @@ pipeline_ensure(void)
 void
 pipeline_flush_sync(void)
 {
+	pipeline_flush(1);
+}
+
+void
+pipeline_publish_sync(void)
+{
+	pipeline_flush(0);
+}
+
+/* Wait, bounded, until everything pushed so far is in the lane; whole:
+ * unfinished lines too (the process is ending). */
+static void
+pipeline_flush(int whole)
+{
 	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
 	uint32_t req, done;
 	uint64_t freed;
@@ -562,6 +587,8 @@ pipeline_flush_sync(void)
 	if (r == NULL || !atomic_load_explicit(&pl.started, memory_order_acquire) ||
 	    pipeline_self)
 		return;
+	if (whole)
+		atomic_fetch_add_explicit(&pl.whole_req, 1, memory_order_relaxed);
 	req = atomic_fetch_add_explicit(&pl.flush_req, 1, memory_order_release) + 1;
 	freed = atomic_load_explicit(&r->freed, memory_order_relaxed);
 	since = seg_now_mono();

@@ -37,6 +37,10 @@ int pipeline_is_self(void);
 /* Deliver everything pushed so far, waiting while progress is made. */
 void pipeline_flush_sync(void);
 
+/* The same for the whole records pushed so far, leaving unfinished lines
+ * to be finished (wait for completion of one syslog record). */
+void pipeline_publish_sync(void);
+
 /* Wait up to bound_ns, after pipeline_flush_sync, until mplogd has
  * delivered everything in our lane (written it to its sinks). */
 void pipeline_wait_delivered(int64_t bound_ns);

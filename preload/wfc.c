@@ -38,7 +38,7 @@ wfc_wait(unsigned sev, int depth)
 	if ((int)sev > wfc_level || depth > 1 || s == NULL ||
 	    s->policy == SEG_POLICY_DROP || !shim_ours())
 		return;
-	pipeline_flush_sync();
+	pipeline_publish_sync();
 	if (wfc_sink)
 		pipeline_wait_delivered(WFC_SINK_NS);
 }
