@@ -242,13 +242,17 @@ seg_validate(const struct seg_meta *m, size_t size)
 	return 0;
 }
 
-/* May this process use a segment with these attributes? */
+/* May this process use a segment with these attributes? Its group is
+ * ours when it is our effective gid (a set-group-ID program, setgid(2)
+ * without setgroups(2)) or one of our supplementary groups: group_member
+ * asks only the latter. */
 static int
 seg_permitted(const struct stat *st)
 {
 	if (st->st_uid == geteuid())
 		return 1;
-	return (st->st_mode & 0060) == 0060 && group_member(st->st_gid);
+	return (st->st_mode & 0060) == 0060 &&
+	    (st->st_gid == getegid() || group_member(st->st_gid));
 }
 
 int

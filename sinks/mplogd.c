@@ -66,7 +66,12 @@ mplogd_on_child(int sig)
 	errno = saved;
 }
 
-/* Install the handlers; SIGPIPE is ignored (a closed output is reported).
+/* The signals of RUN_RESET ignored when mplogd started. */
+static sigset_t mplogd_ignored;
+
+/* Install the handlers; SIGPIPE is ignored (a closed output is reported),
+ * and SIGXFSZ (a file sink past RLIMIT_FSIZE fails with EFBIG, reported
+ * and retried like any other failing write).
  * A signal that was ignored when mplogd started (nohup, a background job)
  * stays ignored, and so stays ignored for the command too. */
 static void
@@ -86,6 +91,7 @@ mplogd_signals(void)
 	sa.sa_handler = mplogd_on_child;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 /* Create the segment or exit with a message saying why not. */
@@ -214,7 +220,7 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 	struct run_spec spec = {
 		.argv = o->command, .preload = o->preload, .shm = o->shm,
 		.stderr_mode = o->stderr_mode, .stderr_severity = o->stderr_severity_name,
-		.stderr_fd = -1,
+		.stderr_fd = -1, .ignored = mplogd_ignored,
 	};
 	sigset_t block, old;
 
@@ -253,6 +259,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_CTYPE, "C.UTF-8");
 	tzset();
+	run_ignored_now(&mplogd_ignored);
 	options_parse(argc, argv, &o);
 	/* Without -o: stderr in run mode, else stdout; "-" is always stdout. */
 	if (sink_open(&sink, o.output, o.command != NULL && o.output == NULL ? 2 : 1,

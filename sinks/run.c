@@ -49,17 +49,31 @@ run_env(const struct run_spec *s)
 		_exit(127);
 }
 
+void
+run_ignored_now(sigset_t *set)
+{
+	static const int reset[] = RUN_RESET;
+	struct sigaction sa;
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		if (sigaction(reset[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(set, reset[i]);
+}
+
 /* In the child: restore what mplogd changed, set fd 2 and the
  * environment, exec. */
 static void
 run_exec(const struct run_spec *s)
 {
+	static const int reset[] = RUN_RESET;
 	sigset_t none;
 	int code, saved;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], sigismember(&s->ignored, reset[i]) ? SIG_IGN : SIG_DFL);
 	run_stderr(s->stderr_fd, &saved);
 	run_env(s);
 	execvp(s->argv[0], s->argv);

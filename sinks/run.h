@@ -28,7 +28,17 @@ struct run_spec {
 	const char *stderr_mode;        /* MPLOG_STDERR, or NULL to leave it */
 	const char *stderr_severity;    /* MPLOG_STDERR_SEVERITY, or NULL */
 	int stderr_fd;                  /* becomes the command's fd 2; -1: keep ours */
+	sigset_t ignored;               /* of RUN_RESET, those ignored when mplogd
+	                                 * started: they stay ignored in the command */
 };
+
+/* The signals mplogd ignores or catches for itself (SIGPIPE, SIGXFSZ: a
+ * failing output is reported, not fatal; SIGBUS: segguard). The command
+ * gets each back as mplogd found it. */
+#define RUN_RESET { SIGPIPE, SIGXFSZ, SIGBUS }
+
+/* Fill *set with the signals of RUN_RESET ignored now. */
+void run_ignored_now(sigset_t *set);
 
 /*
  * Fork and exec s->argv with its environment and descriptor 2 set as s

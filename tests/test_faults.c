@@ -526,11 +526,8 @@ fl_lost(const char *err)
  * mplogd's stderr names the file and the error, and once the limit is
  * raised again every line reaches the file exactly once - or mplogd says
  * how many records it lost.
- * Disabled: mplogd does not ignore SIGXFSZ, so its first write past the
- * limit kills it (status 128+SIGXFSZ) and the records it held die with
- * it. Started with SIGXFSZ ignored, it passes.
  */
-Test(faults, failing_file_sink_is_reported_and_retried, .timeout = 90, .disabled = true)
+Test(faults, failing_file_sink_is_reported_and_retried, .timeout = 90)
 {
 	struct harness_daemon d;
 	struct fl_prod ps[2];

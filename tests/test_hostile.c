@@ -19,10 +19,7 @@
  * that a set-user-ID program run by root is not captured, whether the
  * shim comes by LD_PRELOAD or is linked in.
  *
- * The tests that change user need root, and skip without it. Two are
- * disabled until what they show is fixed in shm/: a member of --group by
- * its effective gid alone is refused, and a producer's lines written
- * after mplogd skipped its scribbled head are lost.
+ * The tests that change user need root, and skip without it.
  */
 #include <criterion/criterion.h>
 
@@ -1275,12 +1272,9 @@ Test(hostile, group_option_lets_members_log_and_keeps_others_out, .timeout = 60)
  * A process whose effective gid is the segment's group, but which does
  * not list it among its supplementary groups (setgid(2) without
  * setgroups(2), a set-group-ID program), may open the object, and should
- * attach. Disabled: seg.c's seg_permitted asks group_member(3), which
- * glibc answers from the supplementary groups alone, so such a process
- * gets EPERM and passes its lines through.
+ * attach (group_member(3) alone answers from the supplementary groups).
  */
-Test(hostile, group_option_lets_a_member_by_effective_gid_alone_attach, .timeout = 60,
-    .disabled = true)
+Test(hostile, group_option_lets_a_member_by_effective_gid_alone_attach, .timeout = 60)
 {
 	static const char *const opts[] = { "--group", "4242", NULL };
 	const struct hostile_who egid_only = { HOSTILE_NOBODY, HOSTILE_GROUP, (gid_t)-1 };
