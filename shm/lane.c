@@ -52,9 +52,15 @@ lane_unlease(struct lane_writer *w, uint64_t me)
 	    memory_order_release, memory_order_relaxed);
 }
 
-/* Room the writer may use, given what the reader has delivered. */
+/*
+ * Room the writer may use, given what the reader has delivered. A reader
+ * past our head skipped a damaged stretch up to a head someone else wrote
+ * (lane_damaged): we go on from where it resumes, so that what we write
+ * next is read; anything of ours below it is lost with the damage it was
+ * counted in.
+ */
 static uint64_t
-lane_room(const struct lane_writer *w)
+lane_room(struct lane_writer *w)
 {
 	/* Acquire pairs with the CAS in lane_done(): the reader is finished
 	 * with the bytes below done before we overwrite them. seq_cst (no
@@ -62,6 +68,9 @@ lane_room(const struct lane_writer *w)
 	 * acquire load may be satisfied before its seq_cst store of waiting
 	 * is visible, and then neither side would see the other. */
 	uint64_t done = atomic_load_explicit(&w->hdr->done, memory_order_seq_cst);
+
+	if (done > w->head)
+		w->head = (done + 7) & ~(uint64_t)7;
 	uint64_t used = w->head - done;
 
 	return used > w->size ? 0 : w->size - used;
@@ -77,15 +86,24 @@ lane_need(const struct lane_writer *w, uint32_t msg_len)
 	return off + span > w->size ? (uint64_t)(w->size - off) + span : span;
 }
 
+/* Does a record of msg_len fit now? (lane_room first: it may move head.) */
+static int
+lane_fits(struct lane_writer *w, uint32_t msg_len)
+{
+	uint64_t room = lane_room(w);
+
+	return room >= lane_need(w, msg_len);
+}
+
 struct lane_rec *
 lane_reserve(struct lane_writer *w, uint32_t msg_len)
 {
-	uint32_t off = (uint32_t)(w->head & (w->size - 1));
 	struct lane_rec *rec;
-	uint32_t pad;
+	uint32_t off, pad;
 
-	if (msg_len > LANE_MSG_MAX || lane_room(w) < lane_need(w, msg_len))
+	if (msg_len > LANE_MSG_MAX || !lane_fits(w, msg_len))
 		return NULL;
+	off = (uint32_t)(w->head & (w->size - 1));
 	pad = off + lane_rec_span(msg_len) > w->size ? w->size - off : 0;
 	if (pad != 0) {
 		rec = (struct lane_rec *)(w->data + off);
@@ -125,7 +143,7 @@ lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
 	/* seq_cst store then load: pairs with lane_done(), which advances
 	 * done (seq_cst) and then reads waiting. One of us sees the other. */
 	atomic_store_explicit(&w->hdr->waiting, 1, memory_order_seq_cst);
-	if (lane_room(w) >= lane_need(w, msg_len))
+	if (lane_fits(w, msg_len))
 		return;
 	futex_wait(&w->hdr->room, room, timeout_ns);
 }
@@ -141,7 +159,8 @@ lane_used(const struct lane_hdr *hdr)
 	return head > tail ? head - tail : 0;
 }
 
-/* Report damage at pos: the reader resumes from head. */
+/* Report damage at pos: the reader resumes from head, and the writer
+ * goes on from there (lane_room). */
 static int
 lane_damaged(struct lane_view *v, uint64_t pos, uint64_t head)
 {

@@ -29,7 +29,9 @@
  *
  * Nothing a writer leaves in the lane is trusted by the reader: lane_peek
  * checks every length and offset, and reports damage instead of reading
- * outside the ring. All functions are lock-free and async-signal-safe.
+ * outside the ring; the reader resumes at head. A writer that finds done
+ * past its own head (a scribbled head was skipped to) goes on from there.
+ * All functions are lock-free and async-signal-safe.
  */
 #ifndef MPLOG_LANE_H
 #define MPLOG_LANE_H

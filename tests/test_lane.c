@@ -643,6 +643,49 @@ Test(lane, claimed_records_keep_their_room_and_a_dead_readers_are_read_again)
 	seg_detach(&seg);
 }
 
+/*
+ * A head scribbled far past the writer's own (and past a record boundary)
+ * is damage: the reader skips to it; the writer's next record goes in
+ * where the reader resumes, the first aligned position at or after it,
+ * and is read whole.
+ */
+Test(lane, writer_goes_on_where_the_reader_resumed_after_a_scribbled_head)
+{
+	const uint64_t scribble = (UINT64_C(1) << 40) + 3;
+	struct seg seg;
+	struct lane_writer w;
+	struct lane_view v;
+	struct lanet_reader r;
+	uint64_t before;
+
+	lanet_open(&seg, "resync", 1, &w, &r);
+	cr_assert_eq(lanet_put(&w, 0, 0), 0);
+	lane_publish(&w);
+	before = w.head;
+	atomic_store(&r.hdr->head, before + scribble);
+	cr_assert_eq(lanet_peek(&r, &v), -1, "a head past the ring's size is damage");
+	cr_assert_eq(v.next, before + scribble);
+	cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	cr_assert_eq(lanet_put(&w, 1, 1), 0, "the writer finds room past the skip");
+	cr_assert_eq(w.head % 8, 0, "records stay aligned");
+	cr_assert_geq(w.head, before + scribble, "written below the reader");
+	lane_publish(&w);
+	/* The record there is lost with the second skip. */
+	cr_assert_eq(lanet_peek(&r, &v), -1, "the skip's unaligned tail is damage too");
+	cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	cr_assert_eq(lanet_put(&w, 1, 2), 0);
+	lane_publish(&w);
+	uint32_t writer;
+	uint64_t seq;
+
+	cr_assert_eq(lanet_peek(&r, &v), 1, "the record written after the skip is read");
+	cr_assert_eq(lanet_claims(&v, &writer, &seq), 0);
+	cr_assert_eq(seq, 2);
+	cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	cr_assert_eq(lanet_peek(&r, &v), 0);
+	seg_detach(&seg);
+}
+
 Test(lane, consumed_view_cannot_be_consumed_again)
 {
 	struct seg seg;
