@@ -102,6 +102,22 @@ errout_wants(FILE *fp)
 	return errout_file(fp) && errout_wants_fd(fp->_fileno);
 }
 
+static void
+errout_unlock(FILE **fp)
+{
+	funlockfile(*fp);
+}
+
+/*
+ * Lock fp until the end of the enclosing block, as glibc's own stdio
+ * does: by a return, or by the forced unwinding of a thread cancelled in
+ * the write through (a cancellation point), which runs the cleanup since
+ * the shim is built with -fexceptions. Without it the cancelled thread
+ * would keep the lock and every later call on the stream would hang.
+ */
+#define ERROUT_LOCK(fp) \
+	FILE *errout_held __attribute__((cleanup(errout_unlock))) = (flockfile(fp), (fp))
+
 int
 errout_hput(FILE *fp, const void *buf, size_t n, int strict, int *ret)
 {
@@ -109,16 +125,13 @@ errout_hput(FILE *fp, const void *buf, size_t n, int strict, int *ret)
 
 	if (!errout_wants(fp))
 		return 0;
-	flockfile(fp);
+	ERROUT_LOCK(fp);
 	o = fwide(fp, 0);
-	if (o > 0 && strict) {
-		funlockfile(fp);
+	if (o > 0 && strict)
 		return 0;
-	}
 	if (o == 0 && n > 0)
 		fwide(fp, -1);  /* a flush orients nothing */
 	*ret = errout_put(fp, buf, n);
-	funlockfile(fp);
 	return 1;
 }
 
@@ -154,20 +167,14 @@ errout_text_free(struct errout_text *t)
 	t->p = t->small;
 }
 
-int
-errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
+/* errout_hvprintf on a locked stream oriented to bytes. */
+static int
+errout_vprintf_locked(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 {
-	struct errout_text t;
+	struct errout_text t __attribute__((cleanup(errout_text_free)));
 	va_list copy;
 	int saved = errno, n;
 
-	if (!errout_wants(fp))
-		return 0;
-	flockfile(fp);
-	if (fwide(fp, -1) > 0) {
-		funlockfile(fp);        /* wide: the real one fails */
-		return 0;
-	}
 	va_copy(copy, ap);
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);
@@ -175,9 +182,18 @@ errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 		*ret = errout_put(fp, t.p, (size_t)n) == 0 ? n : EOF;
 	else
 		errno = saved;  /* a format error: the real call reports it */
-	funlockfile(fp);
-	errout_text_free(&t);
 	return n >= 0;
+}
+
+int
+errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
+{
+	if (!errout_wants(fp))
+		return 0;
+	ERROUT_LOCK(fp);
+	if (fwide(fp, -1) > 0)
+		return 0;       /* wide: the real one fails */
+	return errout_vprintf_locked(fp, flag, fmt, ap, ret);
 }
 
 int
@@ -228,12 +244,10 @@ errout_narrow(struct errout_text *t, const wchar_t *ws, size_t n)
 static int
 errout_wput_locked(FILE *fp, const wchar_t *ws, size_t n)
 {
-	struct errout_text t;
-	int len = errout_narrow(&t, ws, n), r;
+	struct errout_text t __attribute__((cleanup(errout_text_free)));
+	int len = errout_narrow(&t, ws, n);
 
-	r = len < 0 ? -2 : errout_put(fp, t.p, (size_t)len);
-	errout_text_free(&t);
-	return r;
+	return len < 0 ? -2 : errout_put(fp, t.p, (size_t)len);
 }
 
 int
@@ -243,13 +257,10 @@ errout_hwput(FILE *fp, const wchar_t *ws, size_t n, int *ret)
 
 	if (!errout_wants(fp))
 		return 0;
-	flockfile(fp);
-	if (fwide(fp, 1) <= 0) {
-		funlockfile(fp);        /* byte-oriented: the real one fails */
-		return 0;
-	}
+	ERROUT_LOCK(fp);
+	if (fwide(fp, 1) <= 0)
+		return 0;       /* byte-oriented: the real one fails */
 	r = errout_wput_locked(fp, ws, n);
-	funlockfile(fp);
 	if (r == -2) {
 		errno = saved;
 		return 0;
@@ -280,20 +291,24 @@ errout_wformat(wchar_t **out, int flag, const wchar_t *fmt, va_list ap)
 	return n;
 }
 
+static void
+errout_wfree(wchar_t **w)
+{
+	free(*w);
+}
+
 int
 errout_hvwprintf(FILE *fp, int flag, const wchar_t *fmt, va_list ap, int *ret)
 {
-	wchar_t *w = NULL;
+	wchar_t *w __attribute__((cleanup(errout_wfree))) = NULL;
 	int saved = errno, n, r = -2;
 
 	if (!errout_wants(fp))
 		return 0;
-	flockfile(fp);
+	ERROUT_LOCK(fp);
 	if (fwide(fp, 1) > 0 && (n = errout_wformat(&w, flag, fmt, ap)) >= 0 &&
 	    (r = errout_wput_locked(fp, w, (size_t)n)) != -2)
 		*ret = r == 0 ? n : -1;
-	funlockfile(fp);
-	free(w);
 	if (r == -2)
 		errno = saved;
 	return r != -2;

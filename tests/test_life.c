@@ -543,15 +543,10 @@ Test(life, cancelled_threads_lose_no_other_line_and_the_process_exits, .timeout 
 /*
  * The same in tee mode, where every captured stderr line is also
  * written to the real stderr, so fprintf's hook makes a cancellation
- * point while it holds stderr's lock.
- *
- * Disabled until this is fixed (see README, Limits): the stream hooks
- * (preload/errout.c) hold the stream's lock across the write through
- * with no cancellation cleanup, so a thread cancelled there leaves it
- * held and every later fprintf to stderr waits forever.
+ * point while it holds stderr's lock: the lock is released as the thread
+ * unwinds, and later calls on stderr go on.
  */
-Test(life, cancelled_threads_in_tee_mode_leave_stderr_usable, .timeout = 60,
-    .disabled = true)
+Test(life, cancelled_threads_in_tee_mode_leave_stderr_usable, .timeout = 60)
 {
 	life_cancel_run("tee");
 }
