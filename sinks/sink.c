@@ -6,7 +6,15 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Open a file sink's path for appending. */
+static int
+sink_open_path(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
 
 int
 sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
@@ -17,7 +25,7 @@ sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
 		s->fd = fd;
 		return 0;
 	}
-	s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	s->fd = sink_open_path(path);
 	if (s->fd == -1)
 		return -1;
 	s->owned = 1;
@@ -55,9 +63,45 @@ sink_full(const struct sink *s)
 	return s->buf.len >= SINK_FLUSH_BYTES;
 }
 
+/* Is the file we write the one the path names? 1 when it is, or when
+ * that cannot be told (the path's folder unreadable): we keep it. */
+static int
+sink_same_file(const struct sink *s)
+{
+	struct stat ours, named;
+
+	if (fstat(s->fd, &ours) == -1)
+		return 1;
+	if (stat(s->path, &named) == -1)
+		return errno != ENOENT;
+	return ours.st_dev == named.st_dev && ours.st_ino == named.st_ino;
+}
+
+/* A file sink whose path was removed or renamed away: open it again. */
+static void
+sink_check(struct sink *s)
+{
+	int fd;
+
+	if (!s->owned || s->buf.len == 0 || sink_same_file(s))
+		return;
+	if ((fd = sink_open_path(s->path)) == -1) {
+		if (!s->orphaned)
+			warn("%s: removed, and cannot be created again; writing on to the "
+			    "removed file", s->path);
+		s->orphaned = 1;
+		return;
+	}
+	warnx("%s: removed or renamed; writing to a new file of that name", s->path);
+	s->orphaned = 0;
+	close(s->fd);
+	s->fd = fd;
+}
+
 int
 sink_flush(struct sink *s)
 {
+	sink_check(s);
 	while (s->buf.len > 0) {
 		ssize_t n = write(s->fd, s->buf.data, s->buf.len);
 

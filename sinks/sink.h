@@ -8,8 +8,10 @@
  * long as mplogd is busy reading. A write error is reported once and retried at the
  * next flush; a failing sink never stops another. Records dropped
  * meanwhile (the buffer past SINK_BUF_MAX) are counted and the count is
- * reported when writing resumes or at close. Used by mplogd's single
- * thread only.
+ * reported when writing resumes or at close. A file sink whose path was
+ * removed, or now names another file (renamed away), is opened again
+ * under its path: every flush with bytes to write checks (one stat(2)).
+ * Used by mplogd's single thread only.
  */
 #ifndef MPLOG_SINK_H
 #define MPLOG_SINK_H
@@ -29,6 +31,7 @@ struct sink {
 	struct fmt_buf buf;
 	uint64_t lost;          /* records dropped since last reported */
 	int failing;            /* the last write failed */
+	int orphaned;           /* the path is gone and cannot be created */
 };
 
 /* Open path for appending ("-" or NULL: use fd). -1 with errno on failure. */

@@ -568,6 +568,79 @@ Test(faults, failing_file_sink_is_reported_and_retried, .timeout = 90)
 	fl_check(ps, 2, recs, n, 0, fl_lost(err));
 }
 
+/* Poll the log at path until it exists and holds p's every thread's last
+ * line and its exit line. */
+static void
+fl_await_all(const char *path, const struct fl_prod *p)
+{
+	long long end = fl_now_ms() + FL_POLL_MS;
+	char last[160];
+
+	for (int t = 0; t <= p->threads; t++) {
+		long pid = t < p->threads ? p->cpid : p->main_pid;
+
+		if (t < p->threads)
+			fl_line(last, sizeof(last), t, p->lines - 1);
+		else
+			snprintf(last, sizeof(last), "logmix exit=0");
+		while ((access(path, F_OK) != 0 || !fl_log_has(path, last, pid)) &&
+		    fl_now_ms() < end)
+			fl_tick();
+		cr_assert(access(path, F_OK) == 0 && fl_log_has(path, last, pid),
+		    "%s never got \"%s\"", path, last);
+	}
+}
+
+/* The records of the JSON log at path, each line checked against p. */
+static void
+fl_check_file(const char *path, struct fl_prod *p)
+{
+	size_t n;
+	struct harness_rec *recs = harness_json_load(path, &n);
+
+	fl_check(p, 1, recs, n, 0, 0);
+}
+
+/*
+ * A log file renamed away (logrotate's create mode, without a SIGHUP) or
+ * removed is created again under its name at mplogd's next write, which
+ * says so: a load written before the rename is whole in the renamed file,
+ * one written after it whole in the new file, and one written after that
+ * file is removed whole in the file created then. Nothing is lost in
+ * between and mplogd goes on.
+ */
+Test(faults, log_file_renamed_or_removed_is_created_again, .timeout = 90)
+{
+	struct harness_daemon d;
+	struct fl_prod ps[3];
+	char *old;
+
+	harness_daemon_start(&d, "json", NULL);
+	old = harness_fmt("%s.1", d.log);
+	fl_spawn(&ps[0], d.shm, FL_THREADS, 300);
+	fl_finish(&ps[0]);
+	fl_await_all(d.log, &ps[0]);
+	cr_assert(rename(d.log, old) == 0, "rename: %s", strerror(errno));
+
+	fl_spawn(&ps[1], d.shm, FL_THREADS, 300);
+	fl_finish(&ps[1]);
+	fl_await_all(d.log, &ps[1]);
+	fl_check_file(d.log, &ps[1]);
+	cr_assert(unlink(d.log) == 0, "unlink: %s", strerror(errno));
+
+	fl_spawn(&ps[2], d.shm, FL_THREADS, 300);
+	fl_finish(&ps[2]);
+	fl_await_all(d.log, &ps[2]);
+	int code = harness_daemon_stop(&d);
+	char *err = harness_read_file(d.err, NULL);
+
+	cr_assert(code == 0, "mplogd: exit status %d: %s", code, err);
+	cr_assert(fl_count(err, "removed or renamed; writing to a new file") == 2,
+	    "mplogd said: %s", err);
+	fl_check_file(old, &ps[0]);
+	fl_check_file(d.log, &ps[2]);
+}
+
 /*
  * The same with /dev/full as the output: every write fails (ENOSPC).
  * mplogd keeps running and says so once; the producer exits normally;
