@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "futex.h"
+#include "guard.h"
 #include "pipeline.h"
 #include "real.h"
 #include "seg.h"
@@ -121,7 +122,7 @@ fatal_handler(int sig, siginfo_t *si, void *ctx)
 	struct sigaction dfl;
 	int saved = errno;
 
-	(void)ctx;
+	guard_fault(sig, si, ctx);      /* a hook's copy of a bad buffer */
 	if (shim_ours())
 		fatal_deliver();
 	memset(&dfl, 0, sizeof(dfl));

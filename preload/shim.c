@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fdset.h"
+#include "guard.h"
 #include "pipeline.h"
 #include "pri.h"
 #include "real.h"
@@ -342,7 +343,13 @@ shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t
 		if (got == -1)
 			break;
 		if (got == 0) {
-			memcpy(c.rec->data, (const char *)data + taken, n);
+			if (guard_copy(c.rec->data, (const char *)data + taken, n) == -1) {
+				/* A bad buffer: an empty record frees the claim,
+				 * and the real call fails with EFAULT. */
+				c.rec->len = 0;
+				shim_publish(r, &c, kind, pri, ident, ts);
+				break;
+			}
 			if (shim_publish(r, &c, kind, pri, ident, ts) == -1)
 				break;
 		}

@@ -1433,12 +1433,10 @@ Test(e2e, crit_syslog_just_before_sigkill_is_delivered, .timeout = 60)
 
 /*
  * write(2) and writev(2) on stderr from an unmapped address fail with
- * EFAULT under mplogd, as they do without it - the hook must not crash
- * the program by reading the buffer.
- *
- * Disabled until this is fixed (see README, Limits): the hook copies the buffer first (README, Limits).
+ * EFAULT under mplogd, as they do without it, in capture and in tee
+ * mode - the hook must not crash the program by reading the buffer.
  */
-Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeout = 60, .disabled = true)
+Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeout = 60)
 {
 	const char *args[] = { "F:", "w:still alive\\n", NULL };
 	const struct e2e_want want[] = {
@@ -1453,11 +1451,19 @@ Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeo
 	harness_run(bare, NULL, NULL, &b);
 	cr_assert(b.code == 0 && !harness_contains(b.out, "FAIL"),
 	    "say F: misbehaves without the shim: %d %s", b.code, b.out);
-	r = e2e_say_run(0, "json", NULL, args, &log);
-	cr_assert(r.code == 0, "say F: under mplogd: status %d (stdout %s)", r.code, r.out);
-	e2e_say_ids(r.out, &pid, &tid);
-	struct harness_rec *recs = harness_json_load(log, &n);
-	e2e_check_exact(recs, n, want, 1, "say", pid, tid);
+	for (int tee = 0; tee < 2; tee++) {
+		static const char *const tee_opts[] = { "--stderr", "tee", NULL };
+
+		r = e2e_say_run(0, "json", tee ? tee_opts : NULL, args, &log);
+		cr_assert(r.code == 0 && !harness_contains(r.out, "FAIL"),
+		    "say F: under mplogd%s: status %d (stdout %s)", tee ? " in tee mode" : "",
+		    r.code, r.out);
+		cr_assert_eq(harness_count_lines(r.err, "still alive"), (size_t)tee,
+		    "stderr: %s", r.err);
+		e2e_say_ids(r.out, &pid, &tid);
+		struct harness_rec *recs = harness_json_load(log, &n);
+		e2e_check_exact(recs, n, want, 1, "say", pid, tid);
+	}
 }
 
 /*
