@@ -47,6 +47,9 @@ struct pipeline {
 	uint16_t proc_id;
 	uint16_t ident_ids[SHIM_IDENTS];
 	uint32_t unpublished;
+	_Atomic uint64_t synced;        /* ring position below which every record
+	                                 * is in the lane, passed, or held as an
+	                                 * unfinished line */
 	uint64_t drops_reported;        /* of the ring's drop count */
 	uint64_t drops_pending;         /* dropped lines not yet reported */
 	struct seg *orphan_seg;         /* a lane left with records that */
@@ -422,6 +425,16 @@ pipeline_to_pass(struct heapring *r)
 	pl.lease_retry = 0;     /* lease again as soon as the hooks attach */
 }
 
+/* Everything drained from the ring is in the lane (or passed through):
+ * say how far, so that pipeline_publish_sync need not ask. Release pairs
+ * with the acquire there. */
+static void
+pipeline_mark_synced(struct heapring *r)
+{
+	if (pl.unpublished == 0)
+		atomic_store_explicit(&pl.synced, r->tail, memory_order_release);
+}
+
 /* Finish a flush request once everything before it is in the lane. */
 static void
 pipeline_flush_check(struct heapring *r)
@@ -442,6 +455,7 @@ pipeline_flush_check(struct heapring *r)
 	pipeline_report_drops(1);
 	pipeline_sync();
 	pipeline_to_pass(r);
+	pipeline_mark_synced(r);
 	pipeline_orphan_retry(1);
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
@@ -493,6 +507,7 @@ pipeline_main(void *arg)
 
 		pipeline_sync();
 		pipeline_to_pass(r);
+		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
 		if (n > 0 || pipeline_linger(r))
 			continue;
@@ -571,6 +586,15 @@ pipeline_flush_sync(void)
 void
 pipeline_publish_sync(void)
 {
+	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
+
+	/* Nothing pushed since the pipeline last had everything in the
+	 * lane: no round trip (fork asks at every call). Acquire on synced
+	 * pairs with the release in pipeline_mark_synced(); on head, with
+	 * nothing: a record claimed after the load is not ours to wait for. */
+	if (r == NULL || atomic_load_explicit(&r->head, memory_order_acquire) ==
+	    atomic_load_explicit(&pl.synced, memory_order_acquire))
+		return;
 	pipeline_flush(0);
 }
 

@@ -483,7 +483,9 @@ __attribute__((constructor)) static void
 shim_ctor(void)
 {
 	shim_init();
-	pthread_atfork(NULL, NULL, pipeline_atfork_child);
+	/* Before a fork, the lines queued so far go into the lane (bounded):
+	 * the child's first line, newer, is then never listed before them. */
+	pthread_atfork(pipeline_publish_sync, NULL, pipeline_atfork_child);
 }
 
 /* Exit: deliver every line written so far before the process goes. */
