@@ -109,6 +109,27 @@ consumer_flush(struct consumer *c)
 	}
 }
 
+/* Has a sink held a byte for the flush interval? (mplogd is busy: when
+ * idle, it flushes before it sleeps.) */
+static int
+consumer_flush_due(const struct consumer *c)
+{
+	int64_t now = seg_now_mono();
+
+	for (size_t i = 0; i < c->nsinks; i++)
+		if (sink_age(&c->sinks[i], now) >= c->flush_ns)
+			return 1;
+	return 0;
+}
+
+void
+consumer_reopen(struct consumer *c)
+{
+	consumer_flush(c);
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_reopen(&c->sinks[i]);
+}
+
 /* Deliver r to every sink; flush them all once one has enough. */
 static void
 consumer_deliver(struct consumer *c, const struct fmt_record *r)
@@ -323,6 +344,8 @@ consumer_step(struct consumer *c, int drain)
 			c->cands[m] = c->cands[--n];
 	}
 	consumer_reap(c);
+	if (consumer_flush_due(c))
+		consumer_flush(c);
 	return done;
 }
 

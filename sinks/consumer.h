@@ -36,6 +36,7 @@ struct consumer {
 	struct sink *sinks;
 	size_t nsinks;
 	int64_t window_ns;
+	int64_t flush_ns;               /* longest a sink holds a byte when busy */
 	struct consumer_cand *cands;    /* lane_count entries */
 	uint64_t *seen_head;            /* lane_count entries */
 	char *msg;                      /* LANE_MSG_MAX bytes */
@@ -72,6 +73,9 @@ size_t consumer_step(struct consumer *c, int drain);
 /* Sleep until a producer wakes us, a held record is due, or the next
  * heartbeat. */
 void consumer_sleep(struct consumer *c);
+
+/* SIGHUP: open every file sink again (logrotate's create mode). */
+void consumer_reopen(struct consumer *c);
 
 /* Drain every lane, mark the segment closed, drain again, flush; for at
  * most CONSUMER_DRAIN_NS while producers keep writing. */

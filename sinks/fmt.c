@@ -52,8 +52,8 @@ fmt_reserve(struct fmt_buf *b, size_t n)
 	return 0;
 }
 
-static int
-fmt_put(struct fmt_buf *b, const char *s, size_t n)
+int
+fmt_buf_put(struct fmt_buf *b, const char *s, size_t n)
 {
 	if (fmt_reserve(b, n) == -1)
 		return -1;
@@ -77,7 +77,7 @@ fmt_printf(struct fmt_buf *b, const char *fmt, ...)
 		errno = EOVERFLOW;
 		return -1;
 	}
-	return fmt_put(b, s, (size_t)w);
+	return fmt_buf_put(b, s, (size_t)w);
 }
 
 /* Reserve room for a field of n input bytes growing at most grow-fold. */
@@ -184,7 +184,7 @@ fmt_text_vis(struct fmt_buf *b, const char *s, size_t n, unsigned char next)
 	b->len += (size_t)w;
 	/* strnvisx() saw NUL after s; "\0" then a digit must be "\000". */
 	if (s[n - 1] == '\0' && next >= '0' && next <= '7')
-		return fmt_put(b, "00", 2);
+		return fmt_buf_put(b, "00", 2);
 	return 0;
 }
 
@@ -238,14 +238,14 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1 ||
 	    fmt_printf(b, "[%d] %s", (int)r->pid, pri_severity_name(r->severity)) == -1)
 		return -1;
-	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
+	if (r->ident != NULL && (fmt_buf_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
 		return -1;
-	if (fmt_put(b, ": ", 2) == -1 ||
+	if (fmt_buf_put(b, ": ", 2) == -1 ||
 	    fmt_text_str(b, r->msg, r->msg_len) == -1 ||
-	    (r->continued && fmt_put(b, " [continued]", 12) == -1))
+	    (r->continued && fmt_buf_put(b, " [continued]", 12) == -1))
 		return -1;
-	return fmt_put(b, "\n", 1);
+	return fmt_buf_put(b, "\n", 1);
 }
 
 /* Write the ASCII character c as JSON string content; return the end. */
@@ -326,7 +326,7 @@ fmt_json_time(struct fmt_buf *b, uint64_t ts_ns)
 static int
 fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 {
-	if (fmt_put(b, "{\"ts\":", 6) == -1 ||
+	if (fmt_buf_put(b, "{\"ts\":", 6) == -1 ||
 	    fmt_json_time(b, r->ts_ns) == -1 ||
 	    fmt_printf(b, ",\"pid\":%d,\"tid\":%d,\"proc\":", (int)r->pid, (int)r->tid) == -1 ||
 	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1 ||
@@ -334,14 +334,14 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_source_name(r->source), pri_facility_name(r->facility),
 	    pri_severity_name(r->severity)) == -1)
 		return -1;
-	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
+	if (r->ident == NULL ? fmt_buf_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->ident, strlen(r->ident)) == -1)
 		return -1;
-	if (fmt_put(b, ",\"msg\":", 7) == -1 ||
+	if (fmt_buf_put(b, ",\"msg\":", 7) == -1 ||
 	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
-	    (r->continued && fmt_put(b, ",\"continued\":true", 17) == -1))
+	    (r->continued && fmt_buf_put(b, ",\"continued\":true", 17) == -1))
 		return -1;
-	return fmt_put(b, "}\n", 2);
+	return fmt_buf_put(b, "}\n", 2);
 }
 
 /* Append one formatted line; on failure the buffer keeps its old length. */

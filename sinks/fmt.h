@@ -63,6 +63,9 @@ int fmt_parse(const char *name);
 /* Name of a source: "stderr", "syslog", "mplog" ("?" otherwise). */
 const char *fmt_source_name(unsigned source);
 
+/* Append n bytes. 0, or -1 (ENOMEM). */
+int fmt_buf_put(struct fmt_buf *b, const char *s, size_t n);
+
 /* Drop the first n bytes of the buffer (they were written). */
 void fmt_buf_consume(struct fmt_buf *b, size_t n);
 

@@ -24,6 +24,7 @@
 __attribute__((visibility("default"))) int mplog_no_capture = 1;
 
 static volatile sig_atomic_t mplogd_stop;
+static volatile sig_atomic_t mplogd_hup;    /* reopen the files */
 static struct run mplogd_run;
 static struct seg *mplogd_seg;
 static struct catchall *mplogd_catchall;   /* run mode with --catch-all */
@@ -48,6 +49,8 @@ mplogd_on_signal(int sig, siginfo_t *si, void *ctx)
 	int saved = errno;
 
 	(void)ctx;
+	if (sig == SIGHUP)
+		mplogd_hup = 1;
 	if (mplogd_run.child > 0)
 		run_signal(&mplogd_run, sig, si);
 	else if (sig != SIGHUP)
@@ -146,6 +149,33 @@ mplogd_command_over(void)
 	return run_poll(&mplogd_run);
 }
 
+/* Open every sink of o, or exit naming the one that cannot be. */
+static struct sink *
+mplogd_open_sinks(struct mplogd_opts *o)
+{
+	/* "-" is standard output; without -o, in run mode, standard error. */
+	int fd = o->command != NULL && o->default_output ? 2 : 1;
+	struct sink *sinks = calloc(o->nsinks, sizeof(*sinks));
+	char why[512];
+
+	if (sinks == NULL)
+		err(MPLOGD_EXIT_FAIL, "sinks");
+	for (size_t i = 0; i < o->nsinks; i++)
+		if (sink_open(&sinks[i], &o->sinks[i], fd, why, sizeof(why)) == -1)
+			errx(MPLOGD_EXIT_FAIL, "%s", why);
+	return sinks;
+}
+
+static void
+mplogd_close_sinks(struct consumer *c)
+{
+	for (size_t i = 0; i < c->nsinks; i++)
+		sink_close(&c->sinks[i]);
+	free(c->sinks);
+	c->sinks = NULL;
+	c->nsinks = 0;
+}
+
 /*
  * The segment was truncated under us, and segguard made the lost part
  * read as zeroes: replace the segment, unless the catch-all reader writes
@@ -159,8 +189,7 @@ mplogd_truncated(struct consumer *c, const struct mplogd_opts *o)
 	if (segguard_recover(c, o->shm, &o->params, mplogd_catchall == NULL) == 0 ||
 	    o->command != NULL)
 		return;
-	for (size_t i = 0; i < c->nsinks; i++)
-		sink_close(&c->sinks[i]);
+	mplogd_close_sinks(c);
 	segguard_disarm();
 	consumer_close(c);
 	exit(MPLOGD_EXIT_FAIL);
@@ -178,6 +207,10 @@ mplogd_loop(struct consumer *c, const struct mplogd_opts *o)
 		seg_heartbeat(&c->seg);
 		if (segguard_pending())
 			mplogd_truncated(c, o);
+		if (mplogd_hup) {
+			mplogd_hup = 0;
+			consumer_reopen(c);
+		}
 		if (mplogd_stop || (running && mplogd_command_over()))
 			return;
 		if (n == 0)
@@ -254,21 +287,19 @@ main(int argc, char **argv)
 {
 	struct mplogd_opts o;
 	struct consumer c;
-	struct sink sink;
 	int code = MPLOGD_EXIT_OK;
 
 	setlocale(LC_CTYPE, "C.UTF-8");
 	tzset();
 	run_ignored_now(&mplogd_ignored);
 	options_parse(argc, argv, &o);
-	/* Without -o: stderr in run mode, else stdout; "-" is always stdout. */
-	if (sink_open(&sink, o.output, o.command != NULL && o.output == NULL ? 2 : 1,
-	    o.format) == -1)
-		err(MPLOGD_EXIT_FAIL, "%s", o.output);
+	struct sink *sinks = mplogd_open_sinks(&o);
+
 	mplogd_open(&c, &o);
-	c.sinks = &sink;
-	c.nsinks = 1;
+	c.sinks = sinks;
+	c.nsinks = o.nsinks;
 	c.window_ns = o.window_ns;
+	c.flush_ns = o.flush_ns;
 	if (c.adopted)
 		consumer_note(&c, LOG_NOTICE, "took over %s from mplogd pid %d, which died",
 		    o.shm, (int)c.adopted_from);
@@ -286,7 +317,7 @@ main(int argc, char **argv)
 	consumer_finish(&c);
 	if (o.command != NULL)
 		code = run_exit_code(&mplogd_run);
-	sink_close(&sink);
+	mplogd_close_sinks(&c);
 	segguard_disarm();
 	consumer_close(&c);
 	return code;

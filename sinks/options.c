@@ -12,17 +12,23 @@
 #include <unistd.h>
 
 #include "pri.h"
+#include "sinkspec.h"
 
 enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
 	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_GROUP,
+	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH,
 };
 
 static const struct option options_long[] = {
 	{ "shm", required_argument, NULL, OPT_SHM },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
+	{ "forward", required_argument, NULL, OPT_FORWARD },
+	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "flush-interval", required_argument, NULL, OPT_FLUSH },
 	{ "lanes", required_argument, NULL, OPT_LANES },
 	{ "lane-size", required_argument, NULL, OPT_LANE_SIZE },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -49,9 +55,22 @@ options_usage(void)
 "\n"
 "  --shm NAME            segment name (default: a private one with COMMAND,\n"
 "                        else $MPLOG_SHM, else /mplog-UID)\n"
-"  -o, --output FILE     append the log to FILE (default: standard output;\n"
-"                        standard error when running a COMMAND); - for stdout\n"
-"  -f, --format FORMAT   text or json (default text)\n"
+"  -o, --output FILE[,KEY=VALUE...]\n"
+"                        append the log to FILE (default: standard output;\n"
+"                        standard error when running a COMMAND); - for stdout;\n"
+"                        may be given again; keys: format=text|json,\n"
+"                        level=LEVEL (least severe written), rotate-size=BYTES,\n"
+"                        rotate-keep=N, color=auto|always|never\n"
+"  --forward URL[,KEY=VALUE...]\n"
+"                        send the log to a syslog server: udp://HOST:PORT,\n"
+"                        tcp://HOST:PORT or unix:///PATH; may be given again;\n"
+"                        keys: format=rfc5424|rfc3164, level=LEVEL\n"
+"  -f, --format FORMAT   text or json: files' default (default text)\n"
+"  --rotate-size BYTES   files' default: rotate before a file passes BYTES\n"
+"                        (K/M/G suffix; default: never)\n"
+"  --rotate-keep N       files' default: rotated files kept (default %d)\n"
+"  --flush-interval MS   longest time a line waits in mplogd's buffers when\n"
+"                        mplogd is busy (default %d; it writes at once when idle)\n"
 "  --level LEVEL         most verbose severity kept: emerg alert crit err\n"
 "                        warning notice info debug (default debug)\n"
 "  --lanes N             processes that can log at once (default %d)\n"
@@ -80,36 +99,8 @@ options_usage(void)
 "exit status: 0 done; 1 the segment or output could not be set up;\n"
 "2 bad usage; 3 a live mplogd already owns the segment. With COMMAND:\n"
 "COMMAND's exit status, or 128+N when it was killed by signal N.\n",
-	    SEG_LANES_DEFAULT, OPTIONS_WINDOW_DEFAULT_MS);
-}
-
-/* Parse a byte count with an optional K, M or G suffix; -1 on error. */
-static int
-options_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'K': case 'k': shift = 10; end++; break;
-	default: break;
-	}
-	if (v > (~0ULL >> shift))
-		return -1;
-	v <<= shift;
-	if (*end != '\0')
-		return -1;
-	*out = v;
-	return 0;
+	    SINKSPEC_KEEP_DEFAULT, OPTIONS_FLUSH_DEFAULT_MS, SEG_LANES_DEFAULT,
+	    OPTIONS_WINDOW_DEFAULT_MS);
 }
 
 /* A whole number in [lo, hi] for option name, or exit with usage. */
@@ -152,6 +143,47 @@ options_group(const char *s)
 	errx(MPLOGD_EXIT_USAGE, "--group: unknown group '%s' (a group name or number)", s);
 }
 
+static struct sink_spec options_sinks[OPTIONS_SINKS_MAX];
+
+/* -o or --forward: add a sink, or exit naming the problem. */
+static void
+options_sink(struct mplogd_opts *o, enum sink_kind kind, const char *arg)
+{
+	const char *name = kind == SINK_FILE ? "--output" : "--forward";
+	char why[256];
+
+	if (o->nsinks == OPTIONS_SINKS_MAX)
+		errx(MPLOGD_EXIT_USAGE, "%s: more than %d sinks", name, OPTIONS_SINKS_MAX);
+	if (sinkspec_parse(&o->sinks[o->nsinks], kind, arg, why, sizeof(why)) == -1)
+		errx(MPLOGD_EXIT_USAGE, "%s %s: %s", name, arg, why);
+	o->nsinks++;
+}
+
+/* The file sinks' defaults, for the keys each did not give; no sink at
+ * all: standard output (standard error in run mode). */
+static void
+options_sink_defaults(struct mplogd_opts *o)
+{
+	if (o->nsinks == 0) {
+		options_sink(o, SINK_FILE, "-");
+		o->default_output = 1;
+	}
+	for (size_t i = 0; i < o->nsinks; i++) {
+		struct sink_spec *s = &o->sinks[i];
+
+		if (s->kind != SINK_FILE)
+			continue;
+		if (!(s->set & SINKSPEC_SET_FORMAT))
+			s->format = o->format;
+		if (!(s->set & SINKSPEC_SET_SIZE))
+			s->rotate_size = o->rotate_size;
+		if (!(s->set & SINKSPEC_SET_KEEP))
+			s->rotate_keep = o->rotate_keep;
+		if (s->rotate_size != 0 && strcmp(s->target, "-") == 0)
+			errx(MPLOGD_EXIT_USAGE, "--rotate-size: standard output cannot be rotated");
+	}
+}
+
 /* Handle one option with a value. */
 static void
 options_one(int c, const char *arg, struct mplogd_opts *o)
@@ -166,7 +198,20 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 		snprintf(o->shm, sizeof(o->shm), "%s", arg);
 		break;
 	case 'o':
-		o->output = arg;
+	case OPT_FORWARD:
+		options_sink(o, c == 'o' ? SINK_FILE : SINK_FORWARD, arg);
+		break;
+	case OPT_ROTATE_SIZE:
+		if (sinkspec_size(arg, &o->rotate_size) == -1 || o->rotate_size == 0)
+			errx(MPLOGD_EXIT_USAGE, "--rotate-size: '%s' is not a size above 0 "
+			    "(K, M, G suffixes)", arg);
+		break;
+	case OPT_ROTATE_KEEP:
+		o->rotate_keep = (unsigned)options_number("--rotate-keep", arg, 1,
+		    SINKSPEC_KEEP_MAX);
+		break;
+	case OPT_FLUSH:
+		o->flush_ns = options_number("--flush-interval", arg, 0, 60000) * 1000000LL;
 		break;
 	case 'f':
 		if ((v = fmt_parse(arg)) == -1)
@@ -177,7 +222,7 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 		o->params.lane_count = (uint32_t)options_number("--lanes", arg, 1, SEG_LANES_MAX);
 		break;
 	case OPT_LANE_SIZE:
-		if (options_size(arg, &size) == -1 || size < SEG_LANE_SIZE_MIN ||
+		if (sinkspec_size(arg, &size) == -1 || size < SEG_LANE_SIZE_MIN ||
 		    size > SEG_LANE_SIZE_MAX || (size & (size - 1)) != 0)
 			errx(MPLOGD_EXIT_USAGE, "--lane-size: '%s' is not a power of two from 256K to 1G", arg);
 		o->params.lane_size = (uint32_t)size;
@@ -235,6 +280,9 @@ options_defaults(struct mplogd_opts *o)
 	o->window_ns = OPTIONS_WINDOW_DEFAULT_MS * 1000000LL;
 	o->ready_fd = -1;
 	o->stderr_severity = -1;
+	o->rotate_keep = SINKSPEC_KEEP_DEFAULT;
+	o->flush_ns = OPTIONS_FLUSH_DEFAULT_MS * 1000000LL;
+	o->sinks = options_sinks;
 }
 
 /* The segment name: --shm; with a COMMAND and no --shm, a private one;
@@ -308,4 +356,5 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 		o->command = argv + optind;
 	options_segment(o, have_shm);
 	options_run(o);
+	options_sink_defaults(o);
 }

@@ -12,6 +12,7 @@
 
 #include "fmt.h"
 #include "seg.h"
+#include "sinkspec.h"
 
 #define MPLOGD_EXIT_OK      0
 #define MPLOGD_EXIT_FAIL    1   /* segment or output could not be set up */
@@ -19,11 +20,18 @@
 #define MPLOGD_EXIT_BUSY    3   /* a live mplogd owns the segment */
 
 #define OPTIONS_WINDOW_DEFAULT_MS 50
+#define OPTIONS_FLUSH_DEFAULT_MS  100
+#define OPTIONS_SINKS_MAX         32
 
 struct mplogd_opts {
 	char shm[SEG_PATH_MAX];
-	const char *output;         /* NULL: stdout (stderr in run mode) */
-	enum fmt_kind format;
+	struct sink_spec *sinks;    /* -o and --forward in order; none: "-" */
+	size_t nsinks;
+	int default_output;         /* no sink named: "-" stands for them */
+	enum fmt_kind format;       /* --format: file sinks' default */
+	uint64_t rotate_size;       /* --rotate-size: file sinks' default */
+	unsigned rotate_keep;       /* --rotate-keep: file sinks' default */
+	int64_t flush_ns;           /* --flush-interval */
 	struct seg_params params;
 	int64_t window_ns;          /* reorder window */
 	int ready_fd;               /* -1: none */

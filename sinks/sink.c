@@ -1,13 +1,23 @@
-/* sink.c - buffered output of formatted records to a file or descriptor. */
+/* sink.c - buffered output of formatted records to files, descriptors
+ * and syslog servers. */
 #include "sink.h"
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Escape sequences by severity (emerg ... debug), and the reset. */
+static const char *const sink_colors[8] = {
+	"\033[1;31m", "\033[1;31m", "\033[1;31m", "\033[31m",
+	"\033[33m", "\033[1m", "", "\033[2m",
+};
+#define SINK_COLOR_RESET "\033[0m"
 
 /* Open a file sink's path for appending. */
 static int
@@ -16,20 +26,40 @@ sink_open_path(const char *path)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
-int
-sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
+/* Colour a terminal? (auto: unless NO_COLOR is set and not empty.) */
+static int
+sink_wants_color(const struct sink *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->format = format;
-	if (path == NULL || strcmp(path, "-") == 0) {
-		s->fd = fd;
+	const char *no = getenv("NO_COLOR");
+
+	if (s->spec.format != FMT_TEXT || s->spec.color == SINK_COLOR_NEVER)
 		return 0;
+	if (s->spec.color == SINK_COLOR_ALWAYS)
+		return 1;
+	return isatty(s->fd) && (no == NULL || no[0] == '\0');
+}
+
+int
+sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->spec = *spec;
+	spec->target = NULL;
+	s->fd = fd;
+	if (strcmp(s->spec.target, "-") != 0) {
+		s->fd = sink_open_path(s->spec.target);
+		if (s->fd == -1) {
+			snprintf(why, len, "%s: %s", s->spec.target, strerror(errno));
+			sinkspec_free(&s->spec);
+			return -1;
+		}
+		s->owned = 1;
+		if (fstat(s->fd, &st) == 0)
+			s->size = (uint64_t)st.st_size;
 	}
-	s->fd = sink_open_path(path);
-	if (s->fd == -1)
-		return -1;
-	s->owned = 1;
-	s->path = strdup(path);
+	s->color = sink_wants_color(s);
 	return 0;
 }
 
@@ -37,7 +67,7 @@ sink_open(struct sink *s, const char *path, int fd, enum fmt_kind format)
 static const char *
 sink_name(const struct sink *s)
 {
-	return s->path != NULL ? s->path : "output";
+	return s->owned ? s->spec.target : "output";
 }
 
 /* Say how many records were dropped since the last report. */
@@ -50,10 +80,42 @@ sink_report_lost(struct sink *s)
 	s->lost = 0;
 }
 
+static int64_t
+sink_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Format r into the buffer, in its severity's colour on a terminal. */
+static int
+sink_format(struct sink *s, const struct fmt_record *r)
+{
+	const char *on = s->color ? sink_colors[r->severity & 7] : "";
+	size_t start = s->buf.len, n = strlen(on);
+
+	if (n > 0 && fmt_buf_put(&s->buf, on, n) == -1)
+		return -1;
+	if (fmt_record(&s->buf, s->spec.format, r) == -1) {
+		s->buf.len = start;
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	s->buf.len--;   /* the newline goes after the reset */
+	return fmt_buf_put(&s->buf, SINK_COLOR_RESET "\n", sizeof(SINK_COLOR_RESET));
+}
+
 void
 sink_put(struct sink *s, const struct fmt_record *r)
 {
-	if (s->buf.len > SINK_BUF_MAX || fmt_record(&s->buf, s->format, r) == -1)
+	if (r->severity > s->spec.level)
+		return;
+	if (s->buf.len == 0)
+		s->since_ns = sink_now();
+	if (s->buf.len > SINK_BUF_MAX || sink_format(s, r) == -1)
 		s->lost++;
 }
 
@@ -63,39 +125,118 @@ sink_full(const struct sink *s)
 	return s->buf.len >= SINK_FLUSH_BYTES;
 }
 
+int64_t
+sink_age(const struct sink *s, int64_t now_mono)
+{
+	return s->buf.len == 0 ? 0 : now_mono - s->since_ns;
+}
+
 /* Is the file we write the one the path names? 1 when it is, or when
- * that cannot be told (the path's folder unreadable): we keep it. */
+ * that cannot be told (the path's folder unreadable): we keep it. Our
+ * file's size is taken again (another program may have truncated it). */
 static int
-sink_same_file(const struct sink *s)
+sink_same_file(struct sink *s)
 {
 	struct stat ours, named;
 
 	if (fstat(s->fd, &ours) == -1)
 		return 1;
-	if (stat(s->path, &named) == -1)
+	s->size = (uint64_t)ours.st_size;
+	if (stat(s->spec.target, &named) == -1)
 		return errno != ENOENT;
 	return ours.st_dev == named.st_dev && ours.st_ino == named.st_ino;
+}
+
+/* Write to a new file of the sink's path from now on. */
+static int
+sink_switch(struct sink *s)
+{
+	int fd = sink_open_path(s->spec.target);
+	struct stat st;
+
+	if (fd == -1)
+		return -1;
+	close(s->fd);
+	s->fd = fd;
+	s->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return 0;
 }
 
 /* A file sink whose path was removed or renamed away: open it again. */
 static void
 sink_check(struct sink *s)
 {
-	int fd;
-
 	if (!s->owned || s->buf.len == 0 || sink_same_file(s))
 		return;
-	if ((fd = sink_open_path(s->path)) == -1) {
+	if (sink_switch(s) == -1) {
 		if (!s->orphaned)
 			warn("%s: removed, and cannot be created again; writing on to the "
-			    "removed file", s->path);
+			    "removed file", s->spec.target);
 		s->orphaned = 1;
 		return;
 	}
-	warnx("%s: removed or renamed; writing to a new file of that name", s->path);
+	warnx("%s: removed or renamed; writing to a new file of that name", s->spec.target);
 	s->orphaned = 0;
-	close(s->fd);
-	s->fd = fd;
+}
+
+void
+sink_reopen(struct sink *s)
+{
+	if (s->owned && sink_switch(s) == -1)
+		warn("%s: cannot open it again; writing on to the file open before",
+		    s->spec.target);
+}
+
+/* FILE.i, in buf. */
+static void
+sink_rotated_name(char *buf, size_t len, const char *path, unsigned i)
+{
+	snprintf(buf, len, "%s.%u", path, i);
+}
+
+/* Rename FILE.N-1 to FILE.N ... FILE to FILE.1 and start a new FILE. */
+static int
+sink_rotate(struct sink *s)
+{
+	size_t len = strlen(s->spec.target) + 16;
+	char from[len], to[len];
+
+	for (unsigned i = s->spec.rotate_keep; i > 1; i--) {
+		sink_rotated_name(from, len, s->spec.target, i - 1);
+		sink_rotated_name(to, len, s->spec.target, i);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			goto fail;
+	}
+	sink_rotated_name(to, len, s->spec.target, 1);
+	if (rename(s->spec.target, to) == -1 || sink_switch(s) == -1)
+		goto fail;
+	return 0;
+fail:
+	warn("%s: cannot rotate; writing on to it", s->spec.target);
+	return -1;
+}
+
+/*
+ * How much of the buffer goes into the file now: all of it, or the whole
+ * lines that keep the file within its rotation size (a line longer than
+ * the size goes alone into a file of its own). 0: rotate first.
+ */
+static size_t
+sink_fits(const struct sink *s)
+{
+	uint64_t max = s->spec.rotate_size, room;
+	const char *nl = NULL;
+
+	if (max == 0 || !s->owned || s->size + s->buf.len <= max)
+		return s->buf.len;
+	room = s->size < max ? max - s->size : 0;
+	if (room > 0)
+		nl = memrchr(s->buf.data, '\n', room);
+	if (nl == NULL && s->size == 0)
+		nl = memchr(s->buf.data, '\n', s->buf.len);
+	if (nl != NULL)
+		return (size_t)(nl - s->buf.data) + 1;
+	return s->size == 0 ? s->buf.len : 0;
 }
 
 int
@@ -103,11 +244,18 @@ sink_flush(struct sink *s)
 {
 	sink_check(s);
 	while (s->buf.len > 0) {
-		ssize_t n = write(s->fd, s->buf.data, s->buf.len);
+		size_t n = sink_fits(s);
+		ssize_t w;
 
-		if (n == -1 && errno == EINTR)
+		if (n == 0) {
+			if (sink_rotate(s) == -1)
+				s->size = 0;    /* write on into it, as if new */
 			continue;
-		if (n <= 0) {
+		}
+		w = write(s->fd, s->buf.data, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
 			if (!s->failing)
 				warn("%s", sink_name(s));
 			s->failing = 1;
@@ -118,7 +266,8 @@ sink_flush(struct sink *s)
 			sink_report_lost(s);
 		}
 		s->failing = 0;
-		fmt_buf_consume(&s->buf, (size_t)n);
+		s->size += (uint64_t)w;
+		fmt_buf_consume(&s->buf, (size_t)w);
 	}
 	return 0;
 }
@@ -131,6 +280,5 @@ sink_close(struct sink *s)
 	if (s->owned)
 		close(s->fd);
 	fmt_buf_free(&s->buf);
-	free(s->path);
-	s->path = NULL;
+	sinkspec_free(&s->spec);
 }

@@ -1,0 +1,161 @@
+/* sinkspec.c - parse a sink's command-line argument. */
+#include "sinkspec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pri.h"
+
+static const char *const sinkspec_keys[] = {
+	"format", "level", "rotate-size", "rotate-keep", "color",
+};
+
+int
+sinkspec_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'K': case 'k': shift = 10; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || v > (~0ULL >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* The index in sinkspec_keys of the key that "KEY=..." at s starts with,
+ * or -1. */
+static int
+sinkspec_key(const char *s)
+{
+	for (size_t i = 0; i < sizeof(sinkspec_keys) / sizeof(sinkspec_keys[0]); i++) {
+		size_t n = strlen(sinkspec_keys[i]);
+
+		if (strncmp(s, sinkspec_keys[i], n) == 0 && s[n] == '=')
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Set key k of s to value v; 0, or -1 with why. */
+static int
+sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
+{
+	int n;
+
+	switch (k) {
+	case 0:
+		if (s->kind == SINK_FORWARD && (strcmp(v, "rfc5424") == 0 || strcmp(v, "rfc3164") == 0)) {
+			s->proto = v[5] == '5' ? SINK_RFC5424 : SINK_RFC3164;
+		} else if (s->kind == SINK_FILE && (n = fmt_parse(v)) != -1) {
+			s->format = (enum fmt_kind)n;
+		} else {
+			snprintf(why, len, "unknown format '%s' (%s)", v,
+			    s->kind == SINK_FILE ? "text, json" : "rfc5424, rfc3164");
+			return -1;
+		}
+		s->set |= SINKSPEC_SET_FORMAT;
+		return 0;
+	case 1:
+		if ((n = pri_severity_parse(v)) == -1) {
+			snprintf(why, len, "unknown level '%s' (emerg alert crit err warning "
+			    "notice info debug, or 0-7)", v);
+			return -1;
+		}
+		s->level = n;
+		return 0;
+	case 2:
+		if (s->kind != SINK_FILE || sinkspec_size(v, &s->rotate_size) == -1 ||
+		    s->rotate_size == 0) {
+			snprintf(why, len, "rotate-size '%s' is not a size above 0 (K, M, G "
+			    "suffixes) of a file", v);
+			return -1;
+		}
+		s->set |= SINKSPEC_SET_SIZE;
+		return 0;
+	case 3: {
+		char *end;
+		long keep = strtol(v, &end, 10);
+
+		if (s->kind != SINK_FILE || end == v || *end != '\0' || keep < 1 ||
+		    keep > SINKSPEC_KEEP_MAX) {
+			snprintf(why, len, "rotate-keep '%s' is not a number from 1 to %d of a file",
+			    v, SINKSPEC_KEEP_MAX);
+			return -1;
+		}
+		s->rotate_keep = (unsigned)keep;
+		s->set |= SINKSPEC_SET_KEEP;
+		return 0;
+	}
+	default:
+		if (s->kind == SINK_FILE && strcmp(v, "auto") == 0)
+			s->color = SINK_COLOR_AUTO;
+		else if (s->kind == SINK_FILE && strcmp(v, "never") == 0)
+			s->color = SINK_COLOR_NEVER;
+		else if (s->kind == SINK_FILE && strcmp(v, "always") == 0)
+			s->color = SINK_COLOR_ALWAYS;
+		else {
+			snprintf(why, len, "color '%s' is not auto, always or never of a file", v);
+			return -1;
+		}
+		return 0;
+	}
+}
+
+int
+sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *why,
+    size_t len)
+{
+	unsigned seen = 0;
+	char *comma;
+
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->level = 7;
+	s->rotate_keep = SINKSPEC_KEEP_DEFAULT;
+	if ((s->target = strdup(arg)) == NULL) {
+		snprintf(why, len, "%s", strerror(errno));
+		return -1;
+	}
+	/* Keys from the end: the target keeps any comma not followed by one. */
+	while ((comma = strrchr(s->target, ',')) != NULL) {
+		int k = sinkspec_key(comma + 1);
+
+		if (k == -1)
+			break;
+		if (seen & (1u << k)) {
+			snprintf(why, len, "%s given twice", sinkspec_keys[k]);
+			return -1;
+		}
+		seen |= 1u << k;
+		if (sinkspec_set(s, k, comma + 1 + strlen(sinkspec_keys[k]) + 1, why, len) == -1)
+			return -1;
+		*comma = '\0';
+	}
+	if (s->target[0] == '\0') {
+		snprintf(why, len, "no %s before the options", kind == SINK_FILE ? "file" : "URL");
+		return -1;
+	}
+	return 0;
+}
+
+void
+sinkspec_free(struct sink_spec *s)
+{
+	free(s->target);
+	s->target = NULL;
+}
