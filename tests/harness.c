@@ -198,6 +198,49 @@ harness_env_overridden(const char *e, const char *const *extra, size_t n)
 	return 0;
 }
 
+char *
+harness_preload(const char *libs)
+{
+	const char *rt = getenv("MPLOG_TEST_PRELOAD");
+	size_t k = rt != NULL ? strlen(rt) : 0;
+
+	if (libs == NULL || libs[0] == '\0')
+		return k == 0 ? NULL : harness_fmt("LD_PRELOAD=%s", rt);
+	/* Already first (an environment that went through here before). */
+	if (k == 0 || (strncmp(libs, rt, k) == 0 && (libs[k] == '\0' || libs[k] == ':')))
+		return harness_fmt("LD_PRELOAD=%s", libs);
+	return harness_fmt("LD_PRELOAD=%s:%s", rt, libs);
+}
+
+/*
+ * env with its LD_PRELOAD made by harness_preload: the runtime of a
+ * sanitizer build put first, or as the whole LD_PRELOAD when env has none
+ * (mplogd and mplog-run append the shim to it). Edits env in place when
+ * it has an LD_PRELOAD, else returns a copy with one more entry.
+ */
+static char **
+harness_env_preload(char **env)
+{
+	char *var = harness_preload(NULL);
+	size_t n = 0;
+	char **out;
+
+	for (; env[n] != NULL; n++)
+		if (strncmp(env[n], "LD_PRELOAD=", 11) == 0) {
+			char *v = harness_preload(env[n] + 11);
+
+			env[n] = v != NULL ? v : env[n];
+			var = NULL;
+		}
+	if (var == NULL)
+		return env;
+	out = calloc(n + 2, sizeof(*out));
+	cr_assert(out != NULL, "out of memory");
+	memcpy(out, env, n * sizeof(*out));
+	out[n] = var;
+	return out;
+}
+
 char **
 harness_env(const char *first, ...)
 {
@@ -229,43 +272,8 @@ harness_env(const char *first, ...)
 	    !harness_env_overridden("MPLOG_BUILD=", extra, nextra))
 		env[k++] = harness_fmt("MPLOG_BUILD=%s", build);
 	env[k] = NULL;
-	return env;
-}
-
-/*
- * env with $MPLOG_TEST_PRELOAD put first in its LD_PRELOAD, or as its
- * LD_PRELOAD when it has none (mplogd and mplog-run append the shim to
- * it). The sanitizer builds set it to their runtime, which must come
- * first in the initial library list of every process that loads the
- * sanitized shim, uninstrumented programs included.
- */
-static char **
-harness_env_preload(char **env)
-{
-	const char *rt = getenv("MPLOG_TEST_PRELOAD");
-	size_t n = 0, k = 0;
-	int seen = 0;
-	char **out;
-
-	if (rt == NULL || rt[0] == '\0')
-		return env;
-	while (env[n] != NULL)
-		n++;
-	out = calloc(n + 2, sizeof(*out));
-	cr_assert(out != NULL, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(env[i], "LD_PRELOAD=", 11) != 0) {
-			out[k++] = env[i];
-			continue;
-		}
-		out[k++] = env[i][11] == '\0' ? harness_fmt("LD_PRELOAD=%s", rt) :
-		    harness_fmt("LD_PRELOAD=%s:%s", rt, env[i] + 11);
-		seen = 1;
-	}
-	if (!seen)
-		out[k++] = harness_fmt("LD_PRELOAD=%s", rt);
-	out[k] = NULL;
-	return out;
+	/* Also for the tests that exec it themselves (test_hostile.c). */
+	return harness_env_preload(env);
 }
 
 /* In the child: put the descriptors in place (only syscalls here). */

@@ -81,16 +81,27 @@ char *harness_file(const char *name);
 const char *harness_shm_name(void);
 
 /*
+ * "LD_PRELOAD=libs" (libs a colon-separated list, or NULL), with
+ * $MPLOG_TEST_PRELOAD first when it is set: the sanitizer builds set it to
+ * their runtime, which must come first in the initial library list of
+ * every process that loads the sanitized shim, uninstrumented programs
+ * included. NULL when that leaves nothing to preload. Every LD_PRELOAD a
+ * test gives a program is made here; harness_env and harness_spawn see to
+ * those given to them.
+ */
+char *harness_preload(const char *libs);
+
+/*
  * The environment for a spawned program: this process's, without
  * LD_PRELOAD and MPLOG_*, plus the NAME=VALUE strings given (NULL-ended),
- * plus MPLOG_BUILD, from which scripts/mplog-run takes its programs.
+ * plus MPLOG_BUILD, from which scripts/mplog-run takes its programs. Its
+ * LD_PRELOAD, given or not, is made by harness_preload.
  */
 char **harness_env(const char *first, ...);
 
 /* Start argv[0] (a path) with the environment and descriptors given. The
- * process leads its own process group and is tracked for teardown. When
- * MPLOG_TEST_PRELOAD is set (a sanitizer's runtime), it goes first in the
- * process's LD_PRELOAD. */
+ * process leads its own process group and is tracked for teardown. Its
+ * LD_PRELOAD, given or not, is made by harness_preload. */
 pid_t harness_spawn(char *const argv[], char **env, const struct harness_io *io);
 
 /* Wait at most timeout_ms for pid; fails the test (after killing its

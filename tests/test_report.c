@@ -85,7 +85,7 @@ report_argv(const struct report_how *h, enum report_mode m, char *log, char **ar
 static char **
 report_env(const struct report_how *h, enum report_mode m)
 {
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	char **env;
 
 	if (m != REPORT_ALONE)
@@ -94,9 +94,12 @@ report_env(const struct report_how *h, enum report_mode m)
 		n++;
 	env = calloc(n + 3, sizeof(*env));
 	cr_assert(env != NULL, "out of memory");
-	memcpy(env, h->env, n * sizeof(*env));
-	env[n] = harness_fmt("LD_PRELOAD=%s", harness_shim());
-	env[n + 1] = harness_fmt("MPLOG_SHM=%s", harness_shm_name());
+	/* h->env may have an LD_PRELOAD already (harness_preload's). */
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(h->env[i], "LD_PRELOAD=", 11) != 0)
+			env[k++] = h->env[i];
+	env[k++] = harness_preload(harness_shim());
+	env[k] = harness_fmt("MPLOG_SHM=%s", harness_shm_name());
 	return env;
 }
 
