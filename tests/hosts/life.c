@@ -257,8 +257,13 @@ life_spawn(const char *how, char *path, char *arg)
 		char *p = life_quote(path), *a = life_quote(arg);
 		char *cmd = malloc(strlen(p) + strlen(a) + 2);
 
+		if (cmd == NULL)
+			exit(98);
 		sprintf(cmd, "%s %s", p, a);
 		st = system(cmd);
+		free(cmd);
+		free(a);
+		free(p);
 	} else {
 		return 2;
 	}
@@ -491,6 +496,7 @@ life_threads(int n, long m)
 	life_start(th, n, 0, m, "thr", &start);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i].id, NULL);
+	free(th);
 	printf("life threads done\n");
 	return 0;
 }
@@ -537,6 +543,8 @@ life_cancel(int n, long m)
 	}
 	for (int i = 0; i < n; i++)
 		pthread_join(steady[i].id, NULL);
+	free(victim);
+	free(steady);
 	printf("life cancel ok\n");
 	return 0;
 }
