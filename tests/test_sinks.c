@@ -1,0 +1,532 @@
+/*
+ * test_sinks.c - mplogd's file sinks: how a sink is named on the command
+ * line, several sinks at once with their own format and level, rotation
+ * by size, reopening after the real logrotate (create and copytruncate),
+ * colour on a terminal. Every logmix line a test asks for is accounted
+ * for across the files it may be in: once, whole, in order per thread.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sinkspec.h"
+
+TestSuite(sinks, .init = harness_setup, .fini = harness_teardown);
+
+#define SK_POLL_MS 20000        /* bound on a condition polled for */
+#define SK_MAX     (4 * 4 * 20000)
+
+/* ---- how a sink is named ------------------------------------------------ */
+
+/* Parse arg as a sink of kind, which must succeed. */
+static struct sink_spec
+sk_parse(enum sink_kind kind, const char *arg)
+{
+	struct sink_spec s;
+	char why[256];
+
+	cr_assert_eq(sinkspec_parse(&s, kind, arg, why, sizeof(why)), 0, "%s: %s", arg, why);
+	return s;
+}
+
+/* Parse arg, which must fail with a message holding needle. */
+static void
+sk_parse_fails(enum sink_kind kind, const char *arg, const char *needle)
+{
+	struct sink_spec s;
+	char why[256] = "";
+
+	cr_assert_eq(sinkspec_parse(&s, kind, arg, why, sizeof(why)), -1, "%s parsed", arg);
+	cr_assert(harness_contains(why, needle), "%s: \"%s\" does not say \"%s\"", arg, why,
+	    needle);
+	sinkspec_free(&s);
+}
+
+Test(sinks, keys_come_off_the_end_and_commas_stay_in_the_path)
+{
+	struct sink_spec s = sk_parse(SINK_FILE, "/var/log/a,b.log,format=json,level=warning,"
+	    "rotate-size=10M,rotate-keep=3,color=never");
+
+	cr_assert_str_eq(s.target, "/var/log/a,b.log");
+	cr_assert_eq(s.format, FMT_JSON);
+	cr_assert_eq(s.level, 4);
+	cr_assert_eq(s.rotate_size, 10u << 20);
+	cr_assert_eq(s.rotate_keep, 3);
+	cr_assert_eq(s.color, SINK_COLOR_NEVER);
+	cr_assert_eq(s.set, SINKSPEC_SET_FORMAT | SINKSPEC_SET_SIZE | SINKSPEC_SET_KEEP);
+	sinkspec_free(&s);
+
+	s = sk_parse(SINK_FILE, "plain.log");
+	cr_assert_str_eq(s.target, "plain.log");
+	cr_assert_eq(s.format, FMT_TEXT);
+	cr_assert_eq(s.level, 7);
+	cr_assert_eq(s.rotate_size, 0);
+	cr_assert_eq(s.rotate_keep, SINKSPEC_KEEP_DEFAULT);
+	cr_assert_eq(s.set, 0);
+	sinkspec_free(&s);
+
+	s = sk_parse(SINK_FORWARD, "tcp://[::1]:6514,format=rfc3164,level=3");
+	cr_assert_str_eq(s.target, "tcp://[::1]:6514");
+	cr_assert_eq(s.proto, SINK_RFC3164);
+	cr_assert_eq(s.level, 3);
+	sinkspec_free(&s);
+}
+
+Test(sinks, bad_keys_are_named)
+{
+	sk_parse_fails(SINK_FILE, "a.log,format=xml", "unknown format 'xml' (text, json)");
+	sk_parse_fails(SINK_FORWARD, "udp://h:514,format=json", "(rfc5424, rfc3164)");
+	sk_parse_fails(SINK_FILE, "a.log,level=loud", "unknown level 'loud'");
+	sk_parse_fails(SINK_FILE, "a.log,rotate-size=0", "rotate-size '0'");
+	sk_parse_fails(SINK_FILE, "a.log,rotate-size=12Q", "rotate-size '12Q'");
+	sk_parse_fails(SINK_FILE, "a.log,rotate-keep=1000", "rotate-keep '1000'");
+	sk_parse_fails(SINK_FORWARD, "udp://h:514,rotate-keep=2", "of a file");
+	sk_parse_fails(SINK_FILE, "a.log,color=pink", "color 'pink'");
+	sk_parse_fails(SINK_FILE, "a.log,level=err,level=crit", "level given twice");
+	sk_parse_fails(SINK_FILE, ",format=json", "no file before the options");
+}
+
+/* mplogd with args fails with code and a one-line message holding needle. */
+static void
+sk_mplogd_fails(const char *const *args, int code, const char *needle)
+{
+	char *argv[16];
+	struct harness_result r;
+	int n = 0;
+
+	argv[n++] = harness_build("mplogd");
+	argv[n++] = "--shm";
+	argv[n++] = (char *)harness_shm_name();
+	for (; *args != NULL; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	harness_run(argv, NULL, NULL, &r);
+	cr_assert_eq(r.code, code, "%s: exit %d, not %d: %s", needle, r.code, code, r.err);
+	cr_assert(harness_contains(r.err, needle), "stderr does not say \"%s\": %s", needle,
+	    r.err);
+	cr_assert_eq(harness_count_lines(r.err, ""), 1, "more than one line: %s", r.err);
+}
+
+Test(sinks, bad_sinks_stop_mplogd_with_a_message_naming_them, .timeout = 30)
+{
+	const char *const unwritable[] = { "-o", "/nonexistent/dir/x.log", NULL };
+	const char *const level[] = { "-o", "x.log,level=loud", NULL };
+	const char *const size[] = { "--rotate-size", "0", NULL };
+	const char *const stdout_rot[] = { "-o", "-,rotate-size=1M", NULL };
+
+	sk_mplogd_fails(unwritable, 1, "/nonexistent/dir/x.log: No such file or directory");
+	sk_mplogd_fails(level, 2, "--output x.log,level=loud: unknown level 'loud'");
+	sk_mplogd_fails(size, 2, "--rotate-size: '0' is not a size");
+	sk_mplogd_fails(stdout_rot, 2, "standard output cannot be rotated");
+}
+
+/* ---- logmix lines, across files ------------------------------------------ */
+
+struct sk_seen {
+	int procs, threads, lines;
+	unsigned char *got;     /* procs x threads x lines */
+	int *last;              /* procs x threads: last seq seen */
+	long *pid;              /* procs: the pid that wrote p's lines */
+};
+
+static void
+sk_seen_init(struct sk_seen *s, int procs, int threads, int lines)
+{
+	*s = (struct sk_seen){ procs, threads, lines,
+	    calloc((size_t)procs * threads * lines, 1), malloc(sizeof(int) * procs * threads),
+	    calloc((size_t)procs, sizeof(long)) };
+	cr_assert(s->got != NULL && s->last != NULL && s->pid != NULL);
+	for (int i = 0; i < procs * threads; i++)
+		s->last[i] = -1;
+}
+
+/* Account one logmix line text (from pid): once, in order per thread. */
+static void
+sk_seen_line(struct sk_seen *s, const char *msg, long pid, const char *where)
+{
+	int p, t, seq;
+
+	if (strncmp(msg, "logmix start", 12) == 0 || strncmp(msg, "logmix exit=", 12) == 0)
+		return;
+	cr_assert(sscanf(msg, "logmix p=%d t=%d seq=%d ", &p, &t, &seq) == 3 && p >= 0 &&
+	    p < s->procs && t >= 0 && t < s->threads && seq >= 0 && seq < s->lines,
+	    "%s: not a line of this run: %s", where, msg);
+	cr_assert(s->pid[p] == 0 || s->pid[p] == pid, "%s: p=%d from pids %ld and %ld", where,
+	    p, s->pid[p], pid);
+	s->pid[p] = pid;
+	size_t k = ((size_t)p * s->threads + t) * s->lines + seq;
+
+	cr_assert(!s->got[k], "%s: twice: %s", where, msg);
+	s->got[k] = 1;
+	cr_assert(seq > s->last[p * s->threads + t], "%s: seq %d after %d: %s", where, seq,
+	    s->last[p * s->threads + t], msg);
+	s->last[p * s->threads + t] = seq;
+}
+
+/* Account every record of the JSON log at path. */
+static void
+sk_seen_json(struct sk_seen *s, const char *path)
+{
+	size_t n;
+	struct harness_rec *recs = harness_json_load(path, &n);
+
+	for (size_t i = 0; i < n; i++)
+		sk_seen_line(s, recs[i].msg, recs[i].pid, harness_fmt("%s:%zu", path,
+		    recs[i].line));
+}
+
+/* Every line seen (whole: the lines of every thread from its first seen
+ * one on, when tail_only: a rotation dropped the oldest files). */
+static void
+sk_seen_all(const struct sk_seen *s, int tail_only)
+{
+	for (int p = 0; p < s->procs; p++)
+		for (int t = 0; t < s->threads; t++) {
+			const unsigned char *g = s->got + ((size_t)p * s->threads + t) * s->lines;
+			int first = 0;
+
+			if (tail_only)
+				while (first < s->lines && !g[first])
+					first++;
+			for (int seq = first; seq < s->lines; seq++)
+				cr_assert(g[seq], "p=%d t=%d seq=%d is missing", p, t, seq);
+		}
+}
+
+/* Run logmix -p procs -t threads -n lines -m mix under mplogd, JSON to
+ * *log, with opts; it must exit 0. */
+static struct harness_result
+sk_logmix(const char *const *opts, int procs, int threads, int lines, const char *mix,
+    char **log)
+{
+	char sp[16], st[16], sn[16];
+	struct harness_result r;
+
+	snprintf(sp, sizeof(sp), "%d", procs);
+	snprintf(st, sizeof(st), "%d", threads);
+	snprintf(sn, sizeof(sn), "%d", lines);
+	const char *const args[] = { "-p", sp, "-t", st, "-n", sn, "-m", mix, NULL };
+
+	r = harness_run_host(0, "json", opts, "logmix", args, log);
+	cr_assert_eq(r.code, 0, "mplogd -- logmix: exit %d: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.out, "FAIL"), "logmix: %s", r.out);
+	return r;
+}
+
+/* ---- several sinks ------------------------------------------------------- */
+
+/* The severity word of a text line "TS PROC[PID] SEVERITY ..." */
+static const char *
+sk_text_severity(const char *line, char *buf, size_t len)
+{
+	const char *sp = strchr(line, ' ');
+
+	sp = sp != NULL ? strchr(sp + 1, ' ') : NULL;
+	cr_assert_not_null(sp, "not a text line: %s", line);
+	snprintf(buf, len, "%.*s", (int)strcspn(sp + 1, " :"), sp + 1);
+	return buf;
+}
+
+/*
+ * Two sinks of one run: all of logmix's syslog lines (crit .. debug) in
+ * JSON, and in text only those of severity warning or worse - exactly the
+ * lines whose seq % 6 is 0, 1 or 2 - each once.
+ */
+Test(sinks, two_sinks_each_get_their_format_and_level, .timeout = 60)
+{
+	char *text = harness_file("warn.log");
+	const char *const opts[] = { "-o", harness_fmt("%s,format=text,level=warning", text),
+	    NULL };
+	const int threads = 3, lines = 600;
+	struct sk_seen all;
+	char *log, sev[16];
+	size_t want = 0, got = 0;
+
+	sk_logmix(opts, 1, threads, lines, "syslog", &log);
+	sk_seen_init(&all, 1, threads, lines);
+	sk_seen_json(&all, log);
+	sk_seen_all(&all, 0);
+
+	for (int seq = 0; seq < lines; seq++)
+		want += seq % 6 <= 2;
+	want *= threads;
+	char *t = harness_read_file(text, NULL);
+
+	for (char *line = t, *nl; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		cr_assert_not_null(nl, "a line without its newline: %s", line);
+		*nl = '\0';
+		sk_text_severity(line, sev, sizeof(sev));
+		cr_assert(strcmp(sev, "crit") == 0 || strcmp(sev, "err") == 0 ||
+		    strcmp(sev, "warning") == 0, "severity %s in the warning sink: %s", sev, line);
+		cr_assert(harness_contains(line, " logmix: logmix p=0 t="), "%s", line);
+		got++;
+	}
+	cr_assert_eq(got, want, "%zu lines in the warning sink, not %zu", got, want);
+}
+
+/* ---- rotation ------------------------------------------------------------ */
+
+/* Account path and path.1 ... path.keep, oldest first, with every file
+ * within max bytes (a single longer line may stand alone); returns the
+ * number of rotated files found. */
+static unsigned
+sk_seen_rotated(struct sk_seen *s, const char *path, unsigned keep, uint64_t max)
+{
+	unsigned found = 0;
+	struct stat st;
+
+	cr_assert(stat(harness_fmt("%s.%u", path, keep + 1), &st) == -1 && errno == ENOENT,
+	    "%s.%u exists: more kept than %u", path, keep + 1, keep);
+	for (unsigned i = keep; i >= 1; i--) {
+		char *f = harness_fmt("%s.%u", path, i);
+
+		if (stat(f, &st) == -1)
+			continue;
+		found++;
+		cr_assert_leq((uint64_t)st.st_size, max, "%s: %lld bytes", f,
+		    (long long)st.st_size);
+		sk_seen_json(s, f);
+	}
+	cr_assert_eq(stat(path, &st), 0, "%s is gone", path);
+	cr_assert_leq((uint64_t)st.st_size, max);
+	sk_seen_json(s, path);
+	return found;
+}
+
+/*
+ * A log rotated at 64 KiB, keeping 40 files: about 700 KB of lines make
+ * a dozen files, none over 64 KiB, that hold every line once, in order
+ * from the oldest file to the log itself.
+ */
+Test(sinks, rotation_by_size_keeps_every_line_once_in_order, .timeout = 60)
+{
+	const char *const opts[] = { "--rotate-size", "64K", "--rotate-keep", "40", NULL };
+	struct sk_seen s;
+	char *log;
+
+	sk_logmix(opts, 2, 2, 800, "write", &log);
+	sk_seen_init(&s, 2, 2, 800);
+	unsigned n = sk_seen_rotated(&s, log, 40, 64 * 1024);
+
+	cr_assert(n >= 8 && n < 40, "%u rotated files", n);
+	sk_seen_all(&s, 0);
+}
+
+/*
+ * Keeping 2: only the log and two rotated files remain, and they hold the
+ * newest lines of every thread, without a gap.
+ */
+Test(sinks, rotation_keeps_only_the_newest_files, .timeout = 60)
+{
+	const char *const opts[] = { "--rotate-size", "32K", "--rotate-keep", "2", NULL };
+	struct sk_seen s;
+	char *log;
+
+	sk_logmix(opts, 1, 2, 1500, "write", &log);
+	sk_seen_init(&s, 1, 2, 1500);
+	cr_assert_eq(sk_seen_rotated(&s, log, 2, 32 * 1024), 2);
+	sk_seen_all(&s, 1);
+}
+
+/* ---- logrotate ----------------------------------------------------------- */
+
+static long long
+sk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Run the real logrotate -f on conf; it must succeed. */
+static void
+sk_logrotate(const char *conf, const char *state)
+{
+	char *argv[] = { "/usr/sbin/logrotate", "-f", "-s", (char *)state, (char *)conf, NULL };
+	struct harness_result r;
+
+	cr_assert(access(argv[0], X_OK) == 0, "logrotate is not installed (scripts/setup-deps)");
+	harness_run(argv, NULL, NULL, &r);
+	cr_assert_eq(r.code, 0, "logrotate: exit %d: %s%s", r.code, r.out, r.err);
+}
+
+/* Poll until path exists and is not empty. */
+static void
+sk_await_bytes(const char *path)
+{
+	long long end = sk_now_ms() + SK_POLL_MS;
+	struct stat st;
+	struct timespec ms = { 0, 1000000 };
+
+	while ((stat(path, &st) == -1 || st.st_size == 0) && sk_now_ms() < end)
+		nanosleep(&ms, NULL);
+	cr_assert(stat(path, &st) == 0 && st.st_size > 0, "%s stays empty", path);
+}
+
+/* Start logmix attached to d's segment; its stdout and stderr to files. */
+static pid_t
+sk_spawn_logmix(const struct harness_daemon *d, const char *const *args)
+{
+	char *argv[16];
+	int n = 0;
+
+	argv[n++] = harness_build("hosts/logmix");
+	for (; *args != NULL; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	struct harness_io io = { -1, open(harness_file("logmix.out"), O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0600), open(harness_file("logmix.err"), O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0600), -1, -1 };
+
+	return harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d->shm), NULL), &io);
+}
+
+/*
+ * The real logrotate, in its default create mode with a postrotate
+ * SIGHUP, rotates the log three times while four threads log 60,000
+ * lines: every line is in exactly one of the files afterwards.
+ */
+Test(sinks, logrotate_create_under_load_loses_and_repeats_nothing, .timeout = 120)
+{
+	const char *const args[] = { "-p", "1", "-t", "4", "-n", "15000", "-m", "write", NULL };
+	struct harness_daemon d;
+	struct sk_seen s;
+	char *conf = harness_file("logrotate.conf"), *state = harness_file("logrotate.state");
+	FILE *f;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "%s {\n\tcreate 0600\n\trotate 10\n\tpostrotate\n\t\tkill -HUP %d\n"
+	    "\tendscript\n}\n", d.log, (int)d.pid);
+	fclose(f);
+	pid_t p = sk_spawn_logmix(&d, args);
+
+	for (int i = 0; i < 3; i++) {
+		sk_await_bytes(d.log);
+		sk_logrotate(conf, state);
+	}
+	cr_assert_eq(harness_wait(p, 60000), 0, "logmix: %s",
+	    harness_read_file(harness_file("logmix.out"), NULL));
+	cr_assert_eq(harness_daemon_stop(&d), 0, "mplogd: %s", harness_read_file(d.err, NULL));
+	sk_seen_init(&s, 1, 4, 15000);
+	cr_assert_eq(sk_seen_rotated(&s, d.log, 10, UINT64_MAX), 3);
+	sk_seen_all(&s, 0);
+}
+
+/*
+ * copytruncate: logrotate copies the log and truncates it in place,
+ * without telling mplogd. Lines written while it does are at risk by
+ * its design, so it runs between two loads: the first load is whole in
+ * the copy, the second whole in the log, which starts at its first byte
+ * (O_APPEND: no hole of zeroes where the old end was).
+ */
+Test(sinks, logrotate_copytruncate_between_loads_keeps_both, .timeout = 120)
+{
+	const char *const args[] = { "-p", "1", "-t", "2", "-n", "2000", "-m", "write", NULL };
+	struct harness_daemon d;
+	struct sk_seen s1, s2;
+	char *conf = harness_file("logrotate.conf"), *state = harness_file("logrotate.state");
+	FILE *f;
+
+	harness_daemon_start(&d, "json", NULL);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "%s {\n\tcopytruncate\n\trotate 3\n}\n", d.log);
+	fclose(f);
+	for (int load = 0; load < 2; load++) {
+		pid_t p = sk_spawn_logmix(&d, args);
+
+		cr_assert_eq(harness_wait(p, 60000), 0);
+		/* The exit line is the logmix's last: once it is in, all are. */
+		long long end = sk_now_ms() + SK_POLL_MS;
+		struct timespec ms = { 0, 1000000 };
+
+		while (!harness_contains(harness_read_file(d.log, NULL), "logmix exit=0") &&
+		    sk_now_ms() < end)
+			nanosleep(&ms, NULL);
+		cr_assert(harness_contains(harness_read_file(d.log, NULL), "logmix exit=0"));
+		if (load == 0)
+			sk_logrotate(conf, state);
+	}
+	cr_assert_eq(harness_daemon_stop(&d), 0, "mplogd: %s", harness_read_file(d.err, NULL));
+	cr_assert_eq(harness_read_file(d.log, NULL)[0], '{', "the log does not start with a record");
+	sk_seen_init(&s1, 1, 2, 2000);
+	sk_seen_json(&s1, harness_fmt("%s.1", d.log));
+	sk_seen_all(&s1, 0);
+	sk_seen_init(&s2, 1, 2, 2000);
+	sk_seen_json(&s2, d.log);
+	sk_seen_all(&s2, 0);
+}
+
+/* ---- colour --------------------------------------------------------------- */
+
+/* Run mplogd -- say "s:2:..." "s:6:..." with its stdout on a terminal (a
+ * pseudo-terminal) as the text sink "-,KEYS" and env extra; returns what
+ * the terminal showed. */
+static char *
+sk_on_terminal(const char *keys, const char *extra)
+{
+	char *argv[16], buf[4096];
+	int n = 0, master, slave;
+	size_t len = 0;
+	char *shown = calloc(1, 65536);
+
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, NULL), 0, "openpty: %s",
+	    strerror(errno));
+	harness_mplog_argv(argv, &n, 0, "text", harness_fmt("-%s", keys), NULL);
+	argv[n++] = harness_build("hosts/say");
+	argv[n++] = "s:2:in crit";
+	argv[n++] = "s:6:in info";
+	argv[n] = NULL;
+	struct harness_io io = { -1, slave, open("/dev/null", O_WRONLY | O_CLOEXEC), -1, -1 };
+	pid_t pid = harness_spawn(argv, harness_env(extra, NULL), &io);
+
+	close(slave);
+	cr_assert_eq(harness_wait(pid, 30000), 0);
+	for (ssize_t r; (r = read(master, buf, sizeof(buf))) > 0 && len + (size_t)r < 65535;
+	    len += (size_t)r)
+		memcpy(shown + len, buf, (size_t)r);
+	close(master);
+	return shown;
+}
+
+/*
+ * On a terminal, text is coloured by severity (crit bold red, info
+ * plain) unless NO_COLOR is set or the sink says color=never; a pipe
+ * gets none unless color=always.
+ */
+Test(sinks, terminal_gets_colour_by_severity_unless_no_color, .timeout = 60)
+{
+	unsetenv("NO_COLOR");
+	char *t = sk_on_terminal("", NULL);
+
+	cr_assert(harness_contains(t, "\033[1;31m"), "no colour: %s", t);
+	cr_assert(harness_contains(t, "in crit\033[0m"), "crit line not reset: %s", t);
+	cr_assert(!harness_contains(t, "in info\033[0m"), "info coloured: %s", t);
+	t = sk_on_terminal("", "NO_COLOR=1");
+	cr_assert(!harness_contains(t, "\033["), "colour with NO_COLOR: %s", t);
+	cr_assert(harness_contains(t, "in crit"), "%s", t);
+	t = sk_on_terminal(",color=never", NULL);
+	cr_assert(!harness_contains(t, "\033["), "colour with color=never: %s", t);
+
+	const char *const opts[] = { "-o", "-,format=text,color=always", NULL };
+	const char *const args[] = { "s:2:in crit", NULL };
+	char *log;
+	struct harness_result r = harness_run_host(0, "json", opts, "say", args, &log);
+
+	cr_assert(harness_contains(r.out, "\033[1;31m") && harness_contains(r.out, "in crit\033[0m\n"),
+	    "color=always on a pipe: %s", r.out);
+	cr_assert(!harness_contains(harness_read_file(log, NULL), "\033["), "colour in JSON");
+}
