@@ -27,7 +27,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c
+              sinks/options.c sinks/segguard.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c

@@ -174,6 +174,49 @@ consumer_proc_name(struct consumer *c, const struct lane_rec *rec, char out[SEG_
 	snprintf(out, SEG_NAME_MAX, "?");
 }
 
+/* Deliver the count of a process's records the rate limit suppressed. */
+static void
+consumer_suppressed(struct consumer *c, const struct ratelimit_report *rep)
+{
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "mplog: %llu lines suppressed by the rate limit "
+	    "(%u per %lld ms)", (unsigned long long)rep->suppressed, c->rate.burst,
+	    (long long)(c->rate.interval_ns / 1000000));
+	struct fmt_record r = {
+		.ts_ns = (uint64_t)seg_now_real(), .pid = rep->pid, .tid = rep->pid,
+		.source = LANE_SRC_MPLOG, .facility = LOG_DAEMON >> 3, .severity = LOG_WARNING,
+		.proc = rep->proc, .msg = msg, .msg_len = (size_t)n,
+	};
+
+	consumer_deliver(c, &r);
+}
+
+/* Does the rate limit let r, read from lane i, through? (It may deliver
+ * a count of suppressed records first.) */
+static int
+consumer_limit(struct consumer *c, uint32_t i, const struct fmt_record *r)
+{
+	struct ratelimit_report rep;
+	int keep;
+
+	if (c->rate.burst == 0 || r->source == LANE_SRC_MPLOG)
+		return 1;
+	keep = ratelimit_take(&c->rate, i, r->pid, r->proc, seg_now_mono(), &rep);
+	if (rep.suppressed > 0)
+		consumer_suppressed(c, &rep);
+	return keep;
+}
+
+/* Deliver the counts of the rate limit's windows over at now. */
+static void
+consumer_limit_sweep(struct consumer *c, int64_t now)
+{
+	struct ratelimit_report rep;
+
+	for (uint32_t i = 0; ratelimit_sweep(&c->rate, &i, now, &rep); i++)
+		consumer_suppressed(c, &rep);
+}
+
 /* Copy the record of v out of lane i, consume it, and deliver it. */
 static void
 consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
@@ -195,7 +238,8 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
 	};
-	consumer_deliver(c, &r);
+	if (consumer_limit(c, i, &r))
+		consumer_deliver(c, &r);
 }
 
 /* Skip a damaged lane to its head and say so. */
@@ -264,6 +308,7 @@ consumer_reap(struct consumer *c)
 	if (now < c->next_reap)
 		return;
 	c->next_reap = now + CONSUMER_REAP_NS;
+	consumer_limit_sweep(c, now);
 	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
 		struct lane_hdr *hdr = seg_lane(&c->seg, i);
 		uint64_t owner = atomic_load_explicit(&hdr->owner, memory_order_relaxed);
@@ -398,6 +443,7 @@ consumer_finish(struct consumer *c)
 	 * decides between us and its own take-back. */
 	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
 		;
+	consumer_limit_sweep(c, INT64_MAX);
 	consumer_flush(c);
 	/* Everything we claimed is delivered: producers may now take back
 	 * what was published after our last look. */

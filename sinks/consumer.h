@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lane.h"
+#include "ratelimit.h"
 #include "seg.h"
 #include "sink.h"
 
@@ -37,6 +38,7 @@ struct consumer {
 	size_t nsinks;
 	int64_t window_ns;
 	int64_t flush_ns;               /* longest a sink holds a byte when busy */
+	struct ratelimit rate;          /* --rate-limit; set after consumer_open */
 	struct consumer_cand *cands;    /* lane_count entries */
 	uint64_t *seen_head;            /* lane_count entries */
 	char *msg;                      /* LANE_MSG_MAX bytes */
@@ -81,7 +83,7 @@ void consumer_reopen(struct consumer *c);
  * most CONSUMER_DRAIN_NS while producers keep writing. */
 void consumer_finish(struct consumer *c);
 
-/* Unmap and unlink the segment; free memory. */
+/* Unmap and unlink the segment; free memory (not the rate limit's). */
 void consumer_close(struct consumer *c);
 
 #endif

@@ -300,6 +300,8 @@ main(int argc, char **argv)
 	c.nsinks = o.nsinks;
 	c.window_ns = o.window_ns;
 	c.flush_ns = o.flush_ns;
+	if (ratelimit_init(&c.rate, c.seg.lane_count, o.rate_burst, o.rate_ns) == -1)
+		err(MPLOGD_EXIT_FAIL, "--rate-limit");
 	if (c.adopted)
 		consumer_note(&c, LOG_NOTICE, "took over %s from mplogd pid %d, which died",
 		    o.shm, (int)c.adopted_from);
@@ -320,5 +322,6 @@ main(int argc, char **argv)
 	mplogd_close_sinks(&c);
 	segguard_disarm();
 	consumer_close(&c);
+	ratelimit_free(&c.rate);
 	return code;
 }

@@ -18,7 +18,7 @@ enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
 	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_GROUP,
-	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH,
+	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH, OPT_RATE,
 };
 
 static const struct option options_long[] = {
@@ -29,6 +29,7 @@ static const struct option options_long[] = {
 	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
 	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
 	{ "flush-interval", required_argument, NULL, OPT_FLUSH },
+	{ "rate-limit", required_argument, NULL, OPT_RATE },
 	{ "lanes", required_argument, NULL, OPT_LANES },
 	{ "lane-size", required_argument, NULL, OPT_LANE_SIZE },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -78,6 +79,9 @@ options_usage(void)
 "                        (default 1M, at least 256K)\n"
 "  --policy POLICY       block (default: producers wait, nothing is lost)\n"
 "                        or drop (producers never wait; drops are counted)\n"
+"  --rate-limit N[/S]    deliver at most N lines of a process in S seconds\n"
+"                        (default 1), then one line saying how many were\n"
+"                        suppressed (default: no limit)\n"
 "  --reorder-window MS   how long a record may wait for older ones from\n"
 "                        other processes (default %d)\n"
 "  --group GROUP         let the members of GROUP (a name or number) log\n"
@@ -184,6 +188,20 @@ options_sink_defaults(struct mplogd_opts *o)
 	}
 }
 
+/* --rate-limit N[/S]. */
+static void
+options_rate(struct mplogd_opts *o, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	char n[32];
+
+	snprintf(n, sizeof(n), "%.*s", slash != NULL ? (int)(slash - arg) : (int)strlen(arg), arg);
+	o->rate_burst = (uint32_t)options_number("--rate-limit", n, 1, 1000000000);
+	o->rate_ns = 1000000000LL;
+	if (slash != NULL)
+		o->rate_ns *= options_number("--rate-limit", slash + 1, 1, 86400);
+}
+
 /* Handle one option with a value. */
 static void
 options_one(int c, const char *arg, struct mplogd_opts *o)
@@ -209,6 +227,9 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 	case OPT_ROTATE_KEEP:
 		o->rotate_keep = (unsigned)options_number("--rotate-keep", arg, 1,
 		    SINKSPEC_KEEP_MAX);
+		break;
+	case OPT_RATE:
+		options_rate(o, arg);
 		break;
 	case OPT_FLUSH:
 		o->flush_ns = options_number("--flush-interval", arg, 0, 60000) * 1000000LL;

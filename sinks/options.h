@@ -32,6 +32,8 @@ struct mplogd_opts {
 	uint64_t rotate_size;       /* --rotate-size: file sinks' default */
 	unsigned rotate_keep;       /* --rotate-keep: file sinks' default */
 	int64_t flush_ns;           /* --flush-interval */
+	uint32_t rate_burst;        /* --rate-limit N, 0 none */
+	int64_t rate_ns;            /* --rate-limit /S */
 	struct seg_params params;
 	int64_t window_ns;          /* reorder window */
 	int ready_fd;               /* -1: none */

@@ -183,6 +183,7 @@ segguard_recover(struct consumer *c, const char *name, const struct seg_params *
 	fresh.nsinks = c->nsinks;
 	fresh.window_ns = c->window_ns;
 	fresh.flush_ns = c->flush_ns;
+	fresh.rate = c->rate;
 	fresh.records += c->records;
 	fresh.damaged += c->damaged;
 	segguard_disarm();

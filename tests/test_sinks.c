@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ratelimit.h"
 #include "sinkspec.h"
 
 TestSuite(sinks, .init = harness_setup, .fini = harness_teardown);
@@ -529,4 +530,98 @@ Test(sinks, terminal_gets_colour_by_severity_unless_no_color, .timeout = 60)
 	cr_assert(harness_contains(r.out, "\033[1;31m") && harness_contains(r.out, "in crit\033[0m\n"),
 	    "color=always on a pipe: %s", r.out);
 	cr_assert(!harness_contains(harness_read_file(log, NULL), "\033["), "colour in JSON");
+}
+
+/* ---- the rate limit ------------------------------------------------------ */
+
+Test(sinks, rate_limit_counts_per_window_per_process)
+{
+	struct ratelimit rl;
+	struct ratelimit_report rep;
+	const int64_t s = 1000000000LL;
+	uint32_t lane = 0;
+	int kept = 0;
+
+	cr_assert_eq(ratelimit_init(&rl, 2, 3, s), 0);
+	for (int i = 0; i < 10; i++) {
+		kept += ratelimit_take(&rl, 0, 100, "a", i, &rep);
+		cr_assert_eq(rep.suppressed, 0, "a report inside the window");
+	}
+	cr_assert_eq(kept, 3);
+	cr_assert_eq(ratelimit_take(&rl, 1, 200, "b", 10, &rep), 1, "lanes count apart");
+	cr_assert_eq(ratelimit_sweep(&rl, &lane, s - 1, &rep), 0, "the window is not over");
+	lane = 0;
+	cr_assert_eq(ratelimit_sweep(&rl, &lane, s, &rep), 1);
+	cr_assert(lane == 0 && rep.pid == 100 && rep.suppressed == 7 && strcmp(rep.proc, "a") == 0,
+	    "lane %u pid %d: %llu from %s", lane, rep.pid, (unsigned long long)rep.suppressed,
+	    rep.proc);
+	lane = 0;
+	cr_assert_eq(ratelimit_sweep(&rl, &lane, s, &rep), 0, "reported twice");
+
+	/* A new window: the count comes before the record that opens it. */
+	for (int i = 0; i < 5; i++)
+		ratelimit_take(&rl, 0, 100, "a", 2 * s + i, &rep);
+	cr_assert_eq(ratelimit_take(&rl, 0, 100, "a", 3 * s, &rep), 1);
+	cr_assert_eq(rep.suppressed, 2);
+	/* Another process on the lane: the old one's count comes first. */
+	for (int i = 0; i < 4; i++)
+		ratelimit_take(&rl, 0, 100, "a", 3 * s + 1 + i, &rep);
+	cr_assert_eq(ratelimit_take(&rl, 0, 300, "c", 3 * s + 9, &rep), 1);
+	cr_assert(rep.pid == 100 && rep.suppressed == 2, "pid %d: %llu", rep.pid,
+	    (unsigned long long)rep.suppressed);
+	ratelimit_free(&rl);
+}
+
+/*
+ * --rate-limit 100/60: each of logmix's two children writes 1,000 lines
+ * in one window; the first 100 of each in its lane's order are delivered
+ * (a prefix of every thread's lines), then one record of the child from
+ * mplog says that 900 were suppressed. The main process's two lines are
+ * under the limit.
+ */
+Test(sinks, rate_limit_replaces_a_flood_with_a_count, .timeout = 60)
+{
+	const char *const opts[] = { "--rate-limit", "100/60", NULL };
+	struct sk_seen s;
+	size_t n, notes = 0, lines = 0;
+	char *log;
+
+	sk_logmix(opts, 2, 2, 500, "write", &log);
+	struct harness_rec *recs = harness_json_load(log, &n);
+
+	sk_seen_init(&s, 2, 2, 500);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(recs[i].source, "mplog") == 0) {
+			cr_assert_str_eq(recs[i].msg, "mplog: 900 lines suppressed by the rate "
+			    "limit (100 per 60000 ms)");
+			cr_assert_str_eq(recs[i].proc, "logmix");
+			cr_assert_str_eq(recs[i].severity, "warning");
+			notes++;
+			continue;
+		}
+		lines += strncmp(recs[i].msg, "logmix p=", 9) == 0;
+		sk_seen_line(&s, recs[i].msg, recs[i].pid, harness_fmt("%s:%zu", log,
+		    recs[i].line));
+	}
+	cr_assert_eq(notes, 2);
+	cr_assert_eq(lines, 200);
+	for (int p = 0; p < 2; p++) {
+		int got = 0;
+
+		for (int t = 0; t < 2; t++) {
+			const unsigned char *g = s.got + ((size_t)p * 2 + t) * 500;
+			int k = 0;
+
+			while (k < 500 && g[k])
+				k++;
+			for (int seq = k; seq < 500; seq++)
+				cr_assert(!g[seq], "p=%d t=%d: seq %d after a gap at %d", p, t, seq, k);
+			got += k;
+		}
+		cr_assert_eq(got, 100, "p=%d: %d lines", p, got);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(recs[i].source, "mplog") == 0)
+			cr_assert(recs[i].pid == s.pid[0] || recs[i].pid == s.pid[1],
+			    "the count is from pid %ld, no child", recs[i].pid);
 }
