@@ -279,7 +279,7 @@ fmt_json_ascii(char *p, unsigned char c)
 }
 
 /* Append s[0..n) as a quoted JSON string, each invalid byte as U+FFFD. */
-static int
+int
 fmt_json_str(struct fmt_buf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -63,6 +63,10 @@ int fmt_parse(const char *name);
 /* Name of a source: "stderr", "syslog", "mplog" ("?" otherwise). */
 const char *fmt_source_name(unsigned source);
 
+/* Append s[0..n) as a quoted JSON string, each invalid UTF-8 byte as
+ * U+FFFD, control characters escaped. 0, or -1 (ENOMEM). */
+int fmt_json_str(struct fmt_buf *b, const char *s, size_t n);
+
 /* Append n bytes. 0, or -1 (ENOMEM). */
 int fmt_buf_put(struct fmt_buf *b, const char *s, size_t n);
 
