@@ -3,16 +3,19 @@
  * builds itself (no mplogd): the test process creates the segment, plays
  * the consumer and a producer, runs $MPLOG_BUILD/mplogctl and checks its
  * output, its messages and its exit status (0 ok, 1 segment, 2 usage).
+ * The JSON form of status is parsed with jq(1).
  */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,33 +97,66 @@ ctlt_env(const char *shm_env)
 	return env;
 }
 
-/* Run mplogctl with args (NULL-terminated) and collect what it did. */
+/* Run argv (argv[0] a path, or a name looked up in PATH) with in (or
+ * nothing) on its stdin, and collect what it did. */
 static void
-ctlt_run_env(struct ctlt_result *r, const char *shm_env, const char *const *args)
+ctlt_spawn(struct ctlt_result *r, const char *const *argv, char **env, const char *in)
 {
-	const char *argv[16] = { "mplogctl" };
 	posix_spawn_file_actions_t fa;
 	int out = memfd_create("ctlt-out", MFD_CLOEXEC);
 	int errfd = memfd_create("ctlt-err", MFD_CLOEXEC);
-	char **env = ctlt_env(shm_env);
-	const char *bin = ctlt_binary();
+	int infd = memfd_create("ctlt-in", MFD_CLOEXEC);
+	size_t inlen = in != NULL ? strlen(in) : 0;
 	pid_t pid;
 	int st;
 
-	for (size_t i = 0; args[i] != NULL && i + 2 < 16; i++)
-		argv[i + 1] = args[i];
-	cr_assert(out != -1 && errfd != -1, "memfd_create: %s", strerror(errno));
+	cr_assert(out != -1 && errfd != -1 && infd != -1, "memfd_create: %s", strerror(errno));
+	cr_assert_eq(write(infd, in, inlen), (ssize_t)inlen);
+	cr_assert_neq(lseek(infd, 0, SEEK_SET), -1);
 	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, infd, 0);
 	posix_spawn_file_actions_adddup2(&fa, out, 1);
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, env), 0,
-	    "cannot run %s", bin);
+	cr_assert_eq(posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env), 0,
+	    "cannot run %s", argv[0]);
 	posix_spawn_file_actions_destroy(&fa);
-	free(env);
+	close(infd);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	ctlt_slurp(out, r->out, sizeof(r->out));
 	ctlt_slurp(errfd, r->err, sizeof(r->err));
+}
+
+/* Run mplogctl with args (NULL-terminated) and collect what it did. */
+static void
+ctlt_run_env(struct ctlt_result *r, const char *shm_env, const char *const *args)
+{
+	const char *argv[16] = { ctlt_binary() };
+	char **env = ctlt_env(shm_env);
+
+	for (size_t i = 0; args[i] != NULL && i + 2 < 16; i++)
+		argv[i + 1] = args[i];
+	ctlt_spawn(r, argv, env, NULL);
+	free(env);
+}
+
+/*
+ * The output of jq -r filter on json, which must parse: its lines, with
+ * the last newline removed, into out (of CTLT_OUT_MAX bytes).
+ */
+static void
+ctlt_jq(const char *json, const char *filter, char *out)
+{
+	static struct ctlt_result r;
+	const char *argv[] = { "jq", "-r", filter, NULL };
+	size_t n;
+
+	ctlt_spawn(&r, argv, environ, json);
+	cr_assert_eq(r.status, 0, "jq '%s' failed (%s) on: %s", filter, r.err, json);
+	n = strlen(r.out);
+	if (n > 0 && r.out[n - 1] == '\n')
+		r.out[n - 1] = '\0';
+	memcpy(out, r.out, CTLT_OUT_MAX);
 }
 
 /* Run mplogctl with args and no MPLOG_SHM in its environment. */
@@ -322,7 +358,8 @@ Test(ctl, status_lists_the_leased_lane, .init = ctlt_setup, .fini = ctlt_teardow
 	cr_assert_not_null(strstr(r.out, ctlt_name), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "level info"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "policy block"), "%s", r.out);
-	cr_assert_not_null(strstr(r.out, " running"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, " alive "), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\nlanes    1 of 8 in use, 256K each"), "%s", r.out);
 	row = ctlt_lane_row(r.out, 0);
 	cr_assert_not_null(row, "no lane 0 in:\n%s", r.out);
 	cr_assert_eq(sscanf(row, "%u %d %63s %llu", &lane, &pid, name, &records), 4,
@@ -367,7 +404,8 @@ Test(ctl, status_says_when_the_daemon_is_gone, .init = ctlt_setup,
 	seg_consumer_close(&ctlt_seg);
 	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-	cr_assert_not_null(strstr(r.out, "not running"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  gone  "), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "(segment closed)"), "%s", r.out);
 }
 
 Test(ctl, status_says_when_the_heartbeat_is_stale, .init = ctlt_setup,
@@ -379,7 +417,208 @@ Test(ctl, status_says_when_the_heartbeat_is_stale, .init = ctlt_setup,
 	atomic_store_explicit(&ctlt_seg.meta->heartbeat_ns, old, memory_order_relaxed);
 	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-	cr_assert_not_null(strstr(r.out, " stale "), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, " stopped "), "%s", r.out);
+}
+
+/* The line of out that starts with prefix, copied without its newline. */
+static void
+ctlt_line(const char *out, const char *prefix, char *line, size_t len)
+{
+	const char *p = out;
+	size_t n;
+
+	while (p != NULL && strncmp(p, prefix, strlen(prefix)) != 0)
+		p = (p = strchr(p, '\n')) != NULL ? p + 1 : NULL;
+	cr_assert_not_null(p, "no line starting '%s' in:\n%s", prefix, out);
+	n = strcspn(p, "\n");
+	cr_assert_lt(n, len);
+	memcpy(line, p, n);
+	line[n] = '\0';
+}
+
+/* The cell of the row under the header column head, which is aligned
+ * right: the word of row that ends where head ends. */
+static void
+ctlt_cell(const char *header, const char *row, const char *head, char *cell, size_t len)
+{
+	const char *h = strstr(header, head);
+	size_t end, start;
+
+	cr_assert_not_null(h, "no column %s in: %s", head, header);
+	end = (size_t)(h - header) + strlen(head);
+	cr_assert_leq(end, strlen(row), "row shorter than the header:\n%s\n%s", header, row);
+	cr_assert(row[end] == '\0' || row[end] == ' ', "column %s not aligned:\n%s\n%s",
+	    head, header, row);
+	for (start = end; start > 0 && row[start - 1] != ' '; start--)
+		;
+	cr_assert_lt(end - start, len);
+	memcpy(cell, row + start, end - start);
+	cell[end - start] = '\0';
+}
+
+Test(ctl, status_text_aligns_the_columns_under_their_heads, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	char header[256], row[256], cell[64];
+
+	ctlt_fill_own_lane();
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	ctlt_line(r.out, "LANE", header, sizeof(header));
+	ctlt_line(r.out, "   0  ", row, sizeof(row));
+	cr_assert_eq(strlen(header), strlen(row), "\n%s\n%s", header, row);
+	/* Three records of 32 header bytes and "one", "two", "three"; in the
+	 * ring each takes 40, 8-byte aligned; nothing is read; no writes. */
+	ctlt_cell(header, row, "RECORDS", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "3");
+	ctlt_cell(header, row, "BYTES", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "107B");
+	ctlt_cell(header, row, "REC/S", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "0");
+	ctlt_cell(header, row, "DROPS", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "0");
+	ctlt_cell(header, row, "FILL", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "120B/256K");
+	ctlt_cell(header, row, "FILL%", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "0.0%");
+	cr_assert_not_null(strstr(r.out, "rates over 0.2"), "%s", r.out);
+}
+
+Test(ctl, status_json_holds_the_exact_values, .init = ctlt_setup, .fini = ctlt_teardown,
+    .timeout = 10)
+{
+	struct ctlt_result r;
+	char got[CTLT_OUT_MAX], want[512], comm[SEG_NAME_MAX];
+
+	ctlt_fill_own_lane();
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", "--json", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_empty(r.err);
+	ctlt_jq(r.out, "[.segment.name, .segment.size, .segment.lanes_total, "
+	    ".segment.lanes_used, .segment.lane_size, .segment.policy, .segment.level, "
+	    ".segment.mode, .daemon.state, .daemon.segment_state, .daemon.pid, "
+	    ".daemon.damaged_records, (.daemon.uptime_s >= 0), (.interval_ms >= 200), "
+	    "(.lanes | length), .lanes[0].lane, .lanes[0].pid, .lanes[0].alive, "
+	    ".lanes[0].records, .lanes[0].bytes, .lanes[0].drops, .lanes[0].fill_bytes, "
+	    ".lanes[0].records_per_s, .lanes[0].bytes_per_s] | map(tostring) | join(\" \")", got);
+	snprintf(want, sizeof(want), "%s %zu 8 1 262144 block info 0600 alive running %d "
+	    "0 true true 1 0 %d true 3 107 0 120 0 0", ctlt_name, ctlt_seg.size,
+	    (int)getpid(), (int)getpid());
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(procid_comm(getpid(), comm, sizeof(comm)), 0);
+	ctlt_jq(r.out, ".lanes[0].name", got);
+	cr_assert_str_eq(got, comm);
+	/* One object on one line. */
+	cr_assert_eq(strchr(r.out, '\n'), r.out + strlen(r.out) - 1, "%s", r.out);
+}
+
+Test(ctl, json_goes_before_or_after_status_only, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	char got[CTLT_OUT_MAX];
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "--json", "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	ctlt_jq(r.out, "[.segment.lanes_total, .segment.lanes_used, (.lanes | length)] | "
+	    "map(tostring) | join(\" \")", got);
+	cr_assert_str_eq(got, "8 0 0");
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "--json", "level", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "only status"), "stderr: %s", r.err);
+	cr_assert_str_empty(r.out);
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", "--json", "x", NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "too many arguments"), "stderr: %s", r.err);
+}
+
+Test(ctl, status_shows_absurd_numbers_as_unknown, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = 10)
+{
+	struct ctlt_result r;
+	struct lane_hdr *h = seg_lane(&ctlt_seg, 0), *h1 = seg_lane(&ctlt_seg, 1);
+	char got[CTLT_OUT_MAX], header[256], row[256], cell[64];
+
+	ctlt_fill_own_lane();
+	/* What a hostile producer or a scribbler can write. */
+	atomic_store_explicit(&h->head, atomic_load(&h->tail) + (UINT64_C(1) << 63),
+	    memory_order_relaxed);
+	atomic_store_explicit(&h->records, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&h->bytes, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&h->drops, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&h1->owner, procid_pack(-5, 1), memory_order_relaxed);
+	atomic_store_explicit(&ctlt_seg.config->level, 99, memory_order_relaxed);
+	atomic_store_explicit(&ctlt_seg.meta->heartbeat_ns,
+	    (uint64_t)(seg_now_mono() + 3600 * 1000000000LL), memory_order_relaxed);
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "  stopped  heartbeat never"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  level ?"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\nlanes    2 of 8 in use"), "%s", r.out);
+	ctlt_line(r.out, "LANE", header, sizeof(header));
+	ctlt_line(r.out, "   0  ", row, sizeof(row));
+	ctlt_cell(header, row, "FILL", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "?");
+	ctlt_cell(header, row, "RECORDS", cell, sizeof(cell));
+	cr_assert_str_eq(cell, "9.2E");
+	ctlt_line(r.out, "   1  ", row, sizeof(row));
+	cr_assert_eq(sscanf(row, "%*u %63s", cell), 1);
+	cr_assert_str_eq(cell, "?");
+
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", "--json", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "\"records\":18446744073709551615,"), "%s", r.out);
+	ctlt_jq(r.out, "[.segment.level, .daemon.state, .daemon.heartbeat_age_ms, "
+	    ".lanes[0].fill_bytes, .lanes[0].fill_percent, .lanes[0].records_per_s, "
+	    ".lanes[1].pid, .lanes[1].alive, .lanes[1].name] | map(tostring) | join(\" \")", got);
+	cr_assert_str_eq(got, "null stopped null null null 0 null false null");
+}
+
+Test(ctl, status_escapes_the_process_name, .init = ctlt_setup, .fini = ctlt_teardown,
+    .timeout = 10)
+{
+	struct ctlt_result r;
+	char got[CTLT_OUT_MAX], c;
+	int ready[2], hold[2];
+	pid_t child;
+
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(hold), 0);
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		struct lane_writer w;
+
+		close(ready[0]);
+		close(hold[1]);
+		prctl(PR_SET_NAME, "ev\033[2Jil\a");
+		if (lane_lease(&ctlt_seg, procid_pack(getpid(), procid_start(getpid())), &w) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		(void)read(hold[0], &c, 1);     /* until the test is done */
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not lease a lane");
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_null(strchr(r.out, '\033'), "raw ESC in:\n%s", r.out);
+	cr_assert_null(strchr(r.out, '\a'), "raw BEL in:\n%s", r.out);
+	cr_assert_not_null(strstr(r.out, " ev\\033[2Jil\\a "), "%s", r.out);
+	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "status", "--json", NULL });
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "\"name\":\"ev\\u001b[2Jil\\u0007\""), "%s", r.out);
+	ctlt_jq(r.out, ".lanes[0].name", got);
+	cr_assert_str_eq(got, "ev\033[2Jil\a");
+	close(hold[1]);
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+	close(ready[0]);
 }
 
 Test(ctl, names_lists_both_tables, .init = ctlt_setup, .fini = ctlt_teardown,
