@@ -28,7 +28,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/ratelimit.c
-MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c
+MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c

@@ -16,6 +16,7 @@
 
 #include "catchall.h"
 #include "consumer.h"
+#include "daemon.h"
 #include "options.h"
 #include "run.h"
 #include "segguard.h"
@@ -293,6 +294,7 @@ main(int argc, char **argv)
 	tzset();
 	run_ignored_now(&mplogd_ignored);
 	options_parse(argc, argv, &o);
+	daemon_begin(o.pidfile, o.daemon);
 	struct sink *sinks = mplogd_open_sinks(&o);
 
 	mplogd_open(&c, &o);
@@ -311,6 +313,7 @@ main(int argc, char **argv)
 	mplogd_signals();
 	if (o.command != NULL)
 		mplogd_start_command(&c, &o);
+	daemon_serving();
 	mplogd_ready(o.ready_fd);
 	mplogd_loop(&c, &o);
 	/* Everything the catch-all reader published goes in the final drain. */

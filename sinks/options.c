@@ -19,6 +19,7 @@ enum {
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
 	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_GROUP,
 	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH, OPT_RATE,
+	OPT_DAEMON, OPT_PIDFILE,
 };
 
 static const struct option options_long[] = {
@@ -41,6 +42,8 @@ static const struct option options_long[] = {
 	{ "stderr-severity", required_argument, NULL, OPT_STDERR_SEVERITY },
 	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
 	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "daemon", no_argument, NULL, OPT_DAEMON },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -88,6 +91,11 @@ options_usage(void)
 "                        too: the segment gets mode 0660 and that group\n"
 "                        (default: mode 0600, this user only)\n"
 "  --ready-fd FD         write \"ready\\n\" to FD once producers can attach\n"
+"  --daemon              detach once producers can attach (fork, new session,\n"
+"                        stdio to /dev/null); needs -o FILE; not with COMMAND\n"
+"  --pidfile PATH        lock PATH and write the pid in it, removed at exit\n"
+"                        (--daemon's default: /run/mplogd.pid for root, else\n"
+"                        $XDG_RUNTIME_DIR/mplogd.pid, else /tmp/mplogd-UID.pid)\n"
 "  --preload PATH        with COMMAND: the shim to preload\n"
 "  --stderr MODE         with COMMAND: capture, tee or pass (MPLOG_STDERR)\n"
 "  --stderr-severity LEVEL\n"
@@ -101,8 +109,9 @@ options_usage(void)
 "  --version             print the version\n"
 "\n"
 "exit status: 0 done; 1 the segment or output could not be set up;\n"
-"2 bad usage; 3 a live mplogd already owns the segment. With COMMAND:\n"
-"COMMAND's exit status, or 128+N when it was killed by signal N.\n",
+"2 bad usage; 3 a live mplogd already owns the segment or the pidfile.\n"
+"With COMMAND: COMMAND's exit status, or 128+N when it was killed by\n"
+"signal N.\n",
 	    SINKSPEC_KEEP_DEFAULT, OPTIONS_FLUSH_DEFAULT_MS, SEG_LANES_DEFAULT,
 	    OPTIONS_WINDOW_DEFAULT_MS);
 }
@@ -285,6 +294,12 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 	case OPT_CATCH_ALL:
 		o->catch_all = 1;
 		break;
+	case OPT_DAEMON:
+		o->daemon = 1;
+		break;
+	case OPT_PIDFILE:
+		o->pidfile = arg;
+		break;
 	case OPT_GROUP:
 		o->params.group = options_group(arg);
 		o->params.mode = 0660;
@@ -336,6 +351,22 @@ options_inherited_severity(void)
 	return v == -1 ? LOG_INFO : v;
 }
 
+/* Check --daemon and --pidfile: a standalone mplogd, with an output
+ * other than standard output, which becomes /dev/null. */
+static void
+options_daemon(const struct mplogd_opts *o)
+{
+	if (o->command != NULL && (o->daemon || o->pidfile != NULL))
+		errx(MPLOGD_EXIT_USAGE, "--daemon and --pidfile are for a standalone "
+		    "mplogd: not with a COMMAND");
+	if (!o->daemon)
+		return;
+	for (size_t i = 0; i < o->nsinks; i++)
+		if (o->sinks[i].kind == SINK_FILE && strcmp(o->sinks[i].target, "-") == 0)
+			errx(MPLOGD_EXIT_USAGE, "--daemon: standard output becomes /dev/null; "
+			    "name an output with -o FILE");
+}
+
 /* Check the options that only make sense with a COMMAND. */
 static void
 options_run(struct mplogd_opts *o)
@@ -378,4 +409,5 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 	options_segment(o, have_shm);
 	options_run(o);
 	options_sink_defaults(o);
+	options_daemon(o);
 }

@@ -17,7 +17,7 @@
 #define MPLOGD_EXIT_OK      0
 #define MPLOGD_EXIT_FAIL    1   /* segment or output could not be set up */
 #define MPLOGD_EXIT_USAGE   2   /* bad option or value */
-#define MPLOGD_EXIT_BUSY    3   /* a live mplogd owns the segment */
+#define MPLOGD_EXIT_BUSY    3   /* a live mplogd owns the segment or the pidfile */
 
 #define OPTIONS_WINDOW_DEFAULT_MS 50
 #define OPTIONS_FLUSH_DEFAULT_MS  100
@@ -45,6 +45,9 @@ struct mplogd_opts {
 	int catch_all;              /* run mode: the command's fd 2 is read by mplogd */
 	char **command;             /* run mode when not NULL */
 	int private_shm;            /* run mode without --shm */
+	/* --daemon and --pidfile (daemon.h); not in run mode. */
+	int daemon;                 /* --daemon: detach once serving */
+	const char *pidfile;        /* --pidfile, or NULL: daemon.h's default */
 };
 
 /* Parse argv into o; exits with a message on bad usage. */
