@@ -38,7 +38,7 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_conform.c tests/test_life.c \
               tests/test_catchall.c tests/test_report.c tests/harness.c \
               tests/test_hostile.c tests/fuzz/lanefeed.c \
-              tests/test_faults.c tests/test_sinks.c
+              tests/test_faults.c tests/test_sinks.c tests/test_daemon.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
               tests/hosts/report.c tests/hosts/life.c demo/demo.c
