@@ -27,7 +27,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c sinks/ratelimit.c
+              sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
@@ -38,7 +38,7 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_conform.c tests/test_life.c \
               tests/test_catchall.c tests/test_report.c tests/harness.c \
               tests/test_hostile.c tests/fuzz/lanefeed.c \
-              tests/test_faults.c tests/test_sinks.c tests/test_daemon.c
+              tests/test_faults.c tests/test_sinks.c tests/test_daemon.c tests/test_forward.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
               tests/hosts/report.c tests/hosts/life.c demo/demo.c

@@ -1,0 +1,879 @@
+/*
+ * test_forward.c - sinks/forward.c: messages built by hand from RFC 5424
+ * and RFC 3164, URLs refused with a reason, and records sent to a real
+ * rsyslogd over UDP, TCP and a unix datagram socket, each arriving once
+ * with its priority, time, host, app name and pid as rsyslogd parsed
+ * them. Over TCP the server is stopped (SIGSTOP) and killed and started
+ * again on its port: what was queued meanwhile arrives once, and the
+ * records dropped on overflow are reported with their count.
+ *
+ * Each test starts its own rsyslogd (rsyslogd -n with a private config:
+ * loopback ports found free, a socket in the scratch folder, one output
+ * file showing every field): /usr/sbin/rsyslogd, or $MPLOG_RSYSLOGD. A
+ * missing rsyslogd fails the test: CI installs it (scripts/setup-deps). Nothing sleeps in place of an event:
+ * the output file is polled with a deadline.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forward.h"
+#include "harness.h"
+
+TestSuite(forward, .init = harness_setup, .fini = harness_teardown);
+
+#define FW_WAIT_MS    30000     /* bound on any condition polled for */
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static long long
+fw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* One poll step: a millisecond. */
+static void
+fw_tick(void)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	nanosleep(&ms, NULL);
+}
+
+/* CLOCK_REALTIME nanoseconds of a UTC date and time. */
+static uint64_t
+fw_utc(int y, int mo, int d, int h, int mi, int s, uint32_t ns)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+	    .tm_hour = h, .tm_min = mi, .tm_sec = s };
+
+	return (uint64_t)timegm(&tm) * 1000000000u + ns;
+}
+
+/* The message forward_format makes of r, NUL-terminated, on the heap. */
+static char *
+fw_format(enum forward_proto proto, const char *host, const struct fmt_record *r)
+{
+	struct fmt_buf b = { 0 };
+
+	cr_assert(forward_format(&b, proto, host, r) == 0, "forward_format failed");
+	cr_assert(fmt_buf_put(&b, "", 1) == 0);
+	return b.data;
+}
+
+/* A record with the fields the format tests vary. */
+static struct fmt_record
+fw_rec(uint64_t ts, int pid, int fac, int sev, const char *proc, const char *ident,
+    const char *msg)
+{
+	struct fmt_record r = { .ts_ns = ts, .pid = pid, .tid = pid, .source = 1,
+	    .facility = (uint8_t)fac, .severity = (uint8_t)sev, .proc = proc,
+	    .ident = ident, .msg = msg, .msg_len = strlen(msg) };
+
+	return r;
+}
+
+#define FW_EXPECT_FORMAT(proto, host, rec, want) do {                           \
+		struct fmt_record fw_r_ = (rec);                                \
+		char *fw_got_ = fw_format((proto), (host), &fw_r_);             \
+		cr_expect_str_eq(fw_got_, (want));                              \
+		free(fw_got_);                                                  \
+	} while (0)
+
+/* RFC 5424 section 6: <PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP
+ * PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]; PRI = facility * 8 +
+ * severity; TIME-SECFRAC at most 6 digits; NILVALUE "-". */
+Test(forward, formats_rfc5424_from_the_rfc)
+{
+	uint64_t t = fw_utc(2023, 11, 14, 22, 13, 20, 123456789);
+	char app49[50], want[200];
+
+	/* local0.err = 16 * 8 + 3 = 131; the ident is the APP-NAME. */
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "build01.example.org",
+	    fw_rec(t, 4242, 16, 3, "proc", "myapp", "disk full"),
+	    "<131>1 2023-11-14T22:13:20.123456Z build01.example.org myapp 4242 - - disk full");
+	/* kern.emerg = 0; no ident: the process name; nanoseconds cut, not
+	 * rounded; an empty message: no space after the structured data. */
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h",
+	    fw_rec(fw_utc(2024, 2, 29, 0, 0, 0, 999999999), 1, 0, 0, "init", NULL, ""),
+	    "<0>1 2024-02-29T00:00:00.999999Z h init 1 - -");
+	/* local7.debug = 23 * 8 + 7 = 191; an empty ident counts as none;
+	 * no pid, no host, no name: NILVALUE each. */
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "",
+	    fw_rec(t, 0, 23, 7, "", "", "x"),
+	    "<191>1 2023-11-14T22:13:20.123456Z - - - - - x");
+	/* APP-NAME: PRINTUSASCII only (space, control and non-ASCII bytes
+	 * become '_'); newlines at the end go, newlines inside stay. */
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "host name",
+	    fw_rec(t, 7, 1, 6, "p", "my app\t\xc3\xa9", "one\ntwo\n\n"),
+	    "<14>1 2023-11-14T22:13:20.123456Z host_name my_app___ 7 - - one\ntwo");
+	/* APP-NAME is at most 48 characters. */
+	memset(app49, 'a', 49);
+	app49[49] = '\0';
+	snprintf(want, sizeof(want), "<13>1 2023-11-14T22:13:20.123456Z h %.48s 9 - - m", app49);
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h", fw_rec(t, 9, 1, 5, "p", app49, "m"), want);
+	/* The message bytes go as they are: no BOM, invalid UTF-8 kept. */
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h",
+	    fw_rec(t, 9, 1, 5, "p", NULL, "\xff\xfe bytes"),
+	    "<13>1 2023-11-14T22:13:20.123456Z h p 9 - - \xff\xfe bytes");
+}
+
+/* RFC 3164 section 4.1: <PRI>TIMESTAMP SP HOSTNAME SP TAG[PID]: MSG;
+ * TIMESTAMP "Mmm dd hh:mm:ss" in local time, a day below 10 padded with a
+ * space; HOSTNAME without its domain; TAG at most 32 characters. */
+Test(forward, formats_rfc3164_from_the_rfc)
+{
+	uint64_t t = fw_utc(2023, 11, 14, 22, 13, 20, 123456789);
+	char tag33[34], want[200];
+
+	/* UTC+05:30: 22:13:20 UTC on the 14th is 03:43:20 on the 15th. */
+	setenv("TZ", "XST-5:30", 1);
+	tzset();
+	FW_EXPECT_FORMAT(FORWARD_RFC3164, "build01.example.org",
+	    fw_rec(t, 4242, 16, 3, "proc", "myapp", "disk full"),
+	    "<131>Nov 15 03:43:20 build01 myapp[4242]: disk full");
+	/* 00:10:20 UTC on March 5th is 05:40:20 there: "Mar  5". */
+	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h",
+	    fw_rec(fw_utc(2024, 3, 5, 0, 10, 20, 0), 77, 1, 6, "daemon-x", NULL, "hello"),
+	    "<14>Mar  5 05:40:20 h daemon-x[77]: hello");
+	/* No pid: no [PID]; '[', ']' and ':' would end the TAG: '_'. */
+	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h",
+	    fw_rec(fw_utc(2024, 12, 31, 18, 29, 59, 0), 0, 3, 4, "p", "a[b]:c", "m"),
+	    "<28>Dec 31 23:59:59 h a_b__c: m");
+	memset(tag33, 't', 33);
+	tag33[33] = '\0';
+	snprintf(want, sizeof(want), "<13>Nov 15 03:43:20 h %.32s[5]: m", tag33);
+	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h", fw_rec(t, 5, 1, 5, tag33, NULL, "m"), want);
+}
+
+static char *fw_capture_stderr(void);
+
+/* forward_open's reason for a URL it refuses, "" when it takes it. */
+static char *
+fw_refusal(const char *url)
+{
+	const char *why = NULL;
+	struct forward *f = forward_open(url, FORWARD_RFC5424, &why);
+
+	if (f != NULL) {
+		forward_close(f, 0);
+		return strdup("");
+	}
+	cr_assert(why != NULL && strchr(why, '\n') == NULL, "%s: no one-line reason", url);
+	cr_assert(strncmp(why, url, strlen(url)) == 0, "%s: reason does not name it: %s", url, why);
+	return strdup(why);
+}
+
+Test(forward, refuses_bad_urls_with_a_reason, .timeout = 30)
+{
+	static const char *const bad[] = {
+		"syslog://127.0.0.1:514", "udp://", "tcp://:514", "udp://127.0.0.1:0",
+		"udp://127.0.0.1:65536", "tcp://127.0.0.1:51x", "tcp://::1:514",
+		"tcp://[::1", "unix://relative/path", "unix://", "udp://no-such-host.invalid:514",
+	};
+	static const char *const good[] = {
+		"udp://127.0.0.1", "tcp://127.0.0.1:6514", "tcp://[::1]:514",
+		"unix:///nonexistent/log", "udp://localhost:514",
+	};
+	char *why;
+
+	fw_capture_stderr();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = fw_refusal(bad[i]);
+		cr_expect(why[0] != '\0', "%s was accepted", bad[i]);
+		free(why);
+	}
+	why = fw_refusal("udp://no-such-host.invalid:514");
+	cr_expect(harness_contains(why, "cannot resolve no-such-host.invalid"), "%s", why);
+	free(why);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		why = fw_refusal(good[i]);
+		cr_expect_str_eq(why, "", "%s refused: %s", good[i], why);
+		free(why);
+	}
+}
+
+/* ---- a real rsyslogd ------------------------------------------------ */
+
+/* rsyslogd's template: every field forward sets, the message last. */
+#define FW_TEMPLATE "%pri% %timereported:::date-rfc3339% %hostname% %app-name% " \
+	"%procid% %msgid% [%msg%]\\n"
+
+/* One rsyslogd, and what arrived in its output file. */
+struct fw_rs {
+	pid_t pid;
+	int udp, tcp;                   /* its loopback ports */
+	char *sock, *conf, *out, *pidfile, *log, *work;
+	/* The output file, read as it grows. */
+	int fd;
+	char *buf;
+	size_t len, cap;
+	/* The records of the batch being checked. */
+	enum forward_proto proto;
+	int nseq;
+	unsigned char *count;           /* per seq: times it arrived */
+	int got;                        /* records of the batch that arrived */
+	int probes;                     /* bit per transport: a probe arrived */
+	int ends;                       /* end markers that arrived */
+	char host[256];
+};
+
+/* A loopback port of type that is free now. */
+static int
+fw_free_port(int type)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
+	cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Write the private config: the three inputs, one ruleset, one file. */
+static void
+fw_rs_config(struct fw_rs *rs)
+{
+	FILE *c = fopen(rs->conf, "w");
+
+	cr_assert(c != NULL, "%s: %s", rs->conf, strerror(errno));
+	fprintf(c,
+	    "global(workDirectory=\"%s\" maxMessageSize=\"128k\" net.enableDNS=\"off\")\n"
+	    "module(load=\"imudp\")\n"
+	    "module(load=\"imtcp\")\n"
+	    "module(load=\"imuxsock\" sysSock.use=\"off\")\n"
+	    "template(name=\"fwall\" type=\"string\" string=\"%s\")\n"
+	    "ruleset(name=\"fw\") { action(type=\"omfile\" file=\"%s\" template=\"fwall\") }\n"
+	    "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"fw\"\n"
+	    "    rcvbufSize=\"8m\")\n"
+	    "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"fw\")\n"
+	    "input(type=\"imuxsock\" socket=\"%s\" ruleset=\"fw\" useSpecialParser=\"off\"\n"
+	    "    parseHostname=\"on\" useSysTimeStamp=\"off\" ignoreTimestamp=\"off\"\n"
+	    "    ratelimit.interval=\"0\")\n",
+	    rs->work, FW_TEMPLATE, rs->out, rs->udp, rs->tcp, rs->sock);
+	cr_assert(fclose(c) == 0);
+}
+
+/* 1 when pid has exited (a zombie, or gone). */
+static int
+fw_dead(pid_t pid)
+{
+	char path[64], stat[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* Bits of rs->probes. */
+#define FW_PROBE_UDP  1
+#define FW_PROBE_TCP  2
+#define FW_PROBE_UNIX 4
+#define FW_PROBE_ALL  7
+
+static void fw_rs_read(struct fw_rs *rs);
+
+/* Send one probe message over each input not yet seen to work. */
+static void
+fw_rs_probe(struct fw_rs *rs)
+{
+	static const char udp[] = "<13>1 - - probe - - - udp", ux[] = "<13>1 - - probe - - - unix";
+	static const char tcp[] = "25 <13>1 - - probe - - - tcp";
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (!(rs->probes & FW_PROBE_UDP) && (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
+		in.sin_port = htons((uint16_t)rs->udp);
+		sendto(fd, udp, sizeof(udp) - 1, 0, (struct sockaddr *)&in, sizeof(in));
+		close(fd);
+	}
+	if (!(rs->probes & FW_PROBE_UNIX) && (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", rs->sock);
+		sendto(fd, ux, sizeof(ux) - 1, MSG_DONTWAIT, (struct sockaddr *)&un, sizeof(un));
+		close(fd);
+	}
+	if (!(rs->probes & FW_PROBE_TCP) && (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		in.sin_port = htons((uint16_t)rs->tcp);
+		if (connect(fd, (struct sockaddr *)&in, sizeof(in)) == 0)
+			send(fd, tcp, sizeof(tcp) - 1, MSG_NOSIGNAL);
+		close(fd);
+	}
+}
+
+/* Start rsyslogd on rs's config and wait until a probe came through each
+ * of its inputs. */
+static void
+fw_rs_start(struct fw_rs *rs)
+{
+	const char *env = getenv("MPLOG_RSYSLOGD");
+	char *rsyslogd = env != NULL && env[0] != '\0' ? (char *)env : "/usr/sbin/rsyslogd";
+	char *argv[] = { rsyslogd, "-n", "-f", rs->conf, "-i", rs->pidfile, NULL };
+	int log = open(rs->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct harness_io io = { -1, log, log, -1, -1 };
+	long long deadline = fw_now_ms() + FW_WAIT_MS;
+
+	cr_assert(access(rsyslogd, X_OK) == 0,
+	    "%s: %s: the forwarding tests need rsyslog (apt-get install rsyslog; "
+	    "scripts/setup-deps installs it)", rsyslogd, strerror(errno));
+	cr_assert(log != -1, "%s: %s", rs->log, strerror(errno));
+	unlink(rs->pidfile);
+	rs->pid = harness_spawn(argv, NULL, &io);
+	close(log);
+	rs->probes = 0;
+	while (rs->probes != FW_PROBE_ALL) {
+		if (fw_dead(rs->pid))
+			cr_assert_fail("rsyslogd exited at start:\n%s", harness_read_file(rs->log, NULL));
+		cr_assert(fw_now_ms() < deadline, "rsyslogd not ready after %d ms (probes 0x%x):\n%s",
+		    FW_WAIT_MS, rs->probes, harness_read_file(rs->log, NULL));
+		fw_rs_probe(rs);
+		fw_tick();
+		fw_rs_read(rs);
+	}
+}
+
+/* Set up rs (ports, paths, config) for batches of up to nseq records,
+ * and start rsyslogd. */
+static void
+fw_rs_init(struct fw_rs *rs, int nseq)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->udp = fw_free_port(SOCK_DGRAM);
+	rs->tcp = fw_free_port(SOCK_STREAM);
+	rs->sock = harness_file("log.sock");
+	rs->conf = harness_file("rsyslog.conf");
+	rs->out = harness_file("rsyslog.out");
+	rs->pidfile = harness_file("rsyslog.pid");
+	rs->log = harness_file("rsyslog.log");
+	rs->work = harness_file("rsyslog-work");
+	cr_assert(mkdir(rs->work, 0700) == 0, "%s: %s", rs->work, strerror(errno));
+	rs->fd = -1;
+	rs->nseq = nseq;
+	rs->count = calloc((size_t)nseq, 1);
+	cr_assert(rs->count != NULL);
+	cr_assert(gethostname(rs->host, sizeof(rs->host)) == 0);
+	fw_rs_config(rs);
+	fw_rs_start(rs);
+}
+
+/* The URL of one of rs's inputs: "udp", "tcp" or "unix". */
+static char *
+fw_url(const struct fw_rs *rs, const char *kind)
+{
+	if (strcmp(kind, "unix") == 0)
+		return harness_fmt("unix://%s", rs->sock);
+	return harness_fmt("%s://127.0.0.1:%d", kind, strcmp(kind, "udp") == 0 ? rs->udp : rs->tcp);
+}
+
+/* ---- the records of a batch ---------------------------------------- */
+
+static const char *const fw_idents[] = { NULL, "fwapp", "fw.app-2", "fw_app/3" };
+
+/* Record seq of a batch with pad bytes of text (at least); msg is its
+ * buffer, of pad + 64 bytes. Facility, severity, pid, ident, time and
+ * a newline inside vary with seq. */
+static struct fmt_record
+fw_batch_rec(int seq, size_t pad, char *msg)
+{
+	static uint64_t base;
+	struct fmt_record r = { 0 };
+	int n;
+
+	if (base == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		base = (uint64_t)ts.tv_sec * 1000000000u;
+	}
+	n = snprintf(msg, 64, "fw seq=%d%s", seq, seq % 7 == 0 ? "\nsecond line " : " ");
+	for (size_t i = 0; i < pad; i++)
+		msg[n + (int)i] = (char)('a' + (seq + (int)i) % 26);
+	r.ts_ns = base + (uint64_t)seq * 1234567u;
+	r.pid = r.tid = 100 + seq % 30000;
+	r.source = 1;
+	r.facility = (uint8_t)(seq % 24);
+	r.severity = (uint8_t)(seq % 8);
+	r.proc = "fwproc";
+	r.ident = fw_idents[seq % 4];
+	r.msg = msg;
+	r.msg_len = (size_t)n + pad;
+	r.continued = seq % 10 == 9;    /* a piece: a message of its own */
+	return r;
+}
+
+/* How rsyslogd shows a message's bytes: control characters as #ooo. */
+static char *
+fw_escaped(const char *s, size_t n)
+{
+	char *out = malloc(n * 4 + 1), *p = out;
+
+	cr_assert(out != NULL);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			p += sprintf(p, "#%03o", (unsigned char)s[i]);
+		else
+			*p++ = s[i];
+	*p = '\0';
+	return out;
+}
+
+/* The pad of each batch record: rs->pad, or big for every 100th. */
+struct fw_batch {
+	size_t pad;
+	size_t big;             /* 0: none */
+	size_t cut;             /* 0, or the datagram size the message is cut to */
+};
+
+static struct fw_batch fw_cur;
+
+/* The pad of record seq in the current batch. */
+static size_t
+fw_pad(int seq)
+{
+	return fw_cur.big != 0 && seq % 100 == 50 ? fw_cur.big : fw_cur.pad;
+}
+
+/* Check one record line of the output against record seq. */
+static void
+fw_check_line(struct fw_rs *rs, int seq, int pri, const char *ts, const char *host,
+    const char *app, const char *procid, const char *msgid, const char *msg)
+{
+	size_t pad = fw_pad(seq);
+	char *buf = malloc(pad + 64), want_ts[40], want_host[256], want_app[64], *want_msg;
+	struct fmt_record r = fw_batch_rec(seq, pad, buf);
+	size_t keep = r.msg_len;
+	time_t t = (time_t)(r.ts_ns / 1000000000u);
+	struct tm tm;
+
+	cr_assert(buf != NULL);
+	cr_expect_eq(pri, r.facility * 8 + r.severity, "seq %d: pri %d", seq, pri);
+	snprintf(want_host, sizeof(want_host), "%s", rs->host);
+	if (rs->proto == FORWARD_RFC3164) {
+		/* rsyslogd adds the year and its offset to "Mmm dd hh:mm:ss". */
+		localtime_r(&t, &tm);
+		strftime(want_ts, sizeof(want_ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		cr_expect(strncmp(ts, want_ts, 19) == 0, "seq %d: time %s, not %s", seq, ts, want_ts);
+		want_host[strcspn(want_host, ".")] = '\0';
+		if (msg[0] == ' ')      /* rsyslogd keeps the space after "TAG:" */
+			msg++;
+	} else {
+		gmtime_r(&t, &tm);
+		strftime(want_ts, 21, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want_ts + 19, sizeof(want_ts) - 19, ".%06uZ",
+		    (unsigned)(r.ts_ns % 1000000000u / 1000u));
+		cr_expect(strcmp(ts, want_ts) == 0, "seq %d: time %s, not %s", seq, ts, want_ts);
+	}
+	snprintf(want_app, sizeof(want_app), "%s", r.ident != NULL ? r.ident : r.proc);
+	/* rsyslogd takes a 3164 TAG's APP-NAME up to a '/' ("postfix/smtpd"). */
+	if (rs->proto == FORWARD_RFC3164)
+		want_app[strcspn(want_app, "/")] = '\0';
+	cr_expect(strcmp(host, want_host) == 0, "seq %d: host %s, not %s", seq, host, want_host);
+	cr_expect(strcmp(app, want_app) == 0, "seq %d: app name %s, not %s", seq, app, want_app);
+	cr_expect_eq(atoi(procid), r.pid, "seq %d: procid %s", seq, procid);
+	cr_expect(strcmp(msgid, "-") == 0, "seq %d: msgid %s", seq, msgid);
+	if (fw_cur.cut != 0) {
+		struct fmt_buf b = { 0 };
+
+		cr_assert(forward_format(&b, rs->proto, rs->host, &r) == 0);
+		if (b.len > fw_cur.cut)
+			keep -= b.len - fw_cur.cut;
+		fmt_buf_free(&b);
+	}
+	want_msg = fw_escaped(r.msg, keep);
+	cr_expect(strcmp(msg, want_msg) == 0, "seq %d: message of %zu bytes, not %zu:\n%.200s",
+	    seq, strlen(msg), strlen(want_msg), msg);
+	free(want_msg);
+	free(buf);
+}
+
+/* Take one line of the output file: a probe, an end marker or a record. */
+static void
+fw_rs_line(struct fw_rs *rs, char *line)
+{
+	char ts[64], host[300], app[64], procid[32], msgid[64];
+	char *msg, *end;
+	int pri, seq, off = 0;
+
+	cr_assert(sscanf(line, "%d %63s %299s %63s %31s %63s [%n", &pri, ts, host, app,
+	    procid, msgid, &off) == 6 && off > 0, "not a line of the template: %s", line);
+	msg = line + off;
+	end = strrchr(msg, ']');
+	cr_assert(end != NULL && end[1] == '\0', "not a line of the template: %s", line);
+	*end = '\0';
+	if (strcmp(app, "probe") == 0) {
+		rs->probes |= harness_contains(msg, "udp") ? FW_PROBE_UDP :
+		    harness_contains(msg, "tcp") ? FW_PROBE_TCP : FW_PROBE_UNIX;
+		return;
+	}
+	if (strstr(msg, "fw end") != NULL) {
+		rs->ends++;
+		return;
+	}
+	cr_assert(sscanf(msg + (msg[0] == ' '), "fw seq=%d", &seq) == 1, "a stray line: %s", line);
+	cr_assert(seq >= 0 && seq < rs->nseq, "seq %d out of range", seq);
+	cr_assert(rs->count[seq] == 0, "seq %d arrived twice", seq);
+	rs->count[seq]++;
+	rs->got++;
+	fw_check_line(rs, seq, pri, ts, host, app, procid, msgid, msg);
+}
+
+/* Read what rsyslogd has written since the last call; take whole lines. */
+static void
+fw_rs_read(struct fw_rs *rs)
+{
+	ssize_t n;
+	char *nl, *p;
+
+	if (rs->fd == -1 && (rs->fd = open(rs->out, O_RDONLY | O_CLOEXEC)) == -1)
+		return;         /* not written yet */
+	for (;;) {
+		if (rs->cap - rs->len < 65536) {
+			rs->cap = rs->cap * 2 + 65536;
+			rs->buf = realloc(rs->buf, rs->cap);
+			cr_assert(rs->buf != NULL);
+		}
+		n = read(rs->fd, rs->buf + rs->len, rs->cap - rs->len - 1);
+		cr_assert(n != -1, "%s: %s", rs->out, strerror(errno));
+		if (n == 0)
+			break;
+		rs->len += (size_t)n;
+	}
+	p = rs->buf;
+	while ((nl = memchr(p, '\n', rs->len - (size_t)(p - rs->buf))) != NULL) {
+		*nl = '\0';
+		fw_rs_line(rs, p);
+		p = nl + 1;
+	}
+	rs->len -= (size_t)(p - rs->buf);
+	memmove(rs->buf, p, rs->len);
+}
+
+/* Wait until `got` records of the batch arrived. */
+static void
+fw_rs_wait(struct fw_rs *rs, int got)
+{
+	long long deadline = fw_now_ms() + FW_WAIT_MS;
+
+	for (fw_rs_read(rs); rs->got < got; fw_rs_read(rs)) {
+		cr_assert(fw_now_ms() < deadline, "%d of %d records arrived in %d ms",
+		    rs->got, got, FW_WAIT_MS);
+		fw_tick();
+	}
+}
+
+/* Flush f until nothing is queued. */
+static void
+fw_drain(struct forward *f)
+{
+	long long deadline = fw_now_ms() + FW_WAIT_MS;
+
+	while (forward_flush(f) == -1) {
+		cr_assert(fw_now_ms() < deadline, "records still queued after %d ms", FW_WAIT_MS);
+		fw_tick();
+	}
+}
+
+/* Send an end marker through f and wait for it: every record sent
+ * before it has arrived, so rs->got is final. */
+static void
+fw_rs_end(struct fw_rs *rs, struct forward *f)
+{
+	struct fmt_record r = { .pid = 1, .proc = "fwproc", .msg = "fw end", .msg_len = 6 };
+	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	int ends = rs->ends;
+
+	r.ts_ns = (uint64_t)time(NULL) * 1000000000u;
+	forward_put(f, &r);
+	fw_drain(f);
+	for (fw_rs_read(rs); rs->ends == ends; fw_rs_read(rs)) {
+		cr_assert(fw_now_ms() < deadline, "the end marker did not arrive in %d ms", FW_WAIT_MS);
+		fw_tick();
+	}
+}
+
+/* Start a batch of records [0, nseq) of proto. */
+static void
+fw_rs_batch(struct fw_rs *rs, enum forward_proto proto, struct fw_batch b)
+{
+	rs->proto = proto;
+	memset(rs->count, 0, (size_t)rs->nseq);
+	rs->got = 0;
+	fw_cur = b;
+}
+
+/* Put record seq of the current batch to f. */
+static void
+fw_put(struct forward *f, int seq)
+{
+	size_t pad = fw_pad(seq);
+	char *buf = malloc(pad + 64);
+	struct fmt_record r;
+
+	cr_assert(buf != NULL);
+	r = fw_batch_rec(seq, pad, buf);
+	forward_put(f, &r);
+	free(buf);
+}
+
+/* Send records [0, n) through a new forwarder to rs's input kind, and
+ * check that each arrived exactly once, intact. */
+static void
+fw_deliver(struct fw_rs *rs, const char *kind, enum forward_proto proto, int n,
+    struct fw_batch b)
+{
+	char *url = fw_url(rs, kind);
+	const char *why;
+	struct forward *f = forward_open(url, proto, &why);
+
+	cr_assert(f != NULL, "%s", why);
+	fw_rs_batch(rs, proto, b);
+	for (int seq = 0; seq < n; seq++) {
+		fw_put(f, seq);
+		if (seq % 64 == 63)
+			forward_flush(f);
+	}
+	fw_drain(f);
+	fw_rs_wait(rs, n);
+	fw_rs_end(rs, f);
+	cr_expect_eq(rs->got, n, "%s: %d records arrived, not %d", url, rs->got, n);
+	forward_close(f, 1000000000LL);
+	free(url);
+}
+
+/* From now on this process's stderr (forward's reports) goes to a file:
+ * its path. */
+static char *
+fw_capture_stderr(void)
+{
+	char *path = harness_file("stderr");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+
+	cr_assert(fd != -1, "%s: %s", path, strerror(errno));
+	fflush(stderr);
+	cr_assert(dup2(fd, 2) == 2);
+	close(fd);
+	return path;
+}
+
+Test(forward, udp_delivers_every_record_once, .timeout = 60)
+{
+	struct fw_rs rs;
+
+	fw_rs_init(&rs, 1000);
+	fw_deliver(&rs, "udp", FORWARD_RFC5424, 500, (struct fw_batch){ .pad = 40 });
+}
+
+Test(forward, tcp_delivers_every_record_once, .timeout = 60)
+{
+	struct fw_rs rs;
+
+	/* Every 100th message is 60000 bytes: partial writes. */
+	fw_rs_init(&rs, 3000);
+	fw_deliver(&rs, "tcp", FORWARD_RFC5424, 3000,
+	    (struct fw_batch){ .pad = 100, .big = 60000 });
+}
+
+Test(forward, unix_delivers_every_record_once, .timeout = 60)
+{
+	struct fw_rs rs;
+
+	fw_rs_init(&rs, 2000);
+	fw_deliver(&rs, "unix", FORWARD_RFC5424, 2000, (struct fw_batch){ .pad = 60 });
+}
+
+Test(forward, rfc3164_over_each_transport, .timeout = 60)
+{
+	struct fw_rs rs;
+
+	fw_rs_init(&rs, 300);
+	fw_deliver(&rs, "udp", FORWARD_RFC3164, 300, (struct fw_batch){ .pad = 30 });
+	fw_deliver(&rs, "tcp", FORWARD_RFC3164, 300, (struct fw_batch){ .pad = 30 });
+	fw_deliver(&rs, "unix", FORWARD_RFC3164, 300, (struct fw_batch){ .pad = 30 });
+}
+
+Test(forward, datagrams_are_cut_and_counted, .timeout = 60)
+{
+	char *err = fw_capture_stderr(), *text;
+	struct fw_rs rs;
+
+	fw_rs_init(&rs, 200);
+	fw_deliver(&rs, "udp", FORWARD_RFC5424, 200,
+	    (struct fw_batch){ .pad = 20, .big = 5000, .cut = FORWARD_UDP_MAX });
+	fw_deliver(&rs, "unix", FORWARD_RFC5424, 200,
+	    (struct fw_batch){ .pad = 20, .big = 20000, .cut = FORWARD_UNIX_MAX });
+	text = harness_read_file(err, NULL);
+	cr_expect(harness_contains(text, "messages longer than 2048 bytes are cut"), "%s", text);
+	cr_expect(harness_contains(text, "2 messages cut to 2048 bytes"), "%s", text);
+	cr_expect(harness_contains(text, "2 messages cut to 8192 bytes"), "%s", text);
+}
+
+/* The count N in the first "PHRASE N" of text; fails when there is none. */
+static unsigned long long
+fw_reported(const char *text, const char *phrase)
+{
+	const char *p = strstr(text, phrase);
+	unsigned long long n;
+
+	cr_assert(p != NULL && sscanf(p + strlen(phrase), "%llu", &n) == 1,
+	    "no \"%s N\" in stderr:\n%s", phrase, text);
+	return n;
+}
+
+/* After an outage: the first put - dropped records of the batch arrived,
+ * each once, and nothing else (records beyond the queue are dropped
+ * from its tail). */
+static void
+fw_expect_head(struct fw_rs *rs, struct forward *f, int put, unsigned long long dropped)
+{
+	int want = put - (int)dropped;
+
+	fw_rs_wait(rs, want);
+	fw_rs_end(rs, f);
+	cr_expect_eq(rs->got, want, "%d records arrived, not %d", rs->got, want);
+	for (int seq = 0; seq < want; seq++)
+		cr_assert_eq(rs->count[seq], 1, "seq %d did not arrive", seq);
+}
+
+/* Open a TCP forwarder to rs and deliver records [0, 100) through it. */
+static struct forward *
+fw_tcp_start(struct fw_rs *rs)
+{
+	char *url = fw_url(rs, "tcp");
+	const char *why;
+	struct forward *f = forward_open(url, FORWARD_RFC5424, &why);
+
+	cr_assert(f != NULL, "%s", why);
+	fw_rs_batch(rs, FORWARD_RFC5424, (struct fw_batch){ .pad = 300 });
+	for (int seq = 0; seq < 100; seq++)
+		fw_put(f, seq);
+	fw_drain(f);
+	fw_rs_wait(rs, 100);
+	return f;
+}
+
+Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = 120)
+{
+	char *err = fw_capture_stderr(), *text = NULL;
+	unsigned long long dropped;
+	struct fw_rs rs;
+	struct forward *f;
+	int seq, full_at = -1;
+
+	fw_rs_init(&rs, 400000);
+	f = fw_tcp_start(&rs);
+	cr_assert(kill(rs.pid, SIGSTOP) == 0);
+	/* Fill the socket buffers and the queue, then overflow it by 2000. */
+	for (seq = 100; full_at == -1 || seq < full_at + 2000; seq++) {
+		cr_assert(seq < rs.nseq, "the queue never overflowed in %d records", seq);
+		fw_put(f, seq);
+		if (seq % 256 == 0) {
+			cr_assert(forward_flush(f) == -1 || full_at == -1,
+			    "records do not wait for the stopped server");
+			text = harness_read_file(err, NULL);
+			if (full_at == -1 && harness_contains(text, "queue full (4 MiB): dropping"))
+				full_at = seq;
+		}
+	}
+	cr_assert(kill(rs.pid, SIGCONT) == 0);
+	fw_drain(f);
+	text = harness_read_file(err, NULL);
+	dropped = fw_reported(text, "sending again; ");
+	cr_expect(dropped >= 2000, "only %llu records dropped", dropped);
+	cr_expect(harness_contains(text, "records dropped: queue full"), "%s", text);
+	fw_expect_head(&rs, f, seq, dropped);
+	forward_close(f, 1000000000LL);
+	text = harness_read_file(err, NULL);
+	cr_expect(!harness_contains(text, "lost"), "%s", text);
+}
+
+Test(forward, tcp_resends_after_the_server_restarts, .timeout = 120)
+{
+	char *err = fw_capture_stderr(), *text;
+	unsigned long long dropped;
+	struct fw_rs rs;
+	struct forward *f;
+	int seq;
+
+	fw_rs_init(&rs, 100000);
+	f = fw_tcp_start(&rs);
+	cr_assert(kill(rs.pid, SIGKILL) == 0);
+	harness_wait(rs.pid, FW_WAIT_MS);
+	/* The next flush sees the connection closed; records then queue,
+	 * more than the queue holds (about 400 bytes each). */
+	forward_flush(f);
+	text = harness_read_file(err, NULL);
+	cr_expect(harness_contains(text, "the server closed the connection; queueing records"),
+	    "%s", text);
+	for (seq = 100; seq < 100 + 16000; seq++) {
+		fw_put(f, seq);
+		if (seq % 256 == 0)
+			cr_expect(forward_flush(f) == -1, "records wait for the server");
+	}
+	cr_expect(forward_pending(f));
+	fw_rs_start(&rs);               /* the same ports, socket and file */
+	fw_drain(f);
+	text = harness_read_file(err, NULL);
+	dropped = fw_reported(text, "sending again; ");
+	cr_expect(harness_contains(text, "records dropped meanwhile"), "%s", text);
+	cr_expect(dropped > 1000, "only %llu records dropped", dropped);
+	cr_expect(!harness_contains(text, "queue full"), "an outage, not an overflow:\n%s", text);
+	fw_expect_head(&rs, f, seq, dropped);
+	forward_close(f, 1000000000LL);
+}
+
+Test(forward, close_reports_what_could_not_be_sent, .timeout = 30)
+{
+	char *err = fw_capture_stderr(), *text, *url;
+	const char *why;
+	struct forward *f;
+	char buf[128];
+
+	/* A port nobody listens on, and a socket path that does not exist. */
+	url = harness_fmt("tcp://127.0.0.1:%d", fw_free_port(SOCK_STREAM));
+	f = forward_open(url, FORWARD_RFC5424, &why);
+	cr_assert(f != NULL, "%s", why);
+	fw_cur = (struct fw_batch){ .pad = 10 };
+	for (int seq = 0; seq < 10; seq++)
+		fw_put(f, seq);
+	cr_expect(forward_flush(f) == -1);
+	cr_expect(forward_pending(f));
+	forward_close(f, 200000000LL);
+	f = forward_open("unix:///nonexistent/fw.sock", FORWARD_RFC3164, &why);
+	cr_assert(f != NULL, "%s", why);
+	for (int seq = 0; seq < 3; seq++)
+		fw_put(f, seq);
+	cr_expect(forward_flush(f) == -1);
+	forward_close(f, 0);
+	text = harness_read_file(err, NULL);
+	snprintf(buf, sizeof(buf), "%s: connect: Connection refused; queueing records", url);
+	cr_expect(harness_contains(text, buf), "%s", text);
+	snprintf(buf, sizeof(buf), "%s: 10 records lost", url);
+	cr_expect(harness_contains(text, buf), "%s", text);
+	cr_expect(harness_contains(text,
+	    "unix:///nonexistent/fw.sock: send: No such file or directory; queueing records"), "%s", text);
+	cr_expect(harness_contains(text, "unix:///nonexistent/fw.sock: 3 records lost"), "%s", text);
+}
