@@ -7,7 +7,6 @@
 #include <bsd/vis.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,29 +235,11 @@ ctlshow_text(const struct ctlstat *st)
 	ctlshow_text_lanes(st);
 }
 
-/* Append printf-formatted text (short: numbers and keys) to b. */
-static int __attribute__((format(printf, 2, 3)))
-ctlshow_put(struct fmt_buf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	return fmt_buf_put(b, tmp, (size_t)n);
-}
-
 /* "key": then the string s, or null when s is NULL. */
 static int
 ctlshow_put_str(struct fmt_buf *b, const char *key, const char *s)
 {
-	if (ctlshow_put(b, "\"%s\":", key) == -1)
+	if (fmt_printf(b, "\"%s\":", key) == -1)
 		return -1;
 	return s == NULL ? fmt_buf_put(b, "null", 4) : fmt_json_str(b, s, strlen(s));
 }
@@ -267,8 +248,8 @@ ctlshow_put_str(struct fmt_buf *b, const char *key, const char *s)
 static int
 ctlshow_put_u64(struct fmt_buf *b, const char *key, uint64_t v, int known)
 {
-	return known ? ctlshow_put(b, "\"%s\":%" PRIu64, key, v) :
-	    ctlshow_put(b, "\"%s\":null", key);
+	return known ? fmt_printf(b, "\"%s\":%" PRIu64, key, v) :
+	    fmt_printf(b, "\"%s\":null", key);
 }
 
 /* The "daemon" object. */
@@ -277,14 +258,14 @@ ctlshow_json_daemon(struct fmt_buf *b, const struct ctlstat_daemon *d)
 {
 	int64_t age = d->heartbeat_age_ns;
 
-	return ctlshow_put(b, "\"daemon\":{") == -1 ||
+	return fmt_printf(b, "\"daemon\":{") == -1 ||
 	    ctlshow_put_u64(b, "pid", (uint64_t)d->pid, d->pid > 0) == -1 ||
-	    ctlshow_put(b, ",\"state\":\"%s\",\"segment_state\":\"%s\",",
+	    fmt_printf(b, ",\"state\":\"%s\",\"segment_state\":\"%s\",",
 	    ctlstat_daemon_state_name(d->state), ctlstat_seg_state_name(d->seg_state)) == -1 ||
 	    ctlshow_put_u64(b, "heartbeat_age_ms", (uint64_t)(age / 1000000), age != -1) == -1 ||
 	    fmt_buf_put(b, ",", 1) == -1 ||
 	    ctlshow_put_u64(b, "uptime_s", (uint64_t)d->uptime_s, d->uptime_s != -1) == -1 ||
-	    ctlshow_put(b, ",\"damaged_records\":%" PRIu64 "}", d->damaged) == -1 ? -1 : 0;
+	    fmt_printf(b, ",\"damaged_records\":%" PRIu64 "}", d->damaged) == -1 ? -1 : 0;
 }
 
 /* The "segment" object. */
@@ -295,9 +276,9 @@ ctlshow_json_segment(struct fmt_buf *b, const struct ctlstat_segment *s)
 	int known = s->mode != -1;
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(known ? s->mode : 0) & 07777u);
-	return ctlshow_put(b, "\"segment\":{") == -1 ||
+	return fmt_printf(b, "\"segment\":{") == -1 ||
 	    ctlshow_put_str(b, "name", s->name) == -1 ||
-	    ctlshow_put(b, ",\"size\":%" PRIu64 ",\"lanes_total\":%" PRIu32
+	    fmt_printf(b, ",\"size\":%" PRIu64 ",\"lanes_total\":%" PRIu32
 	    ",\"lanes_used\":%" PRIu32 ",\"lane_size\":%" PRIu32 ",\"policy\":\"%s\",",
 	    s->size, s->lanes_total, s->lanes_used, s->lane_size,
 	    s->policy == SEG_POLICY_DROP ? "drop" : "block") == -1 ||
@@ -316,19 +297,19 @@ ctlshow_json_segment(struct fmt_buf *b, const struct ctlstat_segment *s)
 static int
 ctlshow_put_real(struct fmt_buf *b, const char *key, double v, int known)
 {
-	return known ? ctlshow_put(b, "\"%s\":%.1f", key, v) :
-	    ctlshow_put(b, "\"%s\":null", key);
+	return known ? fmt_printf(b, "\"%s\":%.1f", key, v) :
+	    fmt_printf(b, "\"%s\":null", key);
 }
 
 /* One object of the "lanes" array. */
 static int
 ctlshow_json_lane(struct fmt_buf *b, const struct ctlstat_lane *l, uint32_t lane_size)
 {
-	return ctlshow_put(b, "{\"lane\":%" PRIu32 ",", l->index) == -1 ||
+	return fmt_printf(b, "{\"lane\":%" PRIu32 ",", l->index) == -1 ||
 	    ctlshow_put_u64(b, "pid", (uint64_t)l->pid, l->pid > 0) == -1 ||
-	    ctlshow_put(b, ",\"alive\":%s,", l->alive ? "true" : "false") == -1 ||
+	    fmt_printf(b, ",\"alive\":%s,", l->alive ? "true" : "false") == -1 ||
 	    ctlshow_put_str(b, "name", l->name[0] != '\0' ? l->name : NULL) == -1 ||
-	    ctlshow_put(b, ",\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"drops\":%"
+	    fmt_printf(b, ",\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"drops\":%"
 	    PRIu64 ",", l->records, l->bytes, l->drops) == -1 ||
 	    ctlshow_put_u64(b, "fill_bytes", l->fill, l->fill_known) == -1 ||
 	    fmt_buf_put(b, ",", 1) == -1 ||
@@ -349,7 +330,7 @@ ctlshow_json(const struct ctlstat *st)
 
 	if (fmt_buf_put(&b, "{", 1) == -1 || ctlshow_json_daemon(&b, &st->daemon) == -1 ||
 	    fmt_buf_put(&b, ",", 1) == -1 || ctlshow_json_segment(&b, &st->segment) == -1 ||
-	    ctlshow_put(&b, ",\"interval_ms\":%" PRId64 ",\"lanes\":[",
+	    fmt_printf(&b, ",\"interval_ms\":%" PRId64 ",\"lanes\":[",
 	    st->interval_ns / 1000000) == -1)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < st->nlanes; i++)

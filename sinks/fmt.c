@@ -63,7 +63,7 @@ fmt_buf_put(struct fmt_buf *b, const char *s, size_t n)
 }
 
 /* Append a short printf-formatted piece (numbers, keywords, times). */
-static int __attribute__((format(printf, 2, 3)))
+int
 fmt_printf(struct fmt_buf *b, const char *fmt, ...)
 {
 	char s[192];

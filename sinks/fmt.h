@@ -67,6 +67,11 @@ const char *fmt_source_name(unsigned source);
  * U+FFFD, control characters escaped. 0, or -1 (ENOMEM). */
 int fmt_json_str(struct fmt_buf *b, const char *s, size_t n);
 
+/* Append printf-formatted text of under 192 bytes (numbers, keywords).
+ * 0, or -1 (ENOMEM, or EOVERFLOW when it is longer). */
+int fmt_printf(struct fmt_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Append n bytes. 0, or -1 (ENOMEM). */
 int fmt_buf_put(struct fmt_buf *b, const char *s, size_t n);
 
