@@ -470,18 +470,15 @@ Test(ctl, status_text_aligns_the_columns_under_their_heads, .init = ctlt_setup,
 	cr_assert_eq(strlen(header), strlen(row), "\n%s\n%s", header, row);
 	/* Three records of 32 header bytes and "one", "two", "three"; in the
 	 * ring each takes 40, 8-byte aligned; nothing is read; no writes. */
-	ctlt_cell(header, row, "RECORDS", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "3");
-	ctlt_cell(header, row, "BYTES", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "107B");
-	ctlt_cell(header, row, "REC/S", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "0");
-	ctlt_cell(header, row, "DROPS", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "0");
-	ctlt_cell(header, row, "FILL", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "120B/256K");
-	ctlt_cell(header, row, "FILL%", cell, sizeof(cell));
-	cr_assert_str_eq(cell, "0.0%");
+	static const char *const want[][2] = {
+		{ "RECORDS", "3" }, { "BYTES", "107B" }, { "REC/S", "0" },
+		{ "BYTES/S", "0B" }, { "DROPS", "0" }, { "FILL", "120B/256K" },
+		{ "FILL%", "0.0%" },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ctlt_cell(header, row, want[i][0], cell, sizeof(cell));
+		cr_assert_str_eq(cell, want[i][1], "column %s", want[i][0]);
+	}
 	cr_assert_not_null(strstr(r.out, "rates over 0.2"), "%s", r.out);
 }
 
