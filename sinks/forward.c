@@ -108,24 +108,6 @@ forward_field(char *out, size_t max, const char *s, int tag)
 	return n;
 }
 
-/* Append a short printf-formatted piece: a header. */
-static int __attribute__((format(printf, 2, 3)))
-forward_printf(struct fmt_buf *b, const char *fmt, ...)
-{
-	char s[512];
-	va_list ap;
-	int w;
-
-	va_start(ap, fmt);
-	w = vsnprintf(s, sizeof(s), fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= sizeof(s)) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	return fmt_buf_put(b, s, (size_t)w);
-}
-
 int
 forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
     const struct fmt_record *r)
@@ -134,6 +116,7 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 	unsigned pri = (r->facility <= 23 ? r->facility : 1u) * 8u + (r->severity & 7u);
 	const char *app = r->ident != NULL && r->ident[0] != '\0' ? r->ident : r->proc;
 	char name[FORWARD_APP_MAX + 1], hostf[FORWARD_HOST_MAX + 1], procid[16] = "-";
+	char head[FORWARD_HOST_MAX + FORWARD_APP_MAX + 128];
 	time_t t = (time_t)(r->ts_ns / 1000000000u);
 	size_t len = r->msg_len;
 	struct tm tm;
@@ -143,33 +126,33 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 		len--;
 	if (r->pid > 0)
 		snprintf(procid, sizeof(procid), "%d", (int)r->pid);
+	forward_field(hostf, FORWARD_HOST_MAX, host, 0);
 	if (proto == FORWARD_RFC3164) {
-		char *dot;
+		char *dot = strchr(hostf, '.');
 
-		forward_field(hostf, sizeof(hostf) - 1, host, 0);
-		if ((dot = strchr(hostf, '.')) != NULL && dot != hostf)
+		if (dot != NULL && dot != hostf)
 			*dot = '\0';
 		forward_field(name, FORWARD_TAG_MAX, app, 1);
 		if (localtime_r(&t, &tm) == NULL)
 			return -1;
-		w = r->pid > 0 ?
-		    forward_printf(b, "<%u>%s %2d %02d:%02d:%02d %s %s[%s]: ", pri,
-			forward_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-			tm.tm_sec, hostf, name, procid) :
-		    forward_printf(b, "<%u>%s %2d %02d:%02d:%02d %s %s: ", pri,
-			forward_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-			tm.tm_sec, hostf, name);
+		w = snprintf(head, sizeof(head), "<%u>%s %2d %02d:%02d:%02d %s %s%s%s%s: ", pri,
+		    forward_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    hostf, name, r->pid > 0 ? "[" : "", r->pid > 0 ? procid : "",
+		    r->pid > 0 ? "]" : "");
 	} else {
-		forward_field(hostf, sizeof(hostf) - 1, host, 0);
 		forward_field(name, FORWARD_APP_MAX, app, 0);
 		if (gmtime_r(&t, &tm) == NULL)
 			return -1;
-		w = forward_printf(b, "<%u>1 %04d-%02d-%02dT%02d:%02d:%02d.%06uZ %s %s %s - -%s",
+		w = snprintf(head, sizeof(head), "<%u>1 %04d-%02d-%02dT%02d:%02d:%02d.%06uZ %s %s %s - -%s",
 		    pri, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, (unsigned)(r->ts_ns % 1000000000u / 1000u),
 		    hostf, name, procid, len > 0 ? " " : "");
 	}
-	if (w == -1)
+	if (w < 0 || (size_t)w >= sizeof(head)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if (fmt_buf_put(b, head, (size_t)w) == -1)
 		return -1;
 	return fmt_buf_put(b, r->msg, len);
 }
