@@ -27,7 +27,9 @@ static struct sigaction fatal_act;              /* the handler, as installed */
 static struct sigaction fatal_dfl[SIGSYS + 1];  /* the program's SIG_DFL actions;
                                                  * SIGSYS is the highest watched */
 static int fatal_armed;                         /* fatal_arm has run */
-static _Atomic int fatal_lock;                  /* 1: a thread changes a disposition */
+static _Atomic uint32_t fatal_lock;             /* tid of the thread changing a
+                                                 * disposition, or 0 */
+static int fatal_depth;                         /* its nested fatal_enter calls */
 static _Atomic uint32_t fatal_busy;             /* tid of the thread delivering, or 0 */
 
 void
@@ -133,17 +135,27 @@ fatal_handler(int sig, siginfo_t *si, void *ctx)
 	errno = saved;  /* the signal is pending, or comes back: never seen */
 }
 
+/*
+ * The holder may enter again: the real signal() a hook calls with the
+ * lock held may itself call sigaction() through the shim's (the
+ * ThreadSanitizer runtime's does), which would otherwise wait for itself.
+ */
 void
 fatal_enter(sigset_t *saved)
 {
+	uint32_t me = (uint32_t)syscall(SYS_gettid), expect = 0;
 	sigset_t all;
-	int expect = 0;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, saved);
+	/* Relaxed: only this thread ever stores its own tid there. */
+	if (atomic_load_explicit(&fatal_lock, memory_order_relaxed) == me) {
+		fatal_depth++;
+		return;
+	}
 	/* Acquire pairs with the release in fatal_leave(): the previous
 	 * holder's fatal_dfl writes are visible. */
-	while (!atomic_compare_exchange_weak_explicit(&fatal_lock, &expect, 1,
+	while (!atomic_compare_exchange_weak_explicit(&fatal_lock, &expect, me,
 	    memory_order_acquire, memory_order_relaxed)) {
 		expect = 0;
 		sched_yield();
@@ -153,8 +165,11 @@ fatal_enter(sigset_t *saved)
 void
 fatal_leave(const sigset_t *saved)
 {
-	/* Release pairs with the acquire in fatal_enter(). */
-	atomic_store_explicit(&fatal_lock, 0, memory_order_release);
+	if (fatal_depth > 0)
+		fatal_depth--;
+	else
+		/* Release pairs with the acquire in fatal_enter(). */
+		atomic_store_explicit(&fatal_lock, 0, memory_order_release);
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
@@ -236,6 +251,7 @@ fatal_atfork_child(void)
 {
 	/* One thread in the child: the parent's others are gone. */
 	atomic_store_explicit(&fatal_lock, 0, memory_order_relaxed);
+	fatal_depth = 0;
 	atomic_store_explicit(&fatal_busy, 0, memory_order_relaxed);
 }
 

@@ -39,8 +39,9 @@ void fatal_arm(void);
 /* 1 when sig is a watched signal. */
 int fatal_watched(int sig);
 
-/* Block every signal and take the disposition lock; *saved gets the
- * mask to give back to fatal_leave. */
+/* Block every signal and take the disposition lock, which the thread
+ * holding it may take again; *saved gets the mask to give back to
+ * fatal_leave. */
 void fatal_enter(sigset_t *saved);
 
 /* Release the lock and restore the mask. */
