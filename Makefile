@@ -176,6 +176,24 @@ $(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDR
 	$(CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(CFLAGS) -o $@ \
 	    tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) -lbsd -lpthread
 
+# Benchmarks: `make bench` measures mplog against its baselines (rsyslogd
+# for syslog, a plain file for stderr) and prints a table, with
+# $(BUILD)/bench/results.csv and latency.png/.svg; BENCH_QUICK=1 runs a
+# shorter version. bench/run says what each number is.
+BENCH_SRC   = bench/latency.c bench/load.c bench/spawn.c bench/rss.c
+BENCH_PROGS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+BENCH_QUICK ?=
+
+.PHONY: bench
+bench:
+	@scripts/setup-deps bench
+	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
+	bench/run --build $(BUILD) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
+
+$(BUILD)/bench/%: bench/%.c bench/pct.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
+
 deps:
 	@scripts/setup-deps
 

@@ -1,0 +1,262 @@
+"""report - the output of bench/run: the table on stdout, results.csv and
+the plot (gnuplot: latency.png and latency.svg).
+
+Rows are dicts with the keys of CSV_KEYS but ratio, which is value / base
+when both are known. Callers: bench/run only.
+"""
+import csv
+import os
+import platform
+import shutil
+import subprocess
+import time
+
+CSV_KEYS = ("section", "test", "setup", "threads", "procs", "size", "metric", "unit",
+            "value", "baseline", "base", "ratio", "note")
+
+
+def machine(reps, quick):
+    """The lines that head the table: when, where, how many runs."""
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    return ("mplog bench %s, %s, %d CPUs, Linux %s, load average %s at start\n"
+            "every number is the median of %d runs (%s); ratio = mplog / baseline"
+            % (time.strftime("%Y-%m-%d %H:%M"), "quick" if quick else "full", os.cpu_count(),
+               platform.release(), load, reps, "BENCH_QUICK sizes" if quick else "full sizes"))
+
+
+def fmt(v, unit=""):
+    """A value for the table: '-' when missing, integers for ns and KiB."""
+    if v is None:
+        return "-"
+    if unit == "cpu s/M lines":
+        return "%.2f" % v
+    return "%d" % round(v)
+
+
+def us(ns):
+    """Nanoseconds as microseconds, one decimal."""
+    return "-" if ns is None else "%.1f" % (ns / 1000)
+
+
+def ratio(v, base):
+    return None if v is None or not base else v / base
+
+
+def fmt_ratio(r):
+    return "-" if r is None else "x%.2f" % r
+
+
+def pick(rows, **want):
+    """The value of the one row matching want, or None."""
+    for r in rows:
+        if all(r[k] == v for k, v in want.items()):
+            return r["value"]
+    return None
+
+
+def note_of(rows, **want):
+    for r in rows:
+        if all(r[k] == v for k, v in want.items()):
+            return r["note"]
+    return ""
+
+
+def table_latency(rows):
+    out = ["", "1. Per-call latency, ns: one 64-byte line per call, a 20 us sleep (clock_nanosleep) between calls",
+           "%-8s %3s  %-9s %8s %8s %8s %8s  %9s %9s" % ("call", "thr", "setup", "p50", "p99",
+                                                       "p99.9", "max", "p50 ratio", "p99 ratio")]
+    lat = [r for r in rows if r["section"] == "latency"]
+    for call in ("syslog", "fprintf", "write"):
+        for thr in (1, 4):
+            for setup in ("mplog", "rsyslogd" if call == "syslog" else "file"):
+                sel = dict(test=call, threads=thr, setup=setup)
+                v = {m: pick(lat, metric=m, **sel) for m in ("p50", "p99", "p999", "max")}
+                line = "%-8s %3d  %-9s %8s %8s %8s %8s" % (
+                    call, thr, setup, fmt(v["p50"]), fmt(v["p99"]), fmt(v["p999"]), fmt(v["max"]))
+                if setup == "mplog":
+                    base = "rsyslogd" if call == "syslog" else "file"
+                    line += "  %9s %9s" % tuple(
+                        fmt_ratio(ratio(v[m], pick(lat, metric=m, test=call, threads=thr,
+                                                   setup=base))) for m in ("p50", "p99"))
+                elif v["p50"] is None:
+                    line += "  " + note_of(lat, metric="p50", **sel)
+                out.append(line)
+    return out
+
+
+def table_throughput(rows):
+    out = ["", "2. Throughput: P processes x 2 threads, 64-byte lines back to back, until all are written",
+           "%5s  %-9s %10s %8s %13s %13s %8s  %s" % (
+               "procs", "setup", "lines/s", "vs file", "vs rsyslogd", "daemon cpu", "prod cpu",
+               "lines (all arrived)"),
+           "%5s  %-9s %10s %8s %13s %13s %8s" % ("", "", "", "", "", "s/M lines", "s/M")]
+    tp = [r for r in rows if r["section"] == "throughput"]
+    for procs in sorted({r["procs"] for r in tp}):
+        for setup in ("mplog", "rsyslogd", "file"):
+            sel = dict(procs=procs, setup=setup)
+            rate = pick(tp, metric="rate", **sel)
+            vs = ["", ""]
+            if setup == "mplog":
+                vs = [fmt_ratio(ratio(rate, pick(tp, metric="rate", procs=procs, setup=b)))
+                      for b in ("file", "rsyslogd")]
+            out.append("%5d  %-9s %10s %8s %13s %13s %8s  %s" % (
+                procs, setup, fmt(rate), vs[0], vs[1],
+                fmt(pick(tp, metric="daemon", **sel), "cpu s/M lines"),
+                fmt(pick(tp, metric="producer", **sel), "cpu s/M lines"),
+                note_of(tp, metric="rate", **sel)))
+    return out
+
+
+def table_idle(rows):
+    idle = [r for r in rows if r["section"] == "idle"]
+    ex = {s: pick(idle, test="exec /bin/true", setup=s) for s in ("no shim", "mplog")}
+    added = None if None in ex.values() else ex["mplog"] - ex["no shim"]
+    out = ["", "3. Cost for work that does not log",
+           "exec of /bin/true, median wall time: no shim %s us, mplog %s us, added %s us (%s)"
+           % (us(ex["no shim"]), us(ex["mplog"]), us(added),
+              fmt_ratio(ratio(ex["mplog"], ex["no shim"]))),
+           "%-20s %12s %8s %12s %8s %10s" % ("process (bench/rss)", "RSS KiB", "threads",
+                                             "mplog KiB", "threads", "added KiB")]
+    for when in ("before first line", "after first line", "after 10000 lines"):
+        v = {(s, m): pick(idle, test=when, setup=s, metric=m)
+             for s in ("no shim", "mplog") for m in ("rss", "thr")}
+        add = None if None in (v["mplog", "rss"], v["no shim", "rss"]) else \
+            v["mplog", "rss"] - v["no shim", "rss"]
+        out.append("%-20s %12s %8s %12s %8s %10s" % (
+            when, fmt(v["no shim", "rss"]), fmt(v["no shim", "thr"]), fmt(v["mplog", "rss"]),
+            fmt(v["mplog", "thr"]), fmt(add)))
+    return out
+
+
+def table_scaling(rows):
+    sc = [r for r in rows if r["section"] == "scaling"]
+    out = ["", "4. Scaling: write(2) latency, ns, under mplog and to a file",
+           "%-10s %6s %3s  %9s %9s %7s  %9s %9s %7s" % (
+               "", "bytes", "thr", "mplog p50", "file p50", "ratio", "mplog p99", "file p99",
+               "ratio")]
+    for kind in ("by size", "by threads"):
+        keys = sorted({(r["size"], r["threads"]) for r in sc if r["test"] == kind})
+        for size, thr in keys:
+            sel = dict(test=kind, size=size, threads=thr)
+            v = {(s, m): pick(sc, setup=s, metric=m, **sel)
+                 for s in ("mplog", "file") for m in ("p50", "p99")}
+            out.append("%-10s %6d %3d  %9s %9s %7s  %9s %9s %7s" % (
+                kind, size, thr, fmt(v["mplog", "p50"]), fmt(v["file", "p50"]),
+                fmt_ratio(ratio(v["mplog", "p50"], v["file", "p50"])),
+                fmt(v["mplog", "p99"]), fmt(v["file", "p99"]),
+                fmt_ratio(ratio(v["mplog", "p99"], v["file", "p99"]))))
+    return out
+
+
+def write_csv(rows, path):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_KEYS)
+        w.writeheader()
+        for r in rows:
+            r = dict(r, ratio=ratio(r["value"], r["base"]))
+            w.writerow({k: ("" if r.get(k) is None else
+                            ("%.4g" % r[k] if isinstance(r[k], float) else r[k]))
+                        for k in CSV_KEYS})
+
+
+# ---- the plot --------------------------------------------------------
+
+GNUPLOT = """\
+set datafile missing "NaN"
+set key below horizontal font ",9"
+set grid ytics
+set multiplot layout 2,2 title "{title}"
+set title "1. per-call latency (ns), 64-byte lines; baseline: rsyslogd for syslog, a file for the others"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set xtics rotate by -30 font ",9"
+plot "{d}/latency.dat" using 2:xtic(1) title "mplog p50" lc rgb "#1f77b4", \\
+     "" using 3 title "baseline p50" lc rgb "#aaaaaa", \\
+     "" using 4 title "mplog p99" lc rgb "#08306b", \\
+     "" using 5 title "baseline p99" lc rgb "#555555"
+unset style
+set style data linespoints
+set xtics norotate font ",10"
+set title "2. throughput (lines/s) by processes x 2 threads"
+set logscale x 2
+set logscale y
+set xlabel "processes"
+plot "{d}/throughput.dat" using 1:2 title "mplog" lw 2 pt 7 lc rgb "#1f77b4", \\
+     "" using 1:3 title "rsyslogd (syslog)" lw 2 pt 5 lc rgb "#d62728", \\
+     "" using 1:4 title "2>>file" lw 2 pt 9 lc rgb "#555555"
+set title "4a. write(2) latency (ns) by line size, 1 thread"
+set xlabel "bytes per line"
+plot "{d}/size.dat" using 1:2 title "mplog p50" lw 2 pt 7 lc rgb "#1f77b4", \\
+     "" using 1:3 title "file p50" lw 2 pt 7 lc rgb "#aaaaaa", \\
+     "" using 1:4 title "mplog p99" lw 2 pt 5 dt 2 lc rgb "#08306b", \\
+     "" using 1:5 title "file p99" lw 2 pt 5 dt 2 lc rgb "#555555"
+set title "4b. write(2) latency (ns) by threads, 64 bytes"
+set xlabel "threads"
+plot "{d}/threads.dat" using 1:2 title "mplog p50" lw 2 pt 7 lc rgb "#1f77b4", \\
+     "" using 1:3 title "file p50" lw 2 pt 7 lc rgb "#aaaaaa", \\
+     "" using 1:4 title "mplog p99" lw 2 pt 5 dt 2 lc rgb "#08306b", \\
+     "" using 1:5 title "file p99" lw 2 pt 5 dt 2 lc rgb "#555555"
+unset multiplot
+"""
+
+
+def dat(path, lines):
+    with open(path, "w") as f:
+        for cols in lines:
+            f.write(" ".join("NaN" if c is None else str(c) for c in cols) + "\n")
+
+
+def plot(rows, out, title):
+    """The four panels as latency.png and latency.svg; the files made, or
+    why none were."""
+    gp = shutil.which("gnuplot")
+    if gp is None:
+        return "no plot: gnuplot is missing (scripts/setup-deps bench installs gnuplot-nox)"
+    d = os.path.join(out, "plot")
+    os.makedirs(d, exist_ok=True)
+    lat = [r for r in rows if r["section"] == "latency"]
+    lines = []
+    for call in ("syslog", "fprintf", "write"):
+        base = "rsyslogd" if call == "syslog" else "file"
+        for thr in (1, 4):
+            lines.append(['"%s %dt"' % (call, thr)] +
+                         [pick(lat, test=call, threads=thr, setup=s, metric=m)
+                          for m in ("p50", "p99") for s in ("mplog", base)])
+    dat(os.path.join(d, "latency.dat"), lines)
+    tp = [r for r in rows if r["section"] == "throughput" and r["metric"] == "rate"]
+    dat(os.path.join(d, "throughput.dat"),
+        [[p] + [pick(tp, procs=p, setup=s) for s in ("mplog", "rsyslogd", "file")]
+         for p in sorted({r["procs"] for r in tp})])
+    sc = [r for r in rows if r["section"] == "scaling"]
+    for kind, name, key in (("by size", "size.dat", "size"), ("by threads", "threads.dat", "threads")):
+        xs = sorted({r[key] for r in sc if r["test"] == kind})
+        dat(os.path.join(d, name),
+            [[x] + [pick(sc, test=kind, setup=s, metric=m, **{key: x})
+                    for m in ("p50", "p99") for s in ("mplog", "file")] for x in xs])
+    made = []
+    for term, ext in (("pngcairo size 1400,1000 font \",11\"", "png"),
+                      ("svg size 1400,1000 dynamic font \"sans,11\"", "svg")):
+        path = os.path.join(out, "latency." + ext)
+        script = "set terminal %s\nset output \"%s\"\n" % (term, path) + \
+            GNUPLOT.format(d=d, title=title)
+        r = subprocess.run([gp], input=script.encode(), capture_output=True)
+        if r.returncode != 0:
+            return "no plot: gnuplot failed: %s" % r.stderr.decode(errors="replace")[-300:]
+        made.append(path)
+    return "plot: " + ", ".join(made)
+
+
+def write_all(rows, out, header, secs):
+    """Print the tables, write results.csv and the plot."""
+    lines = [header]
+    for t in (table_latency, table_throughput, table_idle, table_scaling):
+        lines += t(rows)
+    path = os.path.join(out, "results.csv")
+    write_csv(rows, path)
+    lines += ["", "csv: " + path,
+              plot(rows, out, "mplog bench, " + time.strftime("%Y-%m-%d %H:%M")),
+              "took %.0f s" % secs]
+    print("\n".join(lines))
