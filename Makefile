@@ -18,7 +18,7 @@ WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
-SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c
+SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c shm/snap.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c \
@@ -38,7 +38,7 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_conform.c tests/test_life.c \
               tests/test_catchall.c tests/test_report.c tests/harness.c \
               tests/test_hostile.c tests/fuzz/lanefeed.c \
-              tests/test_faults.c tests/test_sinks.c tests/test_daemon.c tests/test_forward.c
+              tests/test_faults.c tests/test_sinks.c tests/test_snap.c tests/test_daemon.c tests/test_forward.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
               tests/hosts/report.c tests/hosts/life.c demo/demo.c
@@ -125,9 +125,21 @@ $(BUILD)/hosts/say-linked: tests/hosts/say.c $(SHIM)
 # Only the shim's pure modules: its hooks would interpose the test runner.
 TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c
 
-$(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) $(SHM_SRC)) \
+# The snapshot test's corpus, generated (tests/snapgen.py, 20,000 calls);
+# built without -Wformat, as it holds on purpose the flag combinations C
+# leaves to glibc, and without optimisation, which would take half a minute.
+SNAP_CORPUS = $(BUILD)/obj/gen/snapcases.o
+
+$(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) $(SHM_SRC)) $(SNAP_CORPUS) \
           $(patsubst %.c,$(BUILD)/obj/test-%.o,$(TEST_PRELOAD_SRC))
 	$(CC) $(SANFLAGS) -o $@ $^ -lcriterion -lbsd -ldl -lpthread
+
+$(BUILD)/gen/snapcases.c: tests/snapgen.py
+	@mkdir -p $(dir $@)
+	python3 tests/snapgen.py $@ 20000
+$(SNAP_CORPUS): $(BUILD)/gen/snapcases.c tests/snapt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O0 -g0 -Wno-format -Wno-format-overflow -c $< -o $@
 
 $(BUILD)/obj/test-%.o: %.c
 	@mkdir -p $(dir $@)
