@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "forward.h"
+
 /* Escape sequences by severity (emerg ... debug), and the reset. */
 static const char *const sink_colors[8] = {
 	"\033[1;31m", "\033[1;31m", "\033[1;31m", "\033[31m",
@@ -39,6 +41,21 @@ sink_wants_color(const struct sink *s)
 	return isatty(s->fd) && (no == NULL || no[0] == '\0');
 }
 
+/* A server sink: set up its forwarder. */
+static int
+sink_open_forward(struct sink *s, char *why, size_t len)
+{
+	const char *msg = NULL;
+
+	s->fwd = forward_open(s->spec.target, s->spec.proto == SINK_RFC3164 ?
+	    FORWARD_RFC3164 : FORWARD_RFC5424, &msg);
+	if (s->fwd != NULL)
+		return 0;
+	snprintf(why, len, "%s", msg);
+	sinkspec_free(&s->spec);
+	return -1;
+}
+
 int
 sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
 {
@@ -47,6 +64,9 @@ sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
 	memset(s, 0, sizeof(*s));
 	s->spec = *spec;
 	spec->target = NULL;
+	s->fd = -1;
+	if (s->spec.kind == SINK_FORWARD)
+		return sink_open_forward(s, why, len);
 	s->fd = fd;
 	if (strcmp(s->spec.target, "-") != 0) {
 		s->fd = sink_open_path(s->spec.target);
@@ -111,24 +131,32 @@ sink_format(struct sink *s, const struct fmt_record *r)
 void
 sink_put(struct sink *s, const struct fmt_record *r)
 {
+	size_t before = s->buf.len;
+
 	if (r->severity > s->spec.level)
 		return;
-	if (s->buf.len == 0)
+	if (s->unflushed == 0)
 		s->since_ns = sink_now();
-	if (s->buf.len > SINK_BUF_MAX || sink_format(s, r) == -1)
+	if (s->fwd != NULL) {
+		forward_put(s->fwd, r);
+		s->unflushed += r->msg_len + SINK_FORWARD_HEAD;
+	} else if (s->buf.len > SINK_BUF_MAX || sink_format(s, r) == -1) {
 		s->lost++;
+	} else {
+		s->unflushed += s->buf.len - before;
+	}
 }
 
 int
 sink_full(const struct sink *s)
 {
-	return s->buf.len >= SINK_FLUSH_BYTES;
+	return s->unflushed >= SINK_FLUSH_BYTES;
 }
 
 int64_t
 sink_age(const struct sink *s, int64_t now_mono)
 {
-	return s->buf.len == 0 ? 0 : now_mono - s->since_ns;
+	return s->unflushed == 0 ? 0 : now_mono - s->since_ns;
 }
 
 /* Is the file we write the one the path names? 1 when it is, or when
@@ -242,6 +270,9 @@ sink_fits(const struct sink *s)
 int
 sink_flush(struct sink *s)
 {
+	s->unflushed = 0;
+	if (s->fwd != NULL)
+		return forward_flush(s->fwd);
 	sink_check(s);
 	while (s->buf.len > 0) {
 		size_t n = sink_fits(s);
@@ -275,7 +306,10 @@ sink_flush(struct sink *s)
 void
 sink_close(struct sink *s)
 {
-	sink_flush(s);
+	if (s->fwd != NULL)
+		forward_close(s->fwd, SINK_CLOSE_NS);
+	else
+		sink_flush(s);
 	sink_report_lost(s);
 	if (s->owned)
 		close(s->fd);

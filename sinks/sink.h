@@ -30,6 +30,7 @@
 
 #define SINK_FLUSH_BYTES (64 * 1024)
 #define SINK_BUF_MAX     (16 * 1024 * 1024)  /* then records are dropped */
+#define SINK_FORWARD_HEAD 100   /* a message's bytes besides its text, about */
 
 struct forward;
 
@@ -41,7 +42,9 @@ struct sink {
 	uint64_t size;          /* bytes in the file, for rotation */
 	struct forward *fwd;    /* SINK_FORWARD */
 	struct fmt_buf buf;
-	int64_t since_ns;       /* CLOCK_MONOTONIC when buf became non-empty */
+	size_t unflushed;       /* bytes put since the last flush (about, for
+	                         * a server) */
+	int64_t since_ns;       /* CLOCK_MONOTONIC of the first of them */
 	uint64_t lost;          /* records dropped since last reported */
 	int failing;            /* the last write failed */
 	int orphaned;           /* the path is gone and cannot be created */

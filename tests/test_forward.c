@@ -893,3 +893,80 @@ Test(forward, close_reports_what_could_not_be_sent, .timeout = 30)
 	    "unix:///nonexistent/fw.sock: send: No such file or directory; queueing records"), "%s", text);
 	cr_expect(harness_contains(text, "unix:///nonexistent/fw.sock: 3 records lost"), "%s", text);
 }
+
+/* ---- through mplogd --------------------------------------------------- */
+
+/* Times text holds needle. */
+static size_t
+fw_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *s = strstr(text, needle); s != NULL; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
+/* Lines of rsyslogd's output ending "PREFIX[MSG]" (rsyslogd may keep the
+ * space before the message: "[ MSG]"). */
+static size_t
+fw_count_msg(const char *out, const char *prefix, const char *msg)
+{
+	return fw_count(out, harness_fmt("%s[%s]\n", prefix, msg)) +
+	    fw_count(out, harness_fmt("%s[ %s]\n", prefix, msg));
+}
+
+/*
+ * mplogd with four sinks at once: a JSON file, and rsyslogd over TCP,
+ * UDP and its unix socket (RFC 3164 on the socket, a level on UDP).
+ * logmix's 2 x 2 x 300 syslog lines (crit .. debug) are each in the file
+ * once, once over TCP and the socket, and over UDP only when warning or
+ * worse; each as rsyslogd parsed it: its priority, logmix as app name,
+ * the writer's pid as procid.
+ */
+Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .timeout = 90)
+{
+	struct fw_rs rs;
+	char *log, *out, *tcp, *udp, *sock, *want;
+	size_t n;
+
+	fw_rs_init(&rs, 1);
+	tcp = fw_url(&rs, "tcp");
+	udp = harness_fmt("%s,level=warning", fw_url(&rs, "udp"));
+	sock = harness_fmt("%s,format=rfc3164", fw_url(&rs, "unix"));
+	const char *const opts[] = { "--forward", tcp, "--forward", udp, "--forward", sock, NULL };
+	const char *const args[] = { "-p", "2", "-t", "2", "-n", "300", "-m", "syslog", NULL };
+	struct harness_result r = harness_run_host(0, "json", opts, "logmix", args, &log);
+
+	cr_assert_eq(r.code, 0, "mplogd -- logmix: %d: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.err, "records lost"), "%s", r.err);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	size_t lines = 0;
+
+	/* The last line TCP and the socket carry is the main process's exit
+	 * (an info line: not for UDP). */
+	long long deadline = fw_now_ms() + FW_WAIT_MS;
+
+	while (fw_count_msg(out = harness_read_file(rs.out, NULL), "", "logmix exit=0") < 2 &&
+	    fw_now_ms() < deadline)
+		fw_tick();
+	cr_assert_eq(fw_count_msg(out, "", "logmix exit=0"), 2, "rsyslogd got %zu exit lines",
+	    fw_count_msg(out, "", "logmix exit=0"));
+	for (size_t i = 0; i < n; i++) {
+		const char *sev = recs[i].severity;
+		int warn = strcmp(sev, "crit") == 0 || strcmp(sev, "err") == 0 ||
+		    strcmp(sev, "warning") == 0;
+
+		if (strncmp(recs[i].msg, "logmix p=", 9) != 0)
+			continue;
+		lines++;
+		/* "PRI TS HOST logmix PID - [MSG]", over each transport. */
+		want = harness_fmt(" logmix %ld - ", recs[i].pid);
+		cr_assert_eq(fw_count_msg(out, want, recs[i].msg), (size_t)(2 + warn),
+		    "%s:%zu: %s not once over TCP, the socket%s", log, recs[i].line,
+		    recs[i].msg, warn ? " and UDP" : "");
+	}
+	cr_assert_eq(lines, 2 * 2 * 300);
+	cr_assert(kill(rs.pid, SIGTERM) == 0);
+	harness_wait(rs.pid, FW_WAIT_MS);
+}
