@@ -202,7 +202,7 @@ bench:
 	@$(MAKE) --no-print-directory all $(BENCH_PROGS)
 	bench/run --build $(BUILD) $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
 
-$(BUILD)/bench/%: bench/%.c bench/pct.h
+$(BUILD)/bench/%: bench/%.c bench/pct.h bench/opt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
 

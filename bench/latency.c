@@ -6,9 +6,9 @@
  *           [-g GAP_US] [-w WARMUP]
  *
  * Each of THREADS threads (default 1) makes WARMUP untimed calls (default
- * 200), then CALLS timed ones (default 5000), sleeping GAP_US microseconds
- * (default 20, clock_nanosleep, so a bit more) before each: a program that
- * logs often, not one that does nothing else. Each call is timed with
+ * 200), then CALLS timed ones (default 3000), sleeping GAP_US microseconds
+ * (default 100; clock_nanosleep, so a bit more; 0: no sleep) before each:
+ * a program that logs often, not one that does nothing else. Each call is timed with
  * CLOCK_MONOTONIC into a preallocated array:
  *   syslog   syslog(LOG_INFO, "%s", msg)
  *   fprintf  fprintf(stderr, "%s\n", msg)
@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "opt.h"
 #include "pct.h"
 
 enum lat_mode { LAT_SYSLOG, LAT_FPRINTF, LAT_WRITE };
@@ -119,30 +120,13 @@ lat_run(void *arg)
 	return NULL;
 }
 
-static void
-lat_usage(void)
-{
-	fprintf(stderr, "usage: latency -m syslog|fprintf|write [-t THREADS] "
-	    "[-n CALLS] [-s SIZE] [-g GAP_US] [-w WARMUP]\n");
-	exit(2);
-}
-
-/* A non-negative number from an option, or usage. */
-static int
-lat_num(const char *s, int min)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < min || v > 100000000)
-		lat_usage();
-	return (int)v;
-}
+static const char lat_usage[] = "latency -m syslog|fprintf|write [-t THREADS] "
+    "[-n CALLS] [-s SIZE] [-g GAP_US] [-w WARMUP]";
 
 int
 main(int argc, char **argv)
 {
-	struct lat_opts o = { LAT_WRITE, 1, 5000, 64, 20, 200 };
+	struct lat_opts o = { LAT_WRITE, 1, 3000, 64, 100, 200 };
 	struct lat_thread *ths;
 	uint64_t *all;
 	int c, failed = 0;
@@ -157,14 +141,14 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "write") == 0)
 				o.mode = LAT_WRITE;
 			else
-				lat_usage();
+				opt_usage(lat_usage);
 			break;
-		case 't': o.threads = lat_num(optarg, 1); break;
-		case 'n': o.calls = lat_num(optarg, 1); break;
-		case 's': o.size = lat_num(optarg, 16); break;
-		case 'g': o.gap_us = lat_num(optarg, 0); break;
-		case 'w': o.warmup = lat_num(optarg, 0); break;
-		default: lat_usage();
+		case 't': o.threads = opt_num(optarg, 1, lat_usage); break;
+		case 'n': o.calls = opt_num(optarg, 1, lat_usage); break;
+		case 's': o.size = opt_num(optarg, 16, lat_usage); break;
+		case 'g': o.gap_us = opt_num(optarg, 0, lat_usage); break;
+		case 'w': o.warmup = opt_num(optarg, 0, lat_usage); break;
+		default: opt_usage(lat_usage);
 		}
 	}
 	ths = calloc((size_t)o.threads, sizeof(*ths));

@@ -26,6 +26,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "opt.h"
+
 struct load_opts {
 	const char *run;
 	int procs, threads, lines, syslog, size;
@@ -95,25 +97,8 @@ load_child(const struct load_opts *o, int p)
 	exit(failed);
 }
 
-static void
-load_usage(void)
-{
-	fprintf(stderr, "usage: load -r RUN [-p PROCS] [-t THREADS] [-n LINES] "
-	    "[-m write|syslog] [-s SIZE]\n");
-	exit(2);
-}
-
-/* A number from an option, at least min, or usage. */
-static int
-load_num(const char *s, int min)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < min || v > 100000000)
-		load_usage();
-	return (int)v;
-}
+static const char load_usage[] = "load -r RUN [-p PROCS] [-t THREADS] [-n LINES] "
+    "[-m write|syslog] [-s SIZE]";
 
 int
 main(int argc, char **argv)
@@ -124,21 +109,21 @@ main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "r:p:t:n:m:s:")) != -1) {
 		switch (c) {
 		case 'r': o.run = optarg; break;
-		case 'p': o.procs = load_num(optarg, 1); break;
-		case 't': o.threads = load_num(optarg, 1); break;
-		case 'n': o.lines = load_num(optarg, 1); break;
+		case 'p': o.procs = opt_num(optarg, 1, load_usage); break;
+		case 't': o.threads = opt_num(optarg, 1, load_usage); break;
+		case 'n': o.lines = opt_num(optarg, 1, load_usage); break;
 		case 'm':
 			if (strcmp(optarg, "syslog") == 0)
 				o.syslog = 1;
 			else if (strcmp(optarg, "write") != 0)
-				load_usage();
+				opt_usage(load_usage);
 			break;
-		case 's': o.size = load_num(optarg, 48); break;
-		default: load_usage();
+		case 's': o.size = opt_num(optarg, 48, load_usage); break;
+		default: opt_usage(load_usage);
 		}
 	}
 	if (o.run == NULL || strlen(o.run) > 16)
-		load_usage();
+		opt_usage(load_usage);
 	fflush(stdout);
 	for (int p = 0; p < o.procs; p++) {
 		pid_t pid = fork();

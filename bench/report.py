@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 
-CSV_KEYS = ("section", "test", "setup", "threads", "procs", "size", "metric", "unit",
+CSV_KEYS = ("section", "test", "setup", "threads", "procs", "size", "gap", "metric", "unit",
             "value", "baseline", "base", "ratio", "note")
 
 
@@ -63,7 +63,7 @@ def note_of(rows, **want):
 
 
 def table_latency(rows):
-    out = ["", "1. Per-call latency, ns: one 64-byte line per call, a 20 us sleep (clock_nanosleep) between calls",
+    out = ["", "1. Per-call latency, ns: one 64-byte line per call, a 100 us sleep (clock_nanosleep) before each",
            "%-8s %3s  %-9s %8s %8s %8s %8s  %9s %9s" % ("call", "thr", "setup", "p50", "p99",
                                                        "p99.9", "max", "p50 ratio", "p99 ratio")]
     lat = [r for r in rows if r["section"] == "latency"]
@@ -131,18 +131,18 @@ def table_idle(rows):
 
 def table_scaling(rows):
     sc = [r for r in rows if r["section"] == "scaling"]
-    out = ["", "4. Scaling: write(2) latency, ns, under mplog and to a file",
-           "%-10s %6s %3s  %9s %9s %7s  %9s %9s %7s" % (
-               "", "bytes", "thr", "mplog p50", "file p50", "ratio", "mplog p99", "file p99",
-               "ratio")]
-    for kind in ("by size", "by threads"):
-        keys = sorted({(r["size"], r["threads"]) for r in sc if r["test"] == kind})
-        for size, thr in keys:
-            sel = dict(test=kind, size=size, threads=thr)
+    out = ["", "4. Scaling: write(2) latency, ns, under mplog and to a file; gap: the sleep before each call",
+           "%-10s %6s %3s %6s  %9s %9s %7s  %9s %9s %7s" % (
+               "", "bytes", "thr", "gap us", "mplog p50", "file p50", "ratio", "mplog p99",
+               "file p99", "ratio")]
+    for kind in ("by size", "by threads", "by gap"):
+        keys = sorted({(r["size"], r["threads"], r["gap"]) for r in sc if r["test"] == kind})
+        for size, thr, gap in keys:
+            sel = dict(test=kind, size=size, threads=thr, gap=gap)
             v = {(s, m): pick(sc, setup=s, metric=m, **sel)
                  for s in ("mplog", "file") for m in ("p50", "p99")}
-            out.append("%-10s %6d %3d  %9s %9s %7s  %9s %9s %7s" % (
-                kind, size, thr, fmt(v["mplog", "p50"]), fmt(v["file", "p50"]),
+            out.append("%-10s %6d %3d %6d  %9s %9s %7s  %9s %9s %7s" % (
+                kind, size, thr, gap, fmt(v["mplog", "p50"]), fmt(v["file", "p50"]),
                 fmt_ratio(ratio(v["mplog", "p50"], v["file", "p50"])),
                 fmt(v["mplog", "p99"]), fmt(v["file", "p99"]),
                 fmt_ratio(ratio(v["mplog", "p99"], v["file", "p99"]))))
@@ -164,10 +164,10 @@ def write_csv(rows, path):
 
 GNUPLOT = """\
 set datafile missing "NaN"
-set key below horizontal font ",9"
+set key tmargin center horizontal font ",9"
 set grid ytics
-set multiplot layout 2,2 title "{title}"
-set title "1. per-call latency (ns), 64-byte lines; baseline: rsyslogd for syslog, a file for the others"
+set multiplot layout 2,3 title "{title}"
+set title "1. per-call latency (ns), 64 bytes; baseline: rsyslogd for syslog, else a file"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -187,26 +187,54 @@ set xlabel "processes"
 plot "{d}/throughput.dat" using 1:2 title "mplog" lw 2 pt 7 lc rgb "#1f77b4", \\
      "" using 1:3 title "rsyslogd (syslog)" lw 2 pt 5 lc rgb "#d62728", \\
      "" using 1:4 title "2>>file" lw 2 pt 9 lc rgb "#555555"
-set title "4a. write(2) latency (ns) by line size, 1 thread"
-set xlabel "bytes per line"
-plot "{d}/size.dat" using 1:2 title "mplog p50" lw 2 pt 7 lc rgb "#1f77b4", \\
-     "" using 1:3 title "file p50" lw 2 pt 7 lc rgb "#aaaaaa", \\
-     "" using 1:4 title "mplog p99" lw 2 pt 5 dt 2 lc rgb "#08306b", \\
-     "" using 1:5 title "file p99" lw 2 pt 5 dt 2 lc rgb "#555555"
-set title "4b. write(2) latency (ns) by threads, 64 bytes"
-set xlabel "threads"
-plot "{d}/threads.dat" using 1:2 title "mplog p50" lw 2 pt 7 lc rgb "#1f77b4", \\
-     "" using 1:3 title "file p50" lw 2 pt 7 lc rgb "#aaaaaa", \\
-     "" using 1:4 title "mplog p99" lw 2 pt 5 dt 2 lc rgb "#08306b", \\
-     "" using 1:5 title "file p99" lw 2 pt 5 dt 2 lc rgb "#555555"
+{scaling}set title "3. cost for a process that does not log"
+unset border
+unset tics
+unset xlabel
+unset logscale
+set label 1 "{idle}" at graph 0.02, graph 0.9 font ",12"
+plot [0:1] [0:1] NaN notitle
 unset multiplot
 """
+
+
+SCALING_PANEL = """\
+set title "{title}"
+set xlabel "{xlabel}"
+unset logscale x
+set offsets 0.3, 0.3, 0, 0
+plot "{d}/{name}" using 0:2:xtic(1) title "mplog p50" lw 2 pt 7 lc rgb "#1f77b4", \\
+     "" using 0:3 title "file p50" lw 2 pt 7 lc rgb "#aaaaaa", \\
+     "" using 0:4 title "mplog p99" lw 2 pt 5 dt 2 lc rgb "#08306b", \\
+     "" using 0:5 title "file p99" lw 2 pt 5 dt 2 lc rgb "#555555"
+"""
+SCALING = (("by size", "size.dat", "size", "bytes per line",
+            "4a. write(2) latency (ns) by line size, 1 thread"),
+           ("by threads", "threads.dat", "threads", "threads",
+            "4b. write(2) latency (ns) by threads, 64 bytes"),
+           ("by gap", "gap.dat", "gap", "sleep before each call, us (0: back to back)",
+            "4c. write(2) latency (ns) by call rate, 1 thread, 64 bytes"))
 
 
 def dat(path, lines):
     with open(path, "w") as f:
         for cols in lines:
             f.write(" ".join("NaN" if c is None else str(c) for c in cols) + "\n")
+
+
+def idle_text(rows):
+    """Section 3 as lines of text for the plot's sixth panel."""
+    idle = [r for r in rows if r["section"] == "idle"]
+    ex = {s: pick(idle, test="exec /bin/true", setup=s) for s in ("no shim", "mplog")}
+    text = ["exec of /bin/true, median:", "  no shim %s us, mplog %s us" % (us(ex["no shim"]),
+                                                                         us(ex["mplog"])),
+            "", "RSS KiB (threads), no shim / mplog:"]
+    for when in ("before first line", "after first line", "after 10000 lines"):
+        v = {(s, m): fmt(pick(idle, test=when, setup=s, metric=m))
+             for s in ("no shim", "mplog") for m in ("rss", "thr")}
+        text.append("  %s: %s (%s) / %s (%s)" % (when, v["no shim", "rss"], v["no shim", "thr"],
+                                                v["mplog", "rss"], v["mplog", "thr"]))
+    return "\\n".join(text)
 
 
 def plot(rows, out, title):
@@ -231,17 +259,18 @@ def plot(rows, out, title):
         [[p] + [pick(tp, procs=p, setup=s) for s in ("mplog", "rsyslogd", "file")]
          for p in sorted({r["procs"] for r in tp})])
     sc = [r for r in rows if r["section"] == "scaling"]
-    for kind, name, key in (("by size", "size.dat", "size"), ("by threads", "threads.dat", "threads")):
+    for kind, name, key, _, _ in SCALING:
         xs = sorted({r[key] for r in sc if r["test"] == kind})
         dat(os.path.join(d, name),
             [[x] + [pick(sc, test=kind, setup=s, metric=m, **{key: x})
                     for m in ("p50", "p99") for s in ("mplog", "file")] for x in xs])
     made = []
-    for term, ext in (("pngcairo size 1400,1000 font \",11\"", "png"),
-                      ("svg size 1400,1000 dynamic font \"sans,11\"", "svg")):
+    for term, ext in (("pngcairo size 1800,1000 font \",11\"", "png"),
+                      ("svg size 1800,1000 dynamic font \"sans,11\"", "svg")):
         path = os.path.join(out, "latency." + ext)
         script = "set terminal %s\nset output \"%s\"\n" % (term, path) + \
-            GNUPLOT.format(d=d, title=title)
+            GNUPLOT.format(d=d, title=title, idle=idle_text(rows), scaling="".join(
+                SCALING_PANEL.format(d=d, name=n, xlabel=x, title=t) for _, n, _, x, t in SCALING))
         r = subprocess.run([gp], input=script.encode(), capture_output=True)
         if r.returncode != 0:
             return "no plot: gnuplot failed: %s" % r.stderr.decode(errors="replace")[-300:]

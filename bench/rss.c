@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "opt.h"
+
 /* VmRSS (KiB) and Threads of this process; returns 0, or -1. */
 static int
 rss_read(long *kib, long *threads)
@@ -54,7 +56,12 @@ main(int argc, char **argv)
 {
 	struct timespec settle = { 0, 100 * 1000 * 1000 };
 	long kib[3], thr[3];
-	int lines = argc > 2 && strcmp(argv[1], "-n") == 0 ? atoi(argv[2]) : 10000;
+	int lines = 10000;
+
+	if (argc == 3 && strcmp(argv[1], "-n") == 0)
+		lines = opt_num(argv[2], 0, "rss [-n LINES]");
+	else if (argc != 1)
+		opt_usage("rss [-n LINES]");
 
 	if (rss_read(&kib[0], &thr[0]) == -1)
 		return 1;

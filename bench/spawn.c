@@ -21,16 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "opt.h"
 #include "pct.h"
 
 extern char **environ;
 
-static void
-spawn_usage(void)
-{
-	fprintf(stderr, "usage: spawn [-n COUNT] [-e NAME=VALUE]... -- PROG [ARG...]\n");
-	exit(2);
-}
+static const char spawn_usage[] = "spawn [-n COUNT] [-e NAME=VALUE]... -- PROG [ARG...]";
 
 int
 main(int argc, char **argv)
@@ -44,21 +40,19 @@ main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:e:")) != -1) {
 		switch (c) {
 		case 'n':
-			count = atoi(optarg);
-			if (count < 1)
-				spawn_usage();
+			count = opt_num(optarg, 1, spawn_usage);
 			break;
 		case 'e':
 			if (strchr(optarg, '=') == NULL)
-				spawn_usage();
+				opt_usage(spawn_usage);
 			extra[nextra++] = optarg;
 			break;
 		default:
-			spawn_usage();
+			opt_usage(spawn_usage);
 		}
 	}
 	if (optind >= argc)
-		spawn_usage();
+		opt_usage(spawn_usage);
 	while (environ[nenv] != NULL)
 		nenv++;
 	env = calloc((size_t)(nenv + nextra + 1), sizeof(char *));
