@@ -8,6 +8,10 @@
 #include "futex.h"
 
 #define N HEAPRING_SLOTS
+/* seq == p + HEAPRING_ABANDONED: the reader gave up the claim at p; its
+ * writer still holds the slot (no lap reaches that value). */
+#define HEAPRING_ABANDONED 2
+_Static_assert(N > HEAPRING_ABANDONED, "the abandoned mark is no lap's");
 
 struct heapring *
 heapring_new(void)
@@ -49,6 +53,25 @@ heapring_slots(uint32_t len)
 	return (uint32_t)(sizeof(struct heapring_rec) + len + HEAPRING_SLOT - 1) / HEAPRING_SLOT;
 }
 
+/*
+ * The first slot of positions [p, p + k) that is not free for its
+ * position, from the last (the one a full ring holds first), with its
+ * sequence word in *seq; k when all are free. Each is checked: an
+ * abandoned claim's slots come back when its writer gives up, out of
+ * order. Acquire pairs with the release stores of heapring_give(): the
+ * previous holder is done with the bytes we are about to overwrite.
+ */
+static uint32_t
+heapring_busy(struct heapring *r, uint64_t p, uint32_t k, uint64_t *seq)
+{
+	for (uint32_t i = k; i-- > 0;) {
+		*seq = atomic_load_explicit(&r->seq[(p + i) % N], memory_order_acquire);
+		if (*seq != p + i)
+			return i;
+	}
+	return k;
+}
+
 int
 heapring_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
 {
@@ -60,20 +83,17 @@ heapring_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
 		return -1;
 	}
 	for (;;) {
-		uint64_t last = p + k - 1;
-		/* Acquire pairs with the release in heapring_pop(): the reader
-		 * is done with the slots we are about to overwrite. Slots are
-		 * freed in order, so the last one free means all are. */
-		uint64_t s = atomic_load_explicit(&r->seq[last % N], memory_order_acquire);
+		uint64_t seq;
+		uint32_t i = heapring_busy(r, p, k, &seq);
 
-		if (s == last) {
+		if (i == k) {
 			/* Relaxed: the claim only moves head; the record is
 			 * published by the seq_cst CAS in heapring_publish(). */
 			if (atomic_compare_exchange_weak_explicit(&r->head, &p, p + k,
 			    memory_order_relaxed, memory_order_relaxed))
 				break;
-		} else if ((int64_t)(s - last) < 0) {
-			errno = EAGAIN;
+		} else if ((int64_t)(seq - (p + i)) < 0) {
+			errno = EAGAIN;         /* not given back since the last lap */
 			return -1;
 		} else {
 			p = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -89,6 +109,8 @@ heapring_claim(struct heapring *r, uint32_t len, struct heapring_claim *c)
 	return 0;
 }
 
+static void heapring_give(struct heapring *r, uint64_t from, uint64_t to);
+
 int
 heapring_publish(struct heapring *r, struct heapring_claim *c)
 {
@@ -97,9 +119,13 @@ heapring_publish(struct heapring *r, struct heapring_claim *c)
 	/* seq_cst: releases the record to heapring_peek() (acquire), and is
 	 * ordered before the load in heapring_reader_sleeps(), pairing with
 	 * the seq_cst store of sleeping in heapring_sleep(). Fails only when
-	 * the reader abandoned this claim. */
-	return atomic_compare_exchange_strong_explicit(&r->seq[c->pos % N], &expect,
-	    c->pos + 1, memory_order_seq_cst, memory_order_relaxed) ? 0 : -1;
+	 * the reader abandoned this claim: its slots are still ours, and
+	 * now we give them back for the next lap. */
+	if (atomic_compare_exchange_strong_explicit(&r->seq[c->pos % N], &expect,
+	    c->pos + 1, memory_order_seq_cst, memory_order_relaxed))
+		return 0;
+	heapring_give(r, c->pos, c->pos + c->rec->nslots);
+	return -1;
 }
 
 int
@@ -131,20 +157,28 @@ heapring_wait_room(struct heapring *r, int64_t timeout_ns)
 	atomic_fetch_sub_explicit(&r->waiters, 1, memory_order_relaxed);
 }
 
-/* Free positions [from, to) for the next lap and move tail to `to`. */
+/* Give positions [from, to) back for the next lap, and wake the pushers
+ * waiting for room. */
 static void
-heapring_free(struct heapring *r, uint64_t from, uint64_t to)
+heapring_give(struct heapring *r, uint64_t from, uint64_t to)
 {
 	for (uint64_t q = from; q < to; q++)
-		/* Release pairs with the acquire in heapring_claim(). */
+		/* Release pairs with the acquire in heapring_busy(). */
 		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
-	r->tail = to;
-	atomic_store_explicit(&r->freed, to, memory_order_relaxed);
 	/* seq_cst pairs with the increment in heapring_wait_room(). */
 	if (atomic_load_explicit(&r->waiters, memory_order_seq_cst) != 0) {
 		atomic_fetch_add_explicit(&r->room, 1, memory_order_relaxed);
 		futex_wake(&r->room);
 	}
+}
+
+/* Free positions [from, to), read, and move tail to `to`. */
+static void
+heapring_free(struct heapring *r, uint64_t from, uint64_t to)
+{
+	r->tail = to;
+	atomic_store_explicit(&r->freed, to, memory_order_relaxed);
+	heapring_give(r, from, to);
 }
 
 const struct heapring_rec *
@@ -184,17 +218,22 @@ heapring_abandon(struct heapring *r)
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 	uint64_t q = t;
 
-	/* Take each unpublished position with a CAS, so that a pusher that
-	 * publishes at the same moment wins or loses cleanly. */
+	/* Mark each unpublished position abandoned with a CAS, so that a
+	 * pusher that publishes at the same moment wins or loses cleanly.
+	 * The slots are not given back: their writer may still be writing
+	 * into them, and gives them back when its publish fails. */
 	while (q < head) {
-		uint64_t expect = q;
+		uint64_t seq = atomic_load_explicit(&r->seq[q % N], memory_order_acquire);
 
-		if (atomic_load_explicit(&r->seq[q % N], memory_order_acquire) == q + 1)
+		if (seq == q + 1)
 			break;  /* a published record: resume here */
-		if (!atomic_compare_exchange_strong_explicit(&r->seq[q % N], &expect,
-		    q + N, memory_order_acq_rel, memory_order_acquire))
-			break;
-		q++;
+		/* Given back already by a writer whose publish failed (and
+		 * maybe claimed again a lap on), or marked now: skip it. A CAS
+		 * that fails has reloaded seq: look at it again. */
+		if ((int64_t)(seq - (q + N)) >= 0 || (seq == q &&
+		    atomic_compare_exchange_strong_explicit(&r->seq[q % N], &seq,
+		    q + HEAPRING_ABANDONED, memory_order_acq_rel, memory_order_acquire)))
+			q++;
 	}
 	r->tail = q;
 	atomic_store_explicit(&r->freed, q, memory_order_relaxed);

@@ -8,7 +8,8 @@
  * States of a slot, for position p (slot p % N):
  *   seq == p       free for position p (claimable)
  *   seq == p + 1   published: the record starting at p may be read
- *   seq == p + N   freed by the reader for the next lap
+ *   seq == p + 2   abandoned by the reader; its writer still holds it
+ *   seq == p + N   given back for the next lap
  * Ordering:
  *   - A pusher claims positions p..p+k-1 by checking seq of the last one
  *     (acquire, pairs with the reader's release when it freed the slot) and
@@ -16,7 +17,9 @@
  *     it by a compare-and-swap of seq[p] from p to p+1 (seq_cst: pairs with
  *     the reader's acquire in heapring_peek, and with its seq_cst store of
  *     sleeping in heapring_sleep, so a pusher sees a sleeping reader).
- *   - The reader frees a record's slots with release stores of seq.
+ *   - The reader frees a record's slots with release stores of seq. A
+ *     pusher checks every slot of a claim (acquire): an abandoned claim's
+ *     slots are given back by its own writer, out of order.
  * Push is lock-free and async-signal-safe; it never waits. Pop, sleep and
  * reset are for the single reader (or a forked child) only.
  */
@@ -109,9 +112,12 @@ void heapring_pop(struct heapring *r, const struct heapring_rec *rec);
 
 /*
  * Give up on an unpublished claim at tail: skip to the next published
- * record (or head), so a thread that never returned from a hook (it was
- * cancelled, or a signal handler jumped out) cannot stop the ring. Its
- * publish then fails and it passes the line through.
+ * record (or head), so that a thread stalled in a hook (descheduled, or in
+ * a signal handler that interrupted it) holds back no other thread's
+ * records. Its publish then fails, it passes the line through, and only
+ * then gives its slots back: until then the next lap finds the ring full
+ * there, and never hands out bytes it may still write. A thread that never
+ * returns from the hook (a signal handler jumped out of it) keeps them.
  */
 void heapring_abandon(struct heapring *r);
 

@@ -994,6 +994,48 @@ Test(heapring, records_pushed_from_signal_handlers_mid_claim_arrive_once_without
 	hrt_free(st->r);
 }
 
+/*
+ * An abandoned claim's slots stay its writer's until its publish fails:
+ * a lap later the ring is full there, and the bytes the stalled writer
+ * goes on writing land in its own slots, never in a later record. Then
+ * the ring goes round again.
+ */
+Test(heapring, abandoned_slots_stay_their_writers_until_it_gives_up)
+{
+	struct heapring *r = hrt_new();
+	struct heapring_claim a, e;
+	uint32_t n = 0;
+	int stuck;
+
+	cr_assert_eq(heapring_claim(r, 100, &a), 0);            /* two slots */
+	hrt_push(r, 1, 0, 10);
+	cr_assert_null(heapring_peek(r, &stuck));
+	heapring_abandon(r);
+	hrt_pop_expect(r, 1, 0, 10);
+	/* The ring goes round up to a's slots, which it still holds. */
+	while (heapring_claim(r, 0, &e) == 0) {
+		hrt_fill(e.rec, 2, n++);
+		cr_assert_eq(heapring_publish(r, &e), 0);
+	}
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(n, HRT_N - 3, "the ring took %" PRIu32 " one-slot records", n);
+	hrt_fill(a.rec, 3, 0);          /* the stalled writer writes on */
+	for (uint32_t i = 0; i < n; i++)
+		hrt_pop_expect(r, 2, i, 0);
+	hrt_expect_empty(r);
+	cr_assert_eq(heapring_claim(r, 0, &e), -1, "a's slots handed out while it holds them");
+	cr_assert_eq(heapring_publish(r, &a), -1, "publish of an abandoned claim succeeded");
+	n = 0;
+	while (heapring_claim(r, 0, &e) == 0) {
+		hrt_fill(e.rec, 4, n++);
+		cr_assert_eq(heapring_publish(r, &e), 0);
+	}
+	cr_assert_eq(n, HRT_N, "after a gave up, the ring took %" PRIu32 " records", n);
+	for (uint32_t i = 0; i < n; i++)
+		hrt_pop_expect(r, 4, i, 0);
+	hrt_free(r);
+}
+
 /* ---- abandon racing publish ---- */
 
 struct hrt_racer {
