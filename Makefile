@@ -225,7 +225,7 @@ demo: deps
 # run under TSan, so make tsan builds the runner without it, in
 # build-tsan/runner, to drive the TSan programs. What each one covers and
 # skips: README.md, "Tests".
-SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer
+SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -DTEST_SLOW=4
 SAN_asan   = -fsanitize=address
 SAN_ubsan  = -fsanitize=undefined -fno-sanitize-recover=all
 # -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence. An

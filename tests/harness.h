@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "timeout.h"
+
 #define HARNESS_WAIT_MS  30000  /* default bound on a process's run */
 
 /* Where a spawned process's 0, 1 and 2 come from; -1 means /dev/null. One

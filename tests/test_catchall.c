@@ -195,7 +195,7 @@ ca_check_turns(const struct harness_rec *recs, size_t nrecs, const struct ca_ids
  * the process that wrote it, as stderr info lines; nothing reaches the
  * real stderr.
  */
-Test(catchall, raw_lines_of_parent_and_child_arrive_once_under_the_writers_pid, .timeout = 60)
+Test(catchall, raw_lines_of_parent_and_child_arrive_once_under_the_writers_pid, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "p:300", NULL };
@@ -217,7 +217,7 @@ Test(catchall, raw_lines_of_parent_and_child_arrive_once_under_the_writers_pid, 
  * knows only the pid), while the main thread's raw lines, written at the
  * same time, carry the pid. Each line arrives once, in order per writer.
  */
-Test(catchall, hooked_writes_keep_their_thread_id_beside_raw_ones, .timeout = 60)
+Test(catchall, hooked_writes_keep_their_thread_id_beside_raw_ones, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "m:500", NULL };
@@ -260,7 +260,7 @@ Test(catchall, hooked_writes_keep_their_thread_id_beside_raw_ones, .timeout = 60
  * facility when N carries one) and is removed; unprefixed raw lines are
  * info; a raw line without a newline is delivered at the end.
  */
-Test(catchall, prefix_sets_the_priority_of_a_raw_line_and_is_removed, .timeout = 60)
+Test(catchall, prefix_sets_the_priority_of_a_raw_line_and_is_removed, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "r:<3>raw err\\n", "r:raw plain\\n", "r:<131>raw local0 err\\n",
@@ -282,7 +282,7 @@ Test(catchall, prefix_sets_the_priority_of_a_raw_line_and_is_removed, .timeout =
  * alike (the shim reads it from MPLOG_STDERR_SEVERITY), while a "<N>"
  * prefix still wins; hooked lines keep their thread id.
  */
-Test(catchall, stderr_severity_sets_raw_and_hooked_lines_and_a_prefix_wins, .timeout = 60)
+Test(catchall, stderr_severity_sets_raw_and_hooked_lines_and_a_prefix_wins, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", "--stderr-severity", "warning", NULL };
 	const char *args[] = { "r:<3>raw err\\n", "r:raw plain\\n", "w:<3>hooked err\\n",
@@ -299,7 +299,7 @@ Test(catchall, stderr_severity_sets_raw_and_hooked_lines_and_a_prefix_wins, .tim
 
 /* --stderr-severity without --catch-all, through mplogd directly: the
  * shim's lines take it (a digit is a severity too). */
-Test(catchall, stderr_severity_without_catch_all_sets_hooked_lines, .timeout = 60)
+Test(catchall, stderr_severity_without_catch_all_sets_hooked_lines, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--stderr-severity", "5", NULL };
 	const char *args[] = { "w:hooked plain\\n", "w:<2>hooked crit\\n", NULL };
@@ -312,7 +312,7 @@ Test(catchall, stderr_severity_without_catch_all_sets_hooked_lines, .timeout = 6
 }
 
 /* Raw lines less severe than --level are discarded; the others kept. */
-Test(catchall, raw_lines_below_the_level_are_discarded, .timeout = 60)
+Test(catchall, raw_lines_below_the_level_are_discarded, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", "--level", "warning", NULL };
 	const char *args[] = { "r:raw info\\n", "r:<4>raw warning\\n", "r:<5>raw notice\\n",
@@ -330,7 +330,7 @@ Test(catchall, raw_lines_below_the_level_are_discarded, .timeout = 60)
  * --catch-all its message is in the log, under the command's pid, and the
  * status is 128 + SIGABRT; nothing reaches the real stderr.
  */
-Test(catchall, glibc_double_free_message_is_logged_and_status_is_134, .timeout = 60)
+Test(catchall, glibc_double_free_message_is_logged_and_status_is_134, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "d:", NULL };
@@ -383,7 +383,7 @@ ca_turns_bytes(long n)
  * line once. Hooked writes come through the socket too in tee mode (the
  * shim passes them), so every line carries tid = pid.
  */
-Test(catchall, tee_copies_every_byte_to_the_real_stderr_and_logs_each_line_once, .timeout = 60)
+Test(catchall, tee_copies_every_byte_to_the_real_stderr_and_logs_each_line_once, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--stderr", "tee", "--catch-all", NULL };
 	const char *args[] = { "p:100", "r:raw one\\n", "w:hooked two\\n", "r:raw pa", "w:rt\\n",
@@ -416,7 +416,7 @@ Test(catchall, tee_copies_every_byte_to_the_real_stderr_and_logs_each_line_once,
  * A line longer than one read of the socket (64 KiB and its newline,
  * read in more than one piece) arrives as one record, byte for byte.
  */
-Test(catchall, line_of_64_kib_read_in_pieces_is_one_record, .timeout = 60)
+Test(catchall, line_of_64_kib_read_in_pieces_is_one_record, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "l:65536", "r:after\\n", NULL };
@@ -445,7 +445,7 @@ Test(catchall, line_of_64_kib_read_in_pieces_is_one_record, .timeout = 60)
  * of the socket (every holder closed it) before its final drain, and the
  * exit status is the command's.
  */
-Test(catchall, descendant_writing_after_the_command_exited_is_logged, .timeout = 60)
+Test(catchall, descendant_writing_after_the_command_exited_is_logged, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "r:first\\n", "b:late line\\n", NULL };
@@ -484,7 +484,7 @@ ca_mono_ns(void)
  * running: it returns with the command's status within the final-drain
  * bound (2 s, plus the drain), with what the command wrote in the log.
  */
-Test(catchall, descendant_holding_fd_2_delays_the_exit_only_by_the_bound, .timeout = 60)
+Test(catchall, descendant_holding_fd_2_delays_the_exit_only_by_the_bound, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--catch-all", NULL };
 	const char *args[] = { "z:", "r:bye\\n", NULL };
@@ -511,7 +511,7 @@ Test(catchall, descendant_holding_fd_2_delays_the_exit_only_by_the_bound, .timeo
  * stdin to close) when the line reaches the log, read here from mplogd's
  * stdout as it is written.
  */
-Test(catchall, unfinished_line_is_delivered_while_its_writer_still_runs, .timeout = 60)
+Test(catchall, unfinished_line_is_delivered_while_its_writer_still_runs, .timeout = TEST_TIMEOUT(60))
 {
 	char *argv[] = { harness_build("mplogd"), "--preload", harness_shim(), "--catch-all",
 	    "--format", "json", "-o", "-", "--", harness_build("hosts/rawerr"),
@@ -549,7 +549,7 @@ Test(catchall, unfinished_line_is_delivered_while_its_writer_still_runs, .timeou
  * wrote it (whose pid the test does not know; nor its name, if the shell
  * reaped it before mplogd read its comm).
  */
-Test(catchall, copy_of_fd_2_made_before_exec_is_logged_through_the_socket, .timeout = 60)
+Test(catchall, copy_of_fd_2_made_before_exec_is_logged_through_the_socket, .timeout = TEST_TIMEOUT(60))
 {
 	char *log = harness_file("echo.json");
 	char *argv[] = { harness_repo("scripts/mplog-run"), "--catch-all", "--format", "json",
@@ -573,7 +573,7 @@ Test(catchall, copy_of_fd_2_made_before_exec_is_logged_through_the_socket, .time
 
 /* What --catch-all changes for the program: its fd 2 is a socket, not a
  * terminal (and without it, here, a plain file). */
-Test(catchall, command_sees_a_socket_as_fd_2, .timeout = 60)
+Test(catchall, command_sees_a_socket_as_fd_2, .timeout = TEST_TIMEOUT(60))
 {
 	const char *with[] = { "--catch-all", NULL };
 	const char *args[] = { "s:", NULL };
@@ -595,7 +595,7 @@ Test(catchall, command_sees_a_socket_as_fd_2, .timeout = 60)
  * nothing: an unknown --stderr-severity (mplog-run and mplogd), the new
  * options without a COMMAND, --catch-all with --stderr pass or --shm.
  */
-Test(catchall, usage_errors_exit_2_naming_the_option, .timeout = 60)
+Test(catchall, usage_errors_exit_2_naming_the_option, .timeout = TEST_TIMEOUT(60))
 {
 	char *run = harness_repo("scripts/mplog-run"), *mplogd = harness_build("mplogd");
 	char *shim = harness_shim(), *host = harness_build("hosts/rawerr");

@@ -768,7 +768,7 @@ conform_imports(const char *nm, const char *sym)
  * inlined putc_unlocked's __overflow), and the plain build the plain ones:
  * otherwise the two builds would test the same thing.
  */
-Test(conform, fortified_host_imports_the_chk_entry_points, .timeout = 60)
+Test(conform, fortified_host_imports_the_chk_entry_points, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const fortified[] = {
 		"__fprintf_chk", "__vfprintf_chk", "__printf_chk", "__dprintf_chk",
@@ -807,7 +807,7 @@ Test(conform, fortified_host_imports_the_chk_entry_points, .timeout = 60)
  * fd 2 went to /dev/null, was closed, reopened on a file and restored:
  * -O0 build, where every call is a call.
  */
-Test(conform, stdio_fd_syslog_paths_of_the_plain_build, .timeout = 120)
+Test(conform, stdio_fd_syslog_paths_of_the_plain_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths", conform_byte_paths, "paths (-O0)");
 }
@@ -815,44 +815,44 @@ Test(conform, stdio_fd_syslog_paths_of_the_plain_build, .timeout = 120)
 /* The same with -O2 -D_FORTIFY_SOURCE=2: __fprintf_chk, __vfprintf_chk,
  * __printf_chk, __dprintf_chk, __vdprintf_chk, __syslog_chk, and
  * putc_unlocked and fputc_unlocked inlined (__overflow). */
-Test(conform, stdio_fd_syslog_paths_of_the_fortified_build, .timeout = 120)
+Test(conform, stdio_fd_syslog_paths_of_the_fortified_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths-fortify", conform_byte_paths, "paths-fortify");
 }
 
 /* perror, warn, warnx, vwarn, vwarnx, error, error_at_line, psignal and
  * psiginfo, in one run. */
-Test(conform, reporting_functions_of_the_plain_build, .timeout = 120)
+Test(conform, reporting_functions_of_the_plain_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths", conform_report_paths, "paths (-O0)");
 }
 
-Test(conform, reporting_functions_of_the_fortified_build, .timeout = 120)
+Test(conform, reporting_functions_of_the_fortified_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths-fortify", conform_report_paths, "paths-fortify");
 }
 
 /* err, errx, verr, verrx and error with a status, each in its own run
  * with its own exit status; a failing assert and assert_perror (SIGABRT). */
-Test(conform, exiting_reporting_functions_of_the_plain_build, .timeout = 120)
+Test(conform, exiting_reporting_functions_of_the_plain_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_exits("paths", "paths (-O0)");
 }
 
-Test(conform, exiting_reporting_functions_of_the_fortified_build, .timeout = 120)
+Test(conform, exiting_reporting_functions_of_the_fortified_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_exits("paths-fortify", "paths-fortify");
 }
 
 /* fwprintf, vfwprintf, fputws, fputwc, putwc and the _unlocked forms to a
  * wide stderr in C.UTF-8: the record holds the UTF-8 text ("é"). */
-Test(conform, wide_paths_of_the_plain_build, .timeout = 120)
+Test(conform, wide_paths_of_the_plain_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths", conform_wide_paths, "paths (-O0)");
 }
 
 /* The same through __fwprintf_chk and __vfwprintf_chk. */
-Test(conform, wide_paths_of_the_fortified_build, .timeout = 120)
+Test(conform, wide_paths_of_the_fortified_build, .timeout = TEST_TIMEOUT(120))
 {
 	conform_host_paths("paths-fortify", conform_wide_paths, "paths-fortify");
 }
@@ -884,20 +884,20 @@ conform_cxx(const char *const *args, const char *what)
 
 /* std::cerr and std::clog synchronised with stdio (the default): they
  * write through stderr's FILE. */
-Test(conform, cxx_cerr_and_clog_synced_with_stdio, .timeout = 60)
+Test(conform, cxx_cerr_and_clog_synced_with_stdio, .timeout = TEST_TIMEOUT(60))
 {
 	conform_cxx((const char *const[]){ "cerr", "clog", NULL }, "paths-cxx");
 }
 
 /* After std::ios::sync_with_stdio(false) they write to fd 2 themselves. */
-Test(conform, cxx_cerr_and_clog_after_sync_with_stdio_false, .timeout = 60)
+Test(conform, cxx_cerr_and_clog_after_sync_with_stdio_false, .timeout = TEST_TIMEOUT(60))
 {
 	conform_cxx((const char *const[]){ "nosync", "cerr", "clog", NULL }, "paths-cxx");
 }
 
 /* std::wcerr in C.UTF-8, synchronised (putwc on stderr) and not (its own
  * conversion, then write). */
-Test(conform, cxx_wcerr_synced_and_not, .timeout = 60)
+Test(conform, cxx_wcerr_synced_and_not, .timeout = TEST_TIMEOUT(60))
 {
 	conform_cxx((const char *const[]){ "wide", "wcerr", NULL }, "paths-cxx wide");
 	conform_cxx((const char *const[]){ "wide", "nosync", "wcerr", NULL },
@@ -943,14 +943,14 @@ conform_prog_one(const char *const *argv, const char *proc, int code, const char
 }
 
 /* coreutils ls reports a missing file with error(3) and exits 2. */
-Test(conform, debian_ls_of_a_missing_path, .timeout = 60)
+Test(conform, debian_ls_of_a_missing_path, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/usr/bin/env", "ls", "/nonexistent-path", NULL },
 	    "ls", 2, "ls: cannot access '/nonexistent-path': %E", "ls");
 }
 
 /* coreutils cat likewise, exit 1. */
-Test(conform, debian_cat_of_a_missing_file, .timeout = 60)
+Test(conform, debian_cat_of_a_missing_file, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/usr/bin/env", "cat", "/nonexistent", NULL },
 	    "cat", 1, "cat: /nonexistent: %E", "cat");
@@ -975,7 +975,7 @@ conform_late_traceback(struct conform_case *c, const struct conform_run *plain)
 }
 
 /* Python's traceback of 1/0 (exit 1): each of its lines once. */
-Test(conform, debian_python_traceback, .timeout = 60)
+Test(conform, debian_python_traceback, .timeout = TEST_TIMEOUT(60))
 {
 	struct conform_case c;
 
@@ -991,7 +991,7 @@ Test(conform, debian_python_traceback, .timeout = 60)
  * CPython's syslog.syslog gives when openlog was not called: the last
  * component of sys.argv[0], "-c" here. Nothing on stderr.
  */
-Test(conform, debian_python_syslog_module, .timeout = 60)
+Test(conform, debian_python_syslog_module, .timeout = TEST_TIMEOUT(60))
 {
 	struct conform_case c;
 
@@ -1004,21 +1004,21 @@ Test(conform, debian_python_syslog_module, .timeout = 60)
 }
 
 /* Perl's warn. */
-Test(conform, debian_perl_warn, .timeout = 60)
+Test(conform, debian_perl_warn, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/usr/bin/perl", "-e", "warn qq{=perl-warn=\\n}",
 	    NULL }, "perl", 0, "=perl-warn=", "perl warn");
 }
 
 /* bash's echo >&2: fd 1 made a copy of fd 2 for the builtin. */
-Test(conform, debian_bash_echo_to_stderr, .timeout = 60)
+Test(conform, debian_bash_echo_to_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/usr/bin/bash", "-c", "echo @bash@ >&2", NULL },
 	    "bash", 0, "@bash@", "bash");
 }
 
 /* The same in sh, which on Debian is dash. */
-Test(conform, debian_dash_echo_to_stderr, .timeout = 60)
+Test(conform, debian_dash_echo_to_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/bin/sh", "-c", "echo @dash@ >&2", NULL },
 	    "sh", 0, "@dash@", "sh (dash)");

@@ -23,6 +23,7 @@
 #include "names.h"
 #include "procid.h"
 #include "seg.h"
+#include "timeout.h"
 
 extern char **environ;
 
@@ -235,7 +236,7 @@ ctlt_lane_row(const char *out, unsigned lane)
 }
 
 Test(ctl, level_shows_the_keyword, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = 10)
+    .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 
@@ -246,7 +247,7 @@ Test(ctl, level_shows_the_keyword, .init = ctlt_setup, .fini = ctlt_teardown,
 }
 
 Test(ctl, level_set_changes_level_and_bumps_version, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	uint32_t v0 = atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire);
@@ -265,7 +266,7 @@ Test(ctl, level_set_changes_level_and_bumps_version, .init = ctlt_setup,
 }
 
 Test(ctl, unknown_level_is_a_usage_error_naming_it, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	uint32_t v0 = atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire);
@@ -278,7 +279,7 @@ Test(ctl, unknown_level_is_a_usage_error_naming_it, .init = ctlt_setup,
 	cr_assert_eq(atomic_load_explicit(&ctlt_seg.config->version, memory_order_acquire), v0);
 }
 
-Test(ctl, unknown_command_is_a_usage_error_naming_it, .timeout = 10)
+Test(ctl, unknown_command_is_a_usage_error_naming_it, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 
@@ -291,7 +292,7 @@ Test(ctl, unknown_command_is_a_usage_error_naming_it, .timeout = 10)
 	cr_assert_not_null(strstr(r.err, "no-such-option"), "stderr: %s", r.err);
 }
 
-Test(ctl, missing_segment_exits_1_naming_it, .timeout = 10)
+Test(ctl, missing_segment_exits_1_naming_it, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char name[SEG_PATH_MAX];
@@ -305,7 +306,7 @@ Test(ctl, missing_segment_exits_1_naming_it, .timeout = 10)
 	cr_assert_str_empty(r.out);
 }
 
-Test(ctl, foreign_segment_exits_1, .timeout = 10)
+Test(ctl, foreign_segment_exits_1, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char name[SEG_PATH_MAX];
@@ -324,7 +325,7 @@ Test(ctl, foreign_segment_exits_1, .timeout = 10)
 }
 
 Test(ctl, mplog_shm_names_the_segment_and_shm_overrides_it, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char missing[SEG_PATH_MAX];
@@ -343,7 +344,7 @@ Test(ctl, mplog_shm_names_the_segment_and_shm_overrides_it, .init = ctlt_setup,
 }
 
 Test(ctl, status_lists_the_leased_lane, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = 10)
+    .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	const char *row;
@@ -370,7 +371,7 @@ Test(ctl, status_lists_the_leased_lane, .init = ctlt_setup, .fini = ctlt_teardow
 }
 
 Test(ctl, status_shows_dead_owner_without_name, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	struct lane_writer w;
@@ -397,7 +398,7 @@ Test(ctl, status_shows_dead_owner_without_name, .init = ctlt_setup,
 }
 
 Test(ctl, status_says_when_the_daemon_is_gone, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 
@@ -409,7 +410,7 @@ Test(ctl, status_says_when_the_daemon_is_gone, .init = ctlt_setup,
 }
 
 Test(ctl, status_says_when_the_heartbeat_is_stale, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	uint64_t old = (uint64_t)(seg_now_mono() - 2 * SEG_STALE_NS);
@@ -457,7 +458,7 @@ ctlt_cell(const char *header, const char *row, const char *head, char *cell, siz
 }
 
 Test(ctl, status_text_aligns_the_columns_under_their_heads, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char header[256], row[256], cell[64];
@@ -483,7 +484,7 @@ Test(ctl, status_text_aligns_the_columns_under_their_heads, .init = ctlt_setup,
 }
 
 Test(ctl, status_json_holds_the_exact_values, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = 10)
+    .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char got[CTLT_OUT_MAX], want[512], comm[SEG_NAME_MAX];
@@ -511,7 +512,7 @@ Test(ctl, status_json_holds_the_exact_values, .init = ctlt_setup, .fini = ctlt_t
 }
 
 Test(ctl, json_goes_before_or_after_status_only, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char got[CTLT_OUT_MAX];
@@ -533,7 +534,7 @@ Test(ctl, json_goes_before_or_after_status_only, .init = ctlt_setup,
 }
 
 Test(ctl, status_shows_absurd_numbers_as_unknown, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	struct lane_hdr *h = seg_lane(&ctlt_seg, 0), *h1 = seg_lane(&ctlt_seg, 1);
@@ -576,7 +577,7 @@ Test(ctl, status_shows_absurd_numbers_as_unknown, .init = ctlt_setup,
 }
 
 Test(ctl, status_escapes_the_process_name, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = 10)
+    .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char got[CTLT_OUT_MAX], c;
@@ -619,7 +620,7 @@ Test(ctl, status_escapes_the_process_name, .init = ctlt_setup, .fini = ctlt_tear
 }
 
 Test(ctl, names_lists_both_tables, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = 10)
+    .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 	char row[64];
@@ -641,7 +642,7 @@ Test(ctl, names_lists_both_tables, .init = ctlt_setup, .fini = ctlt_teardown,
 }
 
 Test(ctl, names_with_escapes_are_printed_escaped, .init = ctlt_setup,
-    .fini = ctlt_teardown, .timeout = 10)
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 
@@ -656,7 +657,7 @@ Test(ctl, names_with_escapes_are_printed_escaped, .init = ctlt_setup,
 	cr_assert_not_null(strstr(r.out, "bell\\a"), "%s", r.out);
 }
 
-Test(ctl, help_exits_0_and_documents_exit_codes, .timeout = 10)
+Test(ctl, help_exits_0_and_documents_exit_codes, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
 

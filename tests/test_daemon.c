@@ -74,7 +74,7 @@ daemont_wait_gone(pid_t pid, int timeout_ms)
 }
 
 Test(daemon, detaches_once_serving_refuses_a_second_and_stops_on_sigterm,
-    .timeout = 60)
+    .timeout = TEST_TIMEOUT(60))
 {
 	const char *shm = harness_shm_name();
 	char *pidfile = harness_file("mplogd.pid"), *log = harness_file("daemon.log");
@@ -122,7 +122,7 @@ Test(daemon, detaches_once_serving_refuses_a_second_and_stops_on_sigterm,
 	cr_assert_str_eq(recs[0].source, "stderr");
 }
 
-Test(daemon, foreground_pidfile_holds_the_pid_until_exit, .timeout = 30)
+Test(daemon, foreground_pidfile_holds_the_pid_until_exit, .timeout = TEST_TIMEOUT(30))
 {
 	char *pidfile = harness_file("fg.pid");
 	const char *extra[] = { "--pidfile", pidfile, NULL };
@@ -134,7 +134,7 @@ Test(daemon, foreground_pidfile_holds_the_pid_until_exit, .timeout = 30)
 	cr_assert_eq(access(pidfile, F_OK), -1, "the pidfile outlived mplogd");
 }
 
-Test(daemon, a_failure_before_serving_reaches_the_terminal_with_its_code, .timeout = 30)
+Test(daemon, a_failure_before_serving_reaches_the_terminal_with_its_code, .timeout = TEST_TIMEOUT(30))
 {
 	char *pidfile = harness_file("fail.pid");
 	struct harness_result r;
@@ -147,7 +147,7 @@ Test(daemon, a_failure_before_serving_reaches_the_terminal_with_its_code, .timeo
 	cr_assert_eq(access(pidfile, F_OK), -1, "a pidfile was left behind");
 }
 
-Test(daemon, daemon_with_a_command_or_without_an_output_is_a_usage_error, .timeout = 30)
+Test(daemon, daemon_with_a_command_or_without_an_output_is_a_usage_error, .timeout = TEST_TIMEOUT(30))
 {
 	char *bin = harness_build("mplogd");
 	char *with_cmd[] = { bin, "--daemon", "-o", harness_file("x.log"), "--", "/bin/true", NULL };

@@ -478,7 +478,7 @@ e2e_ts_ns(const char *ts)
  * log exactly once, intact, in order per thread, with the pid and tid of
  * the thread that wrote it; nothing reaches the command's real stderr.
  */
-Test(e2e, write_lines_of_4_procs_x_2_threads_arrive_once_in_order, .timeout = 60)
+Test(e2e, write_lines_of_4_procs_x_2_threads_arrive_once_in_order, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 500, .mix = E2E_WRITE };
 
@@ -490,7 +490,7 @@ Test(e2e, write_lines_of_4_procs_x_2_threads_arrive_once_in_order, .timeout = 60
  * line once, in order, with source syslog, the openlog ident and facility,
  * and the severity each line was sent with.
  */
-Test(e2e, syslog_lines_of_4_procs_x_2_threads_keep_ident_facility_severity, .timeout = 60)
+Test(e2e, syslog_lines_of_4_procs_x_2_threads_keep_ident_facility_severity, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 500, .mix = E2E_SYSLOG };
 
@@ -498,7 +498,7 @@ Test(e2e, syslog_lines_of_4_procs_x_2_threads_keep_ident_facility_severity, .tim
 }
 
 /* A line written with one writev(2) of three pieces is one record. */
-Test(e2e, writev_pieces_join_into_one_record, .timeout = 60)
+Test(e2e, writev_pieces_join_into_one_record, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 300, .mix = E2E_WRITEV };
 
@@ -509,7 +509,7 @@ Test(e2e, writev_pieces_join_into_one_record, .timeout = 60)
  * A line written in two or three write(2) calls by one thread, while
  * other threads and processes write theirs, joins into one record.
  */
-Test(e2e, line_written_in_pieces_joins_into_one_record, .timeout = 60)
+Test(e2e, line_written_in_pieces_joins_into_one_record, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 300, .mix = E2E_PIECES };
 
@@ -517,7 +517,7 @@ Test(e2e, line_written_in_pieces_joins_into_one_record, .timeout = 60)
 }
 
 /* One write(2) holding several lines gives one record per line. */
-Test(e2e, write_of_several_lines_gives_one_record_each, .timeout = 60)
+Test(e2e, write_of_several_lines_gives_one_record_each, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 300, .mix = E2E_MULTI };
 
@@ -528,7 +528,7 @@ Test(e2e, write_of_several_lines_gives_one_record_each, .timeout = 60)
  * Load: 4 processes x 4 threads x 20000 lines, every way of writing mixed,
  * all verified exactly once, in order, with their metadata.
  */
-Test(e2e, mixed_load_4_procs_x_4_threads_x_20000_lines_arrives_once, .timeout = 60)
+Test(e2e, mixed_load_4_procs_x_4_threads_x_20000_lines_arrives_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 4, .lines = 20000, .mix = E2E_ALL };
 
@@ -542,7 +542,7 @@ Test(e2e, mixed_load_4_procs_x_4_threads_x_20000_lines_arrives_once, .timeout = 
  * program name as ident after closelog, and the final line that has no
  * newline delivered at exit. Its stdout and status are its own.
  */
-Test(e2e, plain_host_log_is_exact_including_unterminated_last_line, .timeout = 60)
+Test(e2e, plain_host_log_is_exact_including_unterminated_last_line, .timeout = TEST_TIMEOUT(60))
 {
 	char *log = harness_file("plain.json");
 	char *argv[] = { harness_build("mplogd"), "--preload", harness_shim(), "--format",
@@ -581,7 +581,7 @@ Test(e2e, plain_host_log_is_exact_including_unterminated_last_line, .timeout = 6
  * newline in a second write) arrives whole and in order, as consecutive
  * records whose messages put together are the line.
  */
-Test(e2e, line_longer_than_a_record_arrives_whole_in_consecutive_records, .timeout = 60)
+Test(e2e, line_longer_than_a_record_arrives_whole_in_consecutive_records, .timeout = TEST_TIMEOUT(60))
 {
 	const char *unit = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";   /* 50 */
 	const char *args[] = { "r:3000:0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
@@ -698,7 +698,7 @@ e2e_kill(struct harness_daemon *d)
  * of phase 2 only the syslog lines at warning or above, and the filtered
  * lines do not leak to the program's real stderr either.
  */
-Test(e2e, level_change_by_mplogctl_applies_to_running_processes, .timeout = 60)
+Test(e2e, level_change_by_mplogctl_applies_to_running_processes, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 2, .threads = 2, .lines = 64, .mix = E2E_ALL,
 	    .wait = 1, .level2 = 4 };
@@ -722,7 +722,7 @@ Test(e2e, level_change_by_mplogctl_applies_to_running_processes, .timeout = 60)
  * (SIGTERM: it drains and leaves), then phase 2. Every line is delivered
  * exactly once, to the log or, after mplogd left, to the real stderr.
  */
-Test(e2e, lines_written_after_mplogd_stops_reach_the_real_stderr, .timeout = 60)
+Test(e2e, lines_written_after_mplogd_stops_reach_the_real_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 2, .threads = 2, .lines = 200, .mix = E2E_MULTI,
 	    .wait = 1, .level2 = 7 };
@@ -743,7 +743,7 @@ Test(e2e, lines_written_after_mplogd_stops_reach_the_real_stderr, .timeout = 60)
  * Producers check mplogd's pid as well as its heartbeat, so a killed
  * mplogd is noticed at once.
  */
-Test(e2e, lines_written_after_mplogd_is_killed_reach_the_real_stderr, .timeout = 60)
+Test(e2e, lines_written_after_mplogd_is_killed_reach_the_real_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	struct e2e_mix m = { .procs = 2, .threads = 2, .lines = 200, .mix = E2E_MULTI,
 	    .wait = 1, .level2 = 7, .lossy1 = 1 };
@@ -894,7 +894,7 @@ e2e_json_load_killed(const char *path, size_t *n)
  * and the producers go back to capturing without restarting: every line
  * of phase 2 is in the second log.
  */
-Test(e2e, mplogd_killed_under_load_is_taken_over_and_loses_nothing, .timeout = 120)
+Test(e2e, mplogd_killed_under_load_is_taken_over_and_loses_nothing, .timeout = TEST_TIMEOUT(120))
 {
 	struct e2e_mix m = { .procs = 4, .threads = 2, .lines = 20000, .mix = E2E_MULTI,
 	    .wait = 1, .level2 = 7, .fallback = 1 };
@@ -963,7 +963,7 @@ e2e_check_same_run(const struct harness_result *bare, const struct harness_resul
  * preloaded plain host's stdout, stderr and exit status are byte for byte
  * those of the run without the shim (syslog's LOG_PERROR copy included).
  */
-Test(e2e, without_mplogd_preloaded_program_output_is_byte_identical, .timeout = 60)
+Test(e2e, without_mplogd_preloaded_program_output_is_byte_identical, .timeout = TEST_TIMEOUT(60))
 {
 	struct harness_result bare, shim;
 
@@ -980,7 +980,7 @@ Test(e2e, without_mplogd_preloaded_program_output_is_byte_identical, .timeout = 
  * Producers check mplogd's pid as well as its heartbeat, so a killed
  * mplogd is noticed at once.
  */
-Test(e2e, with_a_killed_mplogd_preloaded_program_output_is_byte_identical, .timeout = 60)
+Test(e2e, with_a_killed_mplogd_preloaded_program_output_is_byte_identical, .timeout = TEST_TIMEOUT(60))
 {
 	struct harness_result bare, shim;
 	struct harness_daemon d;
@@ -997,7 +997,7 @@ Test(e2e, with_a_killed_mplogd_preloaded_program_output_is_byte_identical, .time
  * write, then several lines per write) all reach the real stderr exactly
  * once, and every hooked call returned what it should with errno kept.
  */
-Test(e2e, without_mplogd_lines_of_many_writers_reach_real_stderr_once, .timeout = 60)
+Test(e2e, without_mplogd_lines_of_many_writers_reach_real_stderr_once, .timeout = TEST_TIMEOUT(60))
 {
 	static const int mixes[] = { E2E_WRITE, E2E_WRITEV, E2E_MULTI };
 
@@ -1034,13 +1034,13 @@ e2e_logmix_statuses(int via_script)
 
 /* The exit status of a command is mplogd's, in run mode: 0, 7, and 143
  * when it is killed by SIGTERM; its children's lines all arrive. */
-Test(e2e, mplogd_run_mode_exits_with_the_command_status, .timeout = 60)
+Test(e2e, mplogd_run_mode_exits_with_the_command_status, .timeout = TEST_TIMEOUT(60))
 {
 	e2e_logmix_statuses(0);
 }
 
 /* The same through scripts/mplog-run, the user's wrapper. */
-Test(e2e, mplog_run_exits_with_the_command_status, .timeout = 60)
+Test(e2e, mplog_run_exits_with_the_command_status, .timeout = TEST_TIMEOUT(60))
 {
 	e2e_logmix_statuses(1);
 }
@@ -1050,7 +1050,7 @@ Test(e2e, mplog_run_exits_with_the_command_status, .timeout = 60)
  * is not executable, with a message naming it, through mplogd and
  * mplog-run; mplogd's private segment is gone afterwards.
  */
-Test(e2e, command_that_cannot_run_exits_127_or_126_naming_it, .timeout = 60)
+Test(e2e, command_that_cannot_run_exits_127_or_126_naming_it, .timeout = TEST_TIMEOUT(60))
 {
 	char *missing = harness_file("no-such-command");
 	char *noexec = harness_file("not-executable");
@@ -1080,7 +1080,7 @@ Test(e2e, command_that_cannot_run_exits_127_or_126_naming_it, .timeout = 60)
  * A signal sent to mplogd in run mode goes on to the command: SIGTERM to
  * mplogd while logmix waits on its stdin ends logmix, and mplogd exits 143.
  */
-Test(e2e, sigterm_to_mplogd_in_run_mode_reaches_the_command, .timeout = 60)
+Test(e2e, sigterm_to_mplogd_in_run_mode_reaches_the_command, .timeout = TEST_TIMEOUT(60))
 {
 	char *log = harness_file("log.json");
 	char *argv[] = { harness_build("mplogd"), "--preload", harness_shim(), "--format",
@@ -1110,7 +1110,7 @@ Test(e2e, sigterm_to_mplogd_in_run_mode_reaches_the_command, .timeout = 60)
  * with quotes. Each line passes the strict parser and jq, decodes to what
  * was written, and carries a time taken during the run.
  */
-Test(e2e, json_output_is_valid_for_any_bytes_a_program_writes, .timeout = 60)
+Test(e2e, json_output_is_valid_for_any_bytes_a_program_writes, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = {
 		"w:quote \" back\\\\slash / end\\n",
@@ -1170,7 +1170,7 @@ Test(e2e, json_output_is_valid_for_any_bytes_a_program_writes, .timeout = 60)
  * (here TZ=UTC0) to the microsecond with its offset, during the run;
  * backslashes, controls and invalid bytes escaped (vis(3) C style, octal).
  */
-Test(e2e, text_output_line_has_time_proc_pid_severity_and_message, .timeout = 60)
+Test(e2e, text_output_line_has_time_proc_pid_severity_and_message, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "w:hello text\\n", "o:tident", "s:4:warned",
 	    "w:esc \\x1b[1m back\\\\slash \\xff\\ttab\\n", NULL };
@@ -1234,7 +1234,7 @@ Test(e2e, text_output_line_has_time_proc_pid_severity_and_message, .timeout = 60
  * also, unchanged, on the command's real stderr; syslog goes to the file
  * only.
  */
-Test(e2e, mplog_run_tee_puts_lines_in_the_file_and_on_real_stderr, .timeout = 60)
+Test(e2e, mplog_run_tee_puts_lines_in_the_file_and_on_real_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--stderr", "tee", NULL };
 	const char *args[] = { "w:tee one\\n", "w:tee ", "w:two\\n", "s:4:tee syslog", NULL };
@@ -1259,7 +1259,7 @@ Test(e2e, mplog_run_tee_puts_lines_in_the_file_and_on_real_stderr, .timeout = 60
  * mplog-run --stderr pass: stderr is left alone (all of it on the real
  * stderr, none in the file) while syslog is still captured.
  */
-Test(e2e, mplog_run_pass_leaves_stderr_alone_and_captures_syslog, .timeout = 60)
+Test(e2e, mplog_run_pass_leaves_stderr_alone_and_captures_syslog, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--stderr", "pass", NULL };
 	const char *args[] = { "w:pass one\\n", "w:pass ", "w:two\\n", "s:4:pass syslog", NULL };
@@ -1279,7 +1279,7 @@ Test(e2e, mplog_run_pass_leaves_stderr_alone_and_captures_syslog, .timeout = 60)
 }
 
 /* mplog-run --level warning keeps warning and above only. */
-Test(e2e, mplog_run_level_keeps_only_lines_at_or_above_it, .timeout = 60)
+Test(e2e, mplog_run_level_keeps_only_lines_at_or_above_it, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--level", "warning", NULL };
 	const char *args[] = { "w:info line\\n", "s:7:debug", "s:5:notice", "s:4:warning",
@@ -1306,7 +1306,7 @@ Test(e2e, mplog_run_level_keeps_only_lines_at_or_above_it, .timeout = 60)
  * from it), a plain line (info) and a "<7>" one are dropped, and a prefix
  * split across two writes still counts.
  */
-Test(e2e, level_applies_to_stderr_lines_by_their_priority_prefix, .timeout = 60)
+Test(e2e, level_applies_to_stderr_lines_by_their_priority_prefix, .timeout = TEST_TIMEOUT(60))
 {
 	const char *opts[] = { "--level", "warning", NULL };
 	const char *args[] = { "w:plain info\n", "w:<3>an err\n", "w:<7>a debug\n",
@@ -1333,7 +1333,7 @@ Test(e2e, level_applies_to_stderr_lines_by_their_priority_prefix, .timeout = 60)
  * mplog (the reopened stream is fully buffered, so the raw write comes
  * first), and not in the log; what came before it is in the log only.
  */
-Test(e2e, freopen_of_stderr_sends_later_writes_to_the_new_file, .timeout = 60)
+Test(e2e, freopen_of_stderr_sends_later_writes_to_the_new_file, .timeout = TEST_TIMEOUT(60))
 {
 	char *path = harness_file("reopened");
 	char *redir = harness_fmt("R:%s", path);
@@ -1365,7 +1365,7 @@ Test(e2e, freopen_of_stderr_sends_later_writes_to_the_new_file, .timeout = 60)
  * naming the segment, and leaves the first one serving: a program
  * attached afterwards (mplog-run --shm) still gets its lines logged.
  */
-Test(e2e, second_mplogd_on_a_served_segment_exits_3_naming_it, .timeout = 60)
+Test(e2e, second_mplogd_on_a_served_segment_exits_3_naming_it, .timeout = TEST_TIMEOUT(60))
 {
 	struct harness_daemon d;
 	struct harness_result second, prog;
@@ -1397,7 +1397,7 @@ Test(e2e, second_mplogd_on_a_served_segment_exits_3_naming_it, .timeout = 60)
  * order, from the one pid - as the real stderr would without the shim.
  * Twenty runs, so a line that only survives by luck of timing fails too.
  */
-Test(e2e, line_written_just_before_exec_is_delivered, .timeout = 60)
+Test(e2e, line_written_just_before_exec_is_delivered, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "w:before exec\\n", "e:", "w:after exec\\n", NULL };
 	const struct e2e_want want[] = {
@@ -1412,7 +1412,7 @@ Test(e2e, line_written_just_before_exec_is_delivered, .timeout = 60)
  * A line written just before _exit(2) is delivered: no destructor runs
  * there, yet without the shim the line would be on stderr. Twenty runs.
  */
-Test(e2e, line_written_just_before__exit_is_delivered, .timeout = 60)
+Test(e2e, line_written_just_before__exit_is_delivered, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "w:before _exit\\n", "_:4", NULL };
 	const struct e2e_want want[] = {
@@ -1428,7 +1428,7 @@ Test(e2e, line_written_just_before__exit_is_delivered, .timeout = 60)
  * for completion holds severe records until they are in the segment).
  * Twenty runs.
  */
-Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = 60)
+Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "s:2:crit before abort", "k:6", NULL };
 	const struct e2e_want want[] = {
@@ -1444,7 +1444,7 @@ Test(e2e, crit_syslog_just_before_abort_is_delivered, .timeout = 60)
  * syslog() only once the record was in the segment, where mplogd finds
  * it after the process is gone. Twenty runs.
  */
-Test(e2e, crit_syslog_just_before_sigkill_is_delivered, .timeout = 60)
+Test(e2e, crit_syslog_just_before_sigkill_is_delivered, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "s:2:crit before kill", "k:9", NULL };
 	const struct e2e_want want[] = {
@@ -1459,7 +1459,7 @@ Test(e2e, crit_syslog_just_before_sigkill_is_delivered, .timeout = 60)
  * EFAULT under mplogd, as they do without it, in capture and in tee
  * mode - the hook must not crash the program by reading the buffer.
  */
-Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeout = 60)
+Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "F:", "w:still alive\\n", NULL };
 	const struct e2e_want want[] = {
@@ -1495,7 +1495,7 @@ Test(e2e, write_from_a_bad_address_fails_with_efault_instead_of_crashing, .timeo
  * from the log is counted by a record of source "mplog" ("mplog: N lines
  * dropped ..."); every line that is there is intact, once, in order.
  */
-Test(e2e, drop_policy_accounts_in_the_log_for_every_dropped_line, .timeout = 60)
+Test(e2e, drop_policy_accounts_in_the_log_for_every_dropped_line, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--policy", "drop", "--lane-size", "256K", NULL };
 	struct e2e_mix m = { .procs = 4, .threads = 4, .lines = 20000, .mix = E2E_WRITE,
@@ -1509,7 +1509,7 @@ Test(e2e, drop_policy_accounts_in_the_log_for_every_dropped_line, .timeout = 60)
  * a lane or fall back, and every line is delivered exactly once, to the
  * log or to the real stderr.
  */
-Test(e2e, more_processes_than_lanes_lose_no_line, .timeout = 60)
+Test(e2e, more_processes_than_lanes_lose_no_line, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--lanes", "2", NULL };
 	struct e2e_mix m = { .procs = 6, .threads = 2, .lines = 2000, .mix = E2E_MULTI,
@@ -1525,7 +1525,7 @@ Test(e2e, more_processes_than_lanes_lose_no_line, .timeout = 60)
  * to fall back, to the real stderr), each kind in order in the log, with
  * the main thread's tid; every call returned its length with errno kept.
  */
-Test(e2e, writes_from_a_signal_handler_interrupting_write_arrive_once, .timeout = 60)
+Test(e2e, writes_from_a_signal_handler_interrupting_write_arrive_once, .timeout = TEST_TIMEOUT(60))
 {
 	char *log = harness_file("sig.json");
 	char *argv[] = { harness_build("mplogd"), "--preload", harness_shim(), "--format",
@@ -1588,7 +1588,7 @@ Test(e2e, writes_from_a_signal_handler_interrupting_write_arrive_once, .timeout 
  * wrong order needs a particular timing. fork puts the parent's queued
  * lines into its lane first, so the window is not what orders them.
  */
-Test(e2e, line_written_before_fork_precedes_the_childs_line, .timeout = 60)
+Test(e2e, line_written_before_fork_precedes_the_childs_line, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "w:parent\\n", "f:", "w:child\\n", NULL };
 
@@ -1615,7 +1615,7 @@ Test(e2e, line_written_before_fork_precedes_the_childs_line, .timeout = 60)
  * unknown option, no command, a bad --stderr mode, or -o with --shm;
  * mplogd with an unknown level or --stderr without a command.
  */
-Test(e2e, usage_errors_exit_2_with_a_message, .timeout = 60)
+Test(e2e, usage_errors_exit_2_with_a_message, .timeout = TEST_TIMEOUT(60))
 {
 	char *run = harness_repo("scripts/mplog-run"), *mplogd = harness_build("mplogd");
 	char *say = harness_build("hosts/say");
@@ -1645,7 +1645,7 @@ Test(e2e, usage_errors_exit_2_with_a_message, .timeout = 60)
  * would without the shim, and what it then writes to fd 2 lands in its
  * file, not in the log.
  */
-Test(e2e, closed_fd2_is_followed_and_its_new_file_gets_the_writes, .timeout = 60)
+Test(e2e, closed_fd2_is_followed_and_its_new_file_gets_the_writes, .timeout = TEST_TIMEOUT(60))
 {
 	char *path = harness_file("fd2.txt");
 	const char *args[] = { "w:before close\\n", harness_fmt("c:%s", path),
@@ -1669,7 +1669,7 @@ Test(e2e, closed_fd2_is_followed_and_its_new_file_gets_the_writes, .timeout = 60
  * thread, which would die with it): every parent line is in the log, and
  * the child's line is delivered once, in the log or on the real stderr.
  */
-Test(e2e, vfork_child_writing_to_stderr_leaves_parent_capture_working, .timeout = 60)
+Test(e2e, vfork_child_writing_to_stderr_leaves_parent_capture_working, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "v:child line\\n", "w:parent 0\\n", "w:parent 1\\n",
 	    "w:parent 2\\n", NULL };
@@ -1714,7 +1714,7 @@ e2e_command_sigign(const char *traps)
  * those mplogd ignores or catches for itself (SIGPIPE, SIGXFSZ, SIGBUS)
  * reach the command as mplog-run found them, ignored or not.
  */
-Test(e2e, signals_ignored_by_the_caller_stay_ignored_in_the_command, .timeout = 60)
+Test(e2e, signals_ignored_by_the_caller_stay_ignored_in_the_command, .timeout = TEST_TIMEOUT(60))
 {
 	const unsigned long long all = E2E_SIGBIT(SIGPIPE) | E2E_SIGBIT(SIGXFSZ) |
 	    E2E_SIGBIT(SIGBUS) | E2E_SIGBIT(SIGHUP) | E2E_SIGBIT(SIGINT);
@@ -1733,7 +1733,7 @@ Test(e2e, signals_ignored_by_the_caller_stay_ignored_in_the_command, .timeout = 
  * once, across the log and the real stderr, and write returns the whole
  * length.
  */
-Test(e2e, huge_write_while_mplogd_is_stopped_loses_and_repeats_nothing, .timeout = 60)
+Test(e2e, huge_write_while_mplogd_is_stopped_loses_and_repeats_nothing, .timeout = TEST_TIMEOUT(60))
 {
 	char *argv[] = { harness_build("hosts/say"), "r:400000:0123456\\n", NULL };
 	struct harness_daemon d;

@@ -345,7 +345,7 @@ fl_log_has(const char *path, const char *msg, long pid)
  * arrives twice. mplogd says nothing on its stderr, exits 0, and gives
  * back every dead producer's lane.
  */
-Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .timeout = 120)
+Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .timeout = TEST_TIMEOUT(120))
 {
 	struct harness_daemon d;
 	struct fl_prod ps[FL_STORM];
@@ -423,7 +423,7 @@ Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .time
  * check). A then goes on (SIGCONT) and finishes: every line of both,
  * exactly once, in order.
  */
-Test(faults, sigstopped_producer_delays_no_other, .timeout = 90)
+Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 {
 	struct harness_daemon d;
 	struct fl_prod ps[2];
@@ -527,7 +527,7 @@ fl_lost(const char *err)
  * raised again every line reaches the file exactly once - or mplogd says
  * how many records it lost.
  */
-Test(faults, failing_file_sink_is_reported_and_retried, .timeout = 90)
+Test(faults, failing_file_sink_is_reported_and_retried, .timeout = TEST_TIMEOUT(90))
 {
 	struct harness_daemon d;
 	struct fl_prod ps[2];
@@ -609,7 +609,7 @@ fl_check_file(const char *path, struct fl_prod *p)
  * file is removed whole in the file created then. Nothing is lost in
  * between and mplogd goes on.
  */
-Test(faults, log_file_renamed_or_removed_is_created_again, .timeout = 90)
+Test(faults, log_file_renamed_or_removed_is_created_again, .timeout = TEST_TIMEOUT(90))
 {
 	struct harness_daemon d;
 	struct fl_prod ps[3];
@@ -646,7 +646,7 @@ Test(faults, log_file_renamed_or_removed_is_created_again, .timeout = 90)
  * mplogd keeps running and says so once; the producer exits normally;
  * mplogd exits 0 on SIGTERM.
  */
-Test(faults, output_to_dev_full_is_reported_once_and_blocks_nobody, .timeout = 90)
+Test(faults, output_to_dev_full_is_reported_once_and_blocks_nobody, .timeout = TEST_TIMEOUT(90))
 {
 	struct harness_daemon d;
 	struct fl_prod p;
@@ -672,7 +672,7 @@ Test(faults, output_to_dev_full_is_reported_once_and_blocks_nobody, .timeout = 9
  * other options (--lanes 8), which gets ready on a segment of 8 lanes. A
  * producer started then is captured by it.
  */
-Test(faults, stale_segment_never_blocks_a_new_mplogd, .timeout = 60)
+Test(faults, stale_segment_never_blocks_a_new_mplogd, .timeout = TEST_TIMEOUT(60))
 {
 	struct harness_daemon d1, d2, d3;
 	const char *const lanes8[] = { "--lanes", "8", NULL };

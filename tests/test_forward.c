@@ -178,7 +178,7 @@ fw_refusal(const char *url)
 	return strdup(why);
 }
 
-Test(forward, refuses_bad_urls_with_a_reason, .timeout = 30)
+Test(forward, refuses_bad_urls_with_a_reason, .timeout = TEST_TIMEOUT(30))
 {
 	static const char *const bad[] = {
 		"syslog://127.0.0.1:514", "udp://", "tcp://:514", "udp://127.0.0.1:0",
@@ -679,7 +679,7 @@ fw_capture_stderr(void)
 	return path;
 }
 
-Test(forward, udp_delivers_every_record_once, .timeout = 60)
+Test(forward, udp_delivers_every_record_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct fw_rs rs;
 
@@ -687,7 +687,7 @@ Test(forward, udp_delivers_every_record_once, .timeout = 60)
 	fw_deliver(&rs, "udp", FORWARD_RFC5424, 500, (struct fw_batch){ .pad = 40 });
 }
 
-Test(forward, tcp_delivers_every_record_once, .timeout = 60)
+Test(forward, tcp_delivers_every_record_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct fw_rs rs;
 
@@ -697,7 +697,7 @@ Test(forward, tcp_delivers_every_record_once, .timeout = 60)
 	    (struct fw_batch){ .pad = 100, .big = 60000 });
 }
 
-Test(forward, unix_delivers_every_record_once, .timeout = 60)
+Test(forward, unix_delivers_every_record_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct fw_rs rs;
 
@@ -705,7 +705,7 @@ Test(forward, unix_delivers_every_record_once, .timeout = 60)
 	fw_deliver(&rs, "unix", FORWARD_RFC5424, 2000, (struct fw_batch){ .pad = 60 });
 }
 
-Test(forward, rfc3164_over_each_transport, .timeout = 60)
+Test(forward, rfc3164_over_each_transport, .timeout = TEST_TIMEOUT(60))
 {
 	struct fw_rs rs;
 
@@ -715,7 +715,7 @@ Test(forward, rfc3164_over_each_transport, .timeout = 60)
 	fw_deliver(&rs, "unix", FORWARD_RFC3164, 300, (struct fw_batch){ .pad = 30 });
 }
 
-Test(forward, datagrams_are_cut_and_counted, .timeout = 60)
+Test(forward, datagrams_are_cut_and_counted, .timeout = TEST_TIMEOUT(60))
 {
 	char *err = fw_capture_stderr(), *text;
 	struct fw_rs rs;
@@ -782,7 +782,7 @@ fw_tcp_start(struct fw_rs *rs)
 	return f;
 }
 
-Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = 120)
+Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = TEST_TIMEOUT(120))
 {
 	char *err = fw_capture_stderr(), *text = NULL;
 	unsigned long long dropped;
@@ -826,7 +826,7 @@ Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = 120)
 	cr_expect(!harness_contains(text, "lost"), "%s", text);
 }
 
-Test(forward, tcp_resends_after_the_server_restarts, .timeout = 120)
+Test(forward, tcp_resends_after_the_server_restarts, .timeout = TEST_TIMEOUT(120))
 {
 	char *err = fw_capture_stderr(), *text;
 	unsigned long long dropped;
@@ -861,7 +861,7 @@ Test(forward, tcp_resends_after_the_server_restarts, .timeout = 120)
 	forward_close(f, 1000000000LL);
 }
 
-Test(forward, close_reports_what_could_not_be_sent, .timeout = 30)
+Test(forward, close_reports_what_could_not_be_sent, .timeout = TEST_TIMEOUT(30))
 {
 	char *err = fw_capture_stderr(), *text, *url;
 	const char *why;
@@ -924,7 +924,7 @@ fw_count_msg(const char *out, const char *prefix, const char *msg)
  * worse; each as rsyslogd parsed it: its priority, logmix as app name,
  * the writer's pid as procid.
  */
-Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .timeout = 90)
+Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .timeout = TEST_TIMEOUT(90))
 {
 	struct fw_rs rs;
 	char *log, *out, *tcp, *udp, *sock, *want;

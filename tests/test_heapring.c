@@ -36,6 +36,7 @@
 #include "heapring.h"
 #include "hosts/checksum.h"
 #include "prng.h"
+#include "timeout.h"
 
 #define HRT_N          HEAPRING_SLOTS
 #define HRT_MS         INT64_C(1000000)
@@ -540,7 +541,7 @@ hrt_wait_room_main(void *arg)
 	return NULL;
 }
 
-Test(heapring, pusher_waiting_for_room_is_woken_by_a_pop, .timeout = 30)
+Test(heapring, pusher_waiting_for_room_is_woken_by_a_pop, .timeout = TEST_TIMEOUT(30))
 {
 	struct heapring *r = hrt_new();
 	struct hrt_waiter w = { .r = r, .second_rc = -2 };
@@ -581,7 +582,7 @@ hrt_sleep_main(void *arg)
 	return NULL;
 }
 
-Test(heapring, sleeping_reader_is_woken_by_a_publish_that_sees_it_sleep, .timeout = 30)
+Test(heapring, sleeping_reader_is_woken_by_a_publish_that_sees_it_sleep, .timeout = TEST_TIMEOUT(30))
 {
 	struct heapring *r = hrt_new();
 	struct hrt_sleeper s = { .r = r };
@@ -764,7 +765,7 @@ hrt_stress_report(struct hrt_stress *st, const uint64_t *published)
 	hrt_expect_empty(st->r);
 }
 
-Test(heapring, four_producers_500000_records_each_arrive_once_in_order, .timeout = 30)
+Test(heapring, four_producers_500000_records_each_arrive_once_in_order, .timeout = TEST_TIMEOUT(30))
 {
 	static struct hrt_stress st;
 	struct hrt_producer p[4];
@@ -940,7 +941,7 @@ hrt_signaller_main(void *arg)
 }
 
 Test(heapring, records_pushed_from_signal_handlers_mid_claim_arrive_once_without_deadlock,
-    .timeout = 30)
+    .timeout = TEST_TIMEOUT(30))
 {
 	struct hrt_stress *st = &hrt_sig_st;
 	struct hrt_producer p[HRT_SIG_THREADS];
@@ -1071,7 +1072,7 @@ out:
 }
 
 Test(heapring, abandon_racing_a_publish_delivers_exactly_the_records_that_published,
-    .timeout = 30)
+    .timeout = TEST_TIMEOUT(30))
 {
 	struct hrt_racer x = { .records = 100000 };
 	uint64_t next = 0, abandons = 0, delivered = 0, lost = 0;

@@ -114,7 +114,7 @@ hostile_replay(const char *path, const char *name)
  * cases, and whatever it found) and every seed go through the fuzz
  * target's reading function with every check holding.
  */
-Test(hostile, fuzz_regression_inputs_and_seeds_replay_cleanly, .timeout = 60)
+Test(hostile, fuzz_regression_inputs_and_seeds_replay_cleanly, .timeout = TEST_TIMEOUT(60))
 {
 	size_t n = hostile_each_file("tests/fuzz/corpus-regress", hostile_replay);
 
@@ -134,7 +134,7 @@ hostile_seed_whole(const char *path, const char *name)
 
 /* The seeds are real lanes: each reads without damage, and has records
  * unless it is meant to be empty. */
-Test(hostile, fuzz_seeds_are_undamaged_lanes, .timeout = 60)
+Test(hostile, fuzz_seeds_are_undamaged_lanes, .timeout = TEST_TIMEOUT(60))
 {
 	hostile_each_file("tests/fuzz/corpus", hostile_seed_whole);
 }
@@ -144,7 +144,7 @@ Test(hostile, fuzz_seeds_are_undamaged_lanes, .timeout = 60)
  * records and damage their making implies: each is a lane of three
  * records (or one) with one thing made wrong.
  */
-Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .timeout = 60)
+Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .timeout = TEST_TIMEOUT(60))
 {
 	static const struct {
 		const char *name;
@@ -251,7 +251,7 @@ hostile_check(const struct fmt_record *r, void *arg)
  * lane_publish, over many laps of a small ring: the input format and the
  * reading path lose and invent nothing.
  */
-Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = 60)
+Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = TEST_TIMEOUT(60))
 {
 	uint64_t seq = 0;
 
@@ -340,7 +340,7 @@ hostile_peek(const char *p)
  * object), each fault is counted once with the lowest page lost, and the
  * pages still in the object are untouched and shared.
  */
-Test(hostile, guard_turns_faults_in_a_truncated_mapping_into_zero_pages, .timeout = 10)
+Test(hostile, guard_turns_faults_in_a_truncated_mapping_into_zero_pages, .timeout = TEST_TIMEOUT(10))
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), lowest = 0;
 	int fd;
@@ -448,7 +448,7 @@ hostile_fault_disarmed(void)
  * fault in another truncated mapping, a SIGBUS sent by a process, and a
  * fault in a mapping no longer guarded.
  */
-Test(hostile, guard_lets_every_other_sigbus_kill, .timeout = 10)
+Test(hostile, guard_lets_every_other_sigbus_kill, .timeout = TEST_TIMEOUT(10))
 {
 	static const struct {
 		const char *what;
@@ -695,18 +695,18 @@ hostile_truncated(off_t (*cut)(const struct seg *))
 	seg_detach(&s);
 }
 
-Test(hostile, truncated_to_zero_mplogd_survives_and_serves_a_new_segment, .timeout = 60)
+Test(hostile, truncated_to_zero_mplogd_survives_and_serves_a_new_segment, .timeout = TEST_TIMEOUT(60))
 {
 	hostile_truncated(hostile_cut_all);
 }
 
-Test(hostile, truncated_mid_lane_mplogd_survives_and_serves_a_new_segment, .timeout = 60)
+Test(hostile, truncated_mid_lane_mplogd_survives_and_serves_a_new_segment, .timeout = TEST_TIMEOUT(60))
 {
 	hostile_truncated(hostile_cut_mid_lane);
 }
 
 /* A SIGBUS that is no fault in the segment kills mplogd as it always did. */
-Test(hostile, sigbus_sent_to_mplogd_still_kills_it, .timeout = 30)
+Test(hostile, sigbus_sent_to_mplogd_still_kills_it, .timeout = TEST_TIMEOUT(30))
 {
 	struct harness_daemon d;
 
@@ -772,7 +772,7 @@ hostile_jq_parses(const char *path)
  * moves; at the end it exits 0 on SIGTERM, its log holds its own "lane N
  * damaged" records, and jq parses every line.
  */
-Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = 120)
+Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = TEST_TIMEOUT(120))
 {
 	static const char *const opts[] = { "--lanes", "8", "--lane-size", "256K", NULL };
 	struct hostile_part parts[3 + 2 * 8];
@@ -912,7 +912,7 @@ hostile_find(const struct harness_rec *recs, size_t n, const char *msg)
  * record's span; 0 when head itself is absurd); the records written
  * after each are delivered; and the log stays valid, strictly parsed.
  */
-Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .timeout = 60)
+Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .timeout = TEST_TIMEOUT(60))
 {
 	uint64_t me = procid_pack(getpid(), procid_start(getpid()));
 	const int32_t nopid = 0x7ffffff0;       /* no such process */
@@ -1141,7 +1141,7 @@ hostile_attaches(const void *arg)
  * writing, nor attach; its lines pass through to its own stderr and
  * never reach the log.
  */
-Test(hostile, another_user_can_neither_read_nor_write_the_segment, .timeout = 60)
+Test(hostile, another_user_can_neither_read_nor_write_the_segment, .timeout = TEST_TIMEOUT(60))
 {
 	const struct hostile_who other = { HOSTILE_NOBODY, HOSTILE_NOBODY, (gid_t)-1 };
 	struct hostile_said said;
@@ -1195,7 +1195,7 @@ hostile_plants(const void *arg)
  * with O_EXCL, and one that exists is used only when its owner is ours.
  * mplogd exits 1 naming it; attaching to it is EPERM.
  */
-Test(hostile, name_held_by_another_users_object_is_left_alone, .timeout = 60)
+Test(hostile, name_held_by_another_users_object_is_left_alone, .timeout = TEST_TIMEOUT(60))
 {
 	const struct hostile_who other = { HOSTILE_NOBODY, HOSTILE_NOBODY, (gid_t)-1 };
 	static const mode_t modes[] = { 0600, 0666 };
@@ -1232,7 +1232,7 @@ Test(hostile, name_held_by_another_users_object_is_left_alone, .timeout = 60)
  * and logs; one outside it can neither read nor write the segment, and
  * its lines pass through.
  */
-Test(hostile, group_option_lets_members_log_and_keeps_others_out, .timeout = 60)
+Test(hostile, group_option_lets_members_log_and_keeps_others_out, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--group", "4242", NULL };
 	const struct hostile_who member = { HOSTILE_NOBODY, HOSTILE_GROUP, HOSTILE_GROUP };
@@ -1274,7 +1274,7 @@ Test(hostile, group_option_lets_members_log_and_keeps_others_out, .timeout = 60)
  * setgroups(2), a set-group-ID program), may open the object, and should
  * attach (group_member(3) alone answers from the supplementary groups).
  */
-Test(hostile, group_option_lets_a_member_by_effective_gid_alone_attach, .timeout = 60)
+Test(hostile, group_option_lets_a_member_by_effective_gid_alone_attach, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--group", "4242", NULL };
 	const struct hostile_who egid_only = { HOSTILE_NOBODY, HOSTILE_GROUP, (gid_t)-1 };
@@ -1292,7 +1292,7 @@ Test(hostile, group_option_lets_a_member_by_effective_gid_alone_attach, .timeout
  * number; an unknown name is a usage error (2) with one line naming it;
  * --help lists the option.
  */
-Test(hostile, group_option_takes_a_name_or_number_and_names_an_unknown_one, .timeout = 60)
+Test(hostile, group_option_takes_a_name_or_number_and_names_an_unknown_one, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--group", "nogroup", NULL };
 	char *bad[] = { harness_build("mplogd"), "--group", "no-such-group-here", NULL };
@@ -1430,7 +1430,7 @@ hostile_exec(const struct hostile_who *who, const char *path, char **env, const 
  * line goes to its stderr, not to the log. The same run of the host
  * itself, not set-user-ID, is captured.
  */
-Test(hostile, setuid_program_under_ld_preload_is_not_captured, .timeout = 60)
+Test(hostile, setuid_program_under_ld_preload_is_not_captured, .timeout = TEST_TIMEOUT(60))
 {
 	struct harness_daemon d;
 	struct hostile_exec r;
@@ -1469,7 +1469,7 @@ Test(hostile, setuid_program_under_ld_preload_is_not_captured, .timeout = 60)
  * own stderr and not to the log. The same file run by nobody itself (not
  * secure, and in group root) is captured into that log.
  */
-Test(hostile, shim_linked_into_a_setuid_program_does_nothing, .timeout = 60)
+Test(hostile, shim_linked_into_a_setuid_program_does_nothing, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--shm", "/mplog-65534", "--group", "0", NULL };
 	const struct hostile_who nobody = { HOSTILE_NOBODY, HOSTILE_NOBODY, 0 };
@@ -1515,7 +1515,7 @@ hostile_cut_after_four_lanes(const struct seg *s)
  * lines written after the cut, through lanes before it, are delivered,
  * and mplogd exits with the command's status.
  */
-Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout = 60)
+Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const opts[] = { "--catch-all", NULL };
 	char *log = harness_file("catch-all.json"), *err = harness_file("catch-all.err");
@@ -1559,7 +1559,7 @@ Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout 
  * reaches the log or its own stderr: mplogd's skip moves tail and done
  * past the producer's own head, and the producer goes on from there.
  */
-Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .timeout = 60)
+Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .timeout = TEST_TIMEOUT(60))
 {
 	char *argv[] = { harness_build("hosts/logmix"), "-w", "-p", "1", "-t", "1", "-n", "5",
 	    NULL };

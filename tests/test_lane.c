@@ -37,6 +37,7 @@
 #include "seg.h"
 #include "hosts/checksum.h"
 #include "prng.h"
+#include "timeout.h"
 
 #define LANET_SEC   INT64_C(1000000000)
 
@@ -1037,7 +1038,7 @@ lanet_waiter_main(void *arg)
 	return NULL;
 }
 
-Test(lane, writer_waiting_for_room_is_woken_by_the_reader, .timeout = 10)
+Test(lane, writer_waiting_for_room_is_woken_by_the_reader, .timeout = TEST_TIMEOUT(10))
 {
 	struct seg seg;
 	struct lanet_waiter t;
@@ -1156,7 +1157,7 @@ lanet_writers_alive(const pid_t *pids, uint32_t n)
 	}
 }
 
-Test(lane, forked_writer_2m_records_arrive_in_order_exactly_once, .timeout = 60)
+Test(lane, forked_writer_2m_records_arrive_in_order_exactly_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct seg seg;
 	struct lane_view v;
@@ -1207,7 +1208,7 @@ Test(lane, forked_writer_2m_records_arrive_in_order_exactly_once, .timeout = 60)
 
 #define LANET_WRITERS 4
 
-Test(lane, four_writers_on_four_lanes_each_arrive_in_order_exactly_once, .timeout = 60)
+Test(lane, four_writers_on_four_lanes_each_arrive_in_order_exactly_once, .timeout = TEST_TIMEOUT(60))
 {
 	const uint64_t n = LANET_STRESS_N / LANET_WRITERS;
 	struct seg seg;
@@ -1415,7 +1416,7 @@ lanet_race_writer(struct seg *seg, struct lanet_race *sh)
 	_exit(0);
 }
 
-Test(lane, reader_and_writer_taking_back_never_take_one_record_twice, .timeout = 60)
+Test(lane, reader_and_writer_taking_back_never_take_one_record_twice, .timeout = TEST_TIMEOUT(60))
 {
 	struct seg seg;
 	struct lanet_race *sh;
@@ -1512,7 +1513,7 @@ lanet_rounds_writer(void *arg)
 	return NULL;
 }
 
-Test(lane, reader_and_writer_thread_taking_back_never_take_one_record_twice, .timeout = 60)
+Test(lane, reader_and_writer_thread_taking_back_never_take_one_record_twice, .timeout = TEST_TIMEOUT(60))
 {
 	struct seg seg;
 	struct lanet_rounds t;

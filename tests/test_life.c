@@ -242,13 +242,13 @@ life_fork_check(const char *how)
 	life_check(recs, n, &ws);
 }
 
-Test(life, forked_child_has_its_pid_and_repeats_none_of_the_parents_lines, .timeout = 60)
+Test(life, forked_child_has_its_pid_and_repeats_none_of_the_parents_lines, .timeout = TEST_TIMEOUT(60))
 {
 	life_fork_check("fork");
 }
 
 /* The same with _Fork, which runs no atfork handler. */
-Test(life, _Fork_child_has_its_pid_and_repeats_none_of_the_parents_lines, .timeout = 60)
+Test(life, _Fork_child_has_its_pid_and_repeats_none_of_the_parents_lines, .timeout = TEST_TIMEOUT(60))
 {
 	life_fork_check("_Fork");
 }
@@ -259,7 +259,7 @@ Test(life, _Fork_child_has_its_pid_and_repeats_none_of_the_parents_lines, .timeo
  * pid and name, each arrive once. The vfork child execs without waiting
  * on its parent's pipeline.
  */
-Test(life, vfork_posix_spawn_and_system_deliver_the_lines_of_both_sides, .timeout = 60)
+Test(life, vfork_posix_spawn_and_system_deliver_the_lines_of_both_sides, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const hows[] = { "vfork", "posix_spawn", "system" };
 
@@ -297,7 +297,7 @@ Test(life, vfork_posix_spawn_and_system_deliver_the_lines_of_both_sides, .timeou
  * luck of timing fails too.
  */
 Test(life, exec_chain_through_every_exec_call_delivers_each_images_line_in_order,
-    .timeout = 120)
+    .timeout = TEST_TIMEOUT(120))
 {
 	static const char *const calls[] = { "execv", "execve", "execvp", "execvpe", "execl",
 	    "execle", "execlp", "fexecve", "execveat" };
@@ -334,7 +334,7 @@ Test(life, exec_chain_through_every_exec_call_delivers_each_images_line_in_order
  * noclose). Every line arrives once with the pid of the process that
  * wrote it (the pid it names itself); lines sent to /dev/null do not.
  */
-Test(life, daemon3_lines_arrive_with_the_daemons_own_pid, .timeout = 60)
+Test(life, daemon3_lines_arrive_with_the_daemons_own_pid, .timeout = TEST_TIMEOUT(60))
 {
 	for (int noclose = 0; noclose < 2; noclose++) {
 		const char *args[] = { "daemon3", noclose ? "1" : "0", "5", NULL };
@@ -374,7 +374,7 @@ Test(life, daemon3_lines_arrive_with_the_daemons_own_pid, .timeout = 60)
  * with its own pid; its stderr lines are in the file it chose, in order,
  * and not in the log. A daemon whose stderr is /dev/null too.
  */
-Test(life, hand_made_daemon_that_closes_everything_keeps_its_lines, .timeout = 60)
+Test(life, hand_made_daemon_that_closes_everything_keeps_its_lines, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const hows[] = { "closefrom", "close_range", "loop", "loop" };
 
@@ -475,7 +475,7 @@ life_threads_init(struct life_threads *th, long threads, long first)
  * order, with that thread's tid.
  */
 Test(life, sixty_four_threads_mixing_write_fprintf_syslog_arrive_once_in_order,
-    .timeout = 60)
+    .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "threads", "64", "500", NULL };
 	struct life_threads th;
@@ -535,7 +535,7 @@ life_cancel_run(const char *mode)
 	}
 }
 
-Test(life, cancelled_threads_lose_no_other_line_and_the_process_exits, .timeout = 60)
+Test(life, cancelled_threads_lose_no_other_line_and_the_process_exits, .timeout = TEST_TIMEOUT(60))
 {
 	life_cancel_run("capture");
 }
@@ -546,7 +546,7 @@ Test(life, cancelled_threads_lose_no_other_line_and_the_process_exits, .timeout 
  * point while it holds stderr's lock: the lock is released as the thread
  * unwinds, and later calls on stderr go on.
  */
-Test(life, cancelled_threads_in_tee_mode_leave_stderr_usable, .timeout = 60)
+Test(life, cancelled_threads_in_tee_mode_leave_stderr_usable, .timeout = TEST_TIMEOUT(60))
 {
 	life_cancel_run("tee");
 }
@@ -561,7 +561,7 @@ Test(life, cancelled_threads_in_tee_mode_leave_stderr_usable, .timeout = 60)
  * stderr - each kind in order in the log, with the one tid.
  */
 Test(life, write_from_a_handler_interrupting_fprintf_syslog_write_arrives_once,
-    .timeout = 120)
+    .timeout = TEST_TIMEOUT(120))
 {
 	static const char *const vias[] = { "fprintf", "syslog", "write" };
 
@@ -703,7 +703,7 @@ life_end_check(const char *how, const char *limit, int runs, int sure)
 }
 
 /* exit(3), _exit(2) and _Exit(2) right after a line. */
-Test(life, lines_before_exit__exit__Exit_arrive_and_the_status_is_kept, .timeout = 60)
+Test(life, lines_before_exit__exit__Exit_arrive_and_the_status_is_kept, .timeout = TEST_TIMEOUT(60))
 {
 	life_end_check("exit", "0", 3, 1);
 	life_end_check("_exit", "0", 3, 1);
@@ -712,7 +712,7 @@ Test(life, lines_before_exit__exit__Exit_arrive_and_the_status_is_kept, .timeout
 
 /* abort(3), also with a SIGABRT handler that returns and with SIGABRT
  * ignored (abort gets past both). */
-Test(life, lines_before_abort_arrive_and_the_signal_and_core_flag_are_kept, .timeout = 60)
+Test(life, lines_before_abort_arrive_and_the_signal_and_core_flag_are_kept, .timeout = TEST_TIMEOUT(60))
 {
 	life_end_check("abort", "max", 5, 1);
 	life_end_check("abort", "0", 2, 1);
@@ -723,7 +723,7 @@ Test(life, lines_before_abort_arrive_and_the_signal_and_core_flag_are_kept, .tim
 /* Faults of a real instruction: SIGSEGV, SIGBUS, SIGILL, SIGFPE, in a
  * second thread, and in four threads at once. */
 Test(life, lines_before_a_real_fault_arrive_and_the_signal_and_core_flag_are_kept,
-    .timeout = 120)
+    .timeout = TEST_TIMEOUT(120))
 {
 	life_end_check("segv", "max", 5, 1);
 	life_end_check("segv", "0", 2, 1);
@@ -737,7 +737,7 @@ Test(life, lines_before_a_real_fault_arrive_and_the_signal_and_core_flag_are_kep
 /* Signals that do not come back by themselves: a breakpoint's SIGTRAP,
  * seccomp's SIGSYS, and fatal signals sent with raise. */
 Test(life, lines_before_a_trap_seccomp_or_raised_signal_arrive_with_the_status_kept,
-    .timeout = 120)
+    .timeout = TEST_TIMEOUT(120))
 {
 	life_end_check("trap", "max", 3, 1);
 	life_end_check("sys", "max", 3, 1);
@@ -748,7 +748,7 @@ Test(life, lines_before_a_trap_seccomp_or_raised_signal_arrive_with_the_status_k
 
 /* glibc's own abort, from malloc's double-free check (its message is
  * written with a raw system call to the real stderr in both runs). */
-Test(life, lines_before_glibcs_double_free_abort_arrive, .timeout = 60)
+Test(life, lines_before_glibcs_double_free_abort_arrive, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "end", "doublefree", NULL };
 	struct harness_result p = life_plain(args);
@@ -761,7 +761,7 @@ Test(life, lines_before_glibcs_double_free_abort_arrive, .timeout = 60)
  * and the lines arrive; without one the kernel kills at once, the status
  * is the same and nothing is delivered twice. */
 Test(life, stack_overflow_keeps_its_status_and_with_an_alternate_stack_its_lines,
-    .timeout = 120)
+    .timeout = TEST_TIMEOUT(120))
 {
 	life_end_check("stackalt", "0", 3, 1);
 	life_end_check("stack", "0", 3, 0);
@@ -774,7 +774,7 @@ Test(life, stack_overflow_keeps_its_status_and_with_an_alternate_stack_its_lines
  * at every step, as without the shim; its handler runs on a real fault
  * (and jumps back); and its lines, the handler's included, arrive once.
  */
-Test(life, own_sigsegv_handler_runs_and_sigaction_reports_it_unchanged, .timeout = 60)
+Test(life, own_sigsegv_handler_runs_and_sigaction_reports_it_unchanged, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "own", NULL };
 	struct harness_result p = life_plain(args);
@@ -803,7 +803,7 @@ Test(life, own_sigsegv_handler_runs_and_sigaction_reports_it_unchanged, .timeout
  * sysv_signal, __sysv_signal, sigset and siginterrupt: every old handler,
  * flag, mask and errno the program sees is what it sees without the shim.
  */
-Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = 60)
+Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "dispositions", NULL };
 	struct harness_result p = life_plain(args);
@@ -828,7 +828,7 @@ Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = 
  * standalone mplogd, so that nothing but the shim stands between it and
  * the dispositions it inherits.
  */
-Test(life, fatal_signals_ignored_at_start_stay_ignored, .timeout = 60)
+Test(life, fatal_signals_ignored_at_start_stay_ignored, .timeout = TEST_TIMEOUT(60))
 {
 	static const int sigs[] = { SIGBUS, SIGFPE, SIGTRAP, SIGSYS };
 	const char *args[] = { "ignored", NULL };

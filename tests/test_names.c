@@ -28,6 +28,7 @@
 
 #include "names.h"
 #include "seg.h"
+#include "timeout.h"
 
 /* A segment of procs and modules name entries, its name already unlinked. */
 static void
@@ -305,7 +306,7 @@ namest_reader(struct seg *seg, struct namest_shared *sh)
 	_exit(0);
 }
 
-Test(names, concurrent_registration_from_8_processes_leaves_every_name_resolvable, .timeout = 30)
+Test(names, concurrent_registration_from_8_processes_leaves_every_name_resolvable, .timeout = TEST_TIMEOUT(30))
 {
 	struct seg seg;
 	struct namest_shared *sh;

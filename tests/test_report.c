@@ -253,169 +253,169 @@ report_check_de(const char *name)
 	report_check_how(&h);
 }
 
-Test(report, perror_writes_s_colon_strerror, .timeout = 60)
+Test(report, perror_writes_s_colon_strerror, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("perror");
 }
 
-Test(report, perror_with_null_or_empty_s_writes_strerror_alone, .timeout = 60)
+Test(report, perror_with_null_or_empty_s_writes_strerror_alone, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("perror_null");
 }
 
 /* glibc's perror writes through a copy of an unoriented stderr when its
  * descriptor is open for reading and writing, and leaves it unoriented. */
-Test(report, perror_on_a_read_write_stderr_leaves_it_unoriented, .timeout = 60)
+Test(report, perror_on_a_read_write_stderr_leaves_it_unoriented, .timeout = TEST_TIMEOUT(60))
 {
 	struct report_how h = { "perror", harness_env(NULL), 1, 0 };
 
 	report_check_how(&h);
 }
 
-Test(report, warn_prefixes_the_program_and_appends_strerror, .timeout = 60)
+Test(report, warn_prefixes_the_program_and_appends_strerror, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("warn");
 }
 
-Test(report, warn_format_percent_m_reads_errno_at_the_call, .timeout = 60)
+Test(report, warn_format_percent_m_reads_errno_at_the_call, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("warn_m");
 }
 
-Test(report, warn_without_a_format_writes_program_and_strerror, .timeout = 60)
+Test(report, warn_without_a_format_writes_program_and_strerror, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("warn_nofmt");
 }
 
-Test(report, warnx_with_and_without_a_format, .timeout = 60)
+Test(report, warnx_with_and_without_a_format, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("warnx");
 }
 
-Test(report, vwarn_and_vwarnx_take_a_va_list, .timeout = 60)
+Test(report, vwarn_and_vwarnx_take_a_va_list, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("vwarn");
 }
 
-Test(report, err_writes_once_and_exits_with_its_status, .timeout = 60)
+Test(report, err_writes_once_and_exits_with_its_status, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("err");
 }
 
-Test(report, errx_writes_once_and_exits_with_its_status, .timeout = 60)
+Test(report, errx_writes_once_and_exits_with_its_status, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("errx");
 }
 
-Test(report, verr_writes_once_and_exits_with_its_status, .timeout = 60)
+Test(report, verr_writes_once_and_exits_with_its_status, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("verr");
 }
 
-Test(report, verrx_writes_once_and_exits_with_its_status, .timeout = 60)
+Test(report, verrx_writes_once_and_exits_with_its_status, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("verrx");
 }
 
-Test(report, error_flushes_stdout_and_counts_the_message, .timeout = 60)
+Test(report, error_flushes_stdout_and_counts_the_message, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error");
 }
 
-Test(report, error_appends_the_errnum_text, .timeout = 60)
+Test(report, error_appends_the_errnum_text, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error_errnum");
 }
 
-Test(report, error_with_a_status_exits_with_it, .timeout = 60)
+Test(report, error_with_a_status_exits_with_it, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error_status");
 }
 
-Test(report, error_at_line_names_file_and_line, .timeout = 60)
+Test(report, error_at_line_names_file_and_line, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error_at_line");
 }
 
-Test(report, error_one_per_line_drops_a_repeated_file_and_line, .timeout = 60)
+Test(report, error_one_per_line_drops_a_repeated_file_and_line, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error_one_per_line");
 }
 
-Test(report, error_print_progname_replaces_the_program_name, .timeout = 60)
+Test(report, error_print_progname_replaces_the_program_name, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("error_print_progname");
 }
 
-Test(report, psignal_writes_the_signal_description, .timeout = 60)
+Test(report, psignal_writes_the_signal_description, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psignal");
 }
 
-Test(report, psignal_of_an_unknown_signal_says_so, .timeout = 60)
+Test(report, psignal_of_an_unknown_signal_says_so, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psignal_unknown");
 }
 
-Test(report, psignal_of_every_signal_number_matches_glibc, .timeout = 60)
+Test(report, psignal_of_every_signal_number_matches_glibc, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psignal_all");
 }
 
-Test(report, psiginfo_of_a_kill_from_the_process_itself, .timeout = 60)
+Test(report, psiginfo_of_a_kill_from_the_process_itself, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psiginfo");
 }
 
-Test(report, psiginfo_of_every_signal_and_code_glibc_names, .timeout = 60)
+Test(report, psiginfo_of_every_signal_and_code_glibc_names, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psiginfo_all");
 }
 
-Test(report, psiginfo_cuts_its_text_at_511_bytes, .timeout = 60)
+Test(report, psiginfo_cuts_its_text_at_511_bytes, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("psiginfo_long");
 }
 
-Test(report, assert_failure_is_delivered_before_the_abort, .timeout = 60)
+Test(report, assert_failure_is_delivered_before_the_abort, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("assert");
 }
 
-Test(report, assert_perror_failure_is_delivered_before_the_abort, .timeout = 60)
+Test(report, assert_perror_failure_is_delivered_before_the_abort, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("assert_perror");
 }
 
-Test(report, text_held_in_a_buffered_stderr_comes_first, .timeout = 60)
+Test(report, text_held_in_a_buffered_stderr_comes_first, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("buffered");
 }
 
-Test(report, wide_oriented_stderr_with_ascii_text_is_captured, .timeout = 60)
+Test(report, wide_oriented_stderr_with_ascii_text_is_captured, .timeout = TEST_TIMEOUT(60))
 {
 	report_check("wide");
 }
 
 /* Precision in characters, not bytes: mplog leaves these to glibc. */
-Test(report, wide_oriented_stderr_with_utf8_text_is_left_to_glibc, .timeout = 60)
+Test(report, wide_oriented_stderr_with_utf8_text_is_left_to_glibc, .timeout = TEST_TIMEOUT(60))
 {
 	struct report_how h = { "wide_utf8", harness_env("LC_ALL=C.UTF-8", NULL), 0, 1 };
 
 	report_check_how(&h);
 }
 
-Test(report, messages_in_german_match_glibc_translations, .timeout = 60)
+Test(report, messages_in_german_match_glibc_translations, .timeout = TEST_TIMEOUT(60))
 {
 	report_check_de("all");
 }
 
-Test(report, assert_message_in_german_matches_glibc, .timeout = 60)
+Test(report, assert_message_in_german_matches_glibc, .timeout = TEST_TIMEOUT(60))
 {
 	report_check_de("assert");
 }
 
-Test(report, unknown_signal_in_german_matches_glibc, .timeout = 60)
+Test(report, unknown_signal_in_german_matches_glibc, .timeout = TEST_TIMEOUT(60))
 {
 	report_check_de("psignal_unknown");
 }

@@ -42,6 +42,7 @@
 #include "names.h"
 #include "procid.h"
 #include "seg.h"
+#include "timeout.h"
 
 #define SEGT_SEC INT64_C(1000000000)
 
@@ -583,7 +584,7 @@ Test(seg, consumer_goes_starting_running_closed, .fini = segt_unlink)
 	seg_detach(&c);
 }
 
-Test(seg, consumer_exists_is_false_for_a_dead_or_reused_pid, .fini = segt_unlink, .timeout = 10)
+Test(seg, consumer_exists_is_false_for_a_dead_or_reused_pid, .fini = segt_unlink, .timeout = TEST_TIMEOUT(10))
 {
 	const char *name = segt_new_name("deadpid");
 	struct seg_params p = segt_params();
@@ -624,7 +625,7 @@ Test(seg, consumer_exists_is_false_for_a_dead_or_reused_pid, .fini = segt_unlink
 	seg_detach(&c);
 }
 
-Test(procid, start_time_is_read_past_odd_command_names, .timeout = 10)
+Test(procid, start_time_is_read_past_odd_command_names, .timeout = TEST_TIMEOUT(10))
 {
 	int fds[2];
 	pid_t child;
@@ -654,7 +655,7 @@ Test(procid, start_time_is_read_past_odd_command_names, .timeout = 10)
 	cr_assert_leq(procid_start(getpid()), got[0]);
 }
 
-Test(procid, a_zombie_is_not_alive, .timeout = 10)
+Test(procid, a_zombie_is_not_alive, .timeout = TEST_TIMEOUT(10))
 {
 	int fds[2];
 	pid_t child;
@@ -714,7 +715,7 @@ segt_procless_child(void)
 	_exit(0);
 }
 
-Test(procid, a_running_process_is_alive_when_proc_cannot_tell, .timeout = 10)
+Test(procid, a_running_process_is_alive_when_proc_cannot_tell, .timeout = TEST_TIMEOUT(10))
 {
 	pid_t child = fork();
 	int status;
@@ -820,7 +821,7 @@ segt_publish(struct seg *seg, struct lane_writer *w, uint64_t seq)
 	seg_wake_consumer(seg);
 }
 
-Test(seg, sleeping_consumer_is_woken_by_a_publish, .fini = segt_unlink, .timeout = 20)
+Test(seg, sleeping_consumer_is_woken_by_a_publish, .fini = segt_unlink, .timeout = TEST_TIMEOUT(20))
 {
 	const char *name = segt_new_name("wake");
 	struct seg_params p = segt_params();
@@ -861,7 +862,7 @@ Test(seg, sleeping_consumer_is_woken_by_a_publish, .fini = segt_unlink, .timeout
 	seg_detach(&c);
 }
 
-Test(seg, sleeping_consumer_is_woken_from_another_process, .fini = segt_unlink, .timeout = 20)
+Test(seg, sleeping_consumer_is_woken_from_another_process, .fini = segt_unlink, .timeout = TEST_TIMEOUT(20))
 {
 	const char *name = segt_new_name("wakeproc");
 	struct seg_params p = segt_params();
@@ -936,7 +937,7 @@ segt_never(void *arg)
 	return 0;
 }
 
-Test(seg, consumer_does_not_sleep_when_work_is_pending, .fini = segt_unlink, .timeout = 10)
+Test(seg, consumer_does_not_sleep_when_work_is_pending, .fini = segt_unlink, .timeout = TEST_TIMEOUT(10))
 {
 	const char *name = segt_new_name("pending");
 	struct seg_params p = segt_params();
@@ -950,7 +951,7 @@ Test(seg, consumer_does_not_sleep_when_work_is_pending, .fini = segt_unlink, .ti
 	seg_detach(&c);
 }
 
-Test(seg, consumer_sleeps_its_timeout_when_nobody_wakes_it, .fini = segt_unlink, .timeout = 10)
+Test(seg, consumer_sleeps_its_timeout_when_nobody_wakes_it, .fini = segt_unlink, .timeout = TEST_TIMEOUT(10))
 {
 	const char *name = segt_new_name("timeout");
 	struct seg_params p = segt_params();

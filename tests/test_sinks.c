@@ -118,7 +118,7 @@ sk_mplogd_fails(const char *const *args, int code, const char *needle)
 	cr_assert_eq(harness_count_lines(r.err, ""), 1, "more than one line: %s", r.err);
 }
 
-Test(sinks, bad_sinks_stop_mplogd_with_a_message_naming_them, .timeout = 30)
+Test(sinks, bad_sinks_stop_mplogd_with_a_message_naming_them, .timeout = TEST_TIMEOUT(30))
 {
 	const char *const unwritable[] = { "-o", "/nonexistent/dir/x.log", NULL };
 	const char *const level[] = { "-o", "x.log,level=loud", NULL };
@@ -243,7 +243,7 @@ sk_text_severity(const char *line, char *buf, size_t len)
  * JSON, and in text only those of severity warning or worse - exactly the
  * lines whose seq % 6 is 0, 1 or 2 - each once.
  */
-Test(sinks, two_sinks_each_get_their_format_and_level, .timeout = 60)
+Test(sinks, two_sinks_each_get_their_format_and_level, .timeout = TEST_TIMEOUT(60))
 {
 	char *text = harness_file("warn.log");
 	const char *const opts[] = { "-o", harness_fmt("%s,format=text,level=warning", text),
@@ -310,7 +310,7 @@ sk_seen_rotated(struct sk_seen *s, const char *path, unsigned keep, uint64_t max
  * a dozen files, none over 64 KiB, that hold every line once, in order
  * from the oldest file to the log itself.
  */
-Test(sinks, rotation_by_size_keeps_every_line_once_in_order, .timeout = 60)
+Test(sinks, rotation_by_size_keeps_every_line_once_in_order, .timeout = TEST_TIMEOUT(60))
 {
 	const char *const opts[] = { "--rotate-size", "64K", "--rotate-keep", "40", NULL };
 	struct sk_seen s;
@@ -328,7 +328,7 @@ Test(sinks, rotation_by_size_keeps_every_line_once_in_order, .timeout = 60)
  * Keeping 2: only the log and two rotated files remain, and they hold the
  * newest lines of every thread, without a gap.
  */
-Test(sinks, rotation_keeps_only_the_newest_files, .timeout = 60)
+Test(sinks, rotation_keeps_only_the_newest_files, .timeout = TEST_TIMEOUT(60))
 {
 	const char *const opts[] = { "--rotate-size", "32K", "--rotate-keep", "2", NULL };
 	struct sk_seen s;
@@ -400,7 +400,7 @@ sk_spawn_logmix(const struct harness_daemon *d, const char *const *args)
  * SIGHUP, rotates the log three times while four threads log 60,000
  * lines: every line is in exactly one of the files afterwards.
  */
-Test(sinks, logrotate_create_under_load_loses_and_repeats_nothing, .timeout = 120)
+Test(sinks, logrotate_create_under_load_loses_and_repeats_nothing, .timeout = TEST_TIMEOUT(120))
 {
 	const char *const args[] = { "-p", "1", "-t", "4", "-n", "15000", "-m", "write", NULL };
 	struct harness_daemon d;
@@ -434,7 +434,7 @@ Test(sinks, logrotate_create_under_load_loses_and_repeats_nothing, .timeout = 12
  * the copy, the second whole in the log, which starts at its first byte
  * (O_APPEND: no hole of zeroes where the old end was).
  */
-Test(sinks, logrotate_copytruncate_between_loads_keeps_both, .timeout = 120)
+Test(sinks, logrotate_copytruncate_between_loads_keeps_both, .timeout = TEST_TIMEOUT(120))
 {
 	const char *const args[] = { "-p", "1", "-t", "2", "-n", "2000", "-m", "write", NULL };
 	struct harness_daemon d;
@@ -508,7 +508,7 @@ sk_on_terminal(const char *keys, const char *extra)
  * plain) unless NO_COLOR is set or the sink says color=never; a pipe
  * gets none unless color=always.
  */
-Test(sinks, terminal_gets_colour_by_severity_unless_no_color, .timeout = 60)
+Test(sinks, terminal_gets_colour_by_severity_unless_no_color, .timeout = TEST_TIMEOUT(60))
 {
 	unsetenv("NO_COLOR");
 	char *t = sk_on_terminal("", NULL);
@@ -579,7 +579,7 @@ Test(sinks, rate_limit_counts_per_window_per_process)
  * mplog says that 900 were suppressed. The main process's two lines are
  * under the limit.
  */
-Test(sinks, rate_limit_replaces_a_flood_with_a_count, .timeout = 60)
+Test(sinks, rate_limit_replaces_a_flood_with_a_count, .timeout = TEST_TIMEOUT(60))
 {
 	const char *const opts[] = { "--rate-limit", "100/60", NULL };
 	struct sk_seen s;
