@@ -40,6 +40,7 @@ enum heapring_kind {
 	HEAPRING_STDERR = 1,    /* bytes written to stderr, maybe partial lines */
 	HEAPRING_SYSLOG = 2,    /* one formatted syslog message */
 	HEAPRING_MPLOG = 3,     /* a message about capture itself */
+	HEAPRING_SNAP = 4,      /* a syslog call as a snapshot (shm/snap.h) */
 };
 
 struct heapring_rec {

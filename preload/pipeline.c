@@ -17,6 +17,7 @@
 #include "procid.h"
 #include "real.h"
 #include "shim.h"
+#include "snap.h"
 
 #define PIPELINE_BATCH 64   /* records between lane publications */
 
@@ -73,8 +74,32 @@ pipeline_is_self(void)
 static uint8_t
 pipeline_source(uint8_t kind)
 {
-	return kind == HEAPRING_SYSLOG ? LANE_SRC_SYSLOG :
+	return kind == HEAPRING_SYSLOG || kind == HEAPRING_SNAP ? LANE_SRC_SYSLOG :
 	    kind == HEAPRING_MPLOG ? LANE_SRC_MPLOG : LANE_SRC_STDERR;
+}
+
+/* Buffers to format a snapshot here, when it cannot go to mplogd: used
+ * by the pipeline thread, or by the one thread that found none could be
+ * made (pipeline_inline). */
+static char pipeline_snap_res[LANE_MSG_MAX + 1], pipeline_snap_text[LANE_MSG_MAX + 1];
+
+/* The text of snapshot snap (len bytes; resolved: its format is copied
+ * in), without a trailing newline, as syslog(3) would send it; its
+ * length in *n, or NULL when it does not add up. */
+static const char *
+pipeline_snap_format(const char *snap, uint32_t len, int resolved, uint32_t *n)
+{
+	int size = resolved ? (int)len : snap_resolve(snap, len, pipeline_snap_res,
+	    sizeof(pipeline_snap_res));
+	int k;
+
+	if (size == -1 || (k = snap_format(resolved ? snap : pipeline_snap_res, (size_t)size,
+	    pipeline_snap_text, sizeof(pipeline_snap_text))) == -1)
+		return NULL;
+	if (k > 0 && pipeline_snap_text[k - 1] == '\n')
+		k--;
+	*n = (uint32_t)k;
+	return pipeline_snap_text;
 }
 
 /* Write a line (of a lane source) where it would have gone without mplog. */
@@ -111,11 +136,15 @@ pipeline_take_back(struct lane_writer *w)
 	if (r != pl.me && lane_seize(w->hdr, r, pl.me) == -1)
 		return -1;
 	while ((got = lane_peek(w->hdr, w->data, w->size, &v)) != 0) {
+		const char *text = v.msg;
+		uint32_t n = v.msg_len;
+
 		if (lane_consume(w->hdr, &v) == -1)
 			break;  /* only a scribbled lane moves tail under us */
-		if (got == 1)
-			pipeline_pass(v.rec.source, v.rec.pri, v.rec.flags & LANE_F_SPLIT,
-			    v.msg, v.msg_len);
+		if (got == 1 && (v.rec.flags & LANE_F_SNAP))
+			text = pipeline_snap_format(v.msg, v.msg_len, 1, &n);
+		if (got == 1 && text != NULL)
+			pipeline_pass(v.rec.source, v.rec.pri, v.rec.flags & LANE_F_SPLIT, text, n);
 	}
 	lane_release(w->hdr, pl.me);
 	return 0;
@@ -286,9 +315,9 @@ pipeline_below_level(const struct lines_line *l)
 	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) > l->level;
 }
 
-/* Fill a reserved lane record with line l and commit it. */
+/* Fill a reserved lane record's header for line l. */
 static void
-pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
+pipeline_head(struct lane_rec *rec, const struct lines_line *l)
 {
 	rec->source = pipeline_source(l->kind);
 	rec->pri = l->pri;
@@ -297,7 +326,14 @@ pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
 	rec->ts_ns = l->ts_ns;
 	rec->tid = l->tid;
 	rec->proc_id = pl.proc_id;
-	rec->ident_id = l->kind == HEAPRING_SYSLOG ? pipeline_ident(l->ident) : 0;
+	rec->ident_id = rec->source == LANE_SRC_SYSLOG ? pipeline_ident(l->ident) : 0;
+}
+
+/* Fill a reserved lane record with line l and commit it. */
+static void
+pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
+{
+	pipeline_head(rec, l);
 	memcpy(lane_rec_msg(rec), l->data, l->len);
 	lane_commit(&pl.lane, rec);
 	if (++pl.unpublished >= PIPELINE_BATCH)
@@ -370,6 +406,49 @@ pipeline_emit(void *arg, const struct lines_line *l)
 	pipeline_commit(rec, l);
 }
 
+/*
+ * A syslog snapshot: into the lane with its format copied in, for mplogd
+ * to format; when it cannot go there (no lane, no room, too big),
+ * formatted here and handled as any syslog line.
+ */
+static void
+pipeline_emit_snap(const struct heapring_rec *hr)
+{
+	struct lines_line l = { .ts_ns = hr->ts_ns, .tid = hr->tid, .kind = HEAPRING_SNAP,
+	    .pri = hr->pri, .level = hr->level, .ident = hr->ident };
+	int size = snap_resolved_size(hr->data, hr->len);
+	struct lane_rec *rec;
+
+	if (size != -1 && size <= (int)LANE_MSG_MAX && pipeline_lease() == 0) {
+		if (pl.drops_pending != 0)
+			pipeline_report_drops(0);
+		if ((rec = pipeline_reserve((uint32_t)size)) != NULL) {
+			pipeline_head(rec, &l);
+			rec->flags |= LANE_F_SNAP;
+			snap_resolve(hr->data, hr->len, lane_rec_msg(rec), (size_t)size);
+			lane_commit(&pl.lane, rec);
+			if (++pl.unpublished >= PIPELINE_BATCH)
+				pipeline_publish();
+			return;
+		}
+		if (pl.seg->policy == SEG_POLICY_DROP)
+			return;         /* dropped and counted */
+	}
+	if ((l.data = pipeline_snap_format(hr->data, hr->len, 0, &l.len)) != NULL)
+		pipeline_emit(NULL, &l);
+}
+
+/* Hand one heap-ring record on: lines to line assembly, a snapshot to
+ * the lane. */
+static void
+pipeline_feed(const struct heapring_rec *rec)
+{
+	if (rec->kind == HEAPRING_SNAP)
+		pipeline_emit_snap(rec);
+	else
+		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+}
+
 /* Pop up to a batch of records; returns how many. */
 static int
 pipeline_drain(struct heapring *r)
@@ -378,7 +457,7 @@ pipeline_drain(struct heapring *r)
 	int n = 0, stuck;
 
 	while (n < 4 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
-		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+		pipeline_feed(rec);
 		heapring_pop(r, rec);
 		n++;
 	}
@@ -414,7 +493,7 @@ pipeline_to_pass(struct heapring *r)
 	if (!pl.lost)
 		return;
 	while (n++ < 16 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
-		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+		pipeline_feed(rec);
 		heapring_pop(r, rec);
 	}
 	pl.unfinished = 1;
@@ -527,7 +606,13 @@ pipeline_inline(struct heapring *r)
 
 	shim_off();
 	while ((rec = heapring_peek(r, &stuck)) != NULL) {
-		pipeline_pass(pipeline_source(rec->kind), rec->pri, 1, rec->data, rec->len);
+		const char *text = rec->data;
+		uint32_t n = rec->len;
+
+		if (rec->kind == HEAPRING_SNAP)
+			text = pipeline_snap_format(rec->data, rec->len, 0, &n);
+		if (text != NULL)
+			pipeline_pass(pipeline_source(rec->kind), rec->pri, 1, text, n);
 		heapring_pop(r, rec);
 	}
 }

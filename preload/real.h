@@ -16,9 +16,11 @@
 #define MPLOG_REAL_H
 
 #include <assert.h>
+#include <dlfcn.h>
 #include <err.h>
 #include <error.h>
 #include <fcntl.h>
+#include <printf.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -69,7 +71,9 @@ void closefrom(int lowfd);
 	X(__assert_perror_fail)						\
 	X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)	\
 	X(abort) X(daemon) X(sigaction) X(signal) X(sysv_signal) X(sigset) \
-	X(siginterrupt) X(_Fork)
+	X(siginterrupt) X(_Fork) X(dlclose) X(register_printf_specifier)	\
+	X(register_printf_function) X(register_printf_modifier)		\
+	X(register_printf_type)
 
 /* sigset and siginterrupt are deprecated, and hooked all the same. */
 #define REAL_DEPRECATED_OK(...)						\

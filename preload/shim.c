@@ -18,6 +18,8 @@
 
 #include "fdset.h"
 #include "guard.h"
+#include "rodata.h"
+#include "snap.h"
 #include "pipeline.h"
 #include "pri.h"
 #include "real.h"
@@ -358,6 +360,36 @@ shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t
 	return taken;
 }
 
+/*
+ * Take the call as a snapshot (shm/snap.h): its format (as a pointer
+ * when it stays mapped) and arguments, for mplogd to format. 0 taken, -1
+ * pass through, -2 not a call a snapshot takes: format it here.
+ */
+static int
+shim_capture_snap(uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
+{
+	char buf[SHIM_SNAP_MAX];
+	struct heapring *r;
+	struct heapring_claim c;
+	va_list copy;
+	int saved = errno, n, got;
+
+	if (atomic_load_explicit(&shim.printf_changed, memory_order_relaxed))
+		return -2;
+	va_copy(copy, ap);
+	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy);
+	va_end(copy);
+	errno = saved;
+	if (n == -1)
+		return -2;
+	if ((r = shim_ring()) == NULL || (got = shim_claim(r, (uint32_t)n, &c)) == -1)
+		return -1;
+	if (got == 1)
+		return 0;       /* dropped and counted */
+	memcpy(c.rec->data, buf, (size_t)n);
+	return shim_publish(r, &c, HEAPRING_SNAP, pri, ident, (uint64_t)seg_now_real());
+}
+
 int
 shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
 {
@@ -367,6 +399,8 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	va_list again;
 	int saved = errno, n, got;
 
+	if (kind == HEAPRING_SYSLOG && (got = shim_capture_snap(pri, ident, fmt, ap)) != -2)
+		return got;
 	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	if (n < 0 || (size_t)n < sizeof(small)) {
@@ -483,6 +517,7 @@ __attribute__((constructor)) static void
 shim_ctor(void)
 {
 	shim_init();
+	rodata_build();
 	/* Before a fork, the lines queued so far go into the lane (bounded):
 	 * the child's first line, newer, is then never listed before them. */
 	pthread_atfork(pipeline_publish_sync, NULL, pipeline_atfork_child);

@@ -31,6 +31,7 @@
 #define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
 #define SHIM_IDENTS       16
+#define SHIM_SNAP_MAX     1024  /* a syslog snapshot taken on the stack */
 
 enum shim_state {
 	SHIM_UNINIT = 0,
@@ -67,6 +68,7 @@ struct shim {
 	_Atomic uint32_t nidents;
 	_Atomic uint32_t ident_ready[SHIM_IDENTS];
 	char idents[SHIM_IDENTS][SEG_NAME_MAX];
+	_Atomic int printf_changed;     /* register_printf_*: no snapshots */
 };
 
 extern struct shim shim;
@@ -90,8 +92,10 @@ int shim_wants(unsigned sev);
  */
 size_t shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len);
 
-/* Format fmt with ap and hand it over as one record: 0 when taken, -1
- * when the caller must pass the call through. */
+/* Hand fmt and ap over as one record: for syslog, a snapshot that mplogd
+ * formats (shm/snap.h) when the call is one a snapshot takes, else the
+ * text formatted here. 0 when taken, -1 when the caller must pass the
+ * call through. */
 int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap);
 
 /* The segment attached now, or NULL before the first attachment. */

@@ -13,6 +13,7 @@
 
 #include "names.h"
 #include "procid.h"
+#include "snap.h"
 
 /*
  * An existing segment at name: owned by a live mplogd (EBUSY), stale and
@@ -60,7 +61,8 @@ consumer_alloc(struct consumer *c)
 	c->cands = calloc(n, sizeof(*c->cands));
 	c->seen_head = calloc(n, sizeof(*c->seen_head));
 	c->msg = malloc(LANE_MSG_MAX);
-	return c->cands && c->seen_head && c->msg ? 0 : -1;
+	c->text = malloc(LANE_MSG_MAX + 1);
+	return c->cands && c->seen_head && c->msg && c->text ? 0 : -1;
 }
 
 int
@@ -217,6 +219,28 @@ consumer_limit_sweep(struct consumer *c, int64_t now)
 		consumer_suppressed(c, &rep);
 }
 
+/* A syslog record sent as a snapshot (shm/snap.h): format it, as
+ * syslog(3) would have at the call, into c->text. -1 when it does not
+ * add up (a scribbled lane): counted and reported. */
+static int
+consumer_snap(struct consumer *c, uint32_t i, struct fmt_record *r)
+{
+	int n = snap_format(r->msg, r->msg_len, c->text, LANE_MSG_MAX + 1);
+
+	if (n == -1) {
+		c->damaged++;
+		atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
+		consumer_note(c, LOG_WARNING, "lane %u damaged: a syslog record of pid %d "
+		    "skipped", i, (int)r->pid);
+		return -1;
+	}
+	if (n > 0 && c->text[n - 1] == '\n')
+		n--;
+	r->msg = c->text;
+	r->msg_len = (size_t)n;
+	return 0;
+}
+
 /* Copy the record of v out of lane i, consume it, and deliver it. */
 static void
 consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
@@ -238,6 +262,8 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
 	};
+	if ((v->rec.flags & LANE_F_SNAP) && consumer_snap(c, i, &r) == -1)
+		return;
 	if (consumer_limit(c, i, &r))
 		consumer_deliver(c, &r);
 }
@@ -461,6 +487,8 @@ consumer_close(struct consumer *c)
 	free(c->cands);
 	free(c->seen_head);
 	free(c->msg);
+	free(c->text);
+	c->text = NULL;
 	c->cands = NULL;
 	c->seen_head = NULL;
 	c->msg = NULL;

@@ -42,6 +42,7 @@ struct consumer {
 	struct consumer_cand *cands;    /* lane_count entries */
 	uint64_t *seen_head;            /* lane_count entries */
 	char *msg;                      /* LANE_MSG_MAX bytes */
+	char *text;                     /* LANE_MSG_MAX + 1: a snapshot's text */
 	int64_t next_reap;
 	int64_t wait_until;             /* CLOCK_REALTIME: held record due */
 	uint64_t me;                    /* our procid: the lanes' reader */

@@ -1754,3 +1754,38 @@ Test(e2e, huge_write_while_mplogd_is_stopped_loses_and_repeats_nothing, .timeout
 	size_t passed = harness_count_lines(r.err, "0123456");
 	cr_assert_eq(logged + passed, 400000, "%zu in the log + %zu on stderr", logged, passed);
 }
+
+/*
+ * Deferred formatting: every syslog call of snapper (formats in read-only
+ * data, on the heap and the stack, %m, every kind of argument, positional
+ * ones, a string longer than a snapshot on the stack, the calls of a
+ * library unloaded right after, a conversion the program registered)
+ * reaches the log as exactly the text vsnprintf made of it at the call,
+ * in order, with snapper's ident and facility.
+ */
+Test(e2e, syslog_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST_TIMEOUT(60))
+{
+	const char *const args[] = { harness_build("hosts/libsnapper.so"), NULL };
+	char *log, *want = NULL;
+	size_t n, k = 0;
+	struct harness_result r = harness_run_host(0, "json", NULL, "snapper", args, &log);
+
+	cr_assert_eq(r.code, 0, "snapper: exit %d: %s", r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &n);
+
+	for (char *line = r.out, *nl; *line != '\0'; line = nl + 1, k++) {
+		nl = strchr(line, '\n');
+		cr_assert(nl != NULL && strncmp(line, "want ", 5) == 0, "snapper: %s", line);
+		*nl = '\0';
+		want = line + 5;
+		cr_assert(k < n, "%zu records in the log; the next should be: %s", n, want);
+		cr_assert_str_eq(recs[k].msg, want, "log line %zu", recs[k].line);
+		cr_assert(strcmp(recs[k].source, "syslog") == 0 && strcmp(recs[k].ident,
+		    "snapper") == 0 && strcmp(recs[k].facility, "local1") == 0,
+		    "log line %zu: %s %s %s", recs[k].line, recs[k].source, recs[k].ident,
+		    recs[k].facility);
+	}
+	cr_assert_eq(k, 61, "snapper said %zu lines", k);
+	cr_assert_eq(n, k, "%zu records in the log for %zu calls", n, k);
+	cr_assert(harness_contains(want, "registered <w5> and 6"), "last: %s", want);
+}
