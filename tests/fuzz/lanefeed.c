@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap.h"
+
 /* Everything one read allocates, freed in one place. */
 struct lanefeed_run {
 	struct lane_hdr *hdr;
@@ -402,10 +404,30 @@ lanefeed_record(struct lanefeed_run *run, const struct lane_view *v, uint64_t t0
 		.ident = has_ident ? ident : NULL, .msg = msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
 	};
+	/* A snapshot is formatted as consumer_snap does; one that does not
+	 * add up is skipped. */
+	char *text = NULL;
+
+	if (v->rec.flags & LANE_F_SNAP) {
+		int n;
+
+		if ((text = malloc(LANE_MSG_MAX + 1)) == NULL)
+			return lanefeed_fail(run, "out of memory");
+		n = snap_format(msg, v->msg_len, text, LANE_MSG_MAX + 1);
+		if (n == -1) {
+			free(text);
+			free(msg);
+			st->records++;
+			return 0;
+		}
+		r.msg = text;
+		r.msg_len = (size_t)n;
+	}
 	int rc = lanefeed_format(run, &r, st);
 
 	if (rc == 0 && each != NULL)
 		each(&r, arg);
+	free(text);
 	free(msg);
 	st->records++;
 	return rc;
