@@ -253,6 +253,16 @@ heapring_sleep(struct heapring *r, int64_t timeout_ns)
 	atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
 }
 
+void
+heapring_nap(struct heapring *r, int64_t timeout_ns)
+{
+	uint32_t w = atomic_load_explicit(&r->wake, memory_order_relaxed);
+
+	/* Acquire pairs with the seq_cst CAS in heapring_publish(). */
+	if (atomic_load_explicit(&r->seq[r->tail % N], memory_order_acquire) != r->tail + 1)
+		futex_wait(&r->wake, w, timeout_ns);
+}
+
 int
 heapring_empty(struct heapring *r)
 {

@@ -125,6 +125,11 @@ void heapring_abandon(struct heapring *r);
 /* Sleep as the reader until a push wakes it or timeout_ns passes. */
 void heapring_sleep(struct heapring *r, int64_t timeout_ns);
 
+/* Sleep as the reader for timeout_ns, unless a record is there, without
+ * telling pushers: they do not wake it (heapring_reader_sleeps stays 0);
+ * heapring_wake does. */
+void heapring_nap(struct heapring *r, int64_t timeout_ns);
+
 /* 1 when nothing is claimed past tail. */
 int heapring_empty(struct heapring *r);
 

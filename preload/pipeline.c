@@ -573,10 +573,19 @@ pipeline_linger(struct heapring *r)
 	return 0;
 }
 
+/*
+ * The pipeline thread. While records come (one in the last
+ * PIPELINE_ACTIVE_NS) it naps between batches, PIPELINE_NAP_NS at a
+ * time, without asking pushers to wake it: a hooked call then makes no
+ * system call, and a line waits at most a nap. Once idle, it sleeps until
+ * a push wakes it (one system call, for the first line after the pause)
+ * or PIPELINE_IDLE_NS passes.
+ */
 static void *
 pipeline_main(void *arg)
 {
 	struct heapring *r = arg;
+	int64_t last = seg_now_mono();
 
 	pipeline_self = 1;
 	/* Named from inside: naming another thread opens a file in /proc. */
@@ -588,8 +597,14 @@ pipeline_main(void *arg)
 		pipeline_to_pass(r);
 		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
-		if (n > 0 || pipeline_linger(r))
+		if (n > 0 || pipeline_linger(r)) {
+			last = seg_now_mono();
 			continue;
+		}
+		if (pl.stuck_checks == 0 && seg_now_mono() - last < PIPELINE_ACTIVE_NS) {
+			heapring_nap(r, PIPELINE_NAP_NS);
+			continue;
+		}
 		pipeline_idle(r);
 		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS : PIPELINE_IDLE_NS);
 	}

@@ -24,6 +24,8 @@
 #define PIPELINE_ABANDON_NS  (1000 * 1000000LL) /* ... then a claim is abandoned */
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
 #define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
+#define PIPELINE_NAP_NS      (2 * 1000000LL)    /* a nap no push ends */
+#define PIPELINE_ACTIVE_NS   (20 * 1000000LL)   /* naps this long after a record */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
 #define PIPELINE_ORPHAN_NS   (1000 * 1000000LL) /* exit: a closing mplogd */
 #define PIPELINE_REPORT_NS   (1000 * 1000000LL) /* flush: room for a drop report */
