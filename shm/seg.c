@@ -423,6 +423,16 @@ seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), 
 	atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
 }
 
+void
+seg_consumer_nap(struct seg *seg, int64_t timeout_ns)
+{
+	struct seg_config *c = seg->config;
+	uint32_t word = atomic_load_explicit(&c->wake, memory_order_relaxed);
+
+	/* sleeping stays 0: producers do not wake us; a bump of wake does. */
+	futex_wait(&c->wake, word, timeout_ns);
+}
+
 struct lane_hdr *
 seg_lane(const struct seg *seg, uint32_t i)
 {

@@ -200,6 +200,10 @@ void seg_wake_consumer(struct seg *seg);
 /* Sleep as the consumer until woken or timeout_ns passes. */
 void seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg);
 
+/* Sleep timeout_ns as the consumer without asking producers to wake us
+ * (they make no system call meanwhile). */
+void seg_consumer_nap(struct seg *seg, int64_t timeout_ns);
+
 /* The lane at index i, i < lane_count. */
 struct lane_hdr *seg_lane(const struct seg *seg, uint32_t i);
 

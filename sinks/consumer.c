@@ -417,6 +417,8 @@ consumer_step(struct consumer *c, int drain)
 	consumer_reap(c);
 	if (consumer_flush_due(c))
 		consumer_flush(c);
+	if (done > 0)
+		c->active = seg_now_mono();
 	return done;
 }
 
@@ -442,14 +444,19 @@ void
 consumer_sleep(struct consumer *c)
 {
 	int64_t timeout = SEG_HEARTBEAT_NS;
+	int nap = seg_now_mono() - c->active < CONSUMER_ACTIVE_NS;
 
+	if (nap)
+		timeout = CONSUMER_NAP_NS;
 	if (c->wait_until != 0) {
 		int64_t due = c->wait_until - seg_now_real();
 
 		timeout = due < 0 ? 0 : due < timeout ? due + 1000000 : timeout;
 	}
 	consumer_flush(c);
-	if (timeout > 0)
+	if (timeout > 0 && nap)
+		seg_consumer_nap(&c->seg, timeout);
+	else if (timeout > 0)
 		seg_consumer_sleep(&c->seg, timeout, consumer_pending, c);
 	seg_heartbeat(&c->seg);
 }

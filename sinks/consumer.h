@@ -26,6 +26,8 @@
 #define CONSUMER_REAP_NS   (200 * 1000000LL)
 #define CONSUMER_STEP_MAX  65536   /* records per step, between heartbeats */
 #define CONSUMER_DRAIN_NS  (2000 * 1000000LL)  /* final drain at most */
+#define CONSUMER_NAP_NS    (1 * 1000000LL)     /* a nap no producer ends */
+#define CONSUMER_ACTIVE_NS (20 * 1000000LL)    /* naps this long after a record */
 
 struct consumer_cand {
 	uint32_t lane;
@@ -44,6 +46,7 @@ struct consumer {
 	char *msg;                      /* LANE_MSG_MAX bytes */
 	char *text;                     /* LANE_MSG_MAX + 1: a snapshot's text */
 	int64_t next_reap;
+	int64_t active;                 /* CLOCK_MONOTONIC of the last delivery */
 	int64_t wait_until;             /* CLOCK_REALTIME: held record due */
 	uint64_t me;                    /* our procid: the lanes' reader */
 	int adopted;                    /* took over a dead mplogd's segment */
@@ -74,7 +77,9 @@ void consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 size_t consumer_step(struct consumer *c, int drain);
 
 /* Sleep until a producer wakes us, a held record is due, or the next
- * heartbeat. */
+ * heartbeat; while records came in the last CONSUMER_ACTIVE_NS, nap
+ * CONSUMER_NAP_NS instead, without asking producers to wake us: under
+ * load they then make no wake-up system call. */
 void consumer_sleep(struct consumer *c);
 
 /* SIGHUP: open every file sink again (logrotate's create mode). */
