@@ -42,6 +42,7 @@ struct pipeline {
 	pid_t lost_pid;                 /* the mplogd judged gone */
 	int unfinished;                 /* emitting unfinished lines */
 	int64_t lease_retry;            /* no lane free: retry after this */
+	int64_t probe_next;             /* ask whether mplogd's pid exists */
 	uint64_t me;                    /* procid of this process */
 	uint64_t start;                 /* its start time, read before the thread */
 	pid_t pid;
@@ -193,10 +194,17 @@ pipeline_lost(pid_t gone)
 	pl.lost_pid = gone;
 }
 
-/* If mplogd is gone, take back our lane and stop capturing; 1 if gone. */
+/*
+ * If mplogd is gone, take back our lane and stop capturing; 1 if gone.
+ * Its state and heartbeat are read every time (a closing mplogd is seen
+ * at once); whether its pid still exists, a system call, is asked at most
+ * every PIPELINE_PROBE_NS: a killed mplogd is seen that much later, and
+ * what we published meanwhile is taken back the same.
+ */
 static int
 pipeline_check_live(void)
 {
+	int64_t now = seg_now_mono();
 	pid_t pid;
 
 	if (!pl.leased)
@@ -204,6 +212,9 @@ pipeline_check_live(void)
 	/* The pid before the check: one that took over meanwhile is live,
 	 * or is not the one judged gone. */
 	pid = atomic_load_explicit(&pl.seg->meta->consumer_pid, memory_order_relaxed);
+	if (seg_consumer_running(pl.seg) && now < pl.probe_next)
+		return 0;
+	pl.probe_next = now + PIPELINE_PROBE_NS;
 	if (seg_consumer_live(pl.seg))
 		return 0;
 	pipeline_lost(pid);
@@ -532,6 +543,7 @@ pipeline_flush_check(struct heapring *r)
 		pl.whole_done = whole;
 	}
 	pipeline_report_drops(1);
+	pl.probe_next = 0;      /* whoever waits must know mplogd is there */
 	pipeline_sync();
 	pipeline_to_pass(r);
 	pipeline_mark_synced(r);

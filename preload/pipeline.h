@@ -25,6 +25,7 @@
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
 #define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
 #define PIPELINE_NAP_NS      (2 * 1000000LL)    /* a nap no push ends */
+#define PIPELINE_PROBE_NS    (10 * 1000000LL)   /* kill(mplogd, 0) at most */
 #define PIPELINE_ACTIVE_NS   (20 * 1000000LL)   /* naps this long after a record */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
 #define PIPELINE_ORPHAN_NS   (1000 * 1000000LL) /* exit: a closing mplogd */

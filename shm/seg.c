@@ -361,21 +361,28 @@ seg_consumer_close(struct seg *seg)
 }
 
 int
-seg_consumer_live(const struct seg *seg)
+seg_consumer_running(const struct seg *seg)
 {
 	const struct seg_meta *m = seg->meta;
 	int64_t beat;
-	pid_t pid;
 
 	/* Pairs with the release in seg_consumer_start(). */
 	if (atomic_load_explicit(&m->state, memory_order_acquire) != SEG_STATE_RUNNING)
 		return 0;
 	beat = (int64_t)atomic_load_explicit(&m->heartbeat_ns, memory_order_relaxed);
-	if (seg_now_mono() - beat >= SEG_STALE_NS)
+	return seg_now_mono() - beat < SEG_STALE_NS;
+}
+
+int
+seg_consumer_live(const struct seg *seg)
+{
+	pid_t pid;
+
+	if (!seg_consumer_running(seg))
 		return 0;
 	/* A killed consumer is seen at once, not only when its heartbeat
 	 * goes stale; EPERM means it exists under another user. */
-	pid = atomic_load_explicit(&m->consumer_pid, memory_order_relaxed);
+	pid = atomic_load_explicit(&seg->meta->consumer_pid, memory_order_relaxed);
 	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
 }
 

@@ -191,6 +191,9 @@ void seg_consumer_close(struct seg *seg);
  * Signal-safe (one kill(pid, 0)). */
 int seg_consumer_live(const struct seg *seg);
 
+/* seg_consumer_live without asking whether the pid exists: loads only. */
+int seg_consumer_running(const struct seg *seg);
+
 /* 1 if the segment's recorded consumer process still exists. */
 int seg_consumer_exists(const struct seg *seg);
 
