@@ -993,6 +993,33 @@ harness_json_load(const char *path, size_t *count)
 	return recs;
 }
 
+size_t
+harness_count(const char *s, const char *needle)
+{
+	size_t k = 0;
+
+	for (const char *p = strstr(s, needle); p != NULL; p = strstr(p + 1, needle))
+		k++;
+	return k;
+}
+
+long long
+harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void
+harness_tick(void)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	nanosleep(&ms, NULL);
+}
+
 int
 harness_contains(const char *s, const char *needle)
 {

@@ -164,8 +164,17 @@ int harness_json_parse(const char *s, size_t n, struct harness_rec *r,
  * that fails fails the test); *count gets the number of records. */
 struct harness_rec *harness_json_load(const char *path, size_t *count);
 
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines of conditions polled. */
+long long harness_now_ms(void);
+
+/* One step of a polling loop: a millisecond. */
+void harness_tick(void);
+
 /* 1 if s holds the NUL-terminated string needle. */
 int harness_contains(const char *s, const char *needle);
+
+/* Times s holds needle (overlapping ones too). */
+size_t harness_count(const char *s, const char *needle);
 
 /* Number of lines in s that start with prefix. */
 size_t harness_count_lines(const char *s, const char *prefix);

@@ -46,25 +46,6 @@ struct fl_prod {
 	int code;               /* exit code, 128+N for signal N */
 };
 
-/* Milliseconds of CLOCK_MONOTONIC. */
-static long long
-fl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* One poll step: a millisecond. */
-static void
-fl_tick(void)
-{
-	struct timespec ms = { 0, 1000000 };
-
-	nanosleep(&ms, NULL);
-}
-
 /* The exact text of logmix line (t, seq) of a -m write run (p is 0). */
 static int
 fl_line(char *buf, size_t len, int t, int seq)
@@ -374,7 +355,7 @@ Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .time
 		victim[order[i]] = 1;
 	for (int i = 0; i < FL_STORM; i++)
 		fl_spawn(&ps[i], d.shm, FL_THREADS, victim[i] ? 200000 : 20000);
-	t0 = fl_now_ms();
+	t0 = harness_now_ms();
 	for (int i = 0; i < FL_STORM; i++)
 		at[i] = victim[i] ? t0 + (long long)(prng_next(&s) % 300) : -1;
 	/* Fault injection at the drawn moments, earliest first. */
@@ -384,8 +365,8 @@ Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .time
 		for (int i = 0; i < FL_STORM; i++)
 			if (at[i] >= 0 && (k == -1 || at[i] < at[k]))
 				k = i;
-		while (fl_now_ms() < at[k])
-			fl_tick();
+		while (harness_now_ms() < at[k])
+			harness_tick();
 		cr_assert(kill(-ps[k].pid, SIGKILL) == 0, "%skill: %s", fl_ctx, strerror(errno));
 		at[k] = -1;
 	}
@@ -397,10 +378,10 @@ Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .time
 	}
 	/* Every producer is dead and reaped: mplogd must give their lanes back. */
 	char *st = fl_status(d.shm);
-	long long end = fl_now_ms() + FL_POLL_MS;
+	long long end = harness_now_ms() + FL_POLL_MS;
 
-	while (!harness_contains(st, "(no lane in use)") && fl_now_ms() < end) {
-		fl_tick();
+	while (!harness_contains(st, "(no lane in use)") && harness_now_ms() < end) {
+		harness_tick();
 		st = fl_status(d.shm);
 	}
 	cr_assert(harness_contains(st, "(no lane in use)"),
@@ -435,15 +416,15 @@ Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 	fl_spawn(&ps[0], d.shm, FL_THREADS, 200000);
 	/* A is in the middle of its load: mplogd has logged its first line. */
 	fl_line(first, sizeof(first), 0, 0);
-	end = fl_now_ms() + FL_POLL_MS;
-	while (!fl_log_has(d.log, first, ps[0].cpid) && fl_now_ms() < end)
-		fl_tick();
+	end = harness_now_ms() + FL_POLL_MS;
+	while (!fl_log_has(d.log, first, ps[0].cpid) && harness_now_ms() < end)
+		harness_tick();
 	cr_assert(fl_log_has(d.log, first, ps[0].cpid), "A's first line never arrived");
 	cr_assert(kill(-ps[0].pid, SIGSTOP) == 0);
-	end = fl_now_ms() + FL_POLL_MS;
+	end = harness_now_ms() + FL_POLL_MS;
 	while ((fl_state(ps[0].cpid) != 'T' || fl_state(ps[0].main_pid) != 'T') &&
-	    fl_now_ms() < end)
-		fl_tick();
+	    harness_now_ms() < end)
+		harness_tick();
 	cr_assert(fl_state(ps[0].cpid) == 'T', "A's writer is not stopped: state %c",
 	    fl_state(ps[0].cpid));
 
@@ -451,9 +432,9 @@ Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 	fl_finish(&ps[1]);
 	cr_assert(ps[1].code == 0, "B: exit status %d", ps[1].code);
 	fl_line(last, sizeof(last), FL_THREADS - 1, 999);
-	end = fl_now_ms() + FL_POLL_MS;
-	while (!fl_log_has(d.log, last, ps[1].cpid) && fl_now_ms() < end)
-		fl_tick();
+	end = harness_now_ms() + FL_POLL_MS;
+	while (!fl_log_has(d.log, last, ps[1].cpid) && harness_now_ms() < end)
+		harness_tick();
 	cr_assert(fl_log_has(d.log, last, ps[1].cpid),
 	    "B's last line is not logged while A is stopped: %s", last);
 	cr_assert(fl_state(ps[0].cpid) == 'T', "A was not stopped all along: state %c",
@@ -470,30 +451,19 @@ Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 	fl_check(ps, 2, recs, n, 0, 0);
 }
 
-/* Times needle occurs in s. */
-static size_t
-fl_count(const char *s, const char *needle)
-{
-	size_t k = 0;
-
-	for (const char *p = strstr(s, needle); p != NULL; p = strstr(p + 1, needle))
-		k++;
-	return k;
-}
-
 /* Poll mplogd's stderr until it holds needle; fails if mplogd dies first. */
 static char *
 fl_await_err(const struct harness_daemon *d, const char *needle)
 {
-	long long end = fl_now_ms() + FL_POLL_MS;
+	long long end = harness_now_ms() + FL_POLL_MS;
 	char *err = harness_read_file(d->err, NULL);
 
-	while (!harness_contains(err, needle) && fl_now_ms() < end) {
+	while (!harness_contains(err, needle) && harness_now_ms() < end) {
 		char s = fl_state(d->pid);
 
 		cr_assert(s != 'Z' && s != '?', "mplogd died (state %c) before it said \"%s\"; "
 		    "it said: %s", s, needle, err);
-		fl_tick();
+		harness_tick();
 		err = harness_read_file(d->err, NULL);
 	}
 	cr_assert(harness_contains(err, needle), "mplogd never said \"%s\"; it said: %s",
@@ -540,10 +510,10 @@ Test(faults, failing_file_sink_is_reported_and_retried, .timeout = TEST_TIMEOUT(
 	fl_spawn(&ps[0], d.shm, FL_THREADS, 100);
 	fl_finish(&ps[0]);
 	fl_line(last, sizeof(last), FL_THREADS - 1, 99);
-	long long end = fl_now_ms() + FL_POLL_MS;
+	long long end = harness_now_ms() + FL_POLL_MS;
 
-	while (!fl_log_has(d.log, last, ps[0].cpid) && fl_now_ms() < end)
-		fl_tick();
+	while (!fl_log_has(d.log, last, ps[0].cpid) && harness_now_ms() < end)
+		harness_tick();
 	cr_assert(fl_log_has(d.log, last, ps[0].cpid) && stat(d.log, &st) == 0 &&
 	    st.st_size > 1, "the first load never reached the log");
 	/* Below the log's size, above its stderr file's (empty so far), which
@@ -573,7 +543,7 @@ Test(faults, failing_file_sink_is_reported_and_retried, .timeout = TEST_TIMEOUT(
 static void
 fl_await_all(const char *path, const struct fl_prod *p)
 {
-	long long end = fl_now_ms() + FL_POLL_MS;
+	long long end = harness_now_ms() + FL_POLL_MS;
 	char last[160];
 
 	for (int t = 0; t <= p->threads; t++) {
@@ -584,8 +554,8 @@ fl_await_all(const char *path, const struct fl_prod *p)
 		else
 			snprintf(last, sizeof(last), "logmix exit=0");
 		while ((access(path, F_OK) != 0 || !fl_log_has(path, last, pid)) &&
-		    fl_now_ms() < end)
-			fl_tick();
+		    harness_now_ms() < end)
+			harness_tick();
 		cr_assert(access(path, F_OK) == 0 && fl_log_has(path, last, pid),
 		    "%s never got \"%s\"", path, last);
 	}
@@ -635,7 +605,7 @@ Test(faults, log_file_renamed_or_removed_is_created_again, .timeout = TEST_TIMEO
 	char *err = harness_read_file(d.err, NULL);
 
 	cr_assert(code == 0, "mplogd: exit status %d: %s", code, err);
-	cr_assert(fl_count(err, "removed or renamed; writing to a new file") == 2,
+	cr_assert(harness_count(err, "removed or renamed; writing to a new file") == 2,
 	    "mplogd said: %s", err);
 	fl_check_file(old, &ps[0]);
 	fl_check_file(d.log, &ps[2]);
@@ -661,8 +631,8 @@ Test(faults, output_to_dev_full_is_reported_once_and_blocks_nobody, .timeout = T
 	char *err = harness_read_file(d.err, NULL);
 
 	cr_assert(code == 0, "mplogd: exit status %d: %s", code, err);
-	cr_assert(fl_count(err, strerror(ENOSPC)) == 1, "the error is reported %zu times: %s",
-	    fl_count(err, strerror(ENOSPC)), err);
+	cr_assert(harness_count(err, strerror(ENOSPC)) == 1, "the error is reported %zu times: %s",
+	    harness_count(err, strerror(ENOSPC)), err);
 }
 
 /*
@@ -685,10 +655,10 @@ Test(faults, stale_segment_never_blocks_a_new_mplogd, .timeout = TEST_TIMEOUT(60
 
 	harness_daemon_start_on(&d2, d1.shm, "json", NULL);
 	/* What it logs is buffered: let it write the note before killing it. */
-	long long end = fl_now_ms() + FL_POLL_MS;
+	long long end = harness_now_ms() + FL_POLL_MS;
 
-	while (!harness_contains(harness_read_file(d2.log, NULL), "}\n") && fl_now_ms() < end)
-		fl_tick();
+	while (!harness_contains(harness_read_file(d2.log, NULL), "}\n") && harness_now_ms() < end)
+		harness_tick();
 	cr_assert(kill(d2.pid, SIGKILL) == 0);
 	cr_assert(harness_wait(d2.pid, HARNESS_WAIT_MS) == 128 + SIGKILL);
 	struct harness_rec *recs = harness_json_load(d2.log, &n);

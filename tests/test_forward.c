@@ -35,25 +35,6 @@ TestSuite(forward, .init = harness_setup, .fini = harness_teardown);
 
 #define FW_WAIT_MS    30000     /* bound on any condition polled for */
 
-/* Milliseconds of CLOCK_MONOTONIC. */
-static long long
-fw_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* One poll step: a millisecond. */
-static void
-fw_tick(void)
-{
-	struct timespec ms = { 0, 1000000 };
-
-	nanosleep(&ms, NULL);
-}
-
 /* CLOCK_REALTIME nanoseconds of a UTC date and time. */
 static uint64_t
 fw_utc(int y, int mo, int d, int h, int mi, int s, uint32_t ns)
@@ -335,7 +316,7 @@ fw_rs_start(struct fw_rs *rs)
 	char *argv[] = { rsyslogd, "-n", "-f", rs->conf, "-i", rs->pidfile, NULL };
 	int log = open(rs->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	struct harness_io io = { -1, log, log, -1, -1 };
-	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
 	cr_assert(access(rsyslogd, X_OK) == 0,
 	    "%s: %s: the forwarding tests need rsyslog (apt-get install rsyslog; "
@@ -348,10 +329,10 @@ fw_rs_start(struct fw_rs *rs)
 	while (rs->probes != FW_PROBE_ALL) {
 		if (fw_dead(rs->pid))
 			cr_assert_fail("rsyslogd exited at start:\n%s", harness_read_file(rs->log, NULL));
-		cr_assert(fw_now_ms() < deadline, "rsyslogd not ready after %d ms (probes 0x%x):\n%s",
+		cr_assert(harness_now_ms() < deadline, "rsyslogd not ready after %d ms (probes 0x%x):\n%s",
 		    FW_WAIT_MS, rs->probes, harness_read_file(rs->log, NULL));
 		fw_rs_probe(rs);
-		fw_tick();
+		harness_tick();
 		fw_rs_read(rs);
 	}
 }
@@ -576,12 +557,12 @@ fw_rs_read(struct fw_rs *rs)
 static void
 fw_rs_wait(struct fw_rs *rs, int got)
 {
-	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
 	for (fw_rs_read(rs); rs->got < got; fw_rs_read(rs)) {
-		cr_assert(fw_now_ms() < deadline, "%d of %d records arrived in %d ms",
+		cr_assert(harness_now_ms() < deadline, "%d of %d records arrived in %d ms",
 		    rs->got, got, FW_WAIT_MS);
-		fw_tick();
+		harness_tick();
 	}
 }
 
@@ -589,11 +570,11 @@ fw_rs_wait(struct fw_rs *rs, int got)
 static void
 fw_drain(struct forward *f)
 {
-	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
 	while (forward_flush(f) == -1) {
-		cr_assert(fw_now_ms() < deadline, "records still queued after %d ms", FW_WAIT_MS);
-		fw_tick();
+		cr_assert(harness_now_ms() < deadline, "records still queued after %d ms", FW_WAIT_MS);
+		harness_tick();
 	}
 }
 
@@ -603,15 +584,15 @@ static void
 fw_rs_end(struct fw_rs *rs, struct forward *f)
 {
 	struct fmt_record r = { .pid = 1, .proc = "fwproc", .msg = "fw end", .msg_len = 6 };
-	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
 	int ends = rs->ends;
 
 	r.ts_ns = (uint64_t)time(NULL) * 1000000000u;
 	forward_put(f, &r);
 	fw_drain(f);
 	for (fw_rs_read(rs); rs->ends == ends; fw_rs_read(rs)) {
-		cr_assert(fw_now_ms() < deadline, "the end marker did not arrive in %d ms", FW_WAIT_MS);
-		fw_tick();
+		cr_assert(harness_now_ms() < deadline, "the end marker did not arrive in %d ms", FW_WAIT_MS);
+		harness_tick();
 	}
 }
 
@@ -896,24 +877,13 @@ Test(forward, close_reports_what_could_not_be_sent, .timeout = TEST_TIMEOUT(30))
 
 /* ---- through mplogd --------------------------------------------------- */
 
-/* Times text holds needle. */
-static size_t
-fw_count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *s = strstr(text, needle); s != NULL; s = strstr(s + 1, needle))
-		n++;
-	return n;
-}
-
 /* Lines of rsyslogd's output ending "PREFIX[MSG]" (rsyslogd may keep the
  * space before the message: "[ MSG]"). */
 static size_t
 fw_count_msg(const char *out, const char *prefix, const char *msg)
 {
-	return fw_count(out, harness_fmt("%s[%s]\n", prefix, msg)) +
-	    fw_count(out, harness_fmt("%s[ %s]\n", prefix, msg));
+	return harness_count(out, harness_fmt("%s[%s]\n", prefix, msg)) +
+	    harness_count(out, harness_fmt("%s[ %s]\n", prefix, msg));
 }
 
 /*
@@ -945,11 +915,11 @@ Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .ti
 
 	/* The last line TCP and the socket carry is the main process's exit
 	 * (an info line: not for UDP). */
-	long long deadline = fw_now_ms() + FW_WAIT_MS;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
 	while (fw_count_msg(out = harness_read_file(rs.out, NULL), "", "logmix exit=0") < 2 &&
-	    fw_now_ms() < deadline)
-		fw_tick();
+	    harness_now_ms() < deadline)
+		harness_tick();
 	cr_assert_eq(fw_count_msg(out, "", "logmix exit=0"), 2, "rsyslogd got %zu exit lines",
 	    fw_count_msg(out, "", "logmix exit=0"));
 	for (size_t i = 0; i < n; i++) {

@@ -342,15 +342,6 @@ Test(sinks, rotation_keeps_only_the_newest_files, .timeout = TEST_TIMEOUT(60))
 
 /* ---- logrotate ----------------------------------------------------------- */
 
-static long long
-sk_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Run the real logrotate -f on conf; it must succeed. */
 static void
 sk_logrotate(const char *conf, const char *state)
@@ -367,12 +358,11 @@ sk_logrotate(const char *conf, const char *state)
 static void
 sk_await_bytes(const char *path)
 {
-	long long end = sk_now_ms() + SK_POLL_MS;
+	long long end = harness_now_ms() + SK_POLL_MS;
 	struct stat st;
-	struct timespec ms = { 0, 1000000 };
 
-	while ((stat(path, &st) == -1 || st.st_size == 0) && sk_now_ms() < end)
-		nanosleep(&ms, NULL);
+	while ((stat(path, &st) == -1 || st.st_size == 0) && harness_now_ms() < end)
+		harness_tick();
 	cr_assert(stat(path, &st) == 0 && st.st_size > 0, "%s stays empty", path);
 }
 
@@ -451,12 +441,11 @@ Test(sinks, logrotate_copytruncate_between_loads_keeps_both, .timeout = TEST_TIM
 
 		cr_assert_eq(harness_wait(p, 60000), 0);
 		/* The exit line is the logmix's last: once it is in, all are. */
-		long long end = sk_now_ms() + SK_POLL_MS;
-		struct timespec ms = { 0, 1000000 };
+		long long end = harness_now_ms() + SK_POLL_MS;
 
 		while (!harness_contains(harness_read_file(d.log, NULL), "logmix exit=0") &&
-		    sk_now_ms() < end)
-			nanosleep(&ms, NULL);
+		    harness_now_ms() < end)
+			harness_tick();
 		cr_assert(harness_contains(harness_read_file(d.log, NULL), "logmix exit=0"));
 		if (load == 0)
 			sk_logrotate(conf, state);
