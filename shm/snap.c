@@ -314,6 +314,8 @@ snap_put(char **p, const char *end, const void *src, size_t n)
 {
 	if ((size_t)(end - *p) < n)
 		return -1;
+	if (n == 0)
+		return 0;       /* src may be NULL (no %m text) */
 	memcpy(*p, src, n);
 	*p += n;
 	return 0;
