@@ -214,29 +214,105 @@ fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Local time to the microsecond with its UTC offset, and a space. */
+/* v as width decimal digits, zero-padded, ending at end; the start. */
+static char *
+fmt_digits(char *end, unsigned long v, int width)
+{
+	while (width-- > 0) {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return end;
+}
+
+/* A signed decimal number. */
 static int
-fmt_text_time(struct fmt_buf *b, uint64_t ts_ns)
+fmt_int(struct fmt_buf *b, long v)
+{
+	char s[24], *end = s + sizeof(s), *p = end;
+	unsigned long u = v < 0 ? 0 - (unsigned long)v : (unsigned long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return fmt_buf_put(b, p, (size_t)(end - p));
+}
+
+/*
+ * A time's second, "YYYY-MM-DDTHH:MM:SS", and for local time its UTC
+ * offset "+HH:MM": made once per second of each kind (the records of a
+ * log mostly share it), per thread.
+ */
+struct fmt_second {
+	time_t t;
+	long zone;              /* local: timezone and tzname, as tzset set */
+	const char *name0, *name1;
+	int valid;
+	char head[64];          /* 19 bytes but for years past 9999 */
+	char off[32];
+	size_t head_len, off_len;
+};
+
+static int
+fmt_second(struct fmt_second *c, time_t t, int local)
 {
 	struct tm tm;
-	time_t t = (time_t)(ts_ns / 1000000000u);
 	long off;
 
-	if (localtime_r(&t, &tm) == NULL)
+	/* A new tzset (TZ changed) makes it again too. */
+	if (c->valid && c->t == t && (!local || (c->zone == timezone &&
+	    c->name0 == tzname[0] && c->name1 == tzname[1])))
+		return 0;
+	if ((local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)) == NULL)
 		return -1;
+	c->head_len = (size_t)snprintf(c->head, sizeof(c->head), "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	off = labs(tm.tm_gmtoff) / 60;
-	return fmt_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%06u%c%02ld:%02ld ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u / 1000u),
+	c->off_len = (size_t)snprintf(c->off, sizeof(c->off), "%c%02ld:%02ld",
 	    tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
+	c->t = t;
+	c->zone = timezone;
+	c->name0 = tzname[0];
+	c->name1 = tzname[1];
+	c->valid = 1;
+	return 0;
+}
+
+/* The time ts_ns: its second, then frac digits of the fraction, then
+ * after (the local offset first when local). */
+static int
+fmt_time(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *after)
+{
+	static _Thread_local struct fmt_second utc, here;
+	struct fmt_second *c = local ? &here : &utc;
+	char digits[10], *end = digits + sizeof(digits);
+	unsigned long ns = (unsigned long)(ts_ns % 1000000000u);
+
+	if (fmt_second(c, (time_t)(ts_ns / 1000000000u), local) == -1)
+		return -1;
+	for (int i = frac; i < 9; i++)
+		ns /= 10;
+	end[-frac - 1] = '.';
+	fmt_digits(end, ns, frac);
+	return fmt_buf_put(b, c->head, c->head_len) == -1 ||
+	    fmt_buf_put(b, end - frac - 1, (size_t)frac + 1) == -1 ||
+	    (local && fmt_buf_put(b, c->off, c->off_len) == -1) ? -1 :
+	    fmt_buf_put(b, after, strlen(after));
 }
 
 static int
 fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 {
-	if (fmt_text_time(b, r->ts_ns) == -1 ||
+	const char *sev = pri_severity_name(r->severity);
+
+	/* Local time to the microsecond with its UTC offset. */
+	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
 	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1 ||
-	    fmt_printf(b, "[%d] %s", (int)r->pid, pri_severity_name(r->severity)) == -1)
+	    fmt_buf_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
+	    fmt_buf_put(b, "] ", 2) == -1 || fmt_buf_put(b, sev, strlen(sev)) == -1)
 		return -1;
 	if (r->ident != NULL && (fmt_buf_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
@@ -309,26 +385,14 @@ fmt_json_str(struct fmt_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* UTC to the nanosecond, quoted. */
-static int
-fmt_json_time(struct fmt_buf *b, uint64_t ts_ns)
-{
-	struct tm tm;
-	time_t t = (time_t)(ts_ns / 1000000000u);
-
-	if (gmtime_r(&t, &tm) == NULL)
-		return -1;
-	return fmt_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ns % 1000000000u));
-}
-
 static int
 fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 {
-	if (fmt_buf_put(b, "{\"ts\":", 6) == -1 ||
-	    fmt_json_time(b, r->ts_ns) == -1 ||
-	    fmt_printf(b, ",\"pid\":%d,\"tid\":%d,\"proc\":", (int)r->pid, (int)r->tid) == -1 ||
+	/* ts: UTC to the nanosecond, quoted. */
+	if (fmt_buf_put(b, "{\"ts\":\"", 7) == -1 ||
+	    fmt_time(b, r->ts_ns, 0, 9, "Z\",\"pid\":") == -1 || fmt_int(b, r->pid) == -1 ||
+	    fmt_buf_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
+	    fmt_buf_put(b, ",\"proc\":", 8) == -1 ||
 	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1 ||
 	    fmt_printf(b, ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
 	    fmt_source_name(r->source), pri_facility_name(r->facility),
