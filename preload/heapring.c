@@ -30,6 +30,7 @@ heapring_reset(struct heapring *r)
 {
 	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
 	r->tail = 0;
+	r->woke = 0;
 	atomic_store_explicit(&r->freed, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->waiters, 0, memory_order_relaxed);
@@ -157,14 +158,10 @@ heapring_wait_room(struct heapring *r, int64_t timeout_ns)
 	atomic_fetch_sub_explicit(&r->waiters, 1, memory_order_relaxed);
 }
 
-/* Give positions [from, to) back for the next lap, and wake the pushers
- * waiting for room. */
+/* Wake the pushers waiting for room, if any. */
 static void
-heapring_give(struct heapring *r, uint64_t from, uint64_t to)
+heapring_wake_room(struct heapring *r)
 {
-	for (uint64_t q = from; q < to; q++)
-		/* Release pairs with the acquire in heapring_busy(). */
-		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
 	/* seq_cst pairs with the increment in heapring_wait_room(). */
 	if (atomic_load_explicit(&r->waiters, memory_order_seq_cst) != 0) {
 		atomic_fetch_add_explicit(&r->room, 1, memory_order_relaxed);
@@ -172,13 +169,36 @@ heapring_give(struct heapring *r, uint64_t from, uint64_t to)
 	}
 }
 
-/* Free positions [from, to), read, and move tail to `to`. */
+/* Give positions [from, to) back for the next lap (a writer whose claim
+ * was abandoned), and wake the pushers waiting for room. */
+static void
+heapring_give(struct heapring *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t q = from; q < to; q++)
+		/* Release pairs with the acquire in heapring_busy(). */
+		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
+	heapring_wake_room(r);
+}
+
+/*
+ * Free positions [from, to), read, and move tail to `to`. Waiting
+ * pushers are woken once an eighth of the ring is free since the last
+ * wake, or when the reader finds the ring empty (heapring_peek): not at
+ * every record, which under load made the reader's wake-ups its main
+ * cost.
+ */
 static void
 heapring_free(struct heapring *r, uint64_t from, uint64_t to)
 {
 	r->tail = to;
 	atomic_store_explicit(&r->freed, to, memory_order_relaxed);
-	heapring_give(r, from, to);
+	for (uint64_t q = from; q < to; q++)
+		/* Release pairs with the acquire in heapring_busy(). */
+		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
+	if (to - r->woke >= N / 8) {
+		r->woke = to;
+		heapring_wake_room(r);
+	}
 }
 
 const struct heapring_rec *
@@ -192,6 +212,10 @@ heapring_peek(struct heapring *r, int *stuck)
 
 		if (s != t + 1) {
 			*stuck = atomic_load_explicit(&r->head, memory_order_relaxed) != t;
+			if (r->woke != t) {
+				r->woke = t;
+				heapring_wake_room(r);
+			}
 			return NULL;
 		}
 		*stuck = 0;

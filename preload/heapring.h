@@ -61,6 +61,7 @@ _Static_assert(sizeof(struct heapring_rec) == 24, "heapring record header");
 struct heapring {
 	alignas(64) _Atomic uint64_t head;      /* next position to claim */
 	alignas(64) uint64_t tail;              /* reader's next position */
+	uint64_t woke;                          /* reader's: tail at its last room wake */
 	_Atomic uint64_t freed;                 /* tail, for waiting pushers */
 	_Atomic uint32_t sleeping;              /* the reader sleeps */
 	_Atomic uint32_t wake;                  /* futex word for the reader */

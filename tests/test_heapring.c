@@ -541,28 +541,60 @@ hrt_wait_room_main(void *arg)
 	return NULL;
 }
 
-Test(heapring, pusher_waiting_for_room_is_woken_by_a_pop, .timeout = TEST_TIMEOUT(30))
+/*
+ * A pusher that waits for room in a full ring is woken once the reader
+ * has freed an eighth of it, not at every pop: (ring / 8) - 1 pops leave
+ * it waiting, the next one wakes it.
+ */
+Test(heapring, pusher_waiting_for_room_is_woken_by_an_eighth_of_the_ring,
+    .timeout = TEST_TIMEOUT(30))
 {
 	struct heapring *r = hrt_new();
 	struct hrt_waiter w = { .r = r, .second_rc = -2 };
 	pthread_t t;
+	uint64_t i;
 
-	for (uint64_t i = 0; i < HRT_N; i++)
+	for (i = 0; i < HRT_N; i++)
 		hrt_push(r, 13, i, 0);
 	cr_assert_eq(pthread_create(&t, NULL, hrt_wait_room_main, &w), 0);
 	/* Pop only once the pusher has announced that it waits: a pop
 	 * between its failed claim and then may cost it its timeout. */
 	while (atomic_load(&r->waiters) == 0 && !atomic_load(&w.finished))
 		sched_yield();
-	hrt_pop_expect(r, 13, 0, 0);
+	for (i = 0; i < HRT_N / 8 - 1; i++)
+		hrt_pop_expect(r, 13, i, 0);
+	cr_assert_eq(atomic_load(&r->room), 0, "woken before an eighth was free");
+	hrt_pop_expect(r, 13, i++, 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(w.first_errno, EAGAIN, "a full ring took a record: %s", strerror(w.first_errno));
-	cr_assert_lt(w.waited_ns, 10 * HRT_SEC, "the pusher slept through the pop");
-	cr_assert_eq(w.second_rc, 0, "no room after the pop");
+	cr_assert_lt(w.waited_ns, 10 * HRT_SEC, "the pusher slept through the pops");
+	cr_assert_eq(w.second_rc, 0, "no room after the pops");
 	cr_assert_eq(atomic_load(&r->waiters), 0);
-	for (uint64_t i = 1; i <= HRT_N; i++)
+	for (; i <= HRT_N; i++)
 		hrt_pop_expect(r, 13, i, 0);
 	hrt_expect_empty(r);
+	hrt_free(r);
+}
+
+/* The reader that finds the ring empty wakes a waiting pusher too. */
+Test(heapring, pusher_waiting_for_room_is_woken_when_the_reader_finds_it_empty,
+    .timeout = TEST_TIMEOUT(30))
+{
+	struct heapring *r = hrt_new();
+	struct heapring_claim c;
+	uint32_t room;
+	int stuck;
+
+	cr_assert_eq(heapring_claim(r, 0, &c), 0);
+	hrt_fill(c.rec, 14, 0);
+	cr_assert_eq(heapring_publish(r, &c), 0);
+	atomic_store(&r->waiters, 1);   /* as a pusher waiting would */
+	room = atomic_load(&r->room);
+	hrt_pop_expect(r, 14, 0, 0);
+	cr_assert_eq(atomic_load(&r->room), room, "one pop woke the waiters");
+	cr_assert_null(heapring_peek(r, &stuck));
+	cr_assert_eq(atomic_load(&r->room), room + 1, "the empty ring did not wake them");
+	atomic_store(&r->waiters, 0);
 	hrt_free(r);
 }
 
