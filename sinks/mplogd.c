@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,10 @@ mplogd_open(struct consumer *c, const struct mplogd_opts *o)
 {
 	pid_t owner = 0;
 
+	/* A private name holds our own pid: whatever is under it was left by
+	 * a dead process that had this pid before, and is not taken over. */
+	if (o->private_shm)
+		shm_unlink(o->shm);
 	if (consumer_open(c, o->shm, &o->params, &owner) == 0)
 		return;
 	if (errno == EBUSY)

@@ -1789,3 +1789,27 @@ Test(e2e, syslog_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST
 	cr_assert_eq(n, k, "%zu records in the log for %zu calls", n, k);
 	cr_assert(harness_contains(want, "registered <w5> and 6"), "last: %s", want);
 }
+
+/*
+ * The private segment of run mode is named after mplogd's pid: what a
+ * dead process that had the same pid left under that name (here junk)
+ * is replaced, never taken over or refused. The shell writes it, then
+ * becomes mplogd with exec (same pid).
+ */
+Test(e2e, private_segment_left_by_a_dead_process_of_the_same_pid_is_replaced,
+    .timeout = TEST_TIMEOUT(60))
+{
+	char *log = harness_file("private.json");
+	char *argv[] = { "/bin/sh", "-c", harness_fmt("printf junk > /dev/shm/mplog-run-$$ && "
+	    "exec %s --preload %s --format json -o %s -- %s 'w:after the junk\\n'",
+	    harness_build("mplogd"), harness_shim(), log, harness_build("hosts/say")), NULL };
+	struct harness_result r;
+	size_t n;
+
+	harness_run(argv, NULL, NULL, &r);
+	cr_assert_eq(r.code, 0, "exit %d: %s", r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &n);
+
+	cr_assert(n == 1 && strcmp(recs[0].msg, "after the junk") == 0,
+	    "%zu records, the first: %s", n, n > 0 ? recs[0].msg : "-");
+}
