@@ -149,6 +149,20 @@ def table_scaling(rows):
     return out
 
 
+def table_syscalls(rows):
+    sc = [r for r in rows if r["section"] == "syscalls"]
+    out = ["", "5. System calls per 1000 lines under mplog, every thread of the program "
+           "(the pipeline's too), one thread calling",
+           "%-10s %8s %16s" % ("call", "gap us", "per 1000 lines")]
+    for call in ("syslog", "fprintf", "write"):
+        for gap in sorted({r["gap"] for r in sc if r["test"] == call}):
+            r = [x for x in sc if x["test"] == call and x["gap"] == gap][0]
+            v = r["value"]
+            out.append("%-10s %8d %16s%s" % (call, gap, "-" if v is None else "%.1f" % v,
+                                             "  " + r["note"] if r["note"] else ""))
+    return out
+
+
 def write_csv(rows, path):
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_KEYS)
@@ -281,7 +295,7 @@ def plot(rows, out, title):
 def write_all(rows, out, header, secs):
     """Print the tables, write results.csv and the plot."""
     lines = [header]
-    for t in (table_latency, table_throughput, table_idle, table_scaling):
+    for t in (table_latency, table_throughput, table_idle, table_scaling, table_syscalls):
         lines += t(rows)
     path = os.path.join(out, "results.csv")
     write_csv(rows, path)
