@@ -24,7 +24,9 @@
 #include "sink.h"
 
 #define CONSUMER_REAP_NS   (200 * 1000000LL)
-#define CONSUMER_STEP_MAX  65536   /* records per step, between heartbeats */
+#define CONSUMER_STEP_MAX  4096    /* records per step, between heartbeats and
+                                    * flush checks: a slow (sanitizer) build must
+                                    * not look stuck to producers (2 s) */
 #define CONSUMER_DRAIN_NS  (2000 * 1000000LL)  /* final drain at most */
 #define CONSUMER_NAP_NS    (1 * 1000000LL)     /* a nap no producer ends */
 #define CONSUMER_ACTIVE_NS (20 * 1000000LL)    /* naps this long after a record */
