@@ -12,11 +12,13 @@ struct guard {
 	const char *lo, *hi;    /* the source being copied */
 };
 
-/* The innermost copy in progress on this thread, or NULL. */
-static __thread struct guard *guard_cur;
+/* The innermost copy in progress on this thread, or NULL. Initial-exec:
+ * read on every hooked write and in a signal handler, where the general
+ * model's __tls_get_addr may allocate. */
+static __thread struct guard *guard_cur __attribute__((tls_model("initial-exec")));
 /* The thread's mask when the fault came (static: not subject to what
  * setjmp leaves indeterminate). */
-static __thread sigset_t guard_mask;
+static __thread sigset_t guard_mask __attribute__((tls_model("initial-exec")));
 
 int
 guard_copy(void *dst, const void *src, size_t n)

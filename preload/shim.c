@@ -18,11 +18,11 @@
 
 #include "fdset.h"
 #include "guard.h"
-#include "rodata.h"
-#include "snap.h"
 #include "pipeline.h"
 #include "pri.h"
 #include "real.h"
+#include "rodata.h"
+#include "snap.h"
 #include "wfc.h"
 
 struct shim shim = {
