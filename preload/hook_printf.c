@@ -10,6 +10,7 @@
  * is taken as a snapshot, as the program may have changed a conversion.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <printf.h>
 #include <stdatomic.h>
 
@@ -22,12 +23,14 @@
 HOOK_EXPORT int
 dlclose(void *handle)
 {
-	int r;
+	int r, saved;
 
 	rodata_changing();
-	pipeline_publish_sync();
+	pipeline_publish_sync();        /* keeps errno */
 	r = REAL(dlclose)(handle);
+	saved = errno;
 	rodata_build();
+	errno = saved;
 	return r;
 }
 

@@ -702,18 +702,30 @@ pipeline_publish_sync(void)
 
 	/* Nothing pushed since the pipeline last had everything in the
 	 * lane: no round trip (fork asks at every call). Acquire on synced
-	 * pairs with the release in pipeline_mark_synced(); on head, with
-	 * nothing: a record claimed after the load is not ours to wait for. */
-	if (r == NULL || atomic_load_explicit(&r->head, memory_order_acquire) ==
+	 * pairs with the release in pipeline_mark_synced(); head is relaxed,
+	 * as a record claimed after the load is not ours to wait for. */
+	if (r == NULL || atomic_load_explicit(&r->head, memory_order_relaxed) ==
 	    atomic_load_explicit(&pl.synced, memory_order_acquire))
 		return;
 	pipeline_flush(0);
 }
 
+static void pipeline_flush_wait(int whole);
+
 /* Wait, bounded, until everything pushed so far is in the lane; whole:
- * unfinished lines too (the process is ending). */
+ * unfinished lines too (the process is ending). Called from hooks (exit,
+ * exec, fork, dlclose, a severe syslog record): errno is kept. */
 static void
 pipeline_flush(int whole)
+{
+	int saved = errno;
+
+	pipeline_flush_wait(whole);
+	errno = saved;
+}
+
+static void
+pipeline_flush_wait(int whole)
 {
 	struct heapring *r = atomic_load_explicit(&shim.ring, memory_order_acquire);
 	uint32_t req, done;

@@ -40,10 +40,13 @@ rodata_changing(void)
 {
 	uint32_t g = atomic_load_explicit(&rodata_gen, memory_order_relaxed);
 
-	/* seq_cst: lookups that start later see the table changing; pairs
-	 * with the loads of gen in rodata_has(). */
+	/* seq_cst: a lookup that starts later sees the table changing. The
+	 * release fence keeps the entries' stores (rodata_add) after it: a
+	 * lookup that reads a new entry reads gen changed at its second load
+	 * (the acquire fence in rodata_has()). */
 	if (g % 2 == 0)
 		atomic_store_explicit(&rodata_gen, g + 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_release);
 }
 
 void
