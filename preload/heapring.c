@@ -204,29 +204,22 @@ heapring_free(struct heapring *r, uint64_t from, uint64_t to)
 const struct heapring_rec *
 heapring_peek(struct heapring *r, int *stuck)
 {
-	for (;;) {
-		uint64_t t = r->tail;
-		/* Acquire pairs with the seq_cst CAS in heapring_publish(). */
-		uint64_t s = atomic_load_explicit(&r->seq[t % N], memory_order_seq_cst);
-		const struct heapring_rec *rec;
+	uint64_t t = r->tail;
+	/* Acquire pairs with the seq_cst CAS in heapring_publish(). A record
+	 * published there was written whole by its claimer: an abandoned
+	 * claimer writes only into slots it still holds (heapring_abandon). */
+	uint64_t s = atomic_load_explicit(&r->seq[t % N], memory_order_seq_cst);
 
-		if (s != t + 1) {
-			*stuck = atomic_load_explicit(&r->head, memory_order_relaxed) != t;
-			if (r->woke != t) {
-				r->woke = t;
-				heapring_wake_room(r);
-			}
-			return NULL;
-		}
+	if (s == t + 1) {
 		*stuck = 0;
-		rec = heapring_at(r, t);
-		/* Only a pusher that wrote after its claim was abandoned can
-		 * leave a header that does not add up: skip its first slot. */
-		if (rec->len <= HEAPRING_DATA_MAX && rec->nslots == heapring_slots(rec->len) &&
-		    t + rec->nslots <= atomic_load_explicit(&r->head, memory_order_relaxed))
-			return rec;
-		heapring_free(r, t, t + 1);
+		return heapring_at(r, t);
 	}
+	*stuck = atomic_load_explicit(&r->head, memory_order_relaxed) != t;
+	if (r->woke != t) {
+		r->woke = t;
+		heapring_wake_room(r);
+	}
+	return NULL;
 }
 
 void

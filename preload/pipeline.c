@@ -340,15 +340,22 @@ pipeline_head(struct lane_rec *rec, const struct lines_line *l)
 	rec->ident_id = rec->source == LANE_SRC_SYSLOG ? pipeline_ident(l->ident) : 0;
 }
 
+/* Commit a filled lane record; publish once a batch is ready. */
+static void
+pipeline_committed(struct lane_rec *rec)
+{
+	lane_commit(&pl.lane, rec);
+	if (++pl.unpublished >= PIPELINE_BATCH)
+		pipeline_publish();
+}
+
 /* Fill a reserved lane record with line l and commit it. */
 static void
 pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
 {
 	pipeline_head(rec, l);
 	memcpy(lane_rec_msg(rec), l->data, l->len);
-	lane_commit(&pl.lane, rec);
-	if (++pl.unpublished >= PIPELINE_BATCH)
-		pipeline_publish();
+	pipeline_committed(rec);
 }
 
 /*
@@ -437,9 +444,7 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 			pipeline_head(rec, &l);
 			rec->flags |= LANE_F_SNAP;
 			snap_resolve(hr->data, hr->len, lane_rec_msg(rec), (size_t)size);
-			lane_commit(&pl.lane, rec);
-			if (++pl.unpublished >= PIPELINE_BATCH)
-				pipeline_publish();
+			pipeline_committed(rec);
 			return;
 		}
 		if (pl.seg->policy == SEG_POLICY_DROP)
