@@ -399,7 +399,11 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	va_list again;
 	int saved = errno, n, got;
 
-	if (kind == HEAPRING_SYSLOG && (got = shim_capture_snap(pri, ident, fmt, ap)) != -2)
+	/* Not in a signal handler that interrupted a hook: a snapshot takes
+	 * some 6 KiB of stack, more than an alternate signal stack may have
+	 * to spare. */
+	if (kind == HEAPRING_SYSLOG && shim_depth <= 1 &&
+	    (got = shim_capture_snap(pri, ident, fmt, ap)) != -2)
 		return got;
 	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);

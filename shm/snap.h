@@ -18,7 +18,9 @@
  * reads it as an int there), floating conversions while the caller's decimal point
  * is not '.', conversions a program registered (register_printf_specifier),
  * unknown conversions, a format mixing positional and plain arguments or
- * leaving a position unused, and more than SNAP_ARGS_MAX arguments.
+ * leaving a position unused, and more than SNAP_ARGS_MAX arguments. The
+ * shim also formats at the call a syslog call made from a signal handler
+ * that interrupted a hook: snap_take uses about 5 KiB of stack.
  *
  * Layout of a snapshot, native byte order (it never leaves the machine):
  *   struct snap_hdr, then the format's bytes (fmt_len of them, no NUL) or,
