@@ -219,6 +219,15 @@ consumer_limit_sweep(struct consumer *c, int64_t now)
 		consumer_suppressed(c, &rep);
 }
 
+/* Count one damage report, ours and the segment's (mplogctl shows it).
+ * Relaxed: a statistic; nothing is ordered by it. */
+static void
+consumer_count_damage(struct consumer *c)
+{
+	c->damaged++;
+	atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
+}
+
 /* A syslog record sent as a snapshot (shm/snap.h): format it, as
  * syslog(3) would have at the call, into c->text. -1 when it does not
  * add up (a scribbled lane): counted and reported. */
@@ -228,8 +237,7 @@ consumer_snap(struct consumer *c, uint32_t i, struct fmt_record *r)
 	int n = snap_format(r->msg, r->msg_len, c->text, LANE_MSG_MAX + 1);
 
 	if (n == -1) {
-		c->damaged++;
-		atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
+		consumer_count_damage(c);
 		consumer_note(c, LOG_WARNING, "lane %u damaged: a syslog record of pid %d "
 		    "skipped", i, (int)r->pid);
 		return -1;
@@ -279,8 +287,7 @@ consumer_damaged(struct consumer *c, uint32_t i, struct lane_view *v)
 		lost = 0;       /* head itself is garbage: count the lane only */
 	if (lane_claim(hdr, v) == -1)
 		return;
-	c->damaged++;
-	atomic_fetch_add_explicit(&c->seg.meta->damaged, 1, memory_order_relaxed);
+	consumer_count_damage(c);
 	consumer_note(c, LOG_WARNING, "lane %u damaged: skipped %llu bytes", i,
 	    (unsigned long long)lost);
 }
