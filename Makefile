@@ -65,10 +65,7 @@ $(SHIM): $(call obj,$(PRELOAD_SRC) $(SHM_SRC)) preload/exports.map
 	    $(SANFLAGS) -o $@ $(call obj,$(PRELOAD_SRC) $(SHM_SRC)) -ldl -lpthread
 	@$(MAKE) --no-print-directory check-exports SHIM=$@
 
-# -fexceptions: a thread cancelled inside a hook unwinds through the
-# shim's cleanups (preload/errout.c releases the stream's lock).
-$(call obj,$(PRELOAD_SRC)): ALL_CFLAGS += -fvisibility=hidden -fexceptions
-$(call obj,$(SHM_SRC)): ALL_CFLAGS += -fvisibility=hidden
+$(call obj,$(PRELOAD_SRC) $(SHM_SRC)): ALL_CFLAGS += -fvisibility=hidden
 
 check-exports:
 	@scripts/check-exports $(SHIM) preload/exports.map

@@ -2,6 +2,7 @@
 #include "errout.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -54,18 +55,43 @@ errout_capture(const void *buf, size_t n)
 	return taken;
 }
 
-/* Capture all of buf; what mplog did not take, and everything in tee mode,
- * is written to fd. 0 with errno kept, or -1 with errno when that write
- * failed. */
+static void
+errout_unlock_stream(void *fp)
+{
+	funlockfile(fp);
+}
+
+/*
+ * Write n bytes to fd. held: the stream whose lock the caller holds, or
+ * NULL. The write is a cancellation point: a thread cancelled in it
+ * releases that lock, as glibc's stdio does (pthread_cleanup_push, whose
+ * setjmp is paid only here, next to a system call).
+ */
 static int
-errout_take(int fd, const char *buf, size_t n)
+errout_write_through(FILE *held, int fd, const char *buf, size_t n)
+{
+	int r;
+
+	if (held == NULL)
+		return real_write_all(fd, buf, n);
+	pthread_cleanup_push(errout_unlock_stream, held);
+	r = real_write_all(fd, buf, n);
+	pthread_cleanup_pop(0);
+	return r;
+}
+
+/* Capture all of buf; what mplog did not take, and everything in tee mode,
+ * is written to fd (errout_write_through). 0 with errno kept, or -1 with
+ * errno when that write failed. */
+static int
+errout_take(FILE *held, int fd, const char *buf, size_t n)
 {
 	int saved = errno;
 	size_t taken = errout_capture(buf, n);
 
 	if (shim.stderr_mode == SHIM_STDERR_TEE)
 		taken = 0;
-	if (taken < n && real_write_all(fd, buf + taken, n - taken) == -1)
+	if (taken < n && errout_write_through(held, fd, buf + taken, n - taken) == -1)
 		return -1;
 	errno = saved;
 	return 0;
@@ -78,8 +104,8 @@ errout_put(FILE *fp, const void *buf, size_t n)
 
 	if (ptr > base)
 		fp->_IO_write_ptr = base;
-	if ((ptr > base && errout_take(fp->_fileno, base, (size_t)(ptr - base)) == -1) ||
-	    (n > 0 && errout_take(fp->_fileno, buf, n) == -1)) {
+	if ((ptr > base && errout_take(fp, fp->_fileno, base, (size_t)(ptr - base)) == -1) ||
+	    (n > 0 && errout_take(fp, fp->_fileno, buf, n) == -1)) {
 		fp->_flags |= ERROUT_IO_ERR_SEEN;
 		return EOF;
 	}
@@ -109,11 +135,10 @@ errout_unlock(FILE **fp)
 }
 
 /*
- * Lock fp until the end of the enclosing block, as glibc's own stdio
- * does: by a return, or by the forced unwinding of a thread cancelled in
- * the write through (a cancellation point), which runs the cleanup since
- * the shim is built with -fexceptions. Without it the cancelled thread
- * would keep the lock and every later call on the stream would hang.
+ * Lock fp until the end of the enclosing block. A thread cancelled while
+ * it holds the lock can be so only in the write through, which releases
+ * it (errout_write_through); text a hook formatted on the heap is then
+ * not freed.
  */
 #define ERROUT_LOCK(fp) \
 	FILE *errout_held __attribute__((cleanup(errout_unlock))) = (flockfile(fp), (fp))
@@ -209,7 +234,7 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);
 	if (n >= 0)
-		*ret = errout_take(fd, t.p, (size_t)n) == 0 ? n : -1;
+		*ret = errout_take(NULL, fd, t.p, (size_t)n) == 0 ? n : -1;
 	else
 		errno = saved;  /* a format error: the real call reports it */
 	errout_text_free(&t);
