@@ -377,7 +377,7 @@ shim_capture_snap(uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
 	if (atomic_load_explicit(&shim.printf_changed, memory_order_relaxed))
 		return -2;
 	va_copy(copy, ap);
-	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy);
+	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy, NULL);
 	va_end(copy);
 	errno = saved;
 	if (n == -1)

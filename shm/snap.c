@@ -2,6 +2,7 @@
 #include "snap.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct snap_parse {
 	int floats;                     /* a floating conversion is used */
 	int positional;                 /* arguments are taken by position */
 	int errtext;                    /* %m is used */
+	int percents;                   /* "%%" in the format */
 };
 
 /* An argument's value, read or stored. */
@@ -241,11 +243,12 @@ snap_parse(struct snap_parse *ps, const char *fmt, size_t len)
 	int seq = 0, mode = 0;
 
 	memset(ps->types, 0, sizeof(ps->types));
-	ps->nspecs = ps->nargs = ps->floats = ps->errtext = 0;
+	ps->nspecs = ps->nargs = ps->floats = ps->errtext = ps->percents = 0;
 	while ((c.p = memchr(c.p, '%', (size_t)(c.end - c.p))) != NULL) {
 		struct snap_spec *sp;
 
 		if (c.end - c.p >= 2 && c.p[1] == '%') {
+			ps->percents++;
 			c.p += 2;
 			continue;
 		}
@@ -348,8 +351,126 @@ snap_store(char **p, const char *end, enum snap_type t, const union snap_val *v)
 	}
 }
 
+/* ---- the length of the text ------------------------------------------- */
+
+/* Digits of u in base b. */
+static int
+snap_digits(unsigned long long u, unsigned b)
+{
+	int n = 1;
+
+	for (; u >= b; u /= b)
+		n++;
+	return n;
+}
+
+/* An integer argument as the conversion reads it: its magnitude, and
+ * whether it is negative. */
+static unsigned long long
+snap_magnitude(const struct snap_spec *sp, long long i, int *neg)
+{
+	int is_signed = sp->conv == 'd' || sp->conv == 'i';
+
+	*neg = 0;
+	if (sp->type == SNAP_INT && strcmp(sp->length, "hh") == 0)
+		i = is_signed ? (long long)(signed char)i : (long long)(unsigned char)i;
+	else if (sp->type == SNAP_INT && strcmp(sp->length, "h") == 0)
+		i = is_signed ? (long long)(short)i : (long long)(unsigned short)i;
+	else if (sp->type == SNAP_INT && !is_signed)
+		i = (long long)(unsigned int)i;
+	if (is_signed && i < 0) {
+		*neg = 1;
+		return 0ULL - (unsigned long long)i;
+	}
+	return (unsigned long long)i;
+}
+
+/* Length of an integer conversion (d i o u x X) before its width. */
+static long long
+snap_int_len(const struct snap_spec *sp, long long i, int prec)
+{
+	unsigned base = sp->conv == 'o' ? 8 : sp->conv == 'x' || sp->conv == 'X' ? 16 : 10;
+	int neg, hash = strchr(sp->flags, '#') != NULL;
+	unsigned long long u = snap_magnitude(sp, i, &neg);
+	long long raw = prec == 0 && u == 0 ? 0 : snap_digits(u, base), n = raw;
+
+	if (prec > n)
+		n = prec;
+	if (sp->conv == 'd' || sp->conv == 'i')
+		return n + (neg || strpbrk(sp->flags, "+ ") != NULL);
+	if (base == 10)
+		return n;       /* %u has no sign */
+	if (base == 8 && hash && n == raw && (u != 0 || raw == 0))
+		n++;            /* '#': the octal text starts with a 0 */
+	return base == 16 && hash && u != 0 ? n + 2 : n;
+}
+
+/* Length of conversion sp's text, width included; -1 when only
+ * formatting tells (floating conversions). */
+static long long
+snap_spec_len(const struct snap_spec *sp, const union snap_val *v, size_t errlen)
+{
+	long long width = sp->width_arg != 0 ? v[sp->width_arg].i : sp->width, n;
+	int prec = sp->prec_arg != 0 ? (int)v[sp->prec_arg].i : sp->prec;
+
+	if (prec < 0)
+		prec = -1;      /* a negative '*' precision is none */
+	if (sp->width_arg == 0 && width < 0)
+		width = 0;      /* none */
+	else if (width < 0)
+		width = -width; /* a negative '*' width is '-' */
+	switch (sp->conv) {
+	case 'm':
+		n = prec >= 0 && (size_t)prec < errlen ? prec : (long long)errlen;
+		break;
+	case 's':
+		if (v[sp->arg].p == NULL)
+			n = prec == -1 || prec >= 6 ? 6 : 0;    /* "(null)" */
+		else
+			n = prec >= 0 && (uint32_t)prec < v[sp->arg].str.len ? prec :
+			    (long long)v[sp->arg].str.len;
+		break;
+	case 'c':
+		n = 1;
+		break;
+	case 'p':
+		if (v[sp->arg].p == NULL) {
+			n = 5;  /* "(nil)" */
+			break;
+		}
+		n = snap_digits((uintptr_t)v[sp->arg].p, 16);
+		n = 2 + (prec > n ? prec : n) + (strpbrk(sp->flags, "+ ") != NULL);
+		break;
+	case 'd': case 'i': case 'o': case 'u': case 'x': case 'X':
+		n = snap_int_len(sp, v[sp->arg].i, prec);
+		break;
+	default:
+		return -1;
+	}
+	return n > width ? n : width;
+}
+
+/* Length of the whole text, or -1 when only formatting tells or it is
+ * past INT_MAX (vsnprintf fails). */
+static int
+snap_text_len(const struct snap_parse *ps, const union snap_val *v, size_t fmt_len,
+    size_t errlen)
+{
+	long long n = (long long)fmt_len - ps->percents;
+
+	for (int i = 0; i < ps->nspecs; i++) {
+		long long k = snap_spec_len(&ps->specs[i], v, errlen);
+
+		if (k < 0)
+			return -1;
+		n += k - (ps->specs[i].end - ps->specs[i].start);
+	}
+	return n > INT_MAX ? -1 : (int)n;
+}
+
 int
-snap_take(char *buf, size_t cap, const char *fmt, int fmt_ptr, int err, va_list ap)
+snap_take(char *buf, size_t cap, const char *fmt, int fmt_ptr, int err, va_list ap,
+    int *text_len)
 {
 	struct snap_parse ps;
 	union snap_val v[SNAP_ARGS_MAX + 1];
@@ -378,6 +499,8 @@ snap_take(char *buf, size_t cap, const char *fmt, int fmt_ptr, int err, va_list 
 	h.fmt_len = fmt_ptr ? SNAP_FMT_PTR : (uint16_t)len;
 	h.err_len = errtext != NULL ? (uint16_t)strnlen(errtext, 1024) : 0;
 	h.nargs = (uint16_t)ps.nargs;
+	if (text_len != NULL && (*text_len = snap_text_len(&ps, v, len, h.err_len)) == -1)
+		return -1;
 	if (snap_put(&p, end, &h, sizeof(h)) == -1 ||
 	    (fmt_ptr ? snap_put(&p, end, &fmt, sizeof(fmt)) : snap_put(&p, end, fmt, len)) == -1 ||
 	    snap_put(&p, end, errtext, h.err_len) == -1)

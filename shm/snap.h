@@ -3,10 +3,13 @@
  * the format and the values of its arguments (a snapshot), formatted into
  * exactly the bytes vsnprintf(3) would have made at the call.
  *
- * The syslog hooks take a snapshot instead of formatting (snap_take):
+ * The syslog hooks, and in capture mode the printf-style stderr hooks,
+ * take a snapshot instead of formatting (snap_take):
  * the format is parsed, each argument read from the va_list by the type
  * its conversion says, strings copied, and %m's text (strerror of errno
- * at the call) copied once. mplogd formats (snap_format), one conversion
+ * at the call) copied once. mplogd formats a syslog snapshot, the shim's
+ * pipeline thread a stderr one (its lines are cut at its newlines)
+ * (snap_format), one conversion
  * at a time through the C library's own snprintf with the same flags,
  * width, precision and length, so every conversion comes out as glibc
  * makes it; positional arguments (%2$s) are read by position.
@@ -55,8 +58,15 @@ struct snap_hdr {
  * snap_resolve), else copy its bytes. err is errno at the call. The
  * snapshot's length, or -1 when the call is not one this takes (see
  * above) or does not fit: format it at the call instead. ap is consumed.
+ *
+ * text_len, when not NULL, receives the length of the text, what
+ * vsnprintf would return, counted without formatting (fprintf must
+ * return it at the call): the call is then taken only when it has no
+ * floating conversion (whose length only formatting tells) and its text
+ * is at most INT_MAX bytes.
  */
-int snap_take(char *buf, size_t cap, const char *fmt, int fmt_ptr, int err, va_list ap);
+int snap_take(char *buf, size_t cap, const char *fmt, int fmt_ptr, int err, va_list ap,
+    int *text_len);
 
 /* The size of the snapshot once its format is copied in (snap_resolve),
  * or -1 when the snapshot is not one snap_take made. */
