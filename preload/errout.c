@@ -210,14 +210,49 @@ errout_vprintf_locked(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 	return n >= 0;
 }
 
+/*
+ * In capture mode, hand the call over as a snapshot, formatted later by
+ * the pipeline thread rather than here: 1 when taken, with the length of
+ * its text in *len; 0 when the caller formats it (tee mode, a call a
+ * snapshot does not take, a signal handler that interrupted a hook).
+ * errno is kept.
+ */
+static int
+errout_snap(const char *fmt, va_list ap, int *len)
+{
+	int saved = errno, taken = 0;
+	va_list copy;
+
+	if (shim.stderr_mode != SHIM_STDERR_CAPTURE)
+		return 0;
+	va_copy(copy, ap);
+	if (shim_enter() <= 1)
+		taken = shim_capture_esnap(fmt, copy, len) == 0;
+	shim_leave();
+	va_end(copy);
+	errno = saved;  /* a wait for room may have been interrupted */
+	return taken;
+}
+
 int
 errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 {
+	int n;
+
 	if (!errout_wants(fp))
 		return 0;
 	ERROUT_LOCK(fp);
 	if (fwide(fp, -1) > 0)
 		return 0;       /* wide: the real one fails */
+	/* What the stream's buffer holds goes first. */
+	if (fp->_IO_write_ptr > fp->_IO_write_base && errout_put(fp, NULL, 0) == EOF) {
+		*ret = EOF;
+		return 1;
+	}
+	if (errout_snap(fmt, ap, &n)) {
+		*ret = n;
+		return 1;
+	}
 	return errout_vprintf_locked(fp, flag, fmt, ap, ret);
 }
 
@@ -230,6 +265,10 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 
 	if (!errout_wants_fd(fd))
 		return 0;
+	if (errout_snap(fmt, ap, &n)) {
+		*ret = n;
+		return 1;
+	}
 	va_copy(copy, ap);
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);

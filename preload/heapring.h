@@ -41,6 +41,7 @@ enum heapring_kind {
 	HEAPRING_SYSLOG = 2,    /* one formatted syslog message */
 	HEAPRING_MPLOG = 3,     /* a message about capture itself */
 	HEAPRING_SNAP = 4,      /* a syslog call as a snapshot (shm/snap.h) */
+	HEAPRING_ESNAP = 5,     /* a printf call to stderr as a snapshot */
 };
 
 struct heapring_rec {

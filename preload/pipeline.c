@@ -79,28 +79,34 @@ pipeline_source(uint8_t kind)
 	    kind == HEAPRING_MPLOG ? LANE_SRC_MPLOG : LANE_SRC_STDERR;
 }
 
-/* Buffers to format a snapshot here, when it cannot go to mplogd: used
- * by the pipeline thread, or by the one thread that found none could be
- * made (pipeline_inline). */
-static char pipeline_snap_res[LANE_MSG_MAX + 1], pipeline_snap_text[LANE_MSG_MAX + 1];
+/* Where a snapshot is formatted here, when it cannot go to mplogd or is
+ * stderr's: used by the pipeline thread, or by the one thread that found
+ * none could be made (pipeline_inline). The text is the data of a
+ * record, for line assembly. */
+static char pipeline_snap_res[LANE_MSG_MAX + 1];
+static union {
+	struct heapring_rec rec;
+	char bytes[sizeof(struct heapring_rec) + LANE_MSG_MAX + 1];
+} pipeline_snap_out;
 
 /* The text of snapshot snap (len bytes; resolved: its format is copied
- * in), without a trailing newline, as syslog(3) would send it; its
- * length in *n, or NULL when it does not add up. */
+ * in); for syslog (strip) without a trailing newline, as syslog(3) would
+ * send it. Its length in *n, or NULL when it does not add up. */
 static const char *
-pipeline_snap_format(const char *snap, uint32_t len, int resolved, uint32_t *n)
+pipeline_snap_format(const char *snap, uint32_t len, int resolved, int strip, uint32_t *n)
 {
+	char *text = pipeline_snap_out.rec.data;
 	int size = resolved ? (int)len : snap_resolve(snap, len, pipeline_snap_res,
 	    sizeof(pipeline_snap_res));
 	int k;
 
 	if (size == -1 || (k = snap_format(resolved ? snap : pipeline_snap_res, (size_t)size,
-	    pipeline_snap_text, sizeof(pipeline_snap_text))) == -1)
+	    text, LANE_MSG_MAX)) == -1)
 		return NULL;
-	if (k > 0 && pipeline_snap_text[k - 1] == '\n')
+	if (strip && k > 0 && text[k - 1] == '\n')
 		k--;
 	*n = (uint32_t)k;
-	return pipeline_snap_text;
+	return text;
 }
 
 /* Write a line (of a lane source) where it would have gone without mplog. */
@@ -143,7 +149,7 @@ pipeline_take_back(struct lane_writer *w)
 		if (lane_consume(w->hdr, &v) == -1)
 			break;  /* only a scribbled lane moves tail under us */
 		if (got == 1 && (v.rec.flags & LANE_F_SNAP))
-			text = pipeline_snap_format(v.msg, v.msg_len, 1, &n);
+			text = pipeline_snap_format(v.msg, v.msg_len, 1, 1, &n);
 		if (got == 1 && text != NULL)
 			pipeline_pass(v.rec.source, v.rec.pri, v.rec.flags & LANE_F_SPLIT, text, n);
 	}
@@ -450,17 +456,34 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 		if (pl.seg->policy == SEG_POLICY_DROP)
 			return;         /* dropped and counted */
 	}
-	if ((l.data = pipeline_snap_format(hr->data, hr->len, 0, &l.len)) != NULL)
+	if ((l.data = pipeline_snap_format(hr->data, hr->len, 0, 1, &l.len)) != NULL)
 		pipeline_emit(NULL, &l);
 }
 
-/* Hand one heap-ring record on: lines to line assembly, a snapshot to
- * the lane. */
+/* A stderr snapshot: formatted here, its text then stderr text as any. */
+static void
+pipeline_feed_esnap(const struct heapring_rec *hr)
+{
+	struct heapring_rec *text = &pipeline_snap_out.rec;
+	uint32_t n;
+
+	if (pipeline_snap_format(hr->data, hr->len, 0, 0, &n) == NULL)
+		return;         /* not one the hook took: never so */
+	memcpy(text, hr, sizeof(*text));
+	text->kind = HEAPRING_STDERR;
+	text->len = n;
+	lines_feed(&pl.lines, text, pipeline_emit, NULL);
+}
+
+/* Hand one heap-ring record on: lines to line assembly, a syslog
+ * snapshot to the lane. */
 static void
 pipeline_feed(const struct heapring_rec *rec)
 {
 	if (rec->kind == HEAPRING_SNAP)
 		pipeline_emit_snap(rec);
+	else if (rec->kind == HEAPRING_ESNAP)
+		pipeline_feed_esnap(rec);
 	else
 		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
 }
@@ -641,8 +664,9 @@ pipeline_inline(struct heapring *r)
 		const char *text = rec->data;
 		uint32_t n = rec->len;
 
-		if (rec->kind == HEAPRING_SNAP)
-			text = pipeline_snap_format(rec->data, rec->len, 0, &n);
+		if (rec->kind == HEAPRING_SNAP || rec->kind == HEAPRING_ESNAP)
+			text = pipeline_snap_format(rec->data, rec->len, 0,
+			    rec->kind == HEAPRING_SNAP, &n);
 		if (text != NULL)
 			pipeline_pass(pipeline_source(rec->kind), rec->pri, 1, text, n);
 		heapring_pop(r, rec);

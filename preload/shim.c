@@ -361,12 +361,14 @@ shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t
 }
 
 /*
- * Take the call as a snapshot (shm/snap.h): its format (as a pointer
- * when it stays mapped) and arguments, for mplogd to format. 0 taken, -1
- * pass through, -2 not a call a snapshot takes: format it here.
+ * Take the call as a snapshot (shm/snap.h) of the given kind: its format
+ * (as a pointer when it stays mapped) and arguments, to be formatted
+ * later. text_len: as snap_take's. 0 taken, -1 pass through, -2 not a
+ * call a snapshot takes: format it here.
  */
 static int
-shim_capture_snap(uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
+shim_capture_snap(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap,
+    int *text_len)
 {
 	char buf[SHIM_SNAP_MAX];
 	struct heapring *r;
@@ -377,17 +379,24 @@ shim_capture_snap(uint8_t pri, uint16_t ident, const char *fmt, va_list ap)
 	if (atomic_load_explicit(&shim.printf_changed, memory_order_relaxed))
 		return -2;
 	va_copy(copy, ap);
-	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy, NULL);
+	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy, text_len);
 	va_end(copy);
 	errno = saved;
-	if (n == -1)
+	if (n == -1 || (text_len != NULL && *text_len > SHIM_ESNAP_TEXT_MAX))
 		return -2;
 	if ((r = shim_ring()) == NULL || (got = shim_claim(r, (uint32_t)n, &c)) == -1)
 		return -1;
 	if (got == 1)
 		return 0;       /* dropped and counted */
 	memcpy(c.rec->data, buf, (size_t)n);
-	return shim_publish(r, &c, HEAPRING_SNAP, pri, ident, (uint64_t)seg_now_real());
+	return shim_publish(r, &c, kind, pri, ident, (uint64_t)seg_now_real());
+}
+
+int
+shim_capture_esnap(const char *fmt, va_list ap, int *text_len)
+{
+	return shim_capture_snap(HEAPRING_ESNAP, shim.stderr_pri, 0, fmt, ap, text_len) == 0 ?
+	    0 : -1;
 }
 
 int
@@ -403,7 +412,7 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	 * some 6 KiB of stack, more than an alternate signal stack may have
 	 * to spare. */
 	if (kind == HEAPRING_SYSLOG && shim_depth <= 1 &&
-	    (got = shim_capture_snap(pri, ident, fmt, ap)) != -2)
+	    (got = shim_capture_snap(HEAPRING_SNAP, pri, ident, fmt, ap, NULL)) != -2)
 		return got;
 	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);

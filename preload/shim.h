@@ -31,7 +31,8 @@
 #define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
 #define SHIM_IDENTS       16
-#define SHIM_SNAP_MAX     1024  /* a syslog snapshot taken on the stack */
+#define SHIM_SNAP_MAX     1024  /* a snapshot taken on the stack */
+#define SHIM_ESNAP_TEXT_MAX 65536 /* longest text a stderr snapshot makes */
 
 enum shim_state {
 	SHIM_UNINIT = 0,
@@ -97,6 +98,16 @@ size_t shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data,
  * text formatted here. 0 when taken, -1 when the caller must pass the
  * call through. */
 int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap);
+
+/*
+ * Hand a printf call to stderr over as a snapshot (HEAPRING_ESNAP) that
+ * the pipeline formats: 0 when taken (queued, or dropped and counted),
+ * with the text's length, what the call returns, in *text_len; -1 when
+ * it was not, and the caller formats the call itself. Not from a signal
+ * handler that interrupted a hook (the caller checks: a snapshot takes
+ * some 6 KiB of stack).
+ */
+int shim_capture_esnap(const char *fmt, va_list ap, int *text_len);
 
 /* The segment attached now, or NULL before the first attachment. */
 struct seg *shim_seg(void);

@@ -141,11 +141,14 @@ snap_arg(struct snap_parse *ps, int n, int *seq, enum snap_type t)
 {
 	if (n == 0)
 		n = ++*seq;
-	if (n > SNAP_ARGS_MAX || (ps->types[n] != SNAP_NONE && ps->types[n] != t))
+	if (n > SNAP_ARGS_MAX)
+		return -1;
+	/* types[] is set only up to nargs: the arguments up to n are new. */
+	for (; ps->nargs < n; ps->nargs++)
+		ps->types[ps->nargs + 1] = SNAP_NONE;
+	if (ps->types[n] != SNAP_NONE && ps->types[n] != t)
 		return -1;
 	ps->types[n] = t;
-	if (n > ps->nargs)
-		ps->nargs = n;
 	return n;
 }
 
@@ -172,6 +175,16 @@ snap_star(struct snap_parse *ps, struct snap_cur *c, int *seq, int positional, i
 	return *arg == -1 ? -1 : 0;
 }
 
+/* Whether ch is one of the NUL-terminated set (short: no call). */
+static int
+snap_in(const char *set, char ch)
+{
+	for (; *set != '\0'; set++)
+		if (*set == ch)
+			return 1;
+	return 0;
+}
+
 /* Flags and length modifier: up to max of the characters in set. */
 static void
 snap_chars(struct snap_cur *c, const char *set, char *out, size_t max)
@@ -179,7 +192,7 @@ snap_chars(struct snap_cur *c, const char *set, char *out, size_t max)
 	size_t k = 0;
 	char ch;
 
-	while ((ch = snap_ch(c)) != '\0' && strchr(set, ch) != NULL && k < max) {
+	while ((ch = snap_ch(c)) != '\0' && snap_in(set, ch) && k < max) {
 		out[k++] = ch;
 		c->p++;
 	}
@@ -242,7 +255,6 @@ snap_parse(struct snap_parse *ps, const char *fmt, size_t len)
 	struct snap_cur c = { fmt, fmt + len };
 	int seq = 0, mode = 0;
 
-	memset(ps->types, 0, sizeof(ps->types));
 	ps->nspecs = ps->nargs = ps->floats = ps->errtext = ps->percents = 0;
 	while ((c.p = memchr(c.p, '%', (size_t)(c.end - c.p))) != NULL) {
 		struct snap_spec *sp;
@@ -255,9 +267,7 @@ snap_parse(struct snap_parse *ps, const char *fmt, size_t len)
 		if (ps->nspecs == SNAP_ARGS_MAX)
 			return -1;
 		sp = &ps->specs[ps->nspecs++];
-		memset(sp, 0, sizeof(*sp));
-		sp->width = sp->prec = -1;
-		sp->start = c.p++;
+		*sp = (struct snap_spec){ .start = c.p++, .width = -1, .prec = -1 };
 		if (snap_parse_spec(ps, sp, &c, &seq, &mode) == -1)
 			return -1;
 		sp->end = c.p;

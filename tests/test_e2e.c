@@ -1756,16 +1756,14 @@ Test(e2e, huge_write_while_mplogd_is_stopped_loses_and_repeats_nothing, .timeout
 }
 
 /*
- * Deferred formatting: every syslog call of snapper (formats in read-only
- * data, on the heap and the stack, %m, every kind of argument, positional
- * ones, a string longer than a snapshot on the stack, the calls of a
- * library unloaded right after, a conversion the program registered)
- * reaches the log as exactly the text vsnprintf made of it at the call,
- * in order, with snapper's ident and facility.
+ * Run snapper (to: "syslog" or "stderr") and check that every call
+ * reached the log as exactly the text vsnprintf made of it at the call,
+ * in order, from source to with the given ident and facility.
  */
-Test(e2e, syslog_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST_TIMEOUT(60))
+static void
+e2e_snapper(const char *to, const char *ident, const char *facility)
 {
-	const char *const args[] = { harness_build("hosts/libsnapper.so"), NULL };
+	const char *const args[] = { harness_build("hosts/libsnapper.so"), to, NULL };
 	char *log, *want = NULL;
 	size_t n, k = 0;
 	struct harness_result r = harness_run_host(0, "json", NULL, "snapper", args, &log);
@@ -1780,14 +1778,37 @@ Test(e2e, syslog_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST
 		want = line + 5;
 		cr_assert(k < n, "%zu records in the log; the next should be: %s", n, want);
 		cr_assert_str_eq(recs[k].msg, want, "log line %zu", recs[k].line);
-		cr_assert(strcmp(recs[k].source, "syslog") == 0 && strcmp(recs[k].ident,
-		    "snapper") == 0 && strcmp(recs[k].facility, "local1") == 0,
-		    "log line %zu: %s %s %s", recs[k].line, recs[k].source, recs[k].ident,
-		    recs[k].facility);
+		cr_assert(strcmp(recs[k].source, to) == 0 && strcmp(recs[k].ident, ident) == 0 &&
+		    strcmp(recs[k].facility, facility) == 0, "log line %zu: %s %s %s",
+		    recs[k].line, recs[k].source, recs[k].ident, recs[k].facility);
 	}
 	cr_assert_eq(k, 61, "snapper said %zu lines", k);
 	cr_assert_eq(n, k, "%zu records in the log for %zu calls", n, k);
 	cr_assert(harness_contains(want, "registered <w5> and 6"), "last: %s", want);
+}
+
+/*
+ * Deferred formatting: every syslog call of snapper (formats in read-only
+ * data, on the heap and the stack, %m, every kind of argument, positional
+ * ones, a string longer than a snapshot on the stack, the calls of a
+ * library unloaded right after, a conversion the program registered)
+ * reaches the log as exactly the text vsnprintf made of it at the call,
+ * in order, with snapper's ident and facility.
+ */
+Test(e2e, syslog_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST_TIMEOUT(60))
+{
+	e2e_snapper("syslog", "snapper", "local1");
+}
+
+/*
+ * The same calls as vfprintf to stderr, each line ended by an fputc (the
+ * pipeline joins the pieces): the same text, and vfprintf returns what
+ * vsnprintf did (snapper says so otherwise), whether the hook took a
+ * snapshot or formatted (floats, the long string, %W).
+ */
+Test(e2e, fprintf_formatted_later_reads_as_formatted_at_the_call, .timeout = TEST_TIMEOUT(60))
+{
+	e2e_snapper("stderr", "", "user");
 }
 
 /*

@@ -1,6 +1,9 @@
 /*
  * snapper - syslog(3) calls of every kind deferred formatting meets, for
- * tests/test_e2e.c. For each call it writes to stdout, first, the line
+ * tests/test_e2e.c; with a second argument "stderr", the same calls as
+ * vfprintf(3) to stderr, each followed by fputc of a newline (and a
+ * line "bad return R for N" on stdout when vfprintf does not return what
+ * vsnprintf did). For each call it writes to stdout, first, the line
  *
  *   want TEXT
  *
@@ -18,6 +21,9 @@
  *     after its last call;
  *   - after register_printf_specifier, a call whose %W only the program
  *     knows (formatted at the call from then on).
+ *
+ *   snapper [LIBRARY [stderr]]
+ *
  * Exits 0, or 1 when the library cannot be loaded.
  */
 #include <dlfcn.h>
@@ -31,22 +37,30 @@
 #include <string.h>
 #include <syslog.h>
 
-/* syslog the call, after printing what vsnprintf makes of it. */
+static int to_stderr;   /* vfprintf to stderr rather than syslog */
+
+/* syslog the call, or print it to stderr, after printing what vsnprintf
+ * makes of it. */
 static void __attribute__((format(printf, 1, 2)))
 say(const char *fmt, ...)
 {
 	char want[8192];
 	va_list ap;
-	int saved = errno;
+	int saved = errno, n, r;
 
 	va_start(ap, fmt);
-	vsnprintf(want, sizeof(want), fmt, ap);
+	n = vsnprintf(want, sizeof(want), fmt, ap);
 	va_end(ap);
 	printf("want %s\n", want);
 	fflush(stdout);
 	errno = saved;
 	va_start(ap, fmt);
-	vsyslog(LOG_INFO, fmt, ap);
+	if (!to_stderr) {
+		vsyslog(LOG_INFO, fmt, ap);
+	} else if ((r = vfprintf(stderr, fmt, ap)) != n || fputc('\n', stderr) != '\n') {
+		printf("bad return %d for %d\n", r, n);
+		fflush(stdout);
+	}
 	va_end(ap);
 }
 
@@ -73,7 +87,7 @@ static int
 snapper_library(const char *path)
 {
 	void *h = dlopen(path, RTLD_NOW);
-	void (*lib_log)(int, void (*)(const char *));
+	void (*lib_log)(int, int);
 
 	if (h == NULL) {
 		fprintf(stderr, "snapper: %s\n", dlerror());
@@ -82,7 +96,7 @@ snapper_library(const char *path)
 	*(void **)&lib_log = dlsym(h, "snapper_lib_log");
 	if (lib_log == NULL)
 		return 1;
-	lib_log(50, NULL);
+	lib_log(50, to_stderr);
 	dlclose(h);
 	return 0;
 }
@@ -92,6 +106,7 @@ main(int argc, char **argv)
 {
 	char *heap = strdup("heap %s %d"), stack[32], big[3000];
 
+	to_stderr = argc > 2 && strcmp(argv[2], "stderr") == 0;
 	openlog("snapper", 0, LOG_LOCAL1);
 	say("plain %d %s %c %%", 42, "text", 'x');
 	errno = ENOENT;
