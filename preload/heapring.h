@@ -61,10 +61,13 @@ _Static_assert(sizeof(struct heapring_rec) == 24, "heapring record header");
 
 struct heapring {
 	alignas(64) _Atomic uint64_t head;      /* next position to claim */
+	/* The reader writes these at every pop. */
 	alignas(64) uint64_t tail;              /* reader's next position */
 	uint64_t woke;                          /* reader's: tail at its last room wake */
 	_Atomic uint64_t freed;                 /* tail, for waiting pushers */
-	_Atomic uint32_t sleeping;              /* the reader sleeps */
+	/* Every push reads sleeping: apart from the line the reader writes
+	 * at every pop, so that a push does not miss the cache on it. */
+	alignas(64) _Atomic uint32_t sleeping;  /* the reader sleeps */
 	_Atomic uint32_t wake;                  /* futex word for the reader */
 	_Atomic uint32_t room;                  /* futex word for pushers */
 	_Atomic uint32_t waiters;               /* pushers waiting for room */

@@ -100,11 +100,10 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 	}
 pass:
 	errno = saved;
-	real_init();
-	if (chk && real.__vsyslog_chk != NULL)
-		real.__vsyslog_chk(pri, flag, fmt, ap);
-	else if (real.vsyslog != NULL)
-		real.vsyslog(pri, fmt, ap);
+	if (chk && REAL(__vsyslog_chk) != NULL)
+		REAL(__vsyslog_chk)(pri, flag, fmt, ap);
+	else if (REAL(vsyslog) != NULL)
+		REAL(vsyslog)(pri, fmt, ap);
 }
 
 HOOK_EXPORT void
@@ -144,9 +143,8 @@ openlog(const char *ident, int option, int facility)
 {
 	int saved;
 
-	real_init();
-	if (real.openlog != NULL)
-		real.openlog(ident, option, facility);
+	if (REAL(openlog) != NULL)
+		REAL(openlog)(ident, option, facility);
 	saved = errno;
 	/* As in glibc, a NULL ident keeps the one set before. */
 	if (ident != NULL) {
@@ -169,9 +167,8 @@ openlog(const char *ident, int option, int facility)
 HOOK_EXPORT void
 closelog(void)
 {
-	real_init();
-	if (real.closelog != NULL)
-		real.closelog();
+	if (REAL(closelog) != NULL)
+		REAL(closelog)();
 	/* Relaxed: 0 and NULL stand for no text. */
 	atomic_store_explicit(&shim.ident, 0, memory_order_relaxed);
 	atomic_store_explicit(&shim.logtag, NULL, memory_order_relaxed);
@@ -180,11 +177,9 @@ closelog(void)
 HOOK_EXPORT int
 setlogmask(int mask)
 {
-	int old;
+	__typeof__(setlogmask) *f = REAL(setlogmask);
+	int old = f != NULL ? f(mask) : atomic_load_explicit(&shim.logmask, memory_order_relaxed);
 
-	real_init();
-	old = real.setlogmask != NULL ? real.setlogmask(mask) :
-	    atomic_load_explicit(&shim.logmask, memory_order_relaxed);
 	if (mask != 0)
 		atomic_store_explicit(&shim.logmask, mask, memory_order_relaxed);
 	return old;

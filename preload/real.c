@@ -3,38 +3,51 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct real_fns real;
 
-_Atomic int real_done;
+void *
+real_resolve(void **slot, const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (p == NULL)
+		p = REAL_ABSENT;
+	/* Release pairs with the acquire in real_get(). Two threads may
+	 * both look it up: they store the same value. */
+	__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	return p;
+}
 
 void
 real_init(void)
 {
-	if (real_ready())
-		return;
-#define REAL_SYM(f) real.f = (__typeof__(f) *)dlsym(RTLD_NEXT, #f);
-	REAL_DEPRECATED_OK(REAL_FNS(REAL_SYM))
+#define REAL_SYM(f) real_get((void **)&real.f, #f);
+	REAL_EAGER(REAL_SYM)
 #undef REAL_SYM
-	atomic_store_explicit(&real_done, 1, memory_order_release);
 }
 
 ssize_t
 real_write(int fd, const void *buf, size_t n)
 {
-	if (real.write != NULL)
-		return real.write(fd, buf, n);
+	__typeof__(write) *w = __atomic_load_n(&real.write, __ATOMIC_ACQUIRE);
+
+	/* Not REAL(): this may run in a signal handler before the
+	 * constructor, where dlsym is not safe. */
+	if (w != NULL && (void *)w != REAL_ABSENT)
+		return w(fd, buf, n);
 	return syscall(SYS_write, fd, buf, n);
 }
 
 ssize_t
 real_writev(int fd, const struct iovec *iov, int n)
 {
-	if (real.writev != NULL)
-		return real.writev(fd, iov, n);
+	__typeof__(writev) *w = __atomic_load_n(&real.writev, __ATOMIC_ACQUIRE);
+
+	if (w != NULL && (void *)w != REAL_ABSENT)
+		return w(fd, iov, n);
 	return syscall(SYS_writev, fd, iov, n);
 }
 
@@ -59,12 +72,12 @@ real_write_all(int fd, const void *buf, size_t n)
 void
 real_syslog(int pri, const char *fmt, ...)
 {
+	__typeof__(vsyslog) *f = REAL(vsyslog);
 	va_list ap;
 
-	real_init();
-	if (real.vsyslog == NULL)
+	if (f == NULL)
 		return;
 	va_start(ap, fmt);
-	real.vsyslog(pri, fmt, ap);
+	f(pri, fmt, ap);
 	va_end(ap);
 }

@@ -1,12 +1,15 @@
 /*
  * real.h - the libc functions behind the hooks.
  *
- * real_init() resolves every one of them with dlsym(RTLD_NEXT) from the
- * shim's constructor; a hook that runs before it (another library's
- * constructor) reaches them through REAL(), which initialises first.
+ * Each is found with dlsym(RTLD_NEXT) once. The async-signal-safe ones
+ * (REAL_EAGER: what a signal handler may call, or the shim calls from
+ * one) are resolved by the shim's constructor, since dlsym is not safe
+ * in a signal handler; the others on their first call through REAL(), so
+ * a program that never calls them never pays their lookups (about 0.2 us
+ * each) at start. A hook that runs before the constructor (another
+ * library's constructor) resolves what it needs the same way.
  * real_write falls back to the raw system call, so a line can always
- * reach its destination. Not async-signal-safe to initialise; safe to use
- * once initialised.
+ * reach its destination.
  *
  * Variadic functions are reached through their va_list forms (fprintf
  * through vfprintf); the few with none (error, error_at_line) are given
@@ -53,9 +56,15 @@ void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 int close_range(unsigned int first, unsigned int last, int flags);
 void closefrom(int lowfd);
 
-#define REAL_FNS(X)							\
+/* Resolved at load: async-signal-safe, or called by the shim from a
+ * signal handler (fatal.c, a hook interrupted). */
+#define REAL_EAGER(X)							\
 	X(_exit) X(write) X(writev) X(close) X(dup) X(dup2) X(dup3) X(fcntl)	\
-	X(fcntl64) X(close_range) X(closefrom)				\
+	X(fcntl64) X(close_range) X(closefrom) X(execve) X(fexecve)	\
+	X(execveat) X(abort) X(sigaction) X(signal) X(_Fork)
+
+/* Resolved on first use. */
+#define REAL_LAZY(X)							\
 	X(openlog) X(closelog) X(setlogmask) X(vsyslog) X(__vsyslog_chk) \
 	X(vfprintf) X(__vfprintf_chk) X(vprintf) X(__vprintf_chk)	\
 	X(vdprintf) X(__vdprintf_chk) X(fputs) X(fputs_unlocked)	\
@@ -69,11 +78,12 @@ void closefrom(int lowfd);
 	X(perror) X(vwarn) X(vwarnx) X(verr) X(verrx) X(error)		\
 	X(error_at_line) X(psignal) X(psiginfo) X(__assert_fail)	\
 	X(__assert_perror_fail)						\
-	X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(execveat)	\
-	X(abort) X(daemon) X(sigaction) X(signal) X(sysv_signal) X(sigset) \
-	X(siginterrupt) X(_Fork) X(dlclose) X(register_printf_specifier)	\
+	X(execv) X(execvp) X(execvpe) X(daemon) X(sysv_signal) X(sigset) \
+	X(siginterrupt) X(dlclose) X(register_printf_specifier)		\
 	X(register_printf_function) X(register_printf_modifier)		\
 	X(register_printf_type)
+
+#define REAL_FNS(X) REAL_EAGER(X) REAL_LAZY(X)
 
 /* sigset and siginterrupt are deprecated, and hooked all the same. */
 #define REAL_DEPRECATED_OK(...)						\
@@ -89,22 +99,30 @@ REAL_DEPRECATED_OK(struct real_fns {
 #undef REAL_DECL
 
 extern struct real_fns real;
-extern _Atomic int real_done;           /* every pointer is resolved */
 
-/* Resolve every pointer; idempotent. */
+/* A slot whose function libc does not have. */
+#define REAL_ABSENT ((void *)1)
+
+/* Resolve the eager functions; idempotent. */
 void real_init(void);
 
-/* 1 once real_init has run: one load on every pass-through. */
-static inline int
-real_ready(void)
+/* Look name up and store it in *slot (REAL_ABSENT when libc lacks it). */
+void *real_resolve(void **slot, const char *name);
+
+/* The function in *slot, resolving it first if needed; NULL when absent. */
+static inline void *
+real_get(void **slot, const char *name)
 {
-	/* Acquire pairs with the release at the end of real_init: the
-	 * pointers are visible. */
-	return atomic_load_explicit(&real_done, memory_order_acquire);
+	/* Acquire pairs with the release store in real_resolve(). */
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(p == NULL, 0))
+		p = real_resolve(slot, name);
+	return p == REAL_ABSENT ? NULL : p;
 }
 
-/* The real f, resolving first if needed. */
-#define REAL(f) (real_ready() ? real.f : (real_init(), real.f))
+/* The real f, or NULL when libc lacks it. */
+#define REAL(f) ((__typeof__(real.f))real_get((void **)&real.f, #f))
 
 /* write(2) through the real function, or the system call before init. */
 ssize_t real_write(int fd, const void *buf, size_t n);

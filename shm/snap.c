@@ -143,11 +143,15 @@ snap_arg(struct snap_parse *ps, int n, int *seq, enum snap_type t)
 		n = ++*seq;
 	if (n > SNAP_ARGS_MAX)
 		return -1;
-	/* types[] is set only up to nargs: the arguments up to n are new. */
-	for (; ps->nargs < n; ps->nargs++)
-		ps->types[ps->nargs + 1] = SNAP_NONE;
-	if (ps->types[n] != SNAP_NONE && ps->types[n] != t)
-		return -1;
+	if (n <= ps->nargs) {
+		if (ps->types[n] != SNAP_NONE && ps->types[n] != t)
+			return -1;
+	} else {
+		/* types[] is set only up to nargs: those past it are new. */
+		for (int i = ps->nargs + 1; i < n; i++)
+			ps->types[i] = SNAP_NONE;
+		ps->nargs = n;
+	}
 	ps->types[n] = t;
 	return n;
 }
@@ -175,28 +179,36 @@ snap_star(struct snap_parse *ps, struct snap_cur *c, int *seq, int positional, i
 	return *arg == -1 ? -1 : 0;
 }
 
-/* Whether ch is one of the NUL-terminated set (short: no call). */
+/* Whether ch is a flag ("-+ #0"), or with length, a length modifier
+ * ("hlLqjzZt"). A switch: this runs for every character of every
+ * conversion. */
 static int
-snap_in(const char *set, char ch)
+snap_is(char ch, int length)
 {
-	for (; *set != '\0'; set++)
-		if (*set == ch)
-			return 1;
-	return 0;
+	switch (ch) {
+	case '-': case '+': case ' ': case '#': case '0':
+		return !length;
+	case 'h': case 'l': case 'L': case 'q': case 'j': case 'z': case 'Z': case 't':
+		return length;
+	default:
+		return 0;
+	}
 }
 
-/* Flags and length modifier: up to max of the characters in set. */
-static void
-snap_chars(struct snap_cur *c, const char *set, char *out, size_t max)
+/* Flags (or with length, the length modifier) at c: up to max of them
+ * into out, NUL-terminated; how many. */
+static size_t
+snap_chars(struct snap_cur *c, int length, char *out, size_t max)
 {
 	size_t k = 0;
 	char ch;
 
-	while ((ch = snap_ch(c)) != '\0' && snap_in(set, ch) && k < max) {
+	while ((ch = snap_ch(c)) != '\0' && snap_is(ch, length) && k < max) {
 		out[k++] = ch;
 		c->p++;
 	}
 	out[k] = '\0';
+	return k;
 }
 
 /* Parse the conversion at c ('%' passed) into sp. 0, or -1 when it is
@@ -207,12 +219,13 @@ snap_parse_spec(struct snap_parse *ps, struct snap_spec *sp, struct snap_cur *c,
     int *mode)
 {
 	int pos = snap_position(c), positional = pos > 0, uses;
+	size_t nlen;
+	char conv;
 
 	if (pos == -1)
 		return -1;
-	snap_chars(c, "-+ #0", sp->flags, sizeof(sp->flags) - 1);
-	if (snap_ch(c) == '-' || snap_ch(c) == '+' || snap_ch(c) == ' ' || snap_ch(c) == '#' ||
-	    snap_ch(c) == '0' || snap_ch(c) == '\'' || snap_ch(c) == 'I')
+	snap_chars(c, 0, sp->flags, sizeof(sp->flags) - 1);
+	if (snap_is(snap_ch(c), 0) || snap_ch(c) == '\'' || snap_ch(c) == 'I')
 		return -1;      /* too many flags, or locale digits */
 	if (snap_star(ps, c, seq, positional, &sp->width, &sp->width_arg) == -1)
 		return -1;
@@ -223,19 +236,21 @@ snap_parse_spec(struct snap_parse *ps, struct snap_spec *sp, struct snap_cur *c,
 		if (sp->prec == -1 && sp->prec_arg == 0)
 			sp->prec = 0;
 	}
-	snap_chars(c, "hlLqjzZt", sp->length, sizeof(sp->length) - 1);
-	if ((sp->conv = snap_ch(c)) == '\0')
+	nlen = snap_chars(c, 1, sp->length, sizeof(sp->length) - 1);
+	/* conv and nlen stay in locals: reading back the bytes just stored
+	 * would stall on store forwarding. */
+	if ((sp->conv = conv = snap_ch(c)) == '\0')
 		return -1;
 	c->p++;
 	uses = sp->width_arg != 0 || sp->prec_arg != 0;
 	/* glibc reads %qd by position as an int, and %#m is errno's name. */
-	if ((positional && strchr(sp->length, 'q') != NULL) ||
-	    (sp->conv == 'm' && strchr(sp->flags, '#') != NULL))
+	if ((positional && nlen > 0 && strchr(sp->length, 'q') != NULL) ||
+	    (conv == 'm' && strchr(sp->flags, '#') != NULL))
 		return -1;
-	if (sp->conv == 'm' && sp->length[0] == '\0' && !positional) {
+	if (conv == 'm' && nlen == 0 && !positional) {
 		ps->errtext = 1;
 	} else {
-		sp->type = snap_conv_type(sp->conv, sp->length);
+		sp->type = snap_conv_type(conv, sp->length);
 		if (sp->type == SNAP_NONE || (sp->arg = snap_arg(ps, pos, seq, sp->type)) == -1)
 			return -1;
 		ps->floats |= sp->type == SNAP_DOUBLE || sp->type == SNAP_LDOUBLE;
