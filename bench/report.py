@@ -62,26 +62,38 @@ def note_of(rows, **want):
     return ""
 
 
+LATENCY_GAPS = ((0, "back to back (the regime of the project's p50/p99 targets)"),
+                (100, "100 us apart: a clock_nanosleep before each call (cold caches)"))
+
+
 def table_latency(rows):
-    out = ["", "1. Per-call latency, ns: one 64-byte line per call, a 100 us sleep (clock_nanosleep) before each",
+    """Back to back first, then 100 us apart; then the timer's floor."""
+    out = ["", "1. Per-call latency, ns: one 64-byte line per call",
            "%-8s %3s  %-9s %8s %8s %8s %8s  %9s %9s" % ("call", "thr", "setup", "p50", "p99",
                                                        "p99.9", "max", "p50 ratio", "p99 ratio")]
     lat = [r for r in rows if r["section"] == "latency"]
-    for call in ("syslog", "fprintf", "write"):
-        for thr in (1, 4):
-            for setup in ("mplog", "rsyslogd" if call == "syslog" else "file"):
-                sel = dict(test=call, threads=thr, setup=setup)
-                v = {m: pick(lat, metric=m, **sel) for m in ("p50", "p99", "p999", "max")}
-                line = "%-8s %3d  %-9s %8s %8s %8s %8s" % (
-                    call, thr, setup, fmt(v["p50"]), fmt(v["p99"]), fmt(v["p999"]), fmt(v["max"]))
-                if setup == "mplog":
-                    base = "rsyslogd" if call == "syslog" else "file"
-                    line += "  %9s %9s" % tuple(
-                        fmt_ratio(ratio(v[m], pick(lat, metric=m, test=call, threads=thr,
-                                                   setup=base))) for m in ("p50", "p99"))
-                elif v["p50"] is None:
-                    line += "  " + note_of(lat, metric="p50", **sel)
-                out.append(line)
+    for gap, title in LATENCY_GAPS:
+        out.append(title)
+        for call in ("syslog", "fprintf", "write"):
+            base = "rsyslogd" if call == "syslog" else "file"
+            for thr in (1, 4):
+                for setup in ("mplog", base):
+                    sel = dict(test=call, threads=thr, setup=setup, gap=gap)
+                    v = {m: pick(lat, metric=m, **sel) for m in ("p50", "p99", "p999", "max")}
+                    line = "%-8s %3d  %-9s %8s %8s %8s %8s" % (
+                        call, thr, setup, fmt(v["p50"]), fmt(v["p99"]), fmt(v["p999"]),
+                        fmt(v["max"]))
+                    if setup == "mplog":
+                        line += "  %9s %9s" % tuple(
+                            fmt_ratio(ratio(v[m], pick(lat, metric=m, test=call, threads=thr,
+                                                       setup=base, gap=gap)))
+                            for m in ("p50", "p99"))
+                    elif v["p50"] is None:
+                        line += "  " + note_of(lat, metric="p50", **sel)
+                    out.append(line)
+    out.append("timer: the two clock reads around each call cost about %s ns (p50 of an empty "
+               "call); every latency above includes them"
+               % fmt(pick(lat, test="none", setup="none", metric="p50")))
     return out
 
 
@@ -108,6 +120,9 @@ def table_throughput(rows):
     return out
 
 
+IDLE_MEMORY = ("rss", "anon", "file", "shmem")
+
+
 def table_idle(rows):
     idle = [r for r in rows if r["section"] == "idle"]
     ex = {s: pick(idle, test="exec /bin/true", setup=s) for s in ("no shim", "mplog")}
@@ -116,16 +131,22 @@ def table_idle(rows):
            "exec of /bin/true, median wall time: no shim %s us, mplog %s us, added %s us (%s)"
            % (us(ex["no shim"]), us(ex["mplog"]), us(added),
               fmt_ratio(ratio(ex["mplog"], ex["no shim"]))),
-           "%-20s %12s %8s %12s %8s %10s" % ("process (bench/rss)", "RSS KiB", "threads",
-                                             "mplog KiB", "threads", "added KiB")]
+           "memory of a process (bench/rss), KiB: RSS = anon (private: heap, stacks, written data)",
+           "  + file (pages of the program's, libc's and the shim's files, shared in the page cache)",
+           "  + shmem (mplog's segment, shared with mplogd); each a median of its own",
+           "%-20s %-8s %8s %8s %8s %8s %8s" % ("process (bench/rss)", "setup", "RSS", "anon",
+                                                "file", "shmem", "threads")]
     for when in ("before first line", "after first line", "after 10000 lines"):
         v = {(s, m): pick(idle, test=when, setup=s, metric=m)
-             for s in ("no shim", "mplog") for m in ("rss", "thr")}
-        add = None if None in (v["mplog", "rss"], v["no shim", "rss"]) else \
-            v["mplog", "rss"] - v["no shim", "rss"]
-        out.append("%-20s %12s %8s %12s %8s %10s" % (
-            when, fmt(v["no shim", "rss"]), fmt(v["no shim", "thr"]), fmt(v["mplog", "rss"]),
-            fmt(v["mplog", "thr"]), fmt(add)))
+             for s in ("no shim", "mplog") for m in IDLE_MEMORY + ("thr",)}
+        for s in ("no shim", "mplog", "added"):
+            if s == "added":
+                col = [None if None in (v["mplog", m], v["no shim", m]) else
+                       v["mplog", m] - v["no shim", m] for m in IDLE_MEMORY + ("thr",)]
+            else:
+                col = [v[s, m] for m in IDLE_MEMORY + ("thr",)]
+            out.append("%-20s %-8s %8s %8s %8s %8s %8s" % (
+                when if s == "no shim" else "", s, *(fmt(c) for c in col)))
     return out
 
 
@@ -242,12 +263,17 @@ def idle_text(rows):
     ex = {s: pick(idle, test="exec /bin/true", setup=s) for s in ("no shim", "mplog")}
     text = ["exec of /bin/true, median:", "  no shim %s us, mplog %s us" % (us(ex["no shim"]),
                                                                          us(ex["mplog"])),
-            "", "RSS KiB (threads), no shim / mplog:"]
+            "", "RSS KiB = anon + file + shmem, threads; no shim / mplog:"]
     for when in ("before first line", "after first line", "after 10000 lines"):
         v = {(s, m): fmt(pick(idle, test=when, setup=s, metric=m))
-             for s in ("no shim", "mplog") for m in ("rss", "thr")}
-        text.append("  %s: %s (%s) / %s (%s)" % (when, v["no shim", "rss"], v["no shim", "thr"],
-                                                v["mplog", "rss"], v["mplog", "thr"]))
+             for s in ("no shim", "mplog") for m in IDLE_MEMORY + ("thr",)}
+        text.append("  %s:" % when)
+        for s in ("no shim", "mplog"):
+            text.append("    %-7s %s = %s + %s + %s, %s" % (
+                s, *(v[s, m] for m in IDLE_MEMORY + ("thr",))))
+    lat = [r for r in rows if r["section"] == "latency"]
+    text += ["", "timer (p50 of an empty call): %s ns"
+             % fmt(pick(lat, test="none", setup="none", metric="p50"))]
     return "\\n".join(text)
 
 
@@ -261,12 +287,13 @@ def plot(rows, out, title):
     os.makedirs(d, exist_ok=True)
     lat = [r for r in rows if r["section"] == "latency"]
     lines = []
-    for call in ("syslog", "fprintf", "write"):
-        base = "rsyslogd" if call == "syslog" else "file"
-        for thr in (1, 4):
-            lines.append(['"%s %dt"' % (call, thr)] +
-                         [pick(lat, test=call, threads=thr, setup=s, metric=m)
-                          for m in ("p50", "p99") for s in ("mplog", base)])
+    for gap in (0, 100):
+        for call in ("syslog", "fprintf", "write"):
+            base = "rsyslogd" if call == "syslog" else "file"
+            for thr in (1, 4):
+                lines.append(['"%s %dt %s"' % (call, thr, "b2b" if gap == 0 else "%dus" % gap)] +
+                             [pick(lat, test=call, threads=thr, setup=s, metric=m, gap=gap)
+                              for m in ("p50", "p99") for s in ("mplog", base)])
     dat(os.path.join(d, "latency.dat"), lines)
     tp = [r for r in rows if r["section"] == "throughput" and r["metric"] == "rate"]
     dat(os.path.join(d, "throughput.dat"),
