@@ -1,0 +1,112 @@
+/*
+ * floor - what a captured line cannot cost less than on this machine: the
+ * bare work of a hook, without the hook. Each push takes a CLOCK_REALTIME
+ * timestamp, claims room in a heap ring (preload/heapring.c, the shim's
+ * own), copies SIZE bytes into it and publishes the record, as the shim
+ * does; a second thread pops the records as the shim's pipeline thread
+ * does (and naps 2 ms when the ring is empty). Each push is timed with
+ * CLOCK_MONOTONIC as bench/latency times a call, back to back.
+ *
+ *   floor [-n CALLS] [-s SIZE] [-w WARMUP]
+ *
+ * Prints one line to stdout, in nanoseconds:
+ *   p50=N p99=N p999=N max=N calls=N
+ * Exits 1 when the ring cannot be made, 2 on bad usage.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heapring.h"
+#include "opt.h"
+#include "pct.h"
+
+#define FLOOR_NAP_NS (2 * 1000000)      /* the pipeline thread's nap */
+
+static const char floor_usage[] = "floor [-n CALLS] [-s SIZE] [-w WARMUP]";
+
+static _Atomic int floor_done;
+
+/* The reader: pop every record, nap while the ring is empty. */
+static void *
+floor_reader(void *arg)
+{
+	struct heapring *r = arg;
+	const struct heapring_rec *rec;
+	int stuck;
+
+	for (;;) {
+		while ((rec = heapring_peek(r, &stuck)) != NULL)
+			heapring_pop(r, rec);
+		if (atomic_load(&floor_done) && heapring_empty(r))
+			return NULL;
+		heapring_nap(r, FLOOR_NAP_NS);
+	}
+}
+
+/* One push of size bytes from line; spins while the ring is full. */
+static void
+floor_push(struct heapring *r, const char *line, uint32_t size)
+{
+	struct heapring_claim c;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	while (heapring_claim(r, size, &c) == -1)
+		;
+	memcpy(c.rec->data, line, size);
+	c.rec->kind = HEAPRING_STDERR;
+	c.rec->ts_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	heapring_publish(r, &c);
+	if (heapring_reader_sleeps(r))
+		heapring_wake(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	int calls = 100000, size = 64, warmup = 200, c;
+	struct heapring *r;
+	pthread_t reader;
+	uint64_t *ns;
+	char *line;
+
+	while ((c = getopt(argc, argv, "n:s:w:")) != -1) {
+		switch (c) {
+		case 'n': calls = opt_num(optarg, 1, floor_usage); break;
+		case 's': size = opt_num(optarg, 1, floor_usage); break;
+		case 'w': warmup = opt_num(optarg, 0, floor_usage); break;
+		default: opt_usage(floor_usage);
+		}
+	}
+	if (size > (int)HEAPRING_DATA_MAX)
+		opt_usage(floor_usage);
+	ns = calloc((size_t)calls, sizeof(*ns));
+	line = malloc((size_t)size);
+	if (ns == NULL || line == NULL || (r = heapring_new()) == NULL ||
+	    pthread_create(&reader, NULL, floor_reader, r) != 0)
+		return 1;
+	memset(line, 'x', (size_t)size);
+	line[size - 1] = '\n';
+	for (int i = 0; i < warmup + calls; i++) {
+		uint64_t t0 = pct_now_ns();
+
+		floor_push(r, line, (uint32_t)size);
+		if (i >= warmup)
+			ns[i - warmup] = pct_now_ns() - t0;
+	}
+	atomic_store(&floor_done, 1);
+	heapring_wake(r);
+	pthread_join(reader, NULL);
+	pct_sort(ns, (size_t)calls);
+	printf("p50=%llu p99=%llu p999=%llu max=%llu calls=%d\n",
+	    (unsigned long long)pct_of(ns, (size_t)calls, 500),
+	    (unsigned long long)pct_of(ns, (size_t)calls, 990),
+	    (unsigned long long)pct_of(ns, (size_t)calls, 999),
+	    (unsigned long long)ns[calls - 1], calls);
+	return 0;
+}
