@@ -44,7 +44,10 @@ def ratio(v, base):
 
 
 def fmt_ratio(r):
-    return "-" if r is None else "x%.2f" % r
+    """x and two decimals; one significant digit below 0.01, not x0.00."""
+    if r is None:
+        return "-"
+    return "x%.1g" % r if r < 0.01 else "x%.2f" % r
 
 
 def pick(rows, **want):
