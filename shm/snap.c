@@ -182,7 +182,7 @@ snap_star(struct snap_parse *ps, struct snap_cur *c, int *seq, int positional, i
 /* Whether ch is a flag ("-+ #0"), or with length, a length modifier
  * ("hlLqjzZt"). A switch: this runs for every character of every
  * conversion. */
-static int
+static inline int
 snap_is(char ch, int length)
 {
 	switch (ch) {
@@ -378,14 +378,19 @@ snap_store(char **p, const char *end, enum snap_type t, const union snap_val *v)
 
 /* ---- the length of the text ------------------------------------------- */
 
-/* Digits of u in base b. */
+/* Digits of u in base b (8, 10 or 16): constant divisors, which the
+ * compiler turns into multiplications and shifts. */
 static int
 snap_digits(unsigned long long u, unsigned b)
 {
 	int n = 1;
 
-	for (; u >= b; u /= b)
-		n++;
+	if (b == 10)
+		for (; u >= 10; u /= 10)
+			n++;
+	else
+		for (unsigned shift = b == 16 ? 4 : 3; (u >> shift) != 0; u >>= shift)
+			n++;
 	return n;
 }
 
@@ -646,6 +651,58 @@ snap_out_put(struct snap_out *o, const char *s, size_t n)
 	o->len += n < room ? n : room;
 }
 
+/* A conversion with no flag, width or precision whose text is made here
+ * (strings, %m, characters, integers), as the C library would: 1, or 0
+ * when it is not one of those. No snprintf: the pipeline thread formats
+ * every stderr snapshot, mostly of such conversions. */
+static int
+snap_out_plain(struct snap_out *o, const struct snap_spec *sp, const union snap_val *v,
+    const char *errtext, size_t err_len)
+{
+	static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+	char digits[24], *d = digits + sizeof(digits);
+	unsigned long long u;
+	unsigned base;
+	int neg;
+
+	if (sp->flags[0] != '\0' || sp->width != -1 || sp->width_arg != 0 || sp->prec != -1 ||
+	    sp->prec_arg != 0)
+		return 0;
+	switch (sp->conv) {
+	case 'm':
+		snap_out_put(o, errtext, err_len);
+		return 1;
+	case 's':
+		if (v[sp->arg].str.s == NULL)
+			snap_out_put(o, "(null)", 6);
+		else
+			snap_out_put(o, v[sp->arg].str.s, v[sp->arg].str.len);
+		return 1;
+	case 'c':
+		*--d = (char)(unsigned char)v[sp->arg].i;
+		break;
+	case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
+		base = sp->conv == 'o' ? 8 : sp->conv == 'x' || sp->conv == 'X' ? 16 : 10;
+		u = snap_magnitude(sp, v[sp->arg].i, &neg);
+		if (base == 10) {
+			do
+				*--d = (char)('0' + u % 10);
+			while ((u /= 10) != 0);
+		} else {
+			do
+				*--d = (sp->conv == 'X' ? upper : lower)[u & (base - 1)];
+			while ((u >>= (base == 16 ? 4 : 3)) != 0);
+		}
+		if (neg)
+			*--d = '-';
+		break;
+	default:
+		return 0;
+	}
+	snap_out_put(o, d, (size_t)(digits + sizeof(digits) - d));
+	return 1;
+}
+
 /* Format one conversion with the C library, '*' standing for its width
  * and precision: "%FLAGS*.*LENGTHCONV" (a width of 0 is none; a negative
  * precision is none), or by position "%1$FLAGS*2$.*3$LENGTHCONV" when the
@@ -665,6 +722,8 @@ snap_out_spec(struct snap_out *o, const struct snap_spec *sp, const union snap_v
 	char conv = sp->conv == 'm' ? 's' : sp->conv;
 	int n;
 
+	if (snap_out_plain(o, sp, v, errtext, err_len))
+		return;
 	snprintf(f, sizeof(f), positional ? "%%1$%s*2$.*3$%s%c" : "%%%s*.*%s%c", sp->flags,
 	    sp->length, conv);
 	if (prec < 0)
