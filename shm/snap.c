@@ -23,10 +23,17 @@ enum snap_type {
 	SNAP_STRNULL,           /* stored for a NULL string */
 };
 
+/* Flags of a conversion, as bits. */
+enum {
+	SNAP_F_SIGN = 1,                /* '+' or ' ': a sign even when positive */
+	SNAP_F_HASH = 2,                /* '#' */
+};
+
 /* One conversion of a format. */
 struct snap_spec {
 	const char *start, *end;        /* from '%' to past the conversion */
 	char flags[8];                  /* of "-+ #0", NUL-terminated */
+	unsigned fbits;                 /* the same, as SNAP_F_* bits */
 	char length[3];                 /* "", "h", "hh", "l", "ll", "L", ... */
 	char conv;
 	int width, prec;                /* literal values, -1 when none */
@@ -211,6 +218,43 @@ snap_chars(struct snap_cur *c, int length, char *out, size_t max)
 	return k;
 }
 
+/*
+ * The conversion at c ('%' passed) when it is a bare one, as most are:
+ * a conversion letter, maybe after l or z, with no flag, width or
+ * precision ("%s", "%d", "%lu", "%zu"). Parsed into sp: 1; 0 when it is
+ * not bare (snap_parse_spec then parses it); -1 when it is refused.
+ */
+static int
+snap_parse_bare(struct snap_parse *ps, struct snap_spec *sp, struct snap_cur *c, int *seq,
+    int *mode)
+{
+	const char *q = c->p;
+	char len = '\0';
+
+	if (q < c->end && (*q == 'l' || *q == 'z'))
+		len = *q++;
+	if (q >= c->end)
+		return 0;
+	switch (*q) {
+	case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
+		break;
+	case 's': case 'c': case 'p':
+		if (len == '\0')
+			break;
+		return 0;
+	default:
+		return 0;
+	}
+	if (*mode == 2)
+		return -1;      /* plain among positional ones */
+	*mode = 1;
+	sp->length[0] = len;
+	sp->conv = *q;
+	sp->type = snap_conv_type(*q, sp->length);
+	c->p = q + 1;
+	return (sp->arg = snap_arg(ps, 0, seq, sp->type)) == -1 ? -1 : 1;
+}
+
 /* Parse the conversion at c ('%' passed) into sp. 0, or -1 when it is
  * not one this takes. *mode: 0 not known yet, 1 plain, 2 positional;
  * every conversion that uses an argument must agree. */
@@ -225,6 +269,8 @@ snap_parse_spec(struct snap_parse *ps, struct snap_spec *sp, struct snap_cur *c,
 	if (pos == -1)
 		return -1;
 	snap_chars(c, 0, sp->flags, sizeof(sp->flags) - 1);
+	for (const char *f = sp->flags; *f != '\0'; f++)
+		sp->fbits |= *f == '+' || *f == ' ' ? SNAP_F_SIGN : *f == '#' ? SNAP_F_HASH : 0;
 	if (snap_is(snap_ch(c), 0) || snap_ch(c) == '\'' || snap_ch(c) == 'I')
 		return -1;      /* too many flags, or locale digits */
 	if (snap_star(ps, c, seq, positional, &sp->width, &sp->width_arg) == -1)
@@ -245,7 +291,7 @@ snap_parse_spec(struct snap_parse *ps, struct snap_spec *sp, struct snap_cur *c,
 	uses = sp->width_arg != 0 || sp->prec_arg != 0;
 	/* glibc reads %qd by position as an int, and %#m is errno's name. */
 	if ((positional && nlen > 0 && strchr(sp->length, 'q') != NULL) ||
-	    (conv == 'm' && strchr(sp->flags, '#') != NULL))
+	    (conv == 'm' && (sp->fbits & SNAP_F_HASH)))
 		return -1;
 	if (conv == 'm' && nlen == 0 && !positional) {
 		ps->errtext = 1;
@@ -268,7 +314,7 @@ static int
 snap_parse(struct snap_parse *ps, const char *fmt, size_t len)
 {
 	struct snap_cur c = { fmt, fmt + len };
-	int seq = 0, mode = 0;
+	int seq = 0, mode = 0, bare;
 
 	ps->nspecs = ps->nargs = ps->floats = ps->errtext = ps->percents = 0;
 	while ((c.p = memchr(c.p, '%', (size_t)(c.end - c.p))) != NULL) {
@@ -283,7 +329,8 @@ snap_parse(struct snap_parse *ps, const char *fmt, size_t len)
 			return -1;
 		sp = &ps->specs[ps->nspecs++];
 		*sp = (struct snap_spec){ .start = c.p++, .width = -1, .prec = -1 };
-		if (snap_parse_spec(ps, sp, &c, &seq, &mode) == -1)
+		if ((bare = snap_parse_bare(ps, sp, &c, &seq, &mode)) == -1 ||
+		    (bare == 0 && snap_parse_spec(ps, sp, &c, &seq, &mode) == -1))
 			return -1;
 		sp->end = c.p;
 	}
@@ -378,20 +425,27 @@ snap_store(char **p, const char *end, enum snap_type t, const union snap_val *v)
 
 /* ---- the length of the text ------------------------------------------- */
 
-/* Digits of u in base b (8, 10 or 16): constant divisors, which the
- * compiler turns into multiplications and shifts. */
+/* Digits of u in base b (8, 10 or 16), from its bit length: no loop. */
 static int
 snap_digits(unsigned long long u, unsigned b)
 {
-	int n = 1;
+	static const unsigned long long pow10[20] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+		1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+		1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+		1000000000000000000ULL, 10000000000000000000ULL,
+	};
+	int bits = 64 - __builtin_clzll(u | 1), t;
 
-	if (b == 10)
-		for (; u >= 10; u /= 10)
-			n++;
-	else
-		for (unsigned shift = b == 16 ? 4 : 3; (u >> shift) != 0; u >>= shift)
-			n++;
-	return n;
+	if (b == 16)
+		return (bits + 3) / 4;
+	if (b == 8)
+		return (bits + 2) / 3;
+	/* 1233/4096 is just above log10(2): t is the digit count, or one
+	 * more when u is below 10^(t-1). */
+	t = (bits * 1233 >> 12) + 1;
+	return t > 1 && u < pow10[t - 1] ? t - 1 : t;
 }
 
 /* An integer argument as the conversion reads it: its magnitude, and
@@ -420,14 +474,14 @@ static long long
 snap_int_len(const struct snap_spec *sp, long long i, int prec)
 {
 	unsigned base = sp->conv == 'o' ? 8 : sp->conv == 'x' || sp->conv == 'X' ? 16 : 10;
-	int neg, hash = strchr(sp->flags, '#') != NULL;
+	int neg, hash = (sp->fbits & SNAP_F_HASH) != 0;
 	unsigned long long u = snap_magnitude(sp, i, &neg);
 	long long raw = prec == 0 && u == 0 ? 0 : snap_digits(u, base), n = raw;
 
 	if (prec > n)
 		n = prec;
 	if (sp->conv == 'd' || sp->conv == 'i')
-		return n + (neg || strpbrk(sp->flags, "+ ") != NULL);
+		return n + (neg || (sp->fbits & SNAP_F_SIGN));
 	if (base == 10)
 		return n;       /* %u has no sign */
 	if (base == 8 && hash && n == raw && (u != 0 || raw == 0))
@@ -469,7 +523,7 @@ snap_spec_len(const struct snap_spec *sp, const union snap_val *v, size_t errlen
 			break;
 		}
 		n = snap_digits((uintptr_t)v[sp->arg].p, 16);
-		n = 2 + (prec > n ? prec : n) + (strpbrk(sp->flags, "+ ") != NULL);
+		n = 2 + (prec > n ? prec : n) + ((sp->fbits & SNAP_F_SIGN) != 0);
 		break;
 	case 'd': case 'i': case 'o': case 'u': case 'x': case 'X':
 		n = snap_int_len(sp, v[sp->arg].i, prec);
@@ -651,6 +705,20 @@ snap_out_put(struct snap_out *o, const char *s, size_t n)
 	o->len += n < room ? n : room;
 }
 
+/* Literal text from p to end, with each %% as one % (none when the
+ * format has no %%: then no search). */
+static void
+snap_out_literal(struct snap_out *o, const char *p, const char *end, int percents)
+{
+	const char *q;
+
+	while (percents > 0 && (q = memchr(p, '%', (size_t)(end - p))) != NULL) {
+		snap_out_put(o, p, (size_t)(q - p) + 1);
+		p = q + 2;
+	}
+	snap_out_put(o, p, (size_t)(end - p));
+}
+
 /* A conversion with no flag, width or precision whose text is made here
  * (strings, %m, characters, integers), as the C library would: 1, or 0
  * when it is not one of those. No snprintf: the pipeline thread formats
@@ -786,16 +854,11 @@ snap_format(const char *snap, size_t len, char *out, size_t cap)
 	for (int i = 0; i < ps.nspecs; i++) {
 		const struct snap_spec *sp = &ps.specs[i];
 
-		/* Literal text before it, with each %% as one %. */
-		for (const char *q; (q = memchr(p, '%', (size_t)(sp->start - p))) != NULL; p = q + 2)
-			snap_out_put(&o, p, (size_t)(q - p) + 1);
-		snap_out_put(&o, p, (size_t)(sp->start - p));
+		snap_out_literal(&o, p, sp->start, ps.percents);
 		snap_out_spec(&o, sp, v, ps.positional, errtext, h.err_len);
 		p = sp->end;
 	}
-	for (const char *q; (q = memchr(p, '%', (size_t)(fmt + h.fmt_len - p))) != NULL; p = q + 2)
-		snap_out_put(&o, p, (size_t)(q - p) + 1);
-	snap_out_put(&o, p, (size_t)(fmt + h.fmt_len - p));
+	snap_out_literal(&o, p, fmt + h.fmt_len, ps.percents);
 	out[o.len] = '\0';
 	return (int)o.len;
 }
