@@ -97,6 +97,10 @@ def table_latency(rows):
     out.append("timer: the two clock reads around each call cost about %s ns (p50 of an empty "
                "call); every latency above includes them"
                % fmt(pick(lat, test="none", setup="none", metric="p50")))
+    out.append("floor: a bare push into the heap ring (timestamp, claim, 64-byte copy, publish; "
+               "bench/floor), timed the same way: p50 %s ns, p99 %s ns"
+               % tuple(fmt(pick(lat, test="floor", setup="ring", metric=m))
+                       for m in ("p50", "p99")))
     return out
 
 
@@ -276,7 +280,9 @@ def idle_text(rows):
                 s, *(v[s, m] for m in IDLE_MEMORY + ("thr",))))
     lat = [r for r in rows if r["section"] == "latency"]
     text += ["", "timer (p50 of an empty call): %s ns"
-             % fmt(pick(lat, test="none", setup="none", metric="p50"))]
+             % fmt(pick(lat, test="none", setup="none", metric="p50")),
+             "floor (p50 of a bare ring push): %s ns"
+             % fmt(pick(lat, test="floor", setup="ring", metric="p50"))]
     return "\\n".join(text)
 
 
