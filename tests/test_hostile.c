@@ -733,10 +733,12 @@ struct hostile_part {
 	size_t off, len;
 };
 
-/* What hostile_damage_moves waits for: meta's damaged count above since. */
+/* What hostile_damage_moves waits for: meta's damaged count above since.
+ * victim: a lane whose head hostile_head_damage_moves scribbles. */
 struct hostile_damage {
 	const struct seg_meta *meta;
 	uint64_t since;
+	struct lane_hdr *victim;
 };
 
 static int
@@ -746,6 +748,25 @@ hostile_damage_moves(const void *arg)
 
 	/* Relaxed: mplogd adds to it relaxed; only the value matters. */
 	return atomic_load_explicit(&x->meta->damaged, memory_order_relaxed) > x->since;
+}
+
+/*
+ * hostile_damage_moves, after putting the victim lane's head far past its
+ * tail again: a writer that is busy puts back its own head at its next
+ * record, maybe before mplogd looked, so the scribble is made until
+ * mplogd has seen one.
+ */
+static int
+hostile_head_damage_moves(const void *arg)
+{
+	const struct hostile_damage *x = arg;
+
+	if (hostile_damage_moves(x))
+		return 1;
+	/* Relaxed: a scribbler orders nothing. */
+	atomic_store_explicit(&x->victim->head, atomic_load_explicit(&x->victim->tail,
+	    memory_order_relaxed) + (UINT64_C(1) << 40), memory_order_relaxed);
+	return 0;
 }
 
 /* jq parses every line of the file path. */
@@ -767,7 +788,9 @@ hostile_jq_parses(const char *path)
  * Another process of the same user writes random bytes into every part
  * of a live mplogd's segment (metadata, config, name tables, lane headers
  * and rings), in rounds, while logmix writes through it. Each round also
- * puts one lane's head far past its tail. After every round mplogd still
+ * puts one lane's head far past its tail (again until mplogd has seen it:
+ * a busy writer puts its own head back at its next record). After every
+ * round mplogd still
  * runs, counts damage in the segment (damaged moves) and its heartbeat
  * moves; at the end it exits 0 on SIGTERM, its log holds its own "lane N
  * damaged" records, and jq parses every line.
@@ -801,7 +824,7 @@ Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = TEST_TIMEO
 
 	for (int round = 0; round < HOSTILE_ROUNDS; round++) {
 		struct lane_hdr *victim = seg_lane(&s, (uint32_t)round % s.lane_count);
-		struct hostile_damage x = { s.meta, 0 };
+		struct hostile_damage x = { s.meta, 0, victim };
 
 		for (size_t p = 0; p < nparts; p++) {
 			for (int k = 0; k < 4; k++) {
@@ -816,9 +839,7 @@ Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = TEST_TIMEO
 		}
 		/* Relaxed: a scribbler orders nothing. */
 		x.since = atomic_load_explicit(&s.meta->damaged, memory_order_relaxed);
-		atomic_store_explicit(&victim->head, atomic_load_explicit(&victim->tail,
-		    memory_order_relaxed) + (UINT64_C(1) << 40), memory_order_relaxed);
-		cr_assert(hostile_until(hostile_damage_moves, &x, HOSTILE_WAIT_MS),
+		cr_assert(hostile_until(hostile_head_damage_moves, &x, HOSTILE_WAIT_MS),
 		    "round %d: no damage counted in %d ms", round, HOSTILE_WAIT_MS);
 		hostile_heartbeat_moves(s.meta, "scribbled");
 		hostile_alive(&d, "scribbled");
@@ -1585,7 +1606,7 @@ Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .tim
 	hostile_wait_for(out, "phase1 p=0", "phase 1 done");
 	/* Relaxed: a scribbler orders nothing. */
 	x = (struct hostile_damage){ s.meta, atomic_load_explicit(&s.meta->damaged,
-	    memory_order_relaxed) };
+	    memory_order_relaxed), NULL };
 	for (uint32_t i = 0; i < s.lane_count; i++) {
 		struct lane_hdr *h = seg_lane(&s, i);
 
