@@ -595,21 +595,25 @@ pipeline_idle(struct heapring *r)
 /*
  * Poll the ring for a short while before sleeping: a program that logs in
  * bursts then finds the pipeline awake, and its hooks make no wake-up
- * system call. Returns 1 when a record arrived.
+ * system call. The ring is looked at only every PIPELINE_GAP_NS: a reader
+ * that peeks right behind a pushing thread pulls to its own CPU the cache
+ * lines that thread writes next, and every push then waits for them to
+ * come back. Returns 1 when a record arrived.
  */
 static int
 pipeline_linger(struct heapring *r)
 {
-	int64_t until = seg_now_mono() + PIPELINE_LINGER_NS;
+	int64_t now = seg_now_mono(), until = now + PIPELINE_LINGER_NS;
 	int stuck;
 
 	do {
-		for (int i = 0; i < 64; i++) {
-			if (heapring_peek(r, &stuck) != NULL)
-				return 1;
+		int64_t next = now + PIPELINE_GAP_NS;
+
+		while ((now = seg_now_mono()) < next)
 			pipeline_relax();
-		}
-	} while (seg_now_mono() < until);
+		if (heapring_peek(r, &stuck) != NULL)
+			return 1;
+	} while (now < until);
 	return 0;
 }
 
@@ -637,7 +641,11 @@ pipeline_main(void *arg)
 		pipeline_to_pass(r);
 		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
-		if (n > 0 || pipeline_linger(r)) {
+		if (n > 0)
+			last = seg_now_mono();
+		/* A full batch: records are waiting, go on at once. Fewer: we
+		 * caught up with the pushers; let them get ahead first. */
+		if (n == 4 * PIPELINE_BATCH || pipeline_linger(r)) {
 			last = seg_now_mono();
 			continue;
 		}

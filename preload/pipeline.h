@@ -24,6 +24,7 @@
 #define PIPELINE_ABANDON_NS  (1000 * 1000000LL) /* ... then a claim is abandoned */
 #define PIPELINE_LEASE_NS    (1000 * 1000000LL) /* wait for a free lane */
 #define PIPELINE_LINGER_NS   (50 * 1000LL)      /* poll before sleeping */
+#define PIPELINE_GAP_NS      (5 * 1000LL)       /* between two polls */
 #define PIPELINE_NAP_NS      (2 * 1000000LL)    /* a nap no push ends */
 #define PIPELINE_PROBE_NS    (10 * 1000000LL)   /* kill(mplogd, 0) at most */
 #define PIPELINE_ACTIVE_NS   (20 * 1000000LL)   /* naps this long after a record */
