@@ -89,6 +89,8 @@ static union {
 	char bytes[sizeof(struct heapring_rec) + LANE_MSG_MAX + 1];
 } pipeline_snap_out;
 
+_Static_assert(SHIM_ESNAP_TEXT_MAX <= LANE_MSG_MAX, "a stderr snapshot's text fits");
+
 /* The text of snapshot snap (len bytes; resolved: its format is copied
  * in); for syslog (strip) without a trailing newline, as syslog(3) would
  * send it. Its length in *n, or NULL when it does not add up. */
@@ -101,7 +103,7 @@ pipeline_snap_format(const char *snap, uint32_t len, int resolved, int strip, ui
 	int k;
 
 	if (size == -1 || (k = snap_format(resolved ? snap : pipeline_snap_res, (size_t)size,
-	    text, LANE_MSG_MAX)) == -1)
+	    text, sizeof(pipeline_snap_out) - sizeof(struct heapring_rec))) == -1)
 		return NULL;
 	if (strip && k > 0 && text[k - 1] == '\n')
 		k--;

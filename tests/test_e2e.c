@@ -613,6 +613,29 @@ Test(e2e, line_longer_than_a_record_arrives_whole_in_consecutive_records, .timeo
 }
 
 /*
+ * fprintf of the longest text a stderr snapshot takes (65535 columns and
+ * a newline: 64 KiB) arrives as that one line, its newline included, and
+ * the next line stays apart; fprintf returns the whole length (say
+ * checks).
+ */
+Test(e2e, fprintf_of_64_kib_formatted_later_keeps_its_newline, .timeout = TEST_TIMEOUT(60))
+{
+	const char *args[] = { "P:65535:x", "w:after\\n", NULL };
+	char *log;
+	struct harness_result r = e2e_say_run(0, "json", NULL, args, &log);
+	size_t n;
+	long pid, tid;
+
+	e2e_say_ids(r.out, &pid, &tid);
+	cr_assert(r.code == 0 && r.err_len == 0, "status %d, stderr: %s", r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	cr_assert(n == 2, "%zu records, expected 2", n);
+	cr_assert(recs[0].msg_len == 65535 && recs[0].msg[65534] == 'x' &&
+	    strspn(recs[0].msg, " ") == 65534, "first record: %zu bytes", recs[0].msg_len);
+	cr_assert(strcmp(recs[1].msg, "after") == 0, "second record: %s", recs[1].msg);
+}
+
+/*
  * Run logmix -w attached to the standalone mplogd d (started here, JSON):
  * call during(d) (when not NULL) as soon as logmix runs, wait until every
  * child has written phase 1, call between(d), let phase 2 run, and wait

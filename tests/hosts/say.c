@@ -21,6 +21,8 @@
  *   v:TEXT         vfork: the child writes TEXT to fd 2 and _exits; the
  *                  parent waits for it and goes on
  *   p:TEXT         fwrite(TEXT, stderr): through stdio
+ *   P:N:TEXT       fprintf(stderr, "%*s\n", N, TEXT): TEXT right-aligned in
+ *                  N columns, and a newline; it must return their length
  *   R:PATH         freopen(PATH, "w", stderr), which must keep fd 2
  * First it writes "say pid=PID tid=TID\n" to stdout; a write or writev
  * that returns the wrong count or changes errno prints a line starting
@@ -102,6 +104,18 @@ say_stdio(const char *a)
 		text = decode_escapes(a + 2, &n);
 		if (fwrite(text, 1, n, stderr) != n)
 			printf("FAIL fwrite\n");
+		free(text);
+		return 0;
+	}
+	if (a[0] == 'P') {
+		char *end;
+		long w = strtol(a + 2, &end, 10);
+
+		if (*end != ':' || w < 0 || w > 1 << 20)
+			return 2;
+		text = decode_escapes(end + 1, &n);
+		if (fprintf(stderr, "%*s\n", (int)w, text) != (int)((size_t)w > n ? (size_t)w : n) + 1)
+			printf("FAIL fprintf\n");
 		free(text);
 		return 0;
 	}
