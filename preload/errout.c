@@ -220,16 +220,13 @@ errout_vprintf_locked(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 static int
 errout_snap(const char *fmt, va_list ap, int *len)
 {
-	int saved = errno, taken = 0;
-	va_list copy;
+	int saved = errno, taken;
 
 	if (shim.stderr_mode != SHIM_STDERR_CAPTURE)
 		return 0;
-	va_copy(copy, ap);
-	if (shim_enter() <= 1)
-		taken = shim_capture_esnap(fmt, copy, len) == 0;
+	shim_enter();
+	taken = shim_capture_esnap(fmt, ap, len) == 0;     /* ap is copied there */
 	shim_leave();
-	va_end(copy);
 	errno = saved;  /* a wait for room may have been interrupted */
 	return taken;
 }

@@ -364,7 +364,9 @@ shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t
  * Take the call as a snapshot (shm/snap.h) of the given kind: its format
  * (as a pointer when it stays mapped) and arguments, to be formatted
  * later. text_len: as snap_take's. 0 taken, -1 pass through, -2 not a
- * call a snapshot takes: format it here.
+ * call a snapshot takes: format it here. Not in a signal handler that
+ * interrupted a hook: a snapshot takes some 6 KiB of stack, more than an
+ * alternate signal stack may have to spare.
  */
 static int
 shim_capture_snap(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap,
@@ -376,7 +378,7 @@ shim_capture_snap(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va
 	va_list copy;
 	int saved = errno, n, got;
 
-	if (atomic_load_explicit(&shim.printf_changed, memory_order_relaxed))
+	if (shim_depth > 1 || atomic_load_explicit(&shim.printf_changed, memory_order_relaxed))
 		return -2;
 	va_copy(copy, ap);
 	n = snap_take(buf, sizeof(buf), fmt, rodata_has(fmt), saved, copy, text_len);
@@ -408,10 +410,7 @@ shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_
 	va_list again;
 	int saved = errno, n, got;
 
-	/* Not in a signal handler that interrupted a hook: a snapshot takes
-	 * some 6 KiB of stack, more than an alternate signal stack may have
-	 * to spare. */
-	if (kind == HEAPRING_SYSLOG && shim_depth <= 1 &&
+	if (kind == HEAPRING_SYSLOG &&
 	    (got = shim_capture_snap(HEAPRING_SNAP, pri, ident, fmt, ap, NULL)) != -2)
 		return got;
 	va_copy(again, ap);

@@ -103,9 +103,9 @@ int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt,
  * Hand a printf call to stderr over as a snapshot (HEAPRING_ESNAP) that
  * the pipeline formats: 0 when taken (queued, or dropped and counted),
  * with the text's length, what the call returns, in *text_len; -1 when
- * it was not, and the caller formats the call itself. Not from a signal
- * handler that interrupted a hook (the caller checks: a snapshot takes
- * some 6 KiB of stack).
+ * it was not (in a signal handler that interrupted a hook, among others),
+ * and the caller formats the call itself. Call between shim_enter and
+ * shim_leave.
  */
 int shim_capture_esnap(const char *fmt, va_list ap, int *text_len);
 
