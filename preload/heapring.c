@@ -169,14 +169,21 @@ heapring_wake_room(struct heapring *r)
 	}
 }
 
+/* Mark positions [from, to) claimable for the next lap. */
+static void
+heapring_release(struct heapring *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t q = from; q < to; q++)
+		/* Release pairs with the acquire in heapring_busy(). */
+		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
+}
+
 /* Give positions [from, to) back for the next lap (a writer whose claim
  * was abandoned), and wake the pushers waiting for room. */
 static void
 heapring_give(struct heapring *r, uint64_t from, uint64_t to)
 {
-	for (uint64_t q = from; q < to; q++)
-		/* Release pairs with the acquire in heapring_busy(). */
-		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
+	heapring_release(r, from, to);
 	heapring_wake_room(r);
 }
 
@@ -192,9 +199,7 @@ heapring_free(struct heapring *r, uint64_t from, uint64_t to)
 {
 	r->tail = to;
 	atomic_store_explicit(&r->freed, to, memory_order_relaxed);
-	for (uint64_t q = from; q < to; q++)
-		/* Release pairs with the acquire in heapring_busy(). */
-		atomic_store_explicit(&r->seq[q % N], q + N, memory_order_release);
+	heapring_release(r, from, to);
 	if (to - r->woke >= N / 8) {
 		r->woke = to;
 		heapring_wake_room(r);

@@ -20,6 +20,7 @@
 #include "snap.h"
 
 #define PIPELINE_BATCH 64   /* records between lane publications */
+#define PIPELINE_DRAIN (4 * PIPELINE_BATCH)     /* records popped at a time */
 
 #if defined(__x86_64__) || defined(__i386__)
 #define pipeline_relax() __builtin_ia32_pause()
@@ -497,7 +498,7 @@ pipeline_drain(struct heapring *r)
 	const struct heapring_rec *rec;
 	int n = 0, stuck;
 
-	while (n < 4 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
+	while (n < PIPELINE_DRAIN && (rec = heapring_peek(r, &stuck)) != NULL) {
 		pipeline_feed(rec);
 		heapring_pop(r, rec);
 		n++;
@@ -645,12 +646,10 @@ pipeline_main(void *arg)
 		pipeline_flush_check(r);
 		if (n > 0)
 			last = seg_now_mono();
-		/* A full batch: records are waiting, go on at once. Fewer: we
+		/* A full drain: records are waiting, go on at once. Fewer: we
 		 * caught up with the pushers; let them get ahead first. */
-		if (n == 4 * PIPELINE_BATCH || pipeline_linger(r)) {
-			last = seg_now_mono();
+		if (n == PIPELINE_DRAIN || pipeline_linger(r))
 			continue;
-		}
 		if (pl.stuck_checks == 0 && seg_now_mono() - last < PIPELINE_ACTIVE_NS) {
 			heapring_nap(r, PIPELINE_NAP_NS);
 			continue;

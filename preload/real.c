@@ -29,26 +29,32 @@ real_init(void)
 #undef REAL_SYM
 }
 
+/* The function in *slot if it was resolved, else NULL; never resolves:
+ * real_write may run in a signal handler before the constructor, where
+ * dlsym is not safe. */
+static void *
+real_loaded(void **slot)
+{
+	/* Acquire pairs with the release store in real_resolve(). */
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	return p == REAL_ABSENT ? NULL : p;
+}
+
 ssize_t
 real_write(int fd, const void *buf, size_t n)
 {
-	__typeof__(write) *w = __atomic_load_n(&real.write, __ATOMIC_ACQUIRE);
+	__typeof__(write) *w = (__typeof__(write) *)real_loaded((void **)&real.write);
 
-	/* Not REAL(): this may run in a signal handler before the
-	 * constructor, where dlsym is not safe. */
-	if (w != NULL && (void *)w != REAL_ABSENT)
-		return w(fd, buf, n);
-	return syscall(SYS_write, fd, buf, n);
+	return w != NULL ? w(fd, buf, n) : syscall(SYS_write, fd, buf, n);
 }
 
 ssize_t
 real_writev(int fd, const struct iovec *iov, int n)
 {
-	__typeof__(writev) *w = __atomic_load_n(&real.writev, __ATOMIC_ACQUIRE);
+	__typeof__(writev) *w = (__typeof__(writev) *)real_loaded((void **)&real.writev);
 
-	if (w != NULL && (void *)w != REAL_ABSENT)
-		return w(fd, iov, n);
-	return syscall(SYS_writev, fd, iov, n);
+	return w != NULL ? w(fd, iov, n) : syscall(SYS_writev, fd, iov, n);
 }
 
 int

@@ -448,6 +448,13 @@ snap_digits(unsigned long long u, unsigned b)
 	return t > 1 && u < pow10[t - 1] ? t - 1 : t;
 }
 
+/* The base of integer conversion conv. */
+static unsigned
+snap_base(char conv)
+{
+	return conv == 'o' ? 8 : conv == 'x' || conv == 'X' ? 16 : 10;
+}
+
 /* An integer argument as the conversion reads it: its magnitude, and
  * whether it is negative. */
 static unsigned long long
@@ -473,7 +480,7 @@ snap_magnitude(const struct snap_spec *sp, long long i, int *neg)
 static long long
 snap_int_len(const struct snap_spec *sp, long long i, int prec)
 {
-	unsigned base = sp->conv == 'o' ? 8 : sp->conv == 'x' || sp->conv == 'X' ? 16 : 10;
+	unsigned base = snap_base(sp->conv);
 	int neg, hash = (sp->fbits & SNAP_F_HASH) != 0;
 	unsigned long long u = snap_magnitude(sp, i, &neg);
 	long long raw = prec == 0 && u == 0 ? 0 : snap_digits(u, base), n = raw;
@@ -750,7 +757,7 @@ snap_out_plain(struct snap_out *o, const struct snap_spec *sp, const union snap_
 		*--d = (char)(unsigned char)v[sp->arg].i;
 		break;
 	case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
-		base = sp->conv == 'o' ? 8 : sp->conv == 'x' || sp->conv == 'X' ? 16 : 10;
+		base = snap_base(sp->conv);
 		u = snap_magnitude(sp, v[sp->arg].i, &neg);
 		if (base == 10) {
 			do

@@ -8,11 +8,12 @@
  * the format is parsed, each argument read from the va_list by the type
  * its conversion says, strings copied, and %m's text (strerror of errno
  * at the call) copied once. mplogd formats a syslog snapshot, the shim's
- * pipeline thread a stderr one (its lines are cut at its newlines)
- * (snap_format), one conversion
- * at a time through the C library's own snprintf with the same flags,
- * width, precision and length, so every conversion comes out as glibc
- * makes it; positional arguments (%2$s) are read by position.
+ * pipeline thread a stderr one, whose lines are cut at its newlines
+ * (snap_format): one conversion at a time, a bare string, character or
+ * integer (no flag, width or precision) written directly, any other
+ * through the C library's own snprintf with the same flags, width,
+ * precision and length, so every conversion comes out as glibc makes it;
+ * positional arguments (%2$s) are read by position.
  *
  * What is not taken, so that the caller formats as before: %n (it writes
  * to memory), wide characters and strings (%lc, %ls, %C, %S: their
