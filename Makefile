@@ -24,7 +24,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_syslog.c preload/hook_fd.c \
               preload/fdset.c preload/errout.c preload/hook_stdio.c \
               preload/hook_wide.c preload/hook_exit.c preload/report.c preload/hook_report.c \
-              preload/hook_signal.c preload/wfc.c preload/fatal.c preload/hook_sigaction.c \
+              preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c \
               preload/rodata.c preload/hook_printf.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \

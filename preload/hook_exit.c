@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fatal.h"
+#include "sigdisp.h"
 #include "fdset.h"
 #include "hook.h"
 #include "real.h"
@@ -40,7 +41,7 @@ HOOK_EXPORT __typeof__(_exit) _Exit __attribute__((alias("_exit")));
 HOOK_EXPORT void
 abort(void)
 {
-	if (!fatal_sits(SIGABRT))
+	if (!sigdisp_sits(SIGABRT))
 		fatal_flush();
 	REAL(abort)();
 	__builtin_unreachable();

@@ -1,18 +1,18 @@
 /*
  * hook_sigaction.c - the functions that set signal dispositions, so that
  * the program sees and gets exactly what it sets although the shim's
- * handler (fatal.h) sits where it has SIG_DFL: sigaction (__sigaction),
+ * handler (fatal.h, sigdisp.h) sits where it has SIG_DFL: sigaction (__sigaction),
  * signal (ssignal, bsd_signal), sysv_signal (__sysv_signal), sigset and
  * siginterrupt. glibc's signal, sysv_signal, sigset and siginterrupt
  * reach its sigaction without the PLT, so each has its own hook.
  *
- * For a watched signal, the real call runs between fatal_enter and
- * fatal_leave. An old action that is the shim's handler is reported as
+ * For a watched signal, the real call runs between sigdisp_enter and
+ * sigdisp_leave. An old action that is the shim's handler is reported as
  * the program's own SIG_DFL action; a handler or SIG_IGN the program sets
  * replaces the shim's handler; a SIG_DFL it sets is taken back by it
- * (fatal_adopt). sigset, which also changes the signal mask, is built as
+ * (sigdisp_adopt). sigset, which also changes the signal mask, is built as
  * glibc 2.36 builds it, on the hooked sigaction, so that the mask it sets
- * is not undone by fatal_leave. Other signals go straight to the C
+ * is not undone by sigdisp_leave. Other signals go straight to the C
  * library. Return values and errno are the real functions'.
  *
  * As async-signal-safe as the functions they stand in for.
@@ -21,7 +21,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "fatal.h"
+#include "sigdisp.h"
 #include "hook.h"
 #include "real.h"
 
@@ -35,19 +35,19 @@ hook_sigaction_watched(int sig, const struct sigaction *act, struct sigaction *o
 
 	if (act != NULL) {
 		want = *act;    /* act may be oact */
-		if (fatal_is_handler(want.sa_handler))
+		if (sigdisp_is_handler(want.sa_handler))
 			want.sa_handler = SIG_DFL;
 	}
 	memset(&old, 0, sizeof(old));
-	fatal_enter(&mask);
+	sigdisp_enter(&mask);
 	r = REAL(sigaction)(sig, act != NULL ? &want : NULL, &old);
 	err = errno;
 	if (r == 0) {
-		fatal_view(sig, &old);
+		sigdisp_view(sig, &old);
 		if (act != NULL)
-			fatal_adopt(sig);
+			sigdisp_adopt(sig);
 	}
-	fatal_leave(&mask);
+	sigdisp_leave(&mask);
 	if (r == 0 && oact != NULL)
 		*oact = old;
 	errno = r == 0 ? saved : err;
@@ -57,7 +57,7 @@ hook_sigaction_watched(int sig, const struct sigaction *act, struct sigaction *o
 HOOK_EXPORT int
 sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 {
-	if (!fatal_watched(sig))
+	if (!sigdisp_watched(sig))
 		return REAL(sigaction)(sig, act, oact);
 	return hook_sigaction_watched(sig, act, oact);
 }
@@ -74,19 +74,19 @@ hook_signal_via(__sighandler_t (*real_fn)(int, __sighandler_t), int sig, __sigha
 	sigset_t mask;
 	int saved = errno, err;
 
-	if (!fatal_watched(sig))
+	if (!sigdisp_watched(sig))
 		return real_fn(sig, h);
-	if (fatal_is_handler(h))
+	if (sigdisp_is_handler(h))
 		h = SIG_DFL;
-	fatal_enter(&mask);
+	sigdisp_enter(&mask);
 	old = real_fn(sig, h);
 	err = errno;
 	if (old != SIG_ERR) {
-		if (fatal_is_handler(old))
+		if (sigdisp_is_handler(old))
 			old = SIG_DFL;
-		fatal_adopt(sig);
+		sigdisp_adopt(sig);
 	}
-	fatal_leave(&mask);
+	sigdisp_leave(&mask);
 	errno = old == SIG_ERR ? err : saved;
 	return old;
 }
@@ -115,7 +115,7 @@ sigset(int sig, __sighandler_t disp)
 	struct sigaction act, oact;
 	sigset_t set, oset;
 
-	if (!fatal_watched(sig))
+	if (!sigdisp_watched(sig))
 		return REAL(sigset)(sig, disp);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
@@ -142,14 +142,14 @@ siginterrupt(int sig, int interrupt)
 	sigset_t mask;
 	int saved = errno, r, err;
 
-	if (!fatal_watched(sig))
+	if (!sigdisp_watched(sig))
 		return REAL(siginterrupt)(sig, interrupt);
-	fatal_enter(&mask);
+	sigdisp_enter(&mask);
 	r = REAL(siginterrupt)(sig, interrupt);
 	err = errno;
 	if (r == 0)
-		fatal_interrupt(sig, interrupt);
-	fatal_leave(&mask);
+		sigdisp_interrupt(sig, interrupt);
+	sigdisp_leave(&mask);
 	errno = r == 0 ? saved : err;
 	return r;
 }

@@ -17,6 +17,7 @@
 #include "procid.h"
 #include "real.h"
 #include "shim.h"
+#include "sigdisp.h"
 #include "snap.h"
 
 #define PIPELINE_BATCH 64   /* records between lane publications */
@@ -706,6 +707,10 @@ pipeline_ensure(void)
 	if (!atomic_compare_exchange_strong_explicit(&pl.started, &expect, 1,
 	    memory_order_acq_rel, memory_order_relaxed))
 		return;
+	/* From now on the process has lines to lose: let every signal that
+	 * would end it deliver them first (sigdisp.h). In the caller's
+	 * thread, so that the first line is covered when the hook returns. */
+	sigdisp_arm(SIGDISP_END);
 	/*
 	 * Read in the caller's thread, where it cannot race the program: the
 	 * thread must open no descriptor, or it could take the number of one
