@@ -956,22 +956,40 @@ Test(conform, debian_cat_of_a_missing_file, .timeout = TEST_TIMEOUT(60))
 	    "cat", 1, "cat: /nonexistent: %E", "cat");
 }
 
-/* The traceback's lines, from the plain run: every one once, in order. */
+/* The lines of the plain run's stderr, each expected once, in order;
+ * the first must be first and the last last. */
 static void
-conform_late_traceback(struct conform_case *c, const struct conform_run *plain)
+conform_late_lines(struct conform_case *c, const struct conform_run *plain, const char *first,
+    const char *last)
 {
 	const char *s = plain->r.err;
+	size_t fl = strlen(first), ll = strlen(last);
 
-	cr_assert(strncmp(s, "Traceback (most recent call last):\n", 35) == 0 &&
-	    plain->r.err_len > 37 &&
-	    strcmp(s + plain->r.err_len - 36, "ZeroDivisionError: division by zero\n") == 0,
-	    "not the expected traceback: %s", s);
+	cr_assert(plain->r.err_len > fl + ll && strncmp(s, first, fl) == 0 &&
+	    strcmp(s + plain->r.err_len - ll, last) == 0,
+	    "not the expected output, from \"%s\" to \"%s\": %s", first, last, s);
 	while (*s != '\0') {
 		size_t len = strcspn(s, "\n");
 
 		conform_prog_line(c, strndup(s, len));
 		s += len + (s[len] == '\n');
 	}
+}
+
+#define CONFORM_TRACEBACK "Traceback (most recent call last):\n"
+
+/* Python's traceback of 1/0. */
+static void
+conform_late_traceback(struct conform_case *c, const struct conform_run *plain)
+{
+	conform_late_lines(c, plain, CONFORM_TRACEBACK, "ZeroDivisionError: division by zero\n");
+}
+
+/* Python's traceback of a KeyboardInterrupt. */
+static void
+conform_late_interrupt(struct conform_case *c, const struct conform_run *plain)
+{
+	conform_late_lines(c, plain, CONFORM_TRACEBACK, "\nKeyboardInterrupt\n");
 }
 
 /* Python's traceback of 1/0 (exit 1): each of its lines once. */
@@ -984,6 +1002,51 @@ Test(conform, debian_python_traceback, .timeout = TEST_TIMEOUT(60))
 	conform_case_check(&c, conform_late_traceback);
 	cr_assert(c.nwant >= 3, "a traceback of %zu lines", c.nwant);
 	conform_done("python3 -c 1/0");
+}
+
+#define CONFORM_KI_RUNS 100     /* runs of the KeyboardInterrupt in capture mode */
+
+/*
+ * An unhandled KeyboardInterrupt: Python writes the traceback, restores
+ * SIGINT's default and sends SIGINT to itself, so it ends by SIGINT
+ * (status 130) right after its last lines. In every mode, and then
+ * CONFORM_KI_RUNS times more in capture mode, where a line not delivered
+ * is nowhere: every line of the traceback arrives once, every time.
+ */
+Test(conform, debian_python_keyboard_interrupt_delivers_its_traceback_every_time,
+    .timeout = TEST_TIMEOUT(300))
+{
+	struct conform_case c;
+	struct conform_run run;
+
+	conform_prog_case(&c, (const char *const[]){ "/usr/bin/python3", "-c",
+	    "raise KeyboardInterrupt", NULL }, "python3", 128 + SIGINT);
+	conform_case_check(&c, conform_late_interrupt);
+	for (int i = 0; i < CONFORM_KI_RUNS && conform_report.n == 0; i++) {
+		conform_run(&c, "capture", &run);
+		if (run.r.code != c.code)
+			conform_fail("[capture] run %d: exit status %d", i, run.r.code);
+		conform_check_log(&c, &run, 1);
+	}
+	conform_done("python3 KeyboardInterrupt");
+}
+
+/* dash ending itself with SIGTERM right after a line: the line arrives,
+ * and the status is the signal's (143). */
+Test(conform, debian_dash_line_before_kill_term_of_itself, .timeout = TEST_TIMEOUT(120))
+{
+	struct conform_case c;
+	struct conform_run run;
+
+	conform_prog_case(&c, (const char *const[]){ "/bin/sh", "-c",
+	    "echo @before-term@ >&2; kill -TERM $$", NULL }, "sh", 128 + SIGTERM);
+	conform_prog_line(&c, "@before-term@");
+	conform_case_check(&c, NULL);
+	for (int i = 0; i < 20 && conform_report.n == 0; i++) {
+		conform_run(&c, "capture", &run);
+		conform_check_log(&c, &run, 1);
+	}
+	conform_done("sh kill -TERM $$");
 }
 
 /*

@@ -15,10 +15,15 @@
  */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "harness.h"
@@ -650,8 +655,8 @@ life_faulting_threads(const char *how)
 }
 
 /*
- * The host writes a stderr line and a crit syslog line and then ends by
- * how, with RLIMIT_CORE limit, in a scratch folder (the core pattern may
+ * The host writes a stderr line, a crit syslog line and another stderr
+ * line (which nothing waits for) and then ends by how, with RLIMIT_CORE limit, in a scratch folder (the core pattern may
  * write "core" there). The wait status - code or signal, and the core
  * flag - is the one a plain run gives. Under mplogd, runs times, both
  * lines arrive once with the pid and tid of the process that ended
@@ -686,6 +691,9 @@ life_end_check(const char *how, const char *limit, int runs, int sure)
 		struct harness_rec *recs = harness_json_load(log, &n);
 		life_want(&ws, pid, tid, "life", NULL, harness_fmt("end %s stderr", how));
 		life_want(&ws, pid, tid, "life", "crit", harness_fmt("end %s syslog", how));
+		life_want(&ws, pid, tid, "life", NULL, harness_fmt("end %s last", how));
+		if (strncmp(how, "blocked:", 8) == 0)
+			life_want(&ws, pid, tid, "life", NULL, harness_fmt("end %s pending", how));
 		for (int t = 0; t < life_faulting_threads(how); t++) {
 			char *prefix = strcmp(how, "thread-segv") == 0 ? "end thread-segv tid=" :
 			    harness_fmt("end %s t=%d tid=", how, t);
@@ -743,7 +751,37 @@ Test(life, lines_before_a_trap_seccomp_or_raised_signal_arrive_with_the_status_k
 	life_end_check("sys", "max", 3, 1);
 	life_end_check("raise:11", "max", 3, 1);
 	life_end_check("raise:7", "0", 2, 1);
-	life_end_check("raise:15", "0", 2, 0);  /* not watched: status kept */
+}
+
+/*
+ * A process that sends itself a signal whose default action ends it, by
+ * every call that can: its last lines arrive, and the status and core
+ * flag are those of a plain run (SIGQUIT dumps core, SIGTERM does not).
+ */
+Test(life, lines_before_a_signal_the_process_sends_itself_arrive_with_the_status_kept,
+    .timeout = TEST_TIMEOUT(180))
+{
+	static const char *const ways[] = {
+		"raise:15", "kill:2", "tgkill:1", "tkill:10", "pthread_kill:12", "sigqueue:14",
+		"killpg:15", "blocked:15", "kill:3", "raise:R1", "kill:R5",
+	};
+
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+		life_end_check(ways[i], "max", 3, 1);
+	life_end_check("kill:3", "0", 2, 1);
+}
+
+/* Signals the kernel sends: SIGPIPE from a write to a pipe nobody reads,
+ * SIGALRM, SIGVTALRM and SIGPROF from interval timers, SIGXFSZ and
+ * SIGXCPU from resource limits. */
+Test(life, lines_before_a_signal_the_kernel_sends_arrive_with_the_status_kept,
+    .timeout = TEST_TIMEOUT(180))
+{
+	static const char *const ways[] = { "pipe", "alarm", "vtalrm", "prof", "xfsz" };
+
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+		life_end_check(ways[i], "0", 3, 1);
+	life_end_check("xcpu", "0", 1, 1);      /* a second of CPU each run */
 }
 
 /* glibc's own abort, from malloc's double-free check (its message is
@@ -765,6 +803,63 @@ Test(life, stack_overflow_keeps_its_status_and_with_an_alternate_stack_its_lines
 {
 	life_end_check("stackalt", "0", 3, 1);
 	life_end_check("stack", "0", 3, 0);
+}
+
+#define LIFE_BURST_BEFORE 2000   /* lines written before the kill */
+
+/*
+ * A process killed from outside in the middle of a burst of lines: it
+ * writes "burst seq=S" for ever and counts in a shared file the lines
+ * whose write has returned; once there are LIFE_BURST_BEFORE, the test
+ * reads the count and sends SIGTERM (then, in a second run, SIGINT).
+ * Every line counted before the signal was sent is in the log, once and
+ * in order, and nothing after a gap; the status is the signal's.
+ */
+static void
+life_burst_kill(int sig)
+{
+	char *file = harness_file(harness_fmt("burst-%d", sig)), *log = harness_file(
+	    harness_fmt("burst-%d.json", sig)), *argv[24];
+	int n = 0, fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600), code;
+	_Atomic int64_t *shared;
+	long long until = harness_now_ms() + TEST_TIMEOUT(30) * 1000LL;
+	int64_t counted;
+	size_t nrec;
+
+	cr_assert(fd != -1 && ftruncate(fd, 16) == 0);
+	shared = mmap(NULL, 16, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert(shared != MAP_FAILED);
+	harness_mplog_argv(argv, &n, 0, "json", log, NULL);
+	argv[n++] = harness_build("hosts/life");
+	argv[n++] = "burst";
+	argv[n++] = file;
+	argv[n] = NULL;
+	pid_t mplogd = harness_spawn(argv, harness_env(NULL), NULL);
+	/* Acquire pairs with the host's release after each write. */
+	while (atomic_load_explicit(&shared[1], memory_order_acquire) < LIFE_BURST_BEFORE) {
+		cr_assert(harness_now_ms() < until, "the host wrote %lld lines",
+		    (long long)atomic_load_explicit(&shared[1], memory_order_relaxed));
+		harness_tick();
+	}
+	counted = atomic_load_explicit(&shared[1], memory_order_acquire);
+	cr_assert(kill((pid_t)atomic_load_explicit(&shared[0], memory_order_relaxed), sig) == 0);
+	code = harness_wait(mplogd, TEST_TIMEOUT(30) * 1000);
+	cr_assert_eq(code, 128 + sig, "mplogd's status %d", code);
+	struct harness_rec *recs = harness_json_load(log, &nrec);
+	cr_assert(nrec >= (size_t)counted, "%zu records, %lld lines written before the signal",
+	    nrec, (long long)counted);
+	for (size_t i = 0; i < nrec; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "burst seq=%zu", i);
+		cr_assert_str_eq(recs[i].msg, want, "record %zu of %zu", i, nrec);
+	}
+}
+
+Test(life, lines_before_a_kill_from_outside_mid_burst_all_arrive, .timeout = TEST_TIMEOUT(120))
+{
+	life_burst_kill(SIGTERM);
+	life_burst_kill(SIGINT);
 }
 
 /* ---- the program's own dispositions ---------------------------------------- */
@@ -798,9 +893,12 @@ Test(life, own_sigsegv_handler_runs_and_sigaction_reports_it_unchanged, .timeout
 }
 
 /*
- * Setting SIG_IGN, SIG_DFL and a handler back and forth on every watched
- * signal (and SIGUSR1) with sigaction, signal, ssignal, bsd_signal,
- * sysv_signal, __sysv_signal, sigset and siginterrupt: every old handler,
+ * Setting SIG_IGN, SIG_DFL and a handler back and forth on watched
+ * signals of both classes (faults, and those that end a process without
+ * one, real-time ones included) and on two that are not watched (SIGCHLD,
+ * SIGURG), after a first line has armed them all, with sigaction,
+ * signal, ssignal, bsd_signal, sysv_signal, __sysv_signal, sigset and
+ * siginterrupt: every old handler,
  * flag, mask and errno the program sees is what it sees without the shim.
  */
 Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = TEST_TIMEOUT(60))
@@ -817,8 +915,8 @@ Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = 
 	life_ids(&p, &pid, &tid);
 	life_ids(&r, &pid, &tid);
 	cr_assert_str_eq(life_rest(&r), life_rest(&p), "what the program saw differs");
-	harness_json_load(log, &n);
-	cr_assert_eq(n, 0, "%zu records", n);
+	struct harness_rec *recs = harness_json_load(log, &n);
+	cr_assert(n == 1 && strcmp(recs[0].msg, "dispositions start") == 0, "%zu records", n);
 }
 
 /*
@@ -830,7 +928,7 @@ Test(life, dispositions_set_back_and_forth_read_as_without_the_shim, .timeout = 
  */
 Test(life, fatal_signals_ignored_at_start_stay_ignored, .timeout = TEST_TIMEOUT(60))
 {
-	static const int sigs[] = { SIGBUS, SIGFPE, SIGTRAP, SIGSYS };
+	static const int sigs[] = { SIGBUS, SIGFPE, SIGTRAP, SIGSYS, SIGINT, SIGTERM, SIGHUP };
 	const char *args[] = { "ignored", NULL };
 	char *argv[] = { harness_build("hosts/life"), "ignored", NULL };
 	unsigned long long mask = 0, got;
@@ -838,13 +936,13 @@ Test(life, fatal_signals_ignored_at_start_stay_ignored, .timeout = TEST_TIMEOUT(
 	struct harness_result r;
 	long pid, tid;
 
-	for (size_t i = 0; i < 4; i++) {
+	harness_daemon_start(&d, "json", NULL);        /* before: it keeps ignored ones */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		signal(sigs[i], SIG_IGN);
 		mask |= 1ull << (sigs[i] - 1);
 	}
 	struct harness_result p = life_plain(args);
 
-	harness_daemon_start(&d, "json", NULL);
 	harness_run(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
 	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL, &r);
 	cr_assert(harness_daemon_stop(&d) == 0);

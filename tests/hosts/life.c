@@ -56,11 +56,14 @@
  *                          fprintf, syslog notice) while an interval timer's
  *                          handler writes "sigwrite sig seq=K" with write(2)
  *                          every USEC us. Prints "life sigwrite signals=K".
- *   end HOW                "end HOW stderr" (write) and the crit syslog
- *                          "end HOW syslog", then ends by HOW: exit, _exit,
+ *   end HOW                "end HOW stderr" (write), the crit syslog
+ *                          "end HOW syslog" and "end HOW last" (write),
+ *                          then ends by HOW: exit, _exit,
  *                          _Exit, abort, segv, bus, ill, fpe, trap, sys
  *                          (seccomp), doublefree, stack, stackalt (an
- *                          alternate signal stack first), raise:SIG,
+ *                          alternate signal stack first), WAY:SIG (see
+ *                          life_end_signal: raise, kill, tgkill, ...),
+ *                          pipe, alarm, vtalrm, prof, xfsz, xcpu,
  *                          abortown (abort with a SIGABRT handler that
  *                          returns), abortign (abort with SIGABRT ignored),
  *                          thread-segv (a thread writes "end thread-segv
@@ -76,12 +79,19 @@
  *                          what sigaction shows at each step, writes "own
  *                          before fault", "own handler si_code=N" (from the
  *                          handler) and "own after fault".
- *   dispositions           sets SIG_IGN, SIG_DFL and a handler back and
- *                          forth on every fatal signal and SIGUSR1 with
- *                          each function that can, printing every result.
- *   ignored                prints the disposition of every fatal signal
- *                          and the SigIgn line of /proc/self/status, then
- *                          raises each ignored one and prints "survived".
+ *   dispositions           writes "dispositions start", then sets SIG_IGN,
+ *                          SIG_DFL and a handler back and forth on signals
+ *                          that end the process and some that do not
+ *                          (SIGCHLD, SIGURG) with each function that can,
+ *                          printing every result.
+ *   ignored                writes "ignored start", prints the disposition
+ *                          of signals that end the process and the SigIgn
+ *                          line of /proc/self/status, then raises each
+ *                          ignored one and prints "survived".
+ *   burst FILE             maps FILE (16 bytes) and stores its pid in the
+ *                          first 8; then writes "burst seq=S" with
+ *                          write(2) for S = 0, 1, ... for ever, storing
+ *                          S + 1 in the last 8 after each write returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -698,6 +708,139 @@ life_faulters(void *arg)
 	return NULL;
 }
 
+/* Spin on the CPU until a signal ends the process. */
+static void
+life_spin(void)
+{
+	for (volatile unsigned long i = 0;; i++)
+		;
+}
+
+/* Arm an interval timer of 1 ms (which: ITIMER_*) and wait for it. */
+static void
+life_timer(int which)
+{
+	struct itimerval it = { .it_value = { .tv_usec = 1000 } };
+
+	if (setitimer(which, &it, NULL) == -1)
+		return;
+	if (which == ITIMER_REAL)
+		for (;;)
+			pause();
+	life_spin();
+}
+
+/* Lower the soft limit res to cur. */
+static void
+life_limit(int res, rlim_t cur)
+{
+	struct rlimit rl;
+
+	if (getrlimit(res, &rl) == 0) {
+		rl.rlim_cur = cur;
+		setrlimit(res, &rl);
+	}
+}
+
+/* SIGXFSZ: a write past RLIMIT_FSIZE. */
+static void
+life_xfsz(void)
+{
+	char path[] = "/tmp/life-xfsz-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd == -1)
+		return;
+	unlink(path);
+	life_limit(RLIMIT_FSIZE, 1);
+	write(fd, "ab", 2);
+}
+
+/* SIGPIPE: a write to a pipe nobody reads. */
+static void
+life_pipe(void)
+{
+	int p[2];
+
+	if (pipe(p) == -1)
+		return;
+	close(p[0]);
+	write(p[1], "x", 1);
+}
+
+/* A thread-directed signal to the calling thread from pthread_kill. */
+static void
+life_pthread_kill(int sig)
+{
+	pthread_kill(pthread_self(), sig);
+}
+
+/* A signal sent to a blocked thread, which then unblocks it. */
+static void
+life_blocked(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	kill(getpid(), sig);
+	life_write("end blocked:%d pending", sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/*
+ * The ends by a signal that is not a fault: HOW is WAY:SIG with SIG a
+ * number (R+N for SIGRTMIN+N) and WAY raise, kill, tgkill, tkill,
+ * pthread_kill, sigqueue, killpg (in a process group of its own) or
+ * blocked; or one of pipe, alarm, vtalrm, prof, xfsz, xcpu, where the
+ * kernel sends the signal. Returns -1 when HOW is none of those.
+ */
+static int
+life_end_signal(const char *how)
+{
+	const char *colon = strchr(how, ':');
+	size_t way = colon != NULL ? (size_t)(colon - how) : strlen(how);
+	int sig = 0;
+
+	if (colon != NULL)
+		sig = colon[1] == 'R' ? SIGRTMIN + (int)life_num(colon + 2) :
+		    (int)life_num(colon + 1);
+#define LIFE_WAY(w) (way == sizeof(w) - 1 && strncmp(how, w, way) == 0)
+	if (LIFE_WAY("raise"))
+		raise(sig);
+	else if (LIFE_WAY("kill"))
+		kill(getpid(), sig);
+	else if (LIFE_WAY("tgkill"))
+		syscall(SYS_tgkill, getpid(), life_tid(), sig);
+	else if (LIFE_WAY("tkill"))
+		syscall(SYS_tkill, life_tid(), sig);
+	else if (LIFE_WAY("pthread_kill"))
+		life_pthread_kill(sig);
+	else if (LIFE_WAY("sigqueue"))
+		sigqueue(getpid(), sig, (union sigval){ .sival_int = 7 });
+	else if (LIFE_WAY("killpg"))
+		(void)(setpgid(0, 0) == 0 && killpg(0, sig) == 0);
+	else if (LIFE_WAY("blocked"))
+		life_blocked(sig);
+	else if (LIFE_WAY("pipe"))
+		life_pipe();
+	else if (LIFE_WAY("alarm"))
+		life_timer(ITIMER_REAL);
+	else if (LIFE_WAY("vtalrm"))
+		life_timer(ITIMER_VIRTUAL);
+	else if (LIFE_WAY("prof"))
+		life_timer(ITIMER_PROF);
+	else if (LIFE_WAY("xfsz"))
+		life_xfsz();
+	else if (LIFE_WAY("xcpu"))
+		(life_limit(RLIMIT_CPU, 1), life_spin());
+	else
+		return -1;
+#undef LIFE_WAY
+	return 0;
+}
+
 static int
 life_end(const char *how)
 {
@@ -707,6 +850,7 @@ life_end(const char *how)
 	fflush(stdout);
 	life_write("end %s stderr", how);
 	syslog(LOG_CRIT, "end %s syslog", how);
+	life_write("end %s last", how);  /* not severe: nothing waits for it */
 	if (strcmp(how, "exit") == 0) {
 		exit(3);
 	} else if (strcmp(how, "_exit") == 0) {
@@ -761,9 +905,7 @@ life_end(const char *how)
 				return 98;
 		}
 		return (int)life_deep(0);
-	} else if (strncmp(how, "raise:", 6) == 0) {
-		raise((int)life_num(how + 6));
-	} else {
+	} else if (life_end_signal(how) != 0) {
 		return 2;
 	}
 	printf("FAIL still alive after %s\n", how);
@@ -935,9 +1077,11 @@ static int
 life_dispositions(void)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP,
-	    SIGSYS, SIGUSR1 };
+	    SIGSYS, SIGUSR1, SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGCHLD, SIGURG };
 	sigset_t none;
 
+	life_write("dispositions start");       /* the shim arms them all now */
+	life_dispose(SIGRTMIN + 3);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		life_dispose(sigs[i]);
 	sigemptyset(&none);
@@ -977,10 +1121,12 @@ life_own(void)
 static int
 life_ignored(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS,
+	    SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT };
 	char line[256];
 	FILE *f;
 
+	life_write("ignored start");    /* the shim arms them all now */
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		life_query("at start", sigs[i]);
 	if ((f = fopen("/proc/self/status", "r")) == NULL)
@@ -997,6 +1143,26 @@ life_ignored(void)
 	}
 	printf("survived\n");
 	return 0;
+}
+
+/* Lines for ever, with a count others can read of those written. */
+static int
+life_burst(const char *file)
+{
+	int fd = open(file, O_RDWR);
+	_Atomic int64_t *shared;
+
+	if (fd == -1)
+		return 98;
+	shared = mmap(NULL, 16, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (shared == MAP_FAILED)
+		return 98;
+	atomic_store_explicit(&shared[0], getpid(), memory_order_release);
+	for (int64_t seq = 0;; seq++) {
+		life_write("burst seq=%lld", (long long)seq);
+		/* Pairs with the test's acquire: the write has returned. */
+		atomic_store_explicit(&shared[1], seq + 1, memory_order_release);
+	}
 }
 
 int
@@ -1033,5 +1199,7 @@ main(int argc, char **argv)
 		return life_dispositions();
 	if (strcmp(cmd, "ignored") == 0)
 		return life_ignored();
+	if (strcmp(cmd, "burst") == 0 && argc == 3)
+		return life_burst(argv[2]);
 	return 2;
 }
