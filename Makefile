@@ -21,7 +21,7 @@ ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c shm/snap.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
-              preload/hook_syslog.c preload/hook_fd.c \
+              preload/hook_syslog.c preload/hook_fd.c preload/hook_open.c \
               preload/fdset.c preload/errout.c preload/hook_stdio.c \
               preload/hook_wide.c preload/hook_exit.c preload/report.c preload/hook_report.c \
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \

@@ -2,11 +2,45 @@
 #include "fdset.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "shim.h"
 
 _Atomic uint64_t fdset_bits[FDSET_MAX / 64];
+
+/* The names of descriptor 2 that need no number. */
+static const char *const fdset_names[] = {
+	"/dev/stderr", "/dev/fd/2", "/proc/self/fd/2", "/proc/thread-self/fd/2",
+};
+
+/* 1 when path is "/proc/PID/fd/2" with PID this process's. */
+static int
+fdset_proc_pid(const char *path)
+{
+	long pid = 0;
+
+	if (strncmp(path, "/proc/", 6) != 0)
+		return 0;
+	path += 6;
+	if (*path < '1' || *path > '9')
+		return 0;
+	for (; *path >= '0' && *path <= '9' && pid < 1L << 31; path++)
+		pid = pid * 10 + (*path - '0');
+	return strcmp(path, "/fd/2") == 0 &&
+	    pid == atomic_load_explicit(&shim.pid, memory_order_relaxed);
+}
+
+int
+fdset_is_stderr_name(const char *path)
+{
+	if (path == NULL || path[0] != '/')
+		return 0;
+	for (size_t i = 0; i < sizeof(fdset_names) / sizeof(fdset_names[0]); i++)
+		if (strcmp(path, fdset_names[i]) == 0)
+			return 1;
+	return fdset_proc_pid(path);
+}
 
 /* Set fd's bit to on. */
 static void

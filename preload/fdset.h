@@ -3,7 +3,9 @@
  *
  * Descriptor 2, when it is open at load time, is stderr; so is every
  * descriptor the program makes from one of them with dup, dup2, dup3 or
- * fcntl(F_DUPFD, F_DUPFD_CLOEXEC), until it is closed or replaced. When fd
+ * fcntl(F_DUPFD, F_DUPFD_CLOEXEC), or opens by one of its names (open,
+ * fopen, freopen of "/dev/stderr" and the like), until it is closed or
+ * replaced. When fd
  * 1 becomes such a copy (the shell's `echo x >&2`), writes to stdout are
  * stderr output. Descriptors from FDSET_MAX on are never stderr to mplog.
  *
@@ -31,6 +33,12 @@ fdset_has(int fd)
 	return (atomic_load_explicit(&fdset_bits[fd / 64], memory_order_relaxed) >>
 	    (fd % 64)) & 1;
 }
+
+/* 1 when path is one of the absolute names of this process's descriptor
+ * 2: "/dev/stderr", "/dev/fd/2", "/proc/self/fd/2",
+ * "/proc/thread-self/fd/2" or "/proc/PID/fd/2" with PID its own. What is
+ * opened by such a name is stderr as a dup of fd 2 is (hook_open.c). */
+int fdset_is_stderr_name(const char *path);
 
 /* Start with fd 2, if it is open. */
 void fdset_init(void);

@@ -253,8 +253,12 @@ hook_freopen_done(const char *path, int fd, FILE *r)
 	int saved = errno;
 
 	if (path != NULL) {
+		int named = fdset_is_stderr_name(path);
+
 		fdset_clear(fd);
-		if (r != NULL)
+		if (r != NULL && named)
+			fdset_copy(STDERR_FILENO, r->_fileno);
+		else if (r != NULL)
 			fdset_clear(r->_fileno);
 	}
 	errno = saved;

@@ -54,6 +54,8 @@ int __vswprintf_chk(wchar_t *s, size_t n, int flag, size_t slen, const wchar_t *
 void __syslog_chk(int pri, int flag, const char *fmt, ...);
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 int close_range(unsigned int first, unsigned int last, int flags);
+int __open_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
 void closefrom(int lowfd);
 
 /* Resolved at load: async-signal-safe, or called by the shim from a
@@ -61,7 +63,8 @@ void closefrom(int lowfd);
 #define REAL_EAGER(X)							\
 	X(_exit) X(write) X(writev) X(close) X(dup) X(dup2) X(dup3) X(fcntl)	\
 	X(fcntl64) X(close_range) X(closefrom) X(execve) X(fexecve)	\
-	X(execveat) X(abort) X(sigaction) X(signal) X(_Fork)
+	X(execveat) X(abort) X(sigaction) X(signal) X(_Fork) X(open)	\
+	X(openat) X(creat)
 
 /* Resolved on first use. */
 #define REAL_LAZY(X)							\
@@ -81,7 +84,7 @@ void closefrom(int lowfd);
 	X(execv) X(execvp) X(execvpe) X(daemon) X(sysv_signal) X(sigset) \
 	X(siginterrupt) X(dlclose) X(register_printf_specifier)		\
 	X(register_printf_function) X(register_printf_modifier)		\
-	X(register_printf_type)
+	X(register_printf_type) X(__open_2) X(__openat_2) X(fopen)
 
 #define REAL_FNS(X) REAL_EAGER(X) REAL_LAZY(X)
 

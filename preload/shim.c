@@ -73,6 +73,8 @@ shim_init_names(void)
 	if (name == NULL || name[0] == '\0')
 		name = program_invocation_short_name;
 	strncpy(shim.name, name, sizeof(shim.name) - 1);
+	if ((name = secure_getenv("MPLOG_CATCHALL")) != NULL)
+		shim.catchall_ino = strtoull(name, NULL, 10);
 }
 
 void

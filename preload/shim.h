@@ -70,6 +70,8 @@ struct shim {
 	_Atomic uint32_t ident_ready[SHIM_IDENTS];
 	char idents[SHIM_IDENTS][SEG_NAME_MAX];
 	_Atomic int printf_changed;     /* register_printf_*: no snapshots */
+	unsigned long long catchall_ino; /* MPLOG_CATCHALL: the inode of mplogd's
+	                                  * catch-all socket, or 0 */
 };
 
 extern struct shim shim;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,12 +30,31 @@ run_stderr(int fd, int *saved)
 	close(fd);
 }
 
+/* In the child, once fd 2 is the catch-all socket: name it by its inode
+ * in MPLOG_CATCHALL, so that the shim can open /dev/stderr onto it (a
+ * socket cannot be opened by its /proc path). */
+static void
+run_env_catchall(void)
+{
+	struct stat st;
+	char ino[24];
+
+	if (fstat(2, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)st.st_ino);
+	if (setenv("MPLOG_CATCHALL", ino, 1) == -1)
+		_exit(127);
+}
+
 /* In the child: set the environment the shim reads. */
 static void
 run_env(const struct run_spec *s)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *list;
+
+	if (s->stderr_fd != -1)
+		run_env_catchall();
 
 	if (old != NULL && old[0] != '\0') {
 		if (asprintf(&list, "%s:%s", old, s->preload) == -1)

@@ -405,11 +405,12 @@ harness_wait(pid_t pid, int timeout_ms)
 	return -1;
 }
 
-/* Open a new file for writing in the scratch folder. */
+/* Open a new file for appending in the scratch folder: as with the
+ * shell's 2>>, a program that opens /dev/stderr again writes at its end. */
 static int
 harness_create(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 
 	cr_assert(fd != -1, "%s: %s", path, strerror(errno));
 	return fd;

@@ -571,6 +571,79 @@ Test(catchall, copy_of_fd_2_made_before_exec_is_logged_through_the_socket, .time
 	    "proc %s", recs[0].proc);
 }
 
+/* Run argv (NULL-ended) under "mplog-run --catch-all --format json -o
+ * LOG --": it exits 0 with nothing on stdout or stderr, and the log holds
+ * exactly the lines want (NULL-ended), in order, each once. */
+static void
+ca_run_lines(const char *const *argv, const char *const *want)
+{
+	static int runs;
+	char *log = harness_file(harness_fmt("opened%d.json", runs++)), *av[24];
+	int n = 0;
+	struct harness_result r;
+	size_t nrec, k = 0;
+
+	av[n++] = harness_repo("scripts/mplog-run");
+	av[n++] = "--catch-all";
+	av[n++] = "--format";
+	av[n++] = "json";
+	av[n++] = "-o";
+	av[n++] = log;
+	av[n++] = "--";
+	for (int i = 0; argv[i] != NULL && n < 23; i++)
+		av[n++] = (char *)argv[i];
+	av[n] = NULL;
+	harness_run(av, NULL, NULL, &r);
+	cr_assert(r.code == 0 && r.err_len == 0, "%s: status %d: %s", argv[0], r.code, r.err);
+	struct harness_rec *recs = harness_json_load(log, &nrec);
+	for (; want[k] != NULL; k++) {
+		cr_assert(k < nrec, "%s: never delivered: %s", argv[0], want[k]);
+		cr_assert_str_eq(recs[k].msg, want[k], "%s: record %zu", argv[0], k);
+		ca_check_stderr(&recs[k]);
+	}
+	cr_assert_eq(nrec, k, "%s: %zu records, expected %zu", argv[0], nrec, k);
+}
+
+/*
+ * Under --catch-all, fd 2 is a socket, which Linux does not open by a
+ * /proc name: without the shim, ">/dev/stderr" fails with ENXIO there.
+ * With it, the open gives a copy of fd 2, as it would with a terminal or
+ * a file as fd 2: bash's redirection, python's open() and the C calls
+ * (open, open64, openat, fopen) of each name succeed, and every line
+ * arrives once.
+ */
+Test(catchall, opening_dev_stderr_succeeds_and_is_logged, .timeout = TEST_TIMEOUT(60))
+{
+	ca_run_lines((const char *const[]){ "/usr/bin/bash", "-c",
+	    "echo a >/dev/stderr && echo b >/dev/fd/2 && echo c >/proc/self/fd/2 && "
+	    "echo d >/proc/$$/fd/2 && echo e >>/dev/stderr", NULL },
+	    (const char *const[]){ "a", "b", "c", "d", "e", NULL });
+	ca_run_lines((const char *const[]){ "/usr/bin/python3", "-c",
+	    "f = open('/dev/stderr', 'w'); f.write('py\\n'); f.close()", NULL },
+	    (const char *const[]){ "py", NULL });
+	ca_run_lines((const char *const[]){ harness_build("hosts/paths"), "open-dev-stderr",
+	    "open64-dev-fd-2", "openat-proc-self", "open-proc-pid", "fopen-dev-stderr", NULL },
+	    (const char *const[]){ "@open-dev-stderr@ write", "@open64-dev-fd-2@ write",
+	    "@openat-proc-self@ write", "@open-proc-pid@ write", "@fopen-dev-stderr@ opened",
+	    NULL });
+}
+
+/* Without the shim (a static program is the same), the open fails as it
+ * does under any socket as fd 2; the README says what to do instead. */
+Test(catchall, opening_dev_stderr_without_the_shim_fails_with_enxio, .timeout = TEST_TIMEOUT(60))
+{
+	char *log = harness_file("noshim.json");
+	char *argv[] = { harness_repo("scripts/mplog-run"), "--catch-all", "--format", "json",
+	    "-o", log, "--", "/usr/bin/env", "-u", "LD_PRELOAD", "/usr/bin/bash", "-c",
+	    "echo a >/dev/stderr", NULL };
+	struct harness_result r;
+
+	harness_run(argv, NULL, NULL, &r);
+	cr_assert(r.code == 1, "status %d", r.code);
+	cr_assert(harness_contains(harness_read_file(log, NULL), "No such device or address"),
+	    "log: %s", harness_read_file(log, NULL));
+}
+
 /* What --catch-all changes for the program: its fd 2 is a socket, not a
  * terminal (and without it, here, a plain file). */
 Test(catchall, command_sees_a_socket_as_fd_2, .timeout = TEST_TIMEOUT(60))

@@ -152,6 +152,12 @@ static const struct {
 	{ "fcntl-dupfd", "%M write" },
 	{ "fcntl-dupfd-cloexec", "%M write" },
 	{ "fdopen", "%M formatted 7" },
+	{ "open-dev-stderr", "%M write" },
+	{ "open64-dev-fd-2", "%M write" },
+	{ "openat-proc-self", "%M write" },
+	{ "open-proc-pid", "%M write" },
+	{ "fopen-dev-stderr", "%M opened" },
+	{ "freopen-dev-fd-2", "%M opened" },
 	{ "redirect", "%M restored" },
 	{ "perror", "%M: %E" },
 	{ "warn", "%P: %M formatted 9: %E" },
@@ -664,7 +670,9 @@ static const char *const conform_byte_paths[] = {
 	"fprintf", "vfprintf", "fputs", "fputs_unlocked", "fputc", "putc",
 	"fputc_unlocked", "putc_unlocked", "fwrite", "fwrite_unlocked", "fflush",
 	"printf", "vprintf", "puts", "putchar", "dprintf", "vdprintf", "dup", "dup3",
-	"fcntl-dupfd", "fcntl-dupfd-cloexec", "fdopen", "pri3", "syslog", "long64k",
+	"fcntl-dupfd", "fcntl-dupfd-cloexec", "fdopen", "open-dev-stderr", "open64-dev-fd-2",
+	"openat-proc-self", "open-proc-pid", "fopen-dev-stderr",
+	"freopen-dev-fd-2", "pri3", "syslog", "long64k",
 	"long150k", "threads", "redirect", NULL,
 };
 
@@ -1078,6 +1086,21 @@ Test(conform, debian_bash_echo_to_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	conform_prog_one((const char *const[]){ "/usr/bin/bash", "-c", "echo @bash@ >&2", NULL },
 	    "bash", 0, "@bash@", "bash");
+}
+
+/* bash's redirections to stderr's names: each opens it again. */
+Test(conform, debian_bash_redirect_to_dev_stderr, .timeout = TEST_TIMEOUT(60))
+{
+	struct conform_case c;
+
+	conform_prog_case(&c, (const char *const[]){ "/usr/bin/bash", "-c",
+	    "echo @bash-dev-stderr@ >>/dev/stderr; echo @bash-dev-fd-2@ >>/dev/fd/2; "
+	    "echo @bash-proc-self@ >>/proc/self/fd/2", NULL }, "bash", 0);
+	conform_prog_line(&c, "@bash-dev-stderr@");
+	conform_prog_line(&c, "@bash-dev-fd-2@");
+	conform_prog_line(&c, "@bash-proc-self@");
+	conform_case_check(&c, NULL);
+	conform_done("bash >>/dev/stderr");
 }
 
 /* The same in sh, which on Debian is dash. */

@@ -1857,3 +1857,67 @@ Test(e2e, private_segment_left_by_a_dead_process_of_the_same_pid_is_replaced,
 	cr_assert(n == 1 && strcmp(recs[0].msg, "after the junk") == 0,
 	    "%zu records, the first: %s", n, n > 0 ? recs[0].msg : "-");
 }
+
+/* ---- descriptors opened on stderr by name ------------------------------- */
+
+/*
+ * bash with a file F as stderr, as "2>F" gives it: "echo one >&2", then
+ * "echo two >/dev/stderr" (which truncates F and writes at its start, a
+ * file description of its own), then "echo three >>F" (the same file by
+ * another path: not stderr). Run plainly, and under mplogd in each mode
+ * (mode NULL: plainly); the log in *log. Returns F's contents.
+ */
+static char *
+e2e_opened_run(const char *mode, char **log)
+{
+	char *f = harness_file(harness_fmt("opened-%s.err", mode != NULL ? mode : "plain"));
+	char *cmd = harness_fmt("echo one >&2; echo two >/dev/stderr; echo three >>%s", f);
+	char *argv[24];
+	int n = 0, fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct harness_io io = { -1, -1, fd, -1, -1 };
+
+	cr_assert(fd != -1);
+	*log = harness_file(harness_fmt("opened-%s.json", mode != NULL ? mode : "plain"));
+	if (mode != NULL) {
+		harness_mplog_argv(argv, &n, 0, "json", *log,
+		    (const char *const[]){ "--stderr", mode, NULL });
+	}
+	argv[n++] = "/usr/bin/bash";
+	argv[n++] = "-c";
+	argv[n++] = cmd;
+	argv[n] = NULL;
+	int code = harness_wait(harness_spawn(argv, harness_env(NULL), &io), HARNESS_WAIT_MS);
+	close(fd);
+	cr_assert(code == 0, "%s: status %d", mode != NULL ? mode : "plain", code);
+	return harness_read_file(f, NULL);
+}
+
+/*
+ * What is opened by a name of stderr is stderr, and nothing else is: in
+ * capture and tee modes "one" and "two" are logged and "three" is not;
+ * the open keeps its semantics (O_TRUNC truncates the real file; the new
+ * descriptor writes at its own offset), so in tee and pass modes the file
+ * holds what a plain run leaves, and in capture mode only "three".
+ */
+Test(e2e, stderr_opened_by_name_is_stderr_and_the_same_file_by_another_path_is_not,
+    .timeout = TEST_TIMEOUT(60))
+{
+	static const char *const modes[] = { "capture", "tee", "pass" };
+	char *log, *plain = e2e_opened_run(NULL, &log);
+
+	cr_assert_str_eq(plain, "two\nthree\n", "the plain run's file");
+	for (size_t m = 0; m < 3; m++) {
+		char *file = e2e_opened_run(modes[m], &log);
+		size_t n;
+		struct harness_rec *recs = harness_json_load(log, &n);
+
+		cr_assert_str_eq(file, m == 0 ? "three\n" : plain, "%s: the file", modes[m]);
+		if (m == 2) {
+			cr_assert_eq(n, 0, "pass: %zu records", n);
+			continue;
+		}
+		cr_assert(n == 2 && strcmp(recs[0].msg, "one") == 0 &&
+		    strcmp(recs[1].msg, "two") == 0, "%s: %zu records, first %s", modes[m], n,
+		    n > 0 ? recs[0].msg : "-");
+	}
+}

@@ -34,6 +34,14 @@
  *                          "M write\n" by write(2) to a copy of fd 2
  *   fdopen                 "M formatted 7\n" by fprintf to fdopen(dup(2)),
  *                          then fclose
+ *   open-dev-stderr open64-dev-fd-2 openat-proc-self open-proc-pid
+ *                          "M write\n" by write(2) to a descriptor opened
+ *                          by that name of stderr for appending
+ *                          (/proc/PID/fd/2 with its own pid)
+ *   fopen-dev-stderr freopen-dev-fd-2
+ *                          "M opened\n" by fputs to a stream opened by
+ *                          that name of stderr for appending (freopen of a
+ *                          stream on /dev/null), then fclose
  *   pri3                   "<3>M severe\n"             [severity err: M severe]
  *   syslog                 openlog("paths-id", LOG_PERROR | LOG_PID,
  *                          LOG_LOCAL2), syslog(LOG_WARNING, "%s formatted
@@ -359,6 +367,56 @@ static void paths_dup(const char *m, const char *a) { (void)a; paths_write_copy(
 static void paths_dup3(const char *m, const char *a) { (void)a; paths_write_copy(m, dup3(2, 20, O_CLOEXEC), "dup3"); }
 static void paths_dupfd(const char *m, const char *a) { (void)a; paths_write_copy(m, fcntl(2, F_DUPFD, 30), "F_DUPFD"); }
 static void paths_dupfd_cloexec(const char *m, const char *a) { (void)a; paths_write_copy(m, fcntl(2, F_DUPFD_CLOEXEC, 40), "F_DUPFD_CLOEXEC"); }
+
+/* Descriptors opened on stderr by one of its names (appending: a file
+ * as stderr is not written over), written and closed. */
+static void paths_open_dev_stderr(const char *m, const char *a) { (void)a; paths_write_copy(m, open("/dev/stderr", O_WRONLY | O_APPEND), "open /dev/stderr"); }
+static void paths_open_dev_fd(const char *m, const char *a) { (void)a; paths_write_copy(m, open64("/dev/fd/2", O_WRONLY | O_APPEND), "open64 /dev/fd/2"); }
+static void paths_openat_self(const char *m, const char *a) { (void)a; paths_write_copy(m, openat(AT_FDCWD, "/proc/self/fd/2", O_WRONLY | O_APPEND | O_CLOEXEC), "openat /proc/self/fd/2"); }
+
+static void
+paths_open_proc_pid(const char *m, const char *arg)
+{
+	char path[64];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%ld/fd/2", (long)getpid());
+	paths_write_copy(m, open(path, O_WRONLY | O_APPEND), "open /proc/PID/fd/2");
+}
+
+/* "M opened\n" by fputs to f, a stream on stderr, which is then closed. */
+static void
+paths_put_opened(const char *m, FILE *f, const char *what)
+{
+	char t[128];
+
+	paths_text(t, sizeof(t), m, "opened");
+	paths_assume(f != NULL, what);
+	if (f == NULL)
+		return;
+	errno = PATHS_ERRNO;
+	paths_check(what, fputs(t, f) >= 0, 1);
+	errno = PATHS_ERRNO;
+	paths_check("fclose", fclose(f), 0);
+}
+
+static void
+paths_fopen_stderr(const char *m, const char *arg)
+{
+	(void)arg;
+	paths_put_opened(m, fopen("/dev/stderr", "a"), "fopen /dev/stderr");
+}
+
+static void
+paths_freopen_stderr(const char *m, const char *arg)
+{
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)arg;
+	paths_assume(f != NULL, "fopen /dev/null");
+	if (f != NULL)
+		paths_put_opened(m, freopen("/dev/fd/2", "a", f), "freopen /dev/fd/2");
+}
 
 static void
 paths_fdopen(const char *m, const char *arg)
@@ -740,6 +798,12 @@ static const struct paths_path paths_all[] = {
 	{ "fcntl-dupfd", paths_dupfd, 0 },
 	{ "fcntl-dupfd-cloexec", paths_dupfd_cloexec, 0 },
 	{ "fdopen", paths_fdopen, 0 },
+	{ "open-dev-stderr", paths_open_dev_stderr, 0 },
+	{ "open64-dev-fd-2", paths_open_dev_fd, 0 },
+	{ "openat-proc-self", paths_openat_self, 0 },
+	{ "open-proc-pid", paths_open_proc_pid, 0 },
+	{ "fopen-dev-stderr", paths_fopen_stderr, 0 },
+	{ "freopen-dev-fd-2", paths_freopen_stderr, 0 },
 	{ "pri3", paths_pri3, 0 },
 	{ "syslog", paths_syslog, 0 },
 	{ "long64k", paths_long64k, 0 },
