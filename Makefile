@@ -26,7 +26,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/heapring.c \
               preload/hook_wide.c preload/hook_exit.c preload/report.c preload/hook_report.c \
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c \
-              preload/rodata.c preload/hook_printf.c
+              preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
@@ -42,7 +42,8 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c \
               tests/test_faults.c tests/test_sinks.c tests/test_snap.c tests/test_daemon.c tests/test_forward.c
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
-              tests/hosts/report.c tests/hosts/life.c tests/hosts/snapper.c demo/demo.c
+              tests/hosts/report.c tests/hosts/life.c tests/hosts/snapper.c \
+              tests/hosts/libcmsg.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

@@ -277,6 +277,18 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 	return n >= 0;
 }
 
+int
+errout_hdprintf(int fd, int *ret, const char *fmt, ...)
+{
+	va_list ap;
+	int done;
+
+	va_start(ap, fmt);
+	done = errout_hvdprintf(fd, -1, fmt, ap, ret);
+	va_end(ap);
+	return done;
+}
+
 /* The multibyte form of n wide characters in t; its length, or -1. */
 static int
 errout_narrow(struct errout_text *t, const wchar_t *ws, size_t n)

@@ -58,6 +58,11 @@ int errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret);
 /* vdprintf or __vdprintf_chk to a descriptor. */
 int errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret);
 
+/* dprintf to a descriptor, for the hooks that build a function's text
+ * themselves (psiginfo, herror). */
+int errout_hdprintf(int fd, int *ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Wide output: n wide characters to a stream. *ret: 0 or EOF (errno
  * EILSEQ when one has no multibyte form). */
 int errout_hwput(FILE *fp, const wchar_t *ws, size_t n, int *ret);

@@ -193,34 +193,19 @@ report_siginfo_text(struct report_mem *m, const siginfo_t *si)
 		report_mem_add(m, "%ld %ld)\n", (long)si->si_pid, (long)si->si_uid);
 }
 
-/* Capture bytes bound for descriptor 2 (errout_hvdprintf): 1 when done. */
-static int report_dput(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-report_dput(const char *fmt, ...)
-{
-	va_list ap;
-	int r, done;
-
-	va_start(ap, fmt);
-	done = errout_hvdprintf(STDERR_FILENO, -1, fmt, ap, &r);
-	va_end(ap);
-	return done;
-}
-
 /* psiginfo writes with one write(2) to descriptor 2, not through stderr:
  * its text is built only when that descriptor is captured. */
 static int
 report_psiginfo(const siginfo_t *si, const char *s)
 {
 	struct report_mem m = { .len = 0 };
-	int saved = errno, done = 0;
+	int saved = errno, done = 0, r;
 
 	if (errout_fd(STDERR_FILENO) && errout_live()) {
 		if (s != NULL && *s != '\0')
 			report_mem_add(&m, "%s: ", s);
 		report_siginfo_text(&m, si);
-		done = report_dput("%s", m.buf);
+		done = errout_hdprintf(STDERR_FILENO, &r, "%s", m.buf);
 	}
 	errno = saved;
 	return done;

@@ -22,7 +22,12 @@
 #include <dlfcn.h>
 #include <err.h>
 #include <error.h>
+#include <argp.h>
 #include <fcntl.h>
+#include <fmtmsg.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <netdb.h>
 #include <printf.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,6 +60,7 @@ void __syslog_chk(int pri, int flag, const char *fmt, ...);
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 int close_range(unsigned int first, unsigned int last, int flags);
 int __open_2(const char *path, int flags);
+int __posix_getopt(int argc, char *const *argv, const char *opts);
 int __openat_2(int dirfd, const char *path, int flags);
 void closefrom(int lowfd);
 
@@ -84,7 +90,10 @@ void closefrom(int lowfd);
 	X(execv) X(execvp) X(execvpe) X(daemon) X(sysv_signal) X(sigset) \
 	X(siginterrupt) X(dlclose) X(register_printf_specifier)		\
 	X(register_printf_function) X(register_printf_modifier)		\
-	X(register_printf_type) X(__open_2) X(__openat_2) X(fopen)
+	X(register_printf_type) X(__open_2) X(__openat_2) X(fopen)	\
+	X(getopt) X(__posix_getopt) X(getopt_long) X(getopt_long_only)	\
+	X(argp_parse) X(argp_help) X(argp_state_help) X(argp_usage)	\
+	X(argp_error) X(argp_failure) X(malloc_stats) X(fmtmsg) X(herror)
 
 #define REAL_FNS(X) REAL_EAGER(X) REAL_LAZY(X)
 

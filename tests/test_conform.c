@@ -1088,6 +1088,85 @@ Test(conform, debian_bash_echo_to_stderr, .timeout = TEST_TIMEOUT(60))
 	    "bash", 0, "@bash@", "bash");
 }
 
+/* A program (argv, named proc) that writes lines (NULL-ended, templates
+ * as conform_prog_one's) and exits with code; in every mode. */
+static void
+conform_prog_lines(const char *const *argv, const char *proc, int code,
+    const char *const *lines, const char *what)
+{
+	struct conform_case c;
+
+	conform_prog_case(&c, argv, proc, code);
+	for (size_t i = 0; lines[i] != NULL; i++)
+		conform_prog_line(&c, conform_expand(&c, what, lines[i]));
+	conform_case_check(&c, NULL);
+	conform_done(what);
+}
+
+/* coreutils' option errors come from glibc's getopt, which writes them
+ * through its internal stream calls; "Try ..." is the program's own. */
+Test(conform, debian_coreutils_bad_options_from_getopt, .timeout = TEST_TIMEOUT(60))
+{
+	conform_prog_lines((const char *const[]){ "/usr/bin/sort", "--badflag", NULL }, "sort",
+	    2, (const char *const[]){ "/usr/bin/sort: unrecognized option '--badflag'",
+	    "Try '/usr/bin/sort --help' for more information.", NULL }, "sort --badflag");
+	conform_prog_lines((const char *const[]){ "/usr/bin/ls", "-y", NULL }, "ls", 2,
+	    (const char *const[]){ "/usr/bin/ls: invalid option -- 'y'",
+	    "Try '/usr/bin/ls --help' for more information.", NULL }, "ls -y");
+}
+
+/* The libcmsg host (tests/hosts/libcmsg.c), WHAT and ARGS, exiting with
+ * code: its lines, and stdout (return values, errno and stderr's state
+ * after each call) as in a plain run. */
+static void
+conform_libcmsg(const char *const *args, int code, const char *const *lines)
+{
+	const char *argv[8] = { harness_build("hosts/libcmsg") };
+	size_t n = 1;
+
+	for (; args[n - 1] != NULL && n < 7; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	conform_prog_lines(argv, "libcmsg", code, lines, args[0]);
+}
+
+/* getopt_long, getopt_long_only and getopt: glibc's own messages. */
+Test(conform, getopt_messages_of_every_form, .timeout = TEST_TIMEOUT(60))
+{
+	conform_libcmsg((const char *const[]){ "getopt", "-a", "--bogus", "-z", "x", NULL }, 0,
+	    (const char *const[]){ "getopt: unrecognized option '--bogus'",
+	    "getopt: invalid option -- 'z'", "libcmsg after getopt", NULL });
+	conform_libcmsg((const char *const[]){ "getopt-only", "-bogus", NULL }, 0,
+	    (const char *const[]){ "getopt-only: unrecognized option '-bogus'",
+	    "libcmsg after getopt", NULL });
+	conform_libcmsg((const char *const[]){ "posix", "-q", NULL }, 0,
+	    (const char *const[]){ "posix: invalid option -- 'q'", "libcmsg after getopt",
+	    NULL });
+}
+
+/* argp: an unknown option and argp_error from a parser (both exit 64
+ * inside argp_parse), and argp_failure, which returns. */
+Test(conform, argp_errors_including_those_that_exit, .timeout = TEST_TIMEOUT(60))
+{
+	conform_libcmsg((const char *const[]){ "argp", "--bogus", NULL }, 64,
+	    (const char *const[]){ "argp: unrecognized option '--bogus'",
+	    "Try `argp --help' or `argp --usage' for more information.", NULL });
+	conform_libcmsg((const char *const[]){ "argp-error", "-a", NULL }, 64,
+	    (const char *const[]){ "argp-error: bad value 42",
+	    "Try `argp-error --help' or `argp-error --usage' for more information.", NULL });
+	conform_libcmsg((const char *const[]){ "argp-failure", NULL }, 0,
+	    (const char *const[]){ "libcmsg: failed here: %E", NULL });
+}
+
+/* fmtmsg's two lines and herror's one. */
+Test(conform, fmtmsg_and_herror, .timeout = TEST_TIMEOUT(60))
+{
+	conform_libcmsg((const char *const[]){ "fmtmsg", NULL }, 0,
+	    (const char *const[]){ "libcmsg:fmt: ERROR: text", "TO FIX: act  tag", NULL });
+	conform_libcmsg((const char *const[]){ "herror", NULL }, 0,
+	    (const char *const[]){ "lookup: Unknown host", NULL });
+}
+
 /* bash's redirections to stderr's names: each opens it again. */
 Test(conform, debian_bash_redirect_to_dev_stderr, .timeout = TEST_TIMEOUT(60))
 {

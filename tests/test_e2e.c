@@ -1921,3 +1921,39 @@ Test(e2e, stderr_opened_by_name_is_stderr_and_the_same_file_by_another_path_is_n
 		    n > 0 ? recs[0].msg : "-");
 	}
 }
+
+/*
+ * A program that reopens stderr on a file in the middle of argp_parse
+ * (from its option parser), whose error then goes to that file: under
+ * mplog in capture mode the file holds exactly what a plain run leaves
+ * there, the log nothing of it, and the status is argp's 64.
+ */
+Test(e2e, stderr_reopened_during_argp_parse_gets_argps_error, .timeout = TEST_TIMEOUT(60))
+{
+	for (int shim = 0; shim < 2; shim++) {
+		char *file = harness_file(harness_fmt("reopen-%d.err", shim));
+		char *log = harness_file(harness_fmt("reopen-%d.json", shim)), *argv[24];
+		int n = 0;
+		struct harness_result r;
+		size_t nrec;
+
+		if (shim)
+			harness_mplog_argv(argv, &n, 0, "json", log, NULL);
+		argv[n++] = harness_build("hosts/libcmsg");
+		argv[n++] = "argp-reopen";
+		argv[n++] = file;
+		argv[n++] = "-a";
+		argv[n++] = "--bogus";
+		argv[n] = NULL;
+		harness_run(argv, NULL, NULL, &r);
+		cr_assert(r.code == 64 && r.err_len == 0, "shim %d: status %d, stderr %s", shim,
+		    r.code, r.err);
+		cr_assert_str_eq(harness_read_file(file, NULL), "argp-reopen: unrecognized option "
+		    "'--bogus'\nTry `argp-reopen --help' or `argp-reopen --usage' for more "
+		    "information.\n", "shim %d: the file", shim);
+		if (shim) {
+			harness_json_load(log, &nrec);
+			cr_assert_eq(nrec, 0, "%zu records", nrec);
+		}
+	}
+}

@@ -1,0 +1,155 @@
+/* divert.c - a stream's buffer lent to the shim for one libc call. */
+#include "divert.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "errout.h"
+#include "real.h"
+
+/* Flags of glibc's struct _IO_FILE (libio.h) that make its buffering. */
+#define DIVERT_IO_USER_BUF         0x0001
+#define DIVERT_IO_UNBUFFERED       0x0002
+#define DIVERT_IO_LINE_BUF         0x0200
+#define DIVERT_IO_CURRENTLY_PUTTING 0x0800
+#define DIVERT_IO_BUFFERING (DIVERT_IO_USER_BUF | DIVERT_IO_UNBUFFERED | \
+	DIVERT_IO_LINE_BUF | DIVERT_IO_CURRENTLY_PUTTING)
+
+/* The stream's buffering, as divert_begin found it. */
+struct divert_saved {
+	int flags;
+	char *read_ptr, *read_end, *read_base;
+	char *write_base, *write_ptr, *write_end;
+	char *buf_base, *buf_end;
+};
+
+static _Atomic int divert_busy;         /* the buffer is lent */
+static FILE *divert_fp;                 /* to this stream */
+static struct divert_saved divert_was;
+static char divert_buf[DIVERT_MAX];
+static _Atomic int divert_registered;   /* divert_exit is an exit handler */
+
+static void
+divert_save(FILE *fp, struct divert_saved *s)
+{
+	s->flags = fp->_flags & DIVERT_IO_BUFFERING;
+	s->read_ptr = fp->_IO_read_ptr;
+	s->read_end = fp->_IO_read_end;
+	s->read_base = fp->_IO_read_base;
+	s->write_base = fp->_IO_write_base;
+	s->write_ptr = fp->_IO_write_ptr;
+	s->write_end = fp->_IO_write_end;
+	s->buf_base = fp->_IO_buf_base;
+	s->buf_end = fp->_IO_buf_end;
+}
+
+static void
+divert_restore(FILE *fp, const struct divert_saved *s)
+{
+	fp->_flags = (fp->_flags & ~DIVERT_IO_BUFFERING) | s->flags;
+	fp->_IO_read_ptr = s->read_ptr;
+	fp->_IO_read_end = s->read_end;
+	fp->_IO_read_base = s->read_base;
+	fp->_IO_write_base = s->write_base;
+	fp->_IO_write_ptr = s->write_ptr;
+	fp->_IO_write_end = s->write_end;
+	fp->_IO_buf_base = s->buf_base;
+	fp->_IO_buf_end = s->buf_end;
+}
+
+/* Fully buffered in divert_buf, empty, ready to put. */
+static void
+divert_lend(FILE *fp)
+{
+	char *b = divert_buf;
+
+	fp->_flags = (fp->_flags & ~(DIVERT_IO_UNBUFFERED | DIVERT_IO_LINE_BUF)) |
+	    DIVERT_IO_USER_BUF | DIVERT_IO_CURRENTLY_PUTTING;
+	fp->_IO_buf_base = b;
+	fp->_IO_buf_end = b + sizeof(divert_buf);
+	fp->_IO_read_base = fp->_IO_read_ptr = fp->_IO_read_end = b;
+	fp->_IO_write_base = fp->_IO_write_ptr = b;
+	fp->_IO_write_end = b + sizeof(divert_buf);
+}
+
+/* Give the locked stream back; hand over its bytes. */
+static void
+divert_give_back(void)
+{
+	FILE *fp = divert_fp;
+	size_t n;
+
+	if (fp->_IO_buf_base != divert_buf)
+		return;         /* closed or set by the program meanwhile */
+	n = (size_t)(fp->_IO_write_ptr - fp->_IO_write_base);
+	divert_restore(fp, &divert_was);
+	if (n == 0)
+		return;
+	/* Its own buffer is empty: only these bytes go, as the call's. */
+	if (errout_wants(fp))
+		errout_put(fp, divert_buf, n);
+	else
+		real_write_all(fp->_fileno, divert_buf, n);
+}
+
+/* At exit, before the shim's destructor flushes: a call that ended the
+ * process (argp's exit) still has the buffer. glibc's own flush at exit
+ * takes no lock either; a stream another thread holds is left to it. */
+static void
+divert_exit(void)
+{
+	int saved = errno;
+
+	/* Acquire pairs with the release in divert_begin(). */
+	if (atomic_load_explicit(&divert_busy, memory_order_acquire) &&
+	    ftrylockfile(divert_fp) == 0) {
+		divert_give_back();
+		funlockfile(divert_fp);
+	}
+	errno = saved;
+}
+
+int
+divert_begin(FILE *fp)
+{
+	int saved = errno, expect = 0;
+
+	if (!errout_file(fp))
+		return 0;
+	if (!atomic_exchange_explicit(&divert_registered, 1, memory_order_relaxed))
+		atexit(divert_exit);
+	/* Acquire pairs with the release in divert_end(): the last
+	 * borrower's use of divert_buf is over. */
+	if (!atomic_compare_exchange_strong_explicit(&divert_busy, &expect, 1,
+	    memory_order_acquire, memory_order_relaxed))
+		return 0;
+	flockfile(fp);
+	if (fwide(fp, 0) > 0 || fp->_IO_write_ptr > fp->_IO_write_base) {
+		funlockfile(fp);
+		atomic_store_explicit(&divert_busy, 0, memory_order_release);
+		errno = saved;
+		return 0;
+	}
+	divert_fp = fp;
+	divert_save(fp, &divert_was);
+	divert_lend(fp);
+	funlockfile(fp);
+	errno = saved;
+	return 1;
+}
+
+void
+divert_end(void)
+{
+	int saved = errno;
+
+	flockfile(divert_fp);
+	divert_give_back();
+	funlockfile(divert_fp);
+	/* Release pairs with the acquire in divert_begin() and divert_exit(). */
+	atomic_store_explicit(&divert_busy, 0, memory_order_release);
+	errno = saved;
+}
