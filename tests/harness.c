@@ -390,6 +390,7 @@ harness_wait_until(pid_t pid, int timeout_ms, int *status)
 int
 harness_wait(pid_t pid, int timeout_ms)
 {
+	timeout_ms *= TEST_SLOW;
 	int slot = harness_slot(pid), status;
 
 	cr_assert(slot != -1, "pid %d was not spawned by the harness", (int)pid);
@@ -517,6 +518,7 @@ harness_read_file(const char *path, size_t *len)
 ssize_t
 harness_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
+	timeout_ms *= TEST_SLOW;
 	size_t n = 0;
 	struct timespec t0, t;
 

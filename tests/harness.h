@@ -106,8 +106,9 @@ char **harness_env(const char *first, ...);
  * LD_PRELOAD, given or not, is made by harness_preload. */
 pid_t harness_spawn(char *const argv[], char **env, const struct harness_io *io);
 
-/* Wait at most timeout_ms for pid; fails the test (after killing its
- * group) when it does not end. Returns the exit code, 128+N for signal N. */
+/* Wait at most timeout_ms (scaled by TEST_SLOW, as every bound of a
+ * test is) for pid; fails the test (after killing its group) when it
+ * does not end. Returns the exit code, 128+N for signal N. */
 int harness_wait(pid_t pid, int timeout_ms);
 
 /*
@@ -135,8 +136,9 @@ int harness_run(char *const argv[], char **env, const char *in_text,
 /* The whole file (NUL-terminated); fails the test when it cannot be read. */
 char *harness_read_file(const char *path, size_t *len);
 
-/* Read one line from fd within timeout_ms, without its newline. Returns
- * its length, or -1 at end of file; fails the test on timeout. */
+/* Read one line from fd within timeout_ms (scaled by TEST_SLOW), without
+ * its newline. Returns its length, or -1 at end of file; fails the test
+ * on timeout. */
 ssize_t harness_read_line(int fd, char *buf, size_t len, int timeout_ms);
 
 /* Start a standalone mplogd on a fresh segment, writing format to a file,

@@ -30,7 +30,7 @@
 TestSuite(faults, .init = harness_setup, .fini = harness_teardown);
 
 #define FL_THREADS 2
-#define FL_POLL_MS 20000        /* bound on a condition polled for */
+#define FL_POLL_MS (20000 * TEST_SLOW)        /* bound on a condition polled for */
 
 /* Context of failure messages: the seed of the run. */
 static char fl_ctx[64] = "";

@@ -33,7 +33,7 @@
 
 TestSuite(forward, .init = harness_setup, .fini = harness_teardown);
 
-#define FW_WAIT_MS    30000     /* bound on any condition polled for */
+#define FW_WAIT_MS    (30000 * TEST_SLOW)     /* bound on any condition polled for */
 
 /* CLOCK_REALTIME nanoseconds of a UTC date and time. */
 static uint64_t

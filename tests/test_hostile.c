@@ -472,7 +472,7 @@ Test(hostile, guard_lets_every_other_sigbus_kill, .timeout = TEST_TIMEOUT(10))
 /* -------------------------------------------------------------------- */
 /* A live mplogd whose segment is truncated, scribbled on, or forged. */
 
-#define HOSTILE_WAIT_MS 10000   /* bound on waiting for mplogd to react */
+#define HOSTILE_WAIT_MS (10000 * TEST_SLOW)   /* bound on waiting for mplogd to react */
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 static int64_t

@@ -654,6 +654,15 @@ life_faulting_threads(const char *how)
 	return strcmp(how, "thread-segv") == 0 ? 1 : strcmp(how, "threads-segv") == 0 ? 4 : 0;
 }
 
+/* 1 when life's "end how" ends by a call to exit, _exit or _Exit; every
+ * other way ends by a signal. */
+static int
+life_ends_by_exit(const char *how)
+{
+	return strcmp(how, "exit") == 0 || strcmp(how, "_exit") == 0 ||
+	    strcmp(how, "_Exit") == 0;
+}
+
 /*
  * The host writes a stderr line, a crit syslog line and another stderr
  * line (which nothing waits for) and then ends by how, with RLIMIT_CORE limit, in a scratch folder (the core pattern may
@@ -675,6 +684,8 @@ life_end_check(const char *how, const char *limit, int runs, int sure)
 	char *want = life_end_status(&p, &pid, &tid);
 
 	cr_assert(p.code == 0, "%s: plain wrapper status %d", how, p.code);
+	cr_assert(harness_contains(want, "signaled=1") == !life_ends_by_exit(how),
+	    "%s: the plain run did not end as the test means it to: %s", how, want);
 	for (int run = 0; run < runs; run++) {
 		char *d = harness_file(harness_fmt("shim-%s-%s-%d", how, limit, run)), *log;
 		const char *args[] = { "core", d, limit, "end", how, NULL };
@@ -843,7 +854,7 @@ life_burst_kill(int sig)
 	}
 	counted = atomic_load_explicit(&shared[1], memory_order_acquire);
 	cr_assert(kill((pid_t)atomic_load_explicit(&shared[0], memory_order_relaxed), sig) == 0);
-	code = harness_wait(mplogd, TEST_TIMEOUT(30) * 1000);
+	code = harness_wait(mplogd, 30000);
 	cr_assert_eq(code, 128 + sig, "mplogd's status %d", code);
 	struct harness_rec *recs = harness_json_load(log, &nrec);
 	cr_assert(nrec >= (size_t)counted, "%zu records, %lld lines written before the signal",

@@ -25,7 +25,7 @@
 
 TestSuite(sinks, .init = harness_setup, .fini = harness_teardown);
 
-#define SK_POLL_MS 20000        /* bound on a condition polled for */
+#define SK_POLL_MS (20000 * TEST_SLOW)        /* bound on a condition polled for */
 #define SK_MAX     (4 * 4 * 20000)
 
 /* ---- how a sink is named ------------------------------------------------ */

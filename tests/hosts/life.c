@@ -708,12 +708,16 @@ life_faulters(void *arg)
 	return NULL;
 }
 
-/* Spin on the CPU until a signal ends the process. */
+/* Spin on the CPU until a signal ends the process. An atomic, not a
+ * plain loop: ThreadSanitizer delivers a handled signal only at such a
+ * point (or a call), and would let the loop spin for ever. */
 static void
 life_spin(void)
 {
-	for (volatile unsigned long i = 0;; i++)
-		;
+	static _Atomic unsigned long spins;
+
+	for (;;)
+		atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
 }
 
 /* Arm an interval timer of 1 ms (which: ITIMER_*) and wait for it. */
@@ -753,7 +757,9 @@ life_xfsz(void)
 		return;
 	unlink(path);
 	life_limit(RLIMIT_FSIZE, 1);
-	write(fd, "ab", 2);
+	write(fd, "a", 1);      /* up to the limit */
+	write(fd, "b", 1);      /* past it */
+	life_spin();    /* where ThreadSanitizer delivers it */
 }
 
 /* SIGPIPE: a write to a pipe nobody reads. */
@@ -766,6 +772,7 @@ life_pipe(void)
 		return;
 	close(p[0]);
 	write(p[1], "x", 1);
+	life_spin();    /* where ThreadSanitizer delivers it */
 }
 
 /* A thread-directed signal to the calling thread from pthread_kill. */
