@@ -10,6 +10,7 @@
 #include "fdset.h"
 #include "heapring.h"
 #include "real.h"
+#include "capture.h"
 #include "shim.h"
 
 /* Flags of glibc's struct _IO_FILE (libio.h). */
@@ -50,7 +51,7 @@ errout_capture(const void *buf, size_t n)
 	size_t taken;
 
 	shim_enter();
-	taken = shim_capture(HEAPRING_STDERR, shim.stderr_pri, 0, buf, n);
+	taken = capture_bytes(HEAPRING_STDERR, shim.stderr_pri, 0, buf, n);
 	shim_leave();
 	return taken;
 }
@@ -225,7 +226,7 @@ errout_snap(const char *fmt, va_list ap, int *len)
 	if (shim.stderr_mode != SHIM_STDERR_CAPTURE)
 		return 0;
 	shim_enter();
-	taken = shim_capture_esnap(fmt, ap, len) == 0;     /* ap is copied there */
+	taken = capture_esnap(fmt, ap, len) == 0;     /* ap is copied there */
 	shim_leave();
 	errno = saved;  /* a wait for room may have been interrupted */
 	return taken;

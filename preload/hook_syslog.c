@@ -19,6 +19,7 @@
 #include "heapring.h"
 #include "hook.h"
 #include "real.h"
+#include "capture.h"
 #include "shim.h"
 #include "wfc.h"
 
@@ -85,7 +86,7 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 		errno = saved;
 		/* Pairs with the release in openlog(): the ident's name is
 		 * ready before its index reaches the pipeline. */
-		got = shim_capture_fmt(HEAPRING_SYSLOG, (uint8_t)pri,
+		got = capture_fmt(HEAPRING_SYSLOG, (uint8_t)pri,
 		    (uint16_t)atomic_load_explicit(&shim.ident, memory_order_acquire),
 		    fmt, copy);
 		va_end(copy);

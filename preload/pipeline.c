@@ -65,14 +65,6 @@ struct pipeline {
 static struct pipeline pl;
 
 static void pipeline_flush(int whole);
-static __thread int pipeline_self __attribute__((tls_model("initial-exec")));
-
-int
-pipeline_is_self(void)
-{
-	return pipeline_self;
-}
-
 /* The lane source of a heap-ring record kind. */
 static uint8_t
 pipeline_source(uint8_t kind)
@@ -635,7 +627,7 @@ pipeline_main(void *arg)
 	struct heapring *r = arg;
 	int64_t last = seg_now_mono();
 
-	pipeline_self = 1;
+	shim_on_pipeline = 1;
 	/* Named from inside: naming another thread opens a file in /proc. */
 	pthread_setname_np(pthread_self(), "mplog-pipeline");
 	for (;;) {
@@ -696,7 +688,7 @@ pipeline_ensure(void)
 	 * caller reads nothing the thread wrote). */
 	if (atomic_load_explicit(&pl.started, memory_order_relaxed))
 		return;
-	/* Pairs with the CAS that published the ring in shim_ring(). */
+	/* Pairs with the CAS that published the ring in capture_ring(). */
 	r = atomic_load_explicit(&shim.ring, memory_order_acquire);
 	if (r == NULL)
 		return;
@@ -776,7 +768,7 @@ pipeline_flush_wait(int whole)
 	int64_t since;
 
 	if (r == NULL || !atomic_load_explicit(&pl.started, memory_order_acquire) ||
-	    pipeline_self)
+	    shim_on_pipeline)
 		return;
 	if (whole)
 		atomic_fetch_add_explicit(&pl.whole_req, 1, memory_order_relaxed);
@@ -809,7 +801,7 @@ pipeline_wait_delivered(int64_t bound_ns)
 	int64_t until = seg_now_mono() + bound_ns;
 	uint64_t want;
 
-	if (h == NULL || s == NULL || pipeline_self)
+	if (h == NULL || s == NULL || shim_on_pipeline)
 		return;
 	/* Acquire pairs with the release in lane_publish(). */
 	want = atomic_load_explicit(&h->head, memory_order_acquire);

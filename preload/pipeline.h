@@ -35,8 +35,6 @@
 /* Start the thread if it does not run; cheap when it does. */
 void pipeline_ensure(void);
 
-/* 1 on the pipeline thread itself (its own calls are never captured). */
-int pipeline_is_self(void);
 
 /* Deliver everything pushed so far, waiting while progress is made. */
 void pipeline_flush_sync(void);

@@ -12,9 +12,9 @@
  * segment or no live mplogd; PASS retries after SHIM_RETRY_NS. The
  * pipeline thread moves LIVE -> PASS when mplogd goes away.
  *
- * shim_capture and friends are lock-free and async-signal-safe, with one
- * exception documented in pipeline.h (the thread is created on the first
- * line).
+ * Everything here is lock-free and async-signal-safe. The capture of a
+ * line itself is capture.h's; start.c runs the constructor and the exit
+ * flush.
  */
 #ifndef MPLOG_SHIM_H
 #define MPLOG_SHIM_H
@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "heapring.h"
 #include "seg.h"
@@ -87,32 +89,16 @@ int shim_live(void);
  * the level (discard), -1 pass through. */
 int shim_wants(unsigned sev);
 
-/*
- * Hand bytes to the pipeline (in records of at most HEAPRING_DATA_MAX).
- * Returns how many leading bytes mplog took responsibility for (queued,
- * or dropped and counted under the drop policy); the caller passes the
- * rest through.
- */
-size_t shim_capture(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len);
+extern _Atomic(struct seg *) shim_segp;
 
-/* Hand fmt and ap over as one record: for syslog, a snapshot that mplogd
- * formats (shm/snap.h) when the call is one a snapshot takes, else the
- * text formatted here. 0 when taken, -1 when the caller must pass the
- * call through. */
-int shim_capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list ap);
-
-/*
- * Hand a printf call to stderr over as a snapshot (HEAPRING_ESNAP) that
- * the pipeline formats: 0 when taken (queued, or dropped and counted),
- * with the text's length, what the call returns, in *text_len; -1 when
- * it was not (in a signal handler that interrupted a hook, among others),
- * and the caller formats the call itself. Call between shim_enter and
- * shim_leave.
- */
-int shim_capture_esnap(const char *fmt, va_list ap, int *text_len);
-
-/* The segment attached now, or NULL before the first attachment. */
-struct seg *shim_seg(void);
+/* The segment attached now, or NULL before the first attachment. Inline:
+ * every captured call reads it. */
+static inline struct seg *
+shim_seg(void)
+{
+	/* Pairs with the release in shim_attach_now(). */
+	return atomic_load_explicit(&shim_segp, memory_order_acquire);
+}
 
 /* Move from LIVE to PASS: mplogd (pid gone) went away; retry attaching
  * later, or as soon as another mplogd takes over the segment. */
@@ -125,8 +111,23 @@ void shim_off(void);
  * our threads or descriptor table. Signal-safe (one system call). */
 int shim_ours(void);
 
+extern __thread int32_t shim_tid_cached;
+
 /* The calling thread's id, cached. Signal-safe. */
-int32_t shim_tid(void);
+static inline int32_t
+shim_tid(void)
+{
+	if (shim_tid_cached == 0)
+		shim_tid_cached = (int32_t)syscall(SYS_gettid);
+	return shim_tid_cached;
+}
+
+/* The calling thread's nesting of hooks (shim_enter): above 1 in a
+ * signal handler that interrupted a hook. */
+extern __thread int shim_depth;
+
+/* 1 on the pipeline thread, whose own calls are never captured. */
+extern __thread int shim_on_pipeline;
 
 /* Enter and leave a hook; shim_enter returns the nesting depth. */
 int shim_enter(void);

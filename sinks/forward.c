@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seg.h"
+
 #define FORWARD_ADDRS_MAX  8      /* addresses of a name tried in turn */
 #define FORWARD_IOV        64     /* TCP frames per sendmsg */
 #define FORWARD_APP_MAX    48     /* RFC 5424 APP-NAME */
@@ -75,16 +77,6 @@ static const char forward_months[12][4] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-static int64_t
-forward_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /*
  * Copy at most max bytes of s into out as a header field: printable
@@ -427,7 +419,7 @@ forward_fail(struct forward *f, const char *what, int e)
 		f->qsent = 0;
 		f->cur = (f->cur + 1) % f->naddr;
 	}
-	f->retry_at = forward_now() + f->retry_delay;
+	f->retry_at = seg_now_mono() + f->retry_delay;
 	f->retry_delay = f->retry_delay * 2 < FORWARD_RETRY_MAX_NS ?
 	    f->retry_delay * 2 : FORWARD_RETRY_MAX_NS;
 }
@@ -595,7 +587,7 @@ forward_send_dgram(struct forward *f, int64_t now)
 int
 forward_flush(struct forward *f)
 {
-	int64_t now = forward_now();
+	int64_t now = seg_now_mono();
 
 	if (f->transport == FORWARD_TCP) {
 		if (f->state == FORWARD_UP)
@@ -623,12 +615,12 @@ forward_pending(const struct forward *f)
 void
 forward_close(struct forward *f, int64_t timeout_ns)
 {
-	int64_t deadline = forward_now() + timeout_ns, left;
+	int64_t deadline = seg_now_mono() + timeout_ns, left;
 	uint64_t lost;
 
 	f->retry_at = 0;                /* one more attempt now, whatever the delay */
 	while (forward_pending(f) && forward_flush(f) == -1 &&
-	    (left = deadline - forward_now()) > 0) {
+	    (left = deadline - seg_now_mono()) > 0) {
 		/* Room in the socket or a connect done wakes us; a server
 		 * that is down is tried again at retry_at, checked each 10 ms. */
 		struct pollfd p = { f->fd, POLLOUT, 0 };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "forward.h"
+#include "seg.h"
 
 /* Escape sequences by severity (emerg ... debug), and the reset. */
 static const char *const sink_colors[8] = {
@@ -100,15 +101,6 @@ sink_report_lost(struct sink *s)
 	s->lost = 0;
 }
 
-static int64_t
-sink_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Format r into the buffer, in its severity's colour on a terminal. */
 static int
 sink_format(struct sink *s, const struct fmt_record *r)
@@ -136,7 +128,7 @@ sink_put(struct sink *s, const struct fmt_record *r)
 	if (r->severity > s->spec.level)
 		return;
 	if (s->unflushed == 0)
-		s->since_ns = sink_now();
+		s->since_ns = seg_now_mono();
 	if (s->fwd != NULL) {
 		forward_put(s->fwd, r);
 		s->unflushed += r->msg_len + SINK_FORWARD_HEAD;
