@@ -18,7 +18,7 @@ WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
-SHM_SRC     = shm/seg.c shm/lane.c shm/names.c shm/procid.c shm/pri.c shm/snap.c
+SHM_SRC     = shm/seg.c shm/lane.c shm/laneout.c shm/names.c shm/procid.c shm/pri.c shm/snap.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c preload/hook_open.c \

@@ -12,6 +12,7 @@
 
 #include "futex.h"
 #include "lane.h"
+#include "laneout.h"
 #include "lines.h"
 #include "names.h"
 #include "procid.h"
@@ -20,8 +21,7 @@
 #include "sigdisp.h"
 #include "snap.h"
 
-#define PIPELINE_BATCH 64   /* records between lane publications */
-#define PIPELINE_DRAIN (4 * PIPELINE_BATCH)     /* records popped at a time */
+#define PIPELINE_DRAIN (4 * LANEOUT_BATCH)      /* records popped at a time */
 
 #if defined(__x86_64__) || defined(__i386__)
 #define pipeline_relax() __builtin_ia32_pause()
@@ -36,8 +36,7 @@ struct pipeline {
 	_Atomic uint32_t whole_req;     /* requests that end unfinished lines */
 	uint32_t whole_done;            /* whole_req value last honoured */
 	struct lines lines;
-	struct seg *seg;                /* segment of the leased lane */
-	struct lane_writer lane;
+	struct laneout out;             /* the leased lane, its segment, its batch */
 	_Atomic(struct lane_hdr *) shown;       /* the leased lane, for waiters */
 	int leased;
 	int lost;                       /* mplogd went away: to pass mode */
@@ -50,7 +49,6 @@ struct pipeline {
 	pid_t pid;
 	uint16_t proc_id;
 	uint16_t ident_ids[SHIM_IDENTS];
-	uint32_t unpublished;
 	_Atomic uint64_t synced;        /* ring position below which every record
 	                                 * is in the lane, passed, or held as an
 	                                 * unfinished line */
@@ -184,13 +182,13 @@ pipeline_orphan_retry(int at_exit)
 static void
 pipeline_lost(pid_t gone)
 {
-	lane_publish(&pl.lane);
-	if (pipeline_take_back(&pl.lane) == -1) {
-		pl.orphan_seg = pl.seg;
-		pl.orphan = pl.lane;
+	lane_publish(&pl.out.w);
+	if (pipeline_take_back(&pl.out.w) == -1) {
+		pl.orphan_seg = pl.out.seg;
+		pl.orphan = pl.out.w;
 	}
 	pl.leased = 0;
-	pl.unpublished = 0;
+	pl.out.unpublished = 0;
 	pl.lease_retry = seg_now_mono() + PIPELINE_LEASE_NS;
 	pl.lost = 1;
 	pl.lost_pid = gone;
@@ -213,11 +211,11 @@ pipeline_check_live(void)
 		return 1;
 	/* The pid before the check: one that took over meanwhile is live,
 	 * or is not the one judged gone. */
-	pid = atomic_load_explicit(&pl.seg->meta->consumer_pid, memory_order_relaxed);
-	if (seg_consumer_running(pl.seg) && now < pl.probe_next)
+	pid = atomic_load_explicit(&pl.out.seg->meta->consumer_pid, memory_order_relaxed);
+	if (seg_consumer_running(pl.out.seg) && now < pl.probe_next)
 		return 0;
 	pl.probe_next = now + PIPELINE_PROBE_NS;
-	if (seg_consumer_live(pl.seg))
+	if (seg_consumer_live(pl.out.seg))
 		return 0;
 	pipeline_lost(pid);
 	return 1;
@@ -229,7 +227,7 @@ pipeline_lease(void)
 {
 	struct seg *seg = shim_seg();
 
-	if (pl.leased && pl.seg == seg)
+	if (pl.leased && pl.out.seg == seg)
 		return 0;
 	/* Not LIVE: mplogd went away and no hook has found a new one yet. */
 	if (seg == NULL || seg_now_mono() < pl.lease_retry ||
@@ -239,7 +237,7 @@ pipeline_lease(void)
 	pl.pid = getpid();
 	pl.me = procid_pack(pl.pid, pl.start);
 	for (int64_t until = seg_now_mono() + PIPELINE_LEASE_NS;;) {
-		if (lane_lease(seg, pl.me, &pl.lane) == 0)
+		if (lane_lease(seg, pl.me, &pl.out.w) == 0)
 			break;
 		if (seg_now_mono() > until || !seg_consumer_live(seg)) {
 			pl.lease_retry = seg_now_mono() + PIPELINE_LEASE_NS;
@@ -247,12 +245,12 @@ pipeline_lease(void)
 		}
 		usleep(10000);  /* lanes free up as mplogd reaps dead owners */
 	}
-	if (pl.orphan_seg == seg && pl.orphan.hdr == pl.lane.hdr)
+	if (pl.orphan_seg == seg && pl.orphan.hdr == pl.out.w.hdr)
 		pl.orphan_seg = NULL;   /* mplogd is back: it reads them */
-	pl.seg = seg;
+	pl.out.seg = seg;
 	pl.leased = 1;
 	/* Release pairs with the acquire in pipeline_wait_delivered(). */
-	atomic_store_explicit(&pl.shown, pl.lane.hdr, memory_order_release);
+	atomic_store_explicit(&pl.shown, pl.out.w.hdr, memory_order_release);
 	pl.proc_id = (uint16_t)names_register(seg, NAMES_PROC, shim.name);
 	memset(pl.ident_ids, 0xff, sizeof(pl.ident_ids));
 	return 0;
@@ -273,7 +271,7 @@ pipeline_ident(uint16_t i)
 	/* Pairs with the release in shim_ident_add(). */
 	else if (atomic_load_explicit(&shim.ident_ready[i], memory_order_acquire))
 		name = shim.idents[i];
-	pl.ident_ids[i] = (uint16_t)names_register(pl.seg, NAMES_MODULE, name);
+	pl.ident_ids[i] = (uint16_t)names_register(pl.out.seg, NAMES_MODULE, name);
 	return pl.ident_ids[i];
 }
 
@@ -281,11 +279,8 @@ pipeline_ident(uint16_t i)
 static void
 pipeline_publish(void)
 {
-	if (!pl.leased || pl.unpublished == 0)
-		return;
-	lane_publish(&pl.lane);
-	pl.unpublished = 0;
-	seg_wake_consumer(pl.seg);
+	if (pl.leased)
+		laneout_publish(&pl.out);
 }
 
 /*
@@ -300,22 +295,23 @@ pipeline_sync(void)
 	return pipeline_check_live();
 }
 
-/* Reserve lane room, waiting under the block policy while mplogd lives. */
+/* laneout_reserve's stop: mplogd is gone (the lane was taken back). */
+static int
+pipeline_gone(void *arg)
+{
+	(void)arg;
+	return pipeline_check_live();
+}
+
+/* Reserve lane room, waiting under the block policy while mplogd lives;
+ * a line dropped under the drop policy is to be reported. */
 static struct lane_rec *
 pipeline_reserve(uint32_t len)
 {
-	struct lane_rec *rec;
+	struct lane_rec *rec = laneout_reserve(&pl.out, len, pipeline_gone, NULL);
 
-	while ((rec = lane_reserve(&pl.lane, len)) == NULL) {
-		if (pl.seg->policy == SEG_POLICY_DROP) {
-			atomic_fetch_add_explicit(&pl.lane.hdr->drops, 1, memory_order_relaxed);
-			pl.drops_pending++;
-			return NULL;
-		}
-		if (pipeline_sync())
-			return NULL;
-		lane_wait_room(&pl.lane, len, 10 * 1000000LL);
-	}
+	if (rec == NULL && pl.out.seg->policy == SEG_POLICY_DROP)
+		pl.drops_pending++;
 	return rec;
 }
 
@@ -328,36 +324,27 @@ pipeline_below_level(const struct lines_line *l)
 	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) > l->level;
 }
 
-/* Fill a reserved lane record's header for line l. */
-static void
-pipeline_head(struct lane_rec *rec, const struct lines_line *l)
+/* The lane record header of line l. */
+static struct lane_rec
+pipeline_head(const struct lines_line *l)
 {
-	rec->source = pipeline_source(l->kind);
-	rec->pri = l->pri;
-	rec->flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0;
-	rec->pid = pl.pid;
-	rec->ts_ns = l->ts_ns;
-	rec->tid = l->tid;
-	rec->proc_id = pl.proc_id;
-	rec->ident_id = rec->source == LANE_SRC_SYSLOG ? pipeline_ident(l->ident) : 0;
-}
+	struct lane_rec h = {
+		.source = pipeline_source(l->kind), .pri = l->pri,
+		.flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0, .pid = pl.pid,
+		.ts_ns = l->ts_ns, .tid = l->tid, .proc_id = pl.proc_id,
+	};
 
-/* Commit a filled lane record; publish once a batch is ready. */
-static void
-pipeline_committed(struct lane_rec *rec)
-{
-	lane_commit(&pl.lane, rec);
-	if (++pl.unpublished >= PIPELINE_BATCH)
-		pipeline_publish();
+	h.ident_id = h.source == LANE_SRC_SYSLOG ? pipeline_ident(l->ident) : 0;
+	return h;
 }
 
 /* Fill a reserved lane record with line l and commit it. */
 static void
 pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
 {
-	pipeline_head(rec, l);
-	memcpy(lane_rec_msg(rec), l->data, l->len);
-	pipeline_committed(rec);
+	struct lane_rec h = pipeline_head(l);
+
+	laneout_put(&pl.out, rec, &h, l->data, l->len);
 }
 
 /*
@@ -381,7 +368,7 @@ pipeline_report_drops(int wait)
 	if (drops != pl.drops_reported) {
 		pl.drops_pending += drops - pl.drops_reported;
 		if (pl.leased)
-			atomic_fetch_add_explicit(&pl.lane.hdr->drops, drops - pl.drops_reported,
+			atomic_fetch_add_explicit(&pl.out.w.hdr->drops, drops - pl.drops_reported,
 			    memory_order_relaxed);
 		pl.drops_reported = drops;
 	}
@@ -392,9 +379,9 @@ pipeline_report_drops(int wait)
 	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
 	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
 	    .data = msg, .len = (uint32_t)n };
-	while (pl.leased && (rec = lane_reserve(&pl.lane, l.len)) == NULL && wait &&
+	while (pl.leased && (rec = lane_reserve(&pl.out.w, l.len)) == NULL && wait &&
 	    seg_now_mono() < until && !pipeline_sync())
-		lane_wait_room(&pl.lane, l.len, 10 * 1000000LL);
+		lane_wait_room(&pl.out.w, l.len, LANEOUT_WAIT_NS);
 	if (rec != NULL)
 		pipeline_commit(rec, &l);
 	else if (!pl.leased)
@@ -418,7 +405,7 @@ pipeline_emit(void *arg, const struct lines_line *l)
 	if (leased && pl.drops_pending != 0)
 		pipeline_report_drops(0);
 	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
-		if (!pl.leased || pl.seg->policy != SEG_POLICY_DROP)
+		if (!pl.leased || pl.out.seg->policy != SEG_POLICY_DROP)
 			pipeline_pass(pipeline_source(l->kind), l->pri,
 			    (l->flags & LINES_F_SPLIT) || pl.unfinished, l->data, l->len);
 		return;
@@ -443,13 +430,14 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 		if (pl.drops_pending != 0)
 			pipeline_report_drops(0);
 		if ((rec = pipeline_reserve((uint32_t)size)) != NULL) {
-			pipeline_head(rec, &l);
-			rec->flags |= LANE_F_SNAP;
+			struct lane_rec h = pipeline_head(&l);
+
+			h.flags |= LANE_F_SNAP;
 			snap_resolve(hr->data, hr->len, lane_rec_msg(rec), (size_t)size);
-			pipeline_committed(rec);
+			laneout_put(&pl.out, rec, &h, NULL, (uint32_t)size);
 			return;
 		}
-		if (pl.seg->policy == SEG_POLICY_DROP)
+		if (pl.out.seg->policy == SEG_POLICY_DROP)
 			return;         /* dropped and counted */
 	}
 	if ((l.data = pipeline_snap_format(hr->data, hr->len, 0, 1, &l.len)) != NULL)
@@ -527,7 +515,7 @@ pipeline_to_pass(struct heapring *r)
 
 	if (!pl.lost)
 		return;
-	while (n++ < 16 * PIPELINE_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
+	while (n++ < 16 * LANEOUT_BATCH && (rec = heapring_peek(r, &stuck)) != NULL) {
 		pipeline_feed(rec);
 		heapring_pop(r, rec);
 	}
@@ -545,7 +533,7 @@ pipeline_to_pass(struct heapring *r)
 static void
 pipeline_mark_synced(struct heapring *r)
 {
-	if (pl.unpublished == 0)
+	if (pl.out.unpublished == 0)
 		atomic_store_explicit(&pl.synced, r->tail, memory_order_release);
 }
 

@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "lane.h"
+#include "laneout.h"
 #include "lines.h"
 #include "names.h"
 #include "procid.h"
 
 #define CATCHALL_BURST    16                    /* chunks read between flushes */
 #define CATCHALL_NAMES    64                    /* writers whose name id is kept */
-#define CATCHALL_ROOM_NS  (10 * 1000000LL)      /* one wait for lane room */
 
 /* The name id last resolved for a pid. */
 struct catchall_name {
@@ -41,8 +41,7 @@ struct catchall {
 	_Atomic int64_t deadline;       /* CLOCK_MONOTONIC; 0 until stopped */
 	_Atomic int done;
 	/* The reader thread's own from here on. */
-	struct lane_writer lane;
-	uint32_t unpublished;
+	struct laneout out;             /* the lane, its segment, its batch */
 	struct lines lines;
 	int64_t last_partial;           /* CLOCK_REALTIME of the newest unfinished piece */
 	struct catchall_name names[CATCHALL_NAMES];
@@ -65,17 +64,6 @@ catchall_write_all(int fd, const char *buf, size_t n)
 	}
 }
 
-/* Make committed records visible and wake the consumer if it sleeps. */
-static void
-catchall_publish(struct catchall *ca)
-{
-	if (ca->unpublished == 0)
-		return;
-	lane_publish(&ca->lane);
-	ca->unpublished = 0;
-	seg_wake_consumer(ca->seg);
-}
-
 /* The deadline of catchall_stop; 0 until it is called. */
 static int64_t
 catchall_deadline(const struct catchall *ca)
@@ -93,24 +81,13 @@ catchall_late(const struct catchall *ca)
 	return deadline != 0 && seg_now_mono() >= deadline;
 }
 
-/* Reserve lane room: under the drop policy count a drop and give up;
- * under block wait while the consumer lives and the deadline is ahead. */
-static struct lane_rec *
-catchall_reserve(struct catchall *ca, uint32_t len)
+/* laneout_reserve's stop: the consumer is gone, or the deadline passed. */
+static int
+catchall_stop_waiting(void *arg)
 {
-	struct lane_rec *rec;
+	struct catchall *ca = arg;
 
-	while ((rec = lane_reserve(&ca->lane, len)) == NULL) {
-		if (ca->seg->policy == SEG_POLICY_DROP) {
-			atomic_fetch_add_explicit(&ca->lane.hdr->drops, 1, memory_order_relaxed);
-			return NULL;
-		}
-		catchall_publish(ca);
-		if (!seg_consumer_live(ca->seg) || catchall_late(ca))
-			return NULL;
-		lane_wait_room(&ca->lane, len, CATCHALL_ROOM_NS);
-	}
-	return rec;
+	return !seg_consumer_live(ca->seg) || catchall_late(ca);
 }
 
 /* Read pid's /proc/PID/comm and register it; keep the last id known. */
@@ -154,24 +131,19 @@ static void
 catchall_put(struct catchall *ca, const struct lines_line *l)
 {
 	int split = (l->flags & LINES_F_SPLIT) != 0;
-	struct lane_rec *rec = catchall_reserve(ca, l->len);
+	struct lane_rec *rec = laneout_reserve(&ca->out, l->len, catchall_stop_waiting, ca);
+	struct lane_rec h = {
+		.source = LANE_SRC_STDERR, .pri = l->pri, .flags = split ? LANE_F_SPLIT : 0,
+		.pid = l->tid, .tid = l->tid,   /* the writer's thread is not known */
+		.ts_ns = l->ts_ns, .proc_id = catchall_name_id(ca, l->tid),
+	};
 
 	if (rec == NULL) {
 		if (ca->seg->policy != SEG_POLICY_DROP)
 			catchall_pass(ca, split, l->data, l->len);
 		return;
 	}
-	rec->source = LANE_SRC_STDERR;
-	rec->pri = l->pri;
-	rec->flags = split ? LANE_F_SPLIT : 0;
-	rec->pid = l->tid;
-	rec->tid = l->tid;      /* the writer's thread is not known */
-	rec->ts_ns = l->ts_ns;
-	rec->proc_id = catchall_name_id(ca, l->tid);
-	rec->ident_id = 0;
-	memcpy(lane_rec_msg(rec), l->data, l->len);
-	lane_commit(&ca->lane, rec);
-	ca->unpublished++;
+	laneout_put(&ca->out, rec, &h, l->data, l->len);
 }
 
 /*
@@ -259,7 +231,7 @@ catchall_chunk(struct catchall *ca, int32_t pid, uint32_t n)
 	lines_feed(&ca->lines, rec, catchall_emit, ca);
 	if (rec->data[n - 1] != '\n')
 		ca->last_partial = (int64_t)rec->ts_ns;
-	catchall_publish(ca);
+	laneout_publish(&ca->out);
 }
 
 /* Read up to a burst of chunks; 1 at end of file (or a socket error). */
@@ -344,10 +316,10 @@ catchall_main(void *arg)
 		catchall_poll(ca, catchall_deadline(ca));
 		eof = catchall_read(ca);
 		catchall_flush_quiet(ca);
-		catchall_publish(ca);
+		laneout_publish(&ca->out);
 	}
 	lines_flush(&ca->lines, UINT64_MAX, catchall_emit, ca);
-	catchall_publish(ca);
+	laneout_publish(&ca->out);
 	/* Release pairs with the acquire in catchall_done(): every record is
 	 * published before the consumer's final drain starts. */
 	atomic_store_explicit(&ca->done, 1, memory_order_release);
@@ -421,6 +393,7 @@ catchall_open(struct seg *seg, int tee, int severity)
 		return NULL;
 	ca->fd = ca->child_fd = ca->stop_fd = -1;
 	ca->seg = seg;
+	ca->out.seg = seg;
 	ca->tee = tee;
 	ca->pri = (uint8_t)(LOG_USER | (severity & 7));
 	ca->rec = malloc(sizeof(*ca->rec) + CATCHALL_CHUNK);
@@ -428,10 +401,10 @@ catchall_open(struct seg *seg, int tee, int severity)
 		goto fail;
 	/* Our own procid: the consumer never reaps the lane of a live owner. */
 	me = procid_pack(getpid(), procid_start(getpid()));
-	if (lane_lease(seg, me, &ca->lane) == -1)
+	if (lane_lease(seg, me, &ca->out.w) == -1)
 		goto fail;
 	if (catchall_thread(ca) == -1) {
-		lane_unlease(&ca->lane, me);
+		lane_unlease(&ca->out.w, me);
 		goto fail;
 	}
 	return ca;

@@ -14,7 +14,9 @@
  * writer's 2,000,000 self-checking records, and four forked writers'
  * records on four lanes, reach one reader in order, exactly once; and that
  * when the reader and the writer (taking records back) both consume, every
- * record is taken by exactly one of them.
+ * record is taken by exactly one of them. And that a laneout (shm/laneout.c)
+ * publishes in batches and on request, and on a full lane drops and counts
+ * or asks its writer whether to stop, by policy.
  */
 #include <criterion/criterion.h>
 
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "lane.h"
+#include "laneout.h"
 #include "procid.h"
 #include "seg.h"
 #include "hosts/checksum.h"
@@ -1564,4 +1567,110 @@ Test(lane, reader_and_writer_thread_taking_back_never_take_one_record_twice, .ti
 	free(p.buf);
 	free(t.sh);
 	seg_detach(&seg);
+}
+
+/* ---- laneout: batches, drops, and giving up ------------------------------- */
+
+/* laneout_reserve's stop for the tests: counts its calls, says stop. */
+static int
+lanet_stop(void *arg)
+{
+	int *calls = arg;
+
+	return ++*calls > 0;
+}
+
+/* A laneout on a fresh segment (lanet_open) under the given policy. */
+static void
+lanet_out(struct seg *seg, const char *tag, uint32_t policy, struct laneout *o,
+    struct lanet_reader *r)
+{
+	char name[SEG_PATH_MAX];
+	struct seg_params p = {
+		.lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN, .proc_count = 4,
+		.module_count = 4, .policy = policy,
+	};
+
+	snprintf(name, sizeof(name), "/mplog-test-%d-laneout-%s", (int)getpid(), tag);
+	cr_assert_eq(seg_create(seg, name, &p), 0, "seg_create: %s", strerror(errno));
+	cr_assert_eq(shm_unlink(name), 0);
+	memset(o, 0, sizeof(*o));
+	cr_assert_eq(lane_lease(seg, lanet_me(), &o->w), 0);
+	o->seg = seg;
+	*r = lanet_reader(seg, 0);
+}
+
+/* Records put through a laneout carry the header given and the message;
+ * they become visible a whole batch at a time, or at laneout_publish. */
+Test(lane, laneout_publishes_a_full_batch_and_on_request)
+{
+	struct seg seg;
+	struct laneout o;
+	struct lanet_reader r;
+	struct lane_view v;
+	struct lane_rec head = { .source = LANE_SRC_SYSLOG, .pri = 13, .flags = LANE_F_SPLIT,
+	    .pid = 4242, .ts_ns = 77, .tid = 4343, .proc_id = 5, .ident_id = 6 };
+	uint32_t n = LANEOUT_BATCH + 3;
+
+	lanet_out(&seg, "batch", SEG_POLICY_BLOCK, &o, &r);
+	for (uint32_t i = 0; i < n; i++) {
+		int calls = 0;
+		struct lane_rec *rec = laneout_reserve(&o, 4, lanet_stop, &calls);
+
+		cr_assert_not_null(rec);
+		head.tid = (int32_t)i;
+		laneout_put(&o, rec, &head, "abcd", 4);
+		cr_assert_eq(calls, 0, "stop asked with room left");
+	}
+	cr_assert_eq(lane_used(r.hdr) > 0, 1, "a full batch is published");
+	for (uint32_t i = 0; i < LANEOUT_BATCH; i++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1, "record %u", i);
+		cr_assert(v.rec.source == LANE_SRC_SYSLOG && v.rec.pri == 13 &&
+		    v.rec.flags == LANE_F_SPLIT && v.rec.pid == 4242 && v.rec.ts_ns == 77 &&
+		    v.rec.tid == (int32_t)i && v.rec.proc_id == 5 && v.rec.ident_id == 6 &&
+		    v.msg_len == 4 && memcmp(v.msg, "abcd", 4) == 0, "record %u", i);
+		cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	}
+	cr_assert_eq(lanet_peek(&r, &v), 0, "the last 3 wait for a publication");
+	laneout_publish(&o);
+	for (uint32_t i = LANEOUT_BATCH; i < n; i++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1, "record %u", i);
+		cr_assert_eq(v.rec.tid, (int32_t)i);
+		cr_assert_eq(lane_consume(r.hdr, &v), 0);
+	}
+	seg_detach(&seg);
+}
+
+/* Under the drop policy a full lane drops and counts without asking to
+ * stop; under block it publishes what it holds, asks, and gives up. */
+Test(lane, laneout_full_lane_drops_and_counts_or_asks_to_stop)
+{
+	static char big[LANE_MSG_MAX];
+	uint32_t policies[2] = { SEG_POLICY_DROP, SEG_POLICY_BLOCK };
+
+	for (int k = 0; k < 2; k++) {
+		struct seg seg;
+		struct laneout o;
+		struct lanet_reader r;
+		struct lane_rec head = { .pid = 1 }, *rec;
+		int calls = 0;
+		uint32_t put = 0;
+
+		lanet_out(&seg, k ? "block" : "drop", policies[k], &o, &r);
+		while ((rec = laneout_reserve(&o, sizeof(big), lanet_stop, &calls)) != NULL) {
+			laneout_put(&o, rec, &head, big, sizeof(big));
+			put++;
+		}
+		cr_assert(put >= 2, "%u records fit", put);
+		if (k == 0) {
+			cr_assert_eq(calls, 0, "drop: stop asked");
+			cr_assert_eq(atomic_load(&o.w.hdr->drops), 1, "drop: not counted");
+			cr_assert_eq(lane_used(r.hdr), 0, "drop: published without a batch");
+		} else {
+			cr_assert_eq(calls, 1, "block: stop asked %d times", calls);
+			cr_assert_eq(atomic_load(&o.w.hdr->drops), 0, "block: counted a drop");
+			cr_assert(lane_used(r.hdr) > 0, "block: not published before asking");
+		}
+		seg_detach(&seg);
+	}
 }
