@@ -42,7 +42,8 @@ struct fl_prod {
 	char *err;              /* file holding its real stderr */
 	long main_pid, cpid;    /* main process; the child that writes */
 	long tid[FL_THREADS];
-	int threads, lines;
+	int threads, lines;     /* lines: of each thread, in all */
+	int go;                 /* fl_spawn_held: its stdin, to let it finish */
 	int code;               /* exit code, 128+N for signal N */
 };
 
@@ -56,31 +57,38 @@ fl_line(char *buf, size_t len, int t, int seq)
 }
 
 /* Start logmix attached to segment shm; reads its ids (written before it
- * logs) into p. */
+ * logs) into p. held: logmix -w, which writes half its lines and then
+ * waits for fl_release before the other half. */
 static void
-fl_spawn(struct fl_prod *p, const char *shm, int threads, int lines)
+fl_spawn_how(struct fl_prod *p, const char *shm, int threads, int lines, int held)
 {
 	static int serial;
 	char n[16], t[16], line[256];
-	int out[2];
+	int out[2], in[2] = { -1, -1 };
 	size_t seen = 0;
 
 	memset(p, 0, sizeof(*p));
 	p->threads = threads;
-	p->lines = lines;
+	p->lines = held ? 2 * lines : lines;
+	p->go = -1;
 	p->err = harness_file(harness_fmt("logmix%d.err", serial++));
 	snprintf(n, sizeof(n), "%d", lines);
 	snprintf(t, sizeof(t), "%d", threads);
 	char *argv[] = { harness_build("hosts/logmix"), "-p", "1", "-t", t, "-n", n,
-	    "-m", "write", NULL };
+	    "-m", "write", held ? "-w" : NULL, NULL };
 	int errfd = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	cr_assert(errfd != -1 && pipe2(out, O_CLOEXEC) == 0);
-	struct harness_io io = { -1, out[1], errfd, -1, -1 };
+	cr_assert(!held || pipe2(in, O_CLOEXEC) == 0);
+	struct harness_io io = { in[0], out[1], errfd, -1, -1 };
 	p->pid = harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
 	    harness_fmt("MPLOG_SHM=%s", shm), NULL), &io);
 	close(out[1]);
 	close(errfd);
+	if (held) {
+		close(in[0]);
+		p->go = in[1];
+	}
 	p->out = out[0];
 	while (seen < 1 + (size_t)threads) {
 		long pid, tid;
@@ -105,6 +113,34 @@ fl_spawn(struct fl_prod *p, const char *shm, int threads, int lines)
 	}
 	cr_assert(p->main_pid == p->pid, "%slogmix main pid %ld, spawned %d", fl_ctx,
 	    p->main_pid, (int)p->pid);
+}
+
+static void
+fl_spawn(struct fl_prod *p, const char *shm, int threads, int lines)
+{
+	fl_spawn_how(p, shm, threads, lines, 0);
+}
+
+/* A held logmix (fl_spawn_how): wait until it has written its first half
+ * (it says so on stdout), so that it is idle, waiting for its word. */
+static void
+fl_await_half(struct fl_prod *p)
+{
+	char line[256];
+
+	cr_assert(harness_read_line(p->out, line, sizeof(line), FL_POLL_MS) != -1,
+	    "%slogmix ended before its first half", fl_ctx);
+	cr_assert(strcmp(line, "phase1 p=0") == 0, "%sunexpected logmix stdout line: %s",
+	    fl_ctx, line);
+}
+
+/* Let a held logmix write its second half. */
+static void
+fl_release(struct fl_prod *p)
+{
+	cr_assert(write(p->go, "\n", 1) == 1);
+	close(p->go);
+	p->go = -1;
 }
 
 /* Wait for logmix; when it was not killed, its stdout must hold no FAIL. */
@@ -397,29 +433,25 @@ Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .time
 }
 
 /*
- * A stopped producer delays no other: logmix A (one thread, a long load)
- * is SIGSTOPped once mplogd has logged some of its lines; logmix B then
- * writes 1000 lines and exits, and B's last line reaches the log while A
- * is still stopped (the poll's deadline bounds a hang, it is no speed
- * check). A then goes on (SIGCONT) and finishes: every line of both,
- * exactly once, in order.
+ * A stopped producer delays no other: logmix A writes its first half of
+ * lines and waits for the test's word, so that it cannot have finished
+ * when it is SIGSTOPped; logmix B then writes 1000 lines and exits, and
+ * B's last line reaches the log while A is still stopped (the poll's
+ * deadline bounds a hang, it is no speed check). A then goes on
+ * (SIGCONT, and its word) and finishes: every line of both, exactly
+ * once, in order.
  */
 Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 {
 	struct harness_daemon d;
 	struct fl_prod ps[2];
-	char last[160], first[160];
+	char last[160];
 	long long end;
 	size_t n;
 
 	harness_daemon_start(&d, "json", NULL);
-	fl_spawn(&ps[0], d.shm, FL_THREADS, 200000);
-	/* A is in the middle of its load: mplogd has logged its first line. */
-	fl_line(first, sizeof(first), 0, 0);
-	end = harness_now_ms() + FL_POLL_MS;
-	while (!fl_log_has(d.log, first, ps[0].cpid) && harness_now_ms() < end)
-		harness_tick();
-	cr_assert(fl_log_has(d.log, first, ps[0].cpid), "A's first line never arrived");
+	fl_spawn_how(&ps[0], d.shm, FL_THREADS, 20000, 1);
+	fl_await_half(&ps[0]);
 	cr_assert(kill(-ps[0].pid, SIGSTOP) == 0);
 	end = harness_now_ms() + FL_POLL_MS;
 	while ((fl_state(ps[0].cpid) != 'T' || fl_state(ps[0].main_pid) != 'T') &&
@@ -441,6 +473,7 @@ Test(faults, sigstopped_producer_delays_no_other, .timeout = TEST_TIMEOUT(90))
 	    fl_state(ps[0].cpid));
 
 	cr_assert(kill(-ps[0].pid, SIGCONT) == 0);
+	fl_release(&ps[0]);
 	fl_finish(&ps[0]);
 	cr_assert(ps[0].code == 0, "A: exit status %d", ps[0].code);
 	cr_assert(harness_daemon_stop(&d) == 0, "mplogd: %s", harness_read_file(d.err, NULL));
