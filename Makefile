@@ -220,9 +220,12 @@ $(BUILD)/bench/floor: bench/floor.c preload/heapring.c preload/heapring.h bench/
 deps:
 	@scripts/setup-deps
 
+# The run's report lists what it skipped; scripts/skips prints each skip
+# and fails on one that tests/skips does not allow.
 test: deps
 	@$(MAKE) --no-print-directory all $(TESTS)
-	MPLOG_BUILD=$(abspath $(BUILD)) $(TESTS) --jobs 2 $(TESTFLAGS)
+	MPLOG_BUILD=$(abspath $(BUILD)) $(TESTS) --jobs 2 --json=$(BUILD)/test-report.json $(TESTFLAGS)
+	@scripts/skips $(BUILD)/test-report.json
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -21,6 +21,7 @@
 
 #include "lane.h"
 #include "names.h"
+#include "need.h"
 #include "procid.h"
 #include "seg.h"
 #include "timeout.h"
@@ -149,9 +150,10 @@ static void
 ctlt_jq(const char *json, const char *filter, char *out)
 {
 	static struct ctlt_result r;
-	const char *argv[] = { "jq", "-r", filter, NULL };
+	const char *argv[] = { "/usr/bin/jq", "-r", filter, NULL };
 	size_t n;
 
+	TEST_NEED(access(argv[0], X_OK) == 0, "jq");
 	ctlt_spawn(&r, argv, environ, json);
 	cr_assert_eq(r.status, 0, "jq '%s' failed (%s) on: %s", filter, r.err, json);
 	n = strlen(r.out);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "need.h"
 #include "hosts/checksum.h"
 
 TestSuite(e2e, .init = harness_setup, .fini = harness_teardown);
@@ -1180,12 +1181,12 @@ Test(e2e, json_output_is_valid_for_any_bytes_a_program_writes, .timeout = TEST_T
 	}
 	char *jq[] = { "/usr/bin/jq", "-e", ".", log, NULL };
 	struct harness_result j;
-	if (access(jq[0], X_OK) == 0) {
-		harness_run(jq, NULL, NULL, &j);
-		cr_assert(j.code == 0, "jq rejects the log: %s", j.err);
-		cr_assert(harness_count_lines(j.out, "{") == n, "jq read %zu objects, not %zu",
-		    harness_count_lines(j.out, "{"), n);
-	}
+
+	TEST_NEED(access(jq[0], X_OK) == 0, "jq");
+	harness_run(jq, NULL, NULL, &j);
+	cr_assert(j.code == 0, "jq rejects the log: %s", j.err);
+	cr_assert(harness_count_lines(j.out, "{") == n, "jq read %zu objects, not %zu",
+	    harness_count_lines(j.out, "{"), n);
 }
 
 /*

@@ -23,6 +23,7 @@
 
 #include "fmt.h"
 #include "lane.h"
+#include "need.h"
 #include "prng.h"
 
 /* 2026-11-25T09:16:26Z and 2026-11-25T07:36:53Z (date -u -d ... +%s). */
@@ -158,8 +159,7 @@ Test(fmt, text_uses_a_positive_half_hour_zone)
 {
 	struct fmt_record r = tf_rec("m", 1);
 
-	if (access("/usr/share/zoneinfo/Asia/Kolkata", R_OK) == -1)
-		cr_skip_test("no tzdata for Asia/Kolkata");
+	TEST_NEED(access("/usr/share/zoneinfo/Asia/Kolkata", R_OK) == 0, "tzdata (Asia/Kolkata)");
 	tf_zone("Asia/Kolkata");
 	tf_expect(FMT_TEXT, &r, "2026-11-25T14:46:26.123456+05:30 app[4242] info: m\n");
 }
@@ -168,8 +168,8 @@ Test(fmt, text_uses_a_negative_half_hour_zone)
 {
 	struct fmt_record r = tf_rec("m", 1);
 
-	if (access("/usr/share/zoneinfo/America/St_Johns", R_OK) == -1)
-		cr_skip_test("no tzdata for America/St_Johns");
+	TEST_NEED(access("/usr/share/zoneinfo/America/St_Johns", R_OK) == 0,
+	    "tzdata (America/St_Johns)");
 	/* Newfoundland standard time in November, no daylight saving. */
 	tf_zone("America/St_Johns");
 	tf_expect(FMT_TEXT, &r, "2026-11-25T05:46:26.123456-03:30 app[4242] info: m\n");
@@ -467,6 +467,7 @@ Test(fmt, json_is_valid_for_random_bytes)
 	close(fd);
 	fmt_buf_free(&b);
 	/* jq -s fails unless every line parses; length counts the objects. */
+	TEST_NEED(access("/usr/bin/jq", X_OK) == 0, "jq");
 	snprintf(cmd, sizeof(cmd), "jq -s length %s", path);
 	cr_assert_not_null(f = popen(cmd, "r"));
 	cr_expect_eq(fscanf(f, "%ld", &count), 1);

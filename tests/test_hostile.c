@@ -44,6 +44,7 @@
 #include "harness.h"
 #include "lane.h"
 #include "names.h"
+#include "need.h"
 #include "prng.h"
 #include "procid.h"
 #include "segguard.h"
@@ -776,8 +777,7 @@ hostile_jq_parses(const char *path)
 	char *argv[] = { "/usr/bin/jq", "-c", ".", (char *)path, NULL };
 	struct harness_result r;
 
-	if (access(argv[0], X_OK) == -1)
-		cr_skip_test("jq is not installed (scripts/setup-deps)");
+	TEST_NEED(access(argv[0], X_OK) == 0, "jq");
 	cr_assert_eq(harness_run(argv, NULL, NULL, &r), 0, "jq rejects %s: %.500s", path, r.err);
 	cr_assert_eq(r.out_len > 0, 1, "jq found nothing in %s", path);
 }

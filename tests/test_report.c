@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "need.h"
 
 TestSuite(report, .init = harness_setup, .fini = harness_teardown);
 
@@ -244,12 +245,17 @@ report_check(const char *name)
 	report_check_how(&h);
 }
 
-/* A case with glibc's German messages (when they are installed). */
+/* A case with glibc's German messages: the plain run must show german,
+ * a phrase only glibc's translation has, or the comparison proves
+ * nothing (English against English). */
 static void
-report_check_de(const char *name)
+report_check_de(const char *name, const char *german)
 {
 	struct report_how h = { name, harness_env("LANGUAGE=de", "LC_ALL=C.UTF-8", NULL), 0, 0 };
+	struct report_run plain;
 
+	report_exec(&h, REPORT_PLAIN, &plain);
+	TEST_NEED(harness_contains(plain.err, german), "glibc's German messages (libc-l10n)");
 	report_check_how(&h);
 }
 
@@ -407,15 +413,15 @@ Test(report, wide_oriented_stderr_with_utf8_text_is_left_to_glibc, .timeout = TE
 
 Test(report, messages_in_german_match_glibc_translations, .timeout = TEST_TIMEOUT(60))
 {
-	report_check_de("all");
+	report_check_de("all", "Datei oder Verzeichnis nicht gefunden");
 }
 
 Test(report, assert_message_in_german_matches_glibc, .timeout = TEST_TIMEOUT(60))
 {
-	report_check_de("assert");
+	report_check_de("assert", "nicht erf\xc3\xbcllt");
 }
 
 Test(report, unknown_signal_in_german_matches_glibc, .timeout = TEST_TIMEOUT(60))
 {
-	report_check_de("psignal_unknown");
+	report_check_de("psignal_unknown", "Unbekanntes Signal");
 }
