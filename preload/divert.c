@@ -18,12 +18,16 @@
 #define DIVERT_IO_BUFFERING (DIVERT_IO_USER_BUF | DIVERT_IO_UNBUFFERED | \
 	DIVERT_IO_LINE_BUF | DIVERT_IO_CURRENTLY_PUTTING)
 
+/* The pointers of glibc's struct _IO_FILE that make its buffer. */
+#define DIVERT_PTRS(X) X(_IO_read_ptr) X(_IO_read_end) X(_IO_read_base) \
+	X(_IO_write_base) X(_IO_write_ptr) X(_IO_write_end) X(_IO_buf_base) X(_IO_buf_end)
+
 /* The stream's buffering, as divert_begin found it. */
 struct divert_saved {
 	int flags;
-	char *read_ptr, *read_end, *read_base;
-	char *write_base, *write_ptr, *write_end;
-	char *buf_base, *buf_end;
+#define DIVERT_FIELD(f) char *f;
+	DIVERT_PTRS(DIVERT_FIELD)
+#undef DIVERT_FIELD
 };
 
 static _Atomic int divert_busy;         /* the buffer is lent */
@@ -36,28 +40,18 @@ static void
 divert_save(FILE *fp, struct divert_saved *s)
 {
 	s->flags = fp->_flags & DIVERT_IO_BUFFERING;
-	s->read_ptr = fp->_IO_read_ptr;
-	s->read_end = fp->_IO_read_end;
-	s->read_base = fp->_IO_read_base;
-	s->write_base = fp->_IO_write_base;
-	s->write_ptr = fp->_IO_write_ptr;
-	s->write_end = fp->_IO_write_end;
-	s->buf_base = fp->_IO_buf_base;
-	s->buf_end = fp->_IO_buf_end;
+#define DIVERT_SAVE(f) s->f = fp->f;
+	DIVERT_PTRS(DIVERT_SAVE)
+#undef DIVERT_SAVE
 }
 
 static void
 divert_restore(FILE *fp, const struct divert_saved *s)
 {
 	fp->_flags = (fp->_flags & ~DIVERT_IO_BUFFERING) | s->flags;
-	fp->_IO_read_ptr = s->read_ptr;
-	fp->_IO_read_end = s->read_end;
-	fp->_IO_read_base = s->read_base;
-	fp->_IO_write_base = s->write_base;
-	fp->_IO_write_ptr = s->write_ptr;
-	fp->_IO_write_end = s->write_end;
-	fp->_IO_buf_base = s->buf_base;
-	fp->_IO_buf_end = s->buf_end;
+#define DIVERT_RESTORE(f) fp->f = s->f;
+	DIVERT_PTRS(DIVERT_RESTORE)
+#undef DIVERT_RESTORE
 }
 
 /* Fully buffered in divert_buf, empty, ready to put. */
@@ -119,6 +113,7 @@ divert_begin(FILE *fp)
 
 	if (!errout_file(fp))
 		return 0;
+	/* Relaxed: it only elects the one thread that registers. */
 	if (!atomic_exchange_explicit(&divert_registered, 1, memory_order_relaxed))
 		atexit(divert_exit);
 	/* Acquire pairs with the release in divert_end(): the last
@@ -129,6 +124,7 @@ divert_begin(FILE *fp)
 	flockfile(fp);
 	if (fwide(fp, 0) > 0 || fp->_IO_write_ptr > fp->_IO_write_base) {
 		funlockfile(fp);
+		/* Release pairs with the acquire above: nothing was lent. */
 		atomic_store_explicit(&divert_busy, 0, memory_order_release);
 		errno = saved;
 		return 0;

@@ -35,6 +35,7 @@
 #include "errout.h"
 #include "hook.h"
 #include "real.h"
+#include "report.h"
 
 /* r = call, with stderr diverted around it. */
 #define HOOK_DIVERTED(r, call)						\
@@ -177,11 +178,10 @@ hook_herror(const char *s)
 	int saved = errno, r, done = 0;
 
 	if (errout_fd(STDERR_FILENO) && errout_live()) {
-		const char *msg = hstrerror(h_errno);
+		const char *colon = report_colon(&s);
 
-		done = s != NULL && *s != '\0' ?
-		    errout_hdprintf(STDERR_FILENO, &r, "%s: %s\n", s, msg) :
-		    errout_hdprintf(STDERR_FILENO, &r, "%s\n", msg);
+		done = errout_hdprintf(STDERR_FILENO, &r, "%s%s%s\n", s, colon,
+		    hstrerror(h_errno));
 	}
 	errno = saved;
 	return done;
