@@ -30,7 +30,13 @@ struct divert_saved {
 #undef DIVERT_FIELD
 };
 
-static _Atomic int divert_busy;         /* the buffer is lent */
+enum divert_state {
+	DIVERT_FREE = 0,
+	DIVERT_TAKEN = 1,       /* a thread is lending it */
+	DIVERT_LENT = 2,        /* lent to divert_fp */
+};
+
+static _Atomic int divert_busy;         /* enum divert_state */
 static FILE *divert_fp;                 /* to this stream */
 static struct divert_saved divert_was;
 static char divert_buf[DIVERT_MAX];
@@ -97,8 +103,9 @@ divert_exit(void)
 {
 	int saved = errno;
 
-	/* Acquire pairs with the release in divert_begin(). */
-	if (atomic_load_explicit(&divert_busy, memory_order_acquire) &&
+	/* Acquire pairs with the release in divert_begin(): divert_fp and
+	 * the saved stream are those of the lending thread. */
+	if (atomic_load_explicit(&divert_busy, memory_order_acquire) == DIVERT_LENT &&
 	    ftrylockfile(divert_fp) == 0) {
 		divert_give_back();
 		funlockfile(divert_fp);
@@ -118,14 +125,14 @@ divert_begin(FILE *fp)
 		atexit(divert_exit);
 	/* Acquire pairs with the release in divert_end(): the last
 	 * borrower's use of divert_buf is over. */
-	if (!atomic_compare_exchange_strong_explicit(&divert_busy, &expect, 1,
+	if (!atomic_compare_exchange_strong_explicit(&divert_busy, &expect, DIVERT_TAKEN,
 	    memory_order_acquire, memory_order_relaxed))
 		return 0;
 	flockfile(fp);
 	if (fwide(fp, 0) > 0 || fp->_IO_write_ptr > fp->_IO_write_base) {
 		funlockfile(fp);
 		/* Release pairs with the acquire above: nothing was lent. */
-		atomic_store_explicit(&divert_busy, 0, memory_order_release);
+		atomic_store_explicit(&divert_busy, DIVERT_FREE, memory_order_release);
 		errno = saved;
 		return 0;
 	}
@@ -133,6 +140,8 @@ divert_begin(FILE *fp)
 	divert_save(fp, &divert_was);
 	divert_lend(fp);
 	funlockfile(fp);
+	/* Release pairs with the acquire in divert_exit(). */
+	atomic_store_explicit(&divert_busy, DIVERT_LENT, memory_order_release);
 	errno = saved;
 	return 1;
 }
@@ -145,7 +154,8 @@ divert_end(void)
 	flockfile(divert_fp);
 	divert_give_back();
 	funlockfile(divert_fp);
-	/* Release pairs with the acquire in divert_begin() and divert_exit(). */
-	atomic_store_explicit(&divert_busy, 0, memory_order_release);
+	/* Release pairs with the acquire in divert_begin(): our use of
+	 * divert_buf is over. */
+	atomic_store_explicit(&divert_busy, DIVERT_FREE, memory_order_release);
 	errno = saved;
 }
