@@ -1608,15 +1608,17 @@ Test(e2e, writes_from_a_signal_handler_interrupting_write_arrive_once, .timeout 
  * The log is in time order across processes: say writes a line, then
  * forks a child that writes another, so the parent's line is older (and
  * happened before). mplogd must list it first; the child's record may
- * wait up to the reorder window (50 ms) for it. A hundred runs, as the
- * wrong order needs a particular timing. fork puts the parent's queued
+ * wait up to the reorder window (50 ms) for it. E2E_FORK_RUNS runs, as
+ * the wrong order needs a particular timing. fork puts the parent's queued
  * lines into its lane first, so the window is not what orders them.
  */
+#define E2E_FORK_RUNS (100 / TEST_SLOW)  /* a sanitized run takes 2 s under TSan */
+
 Test(e2e, line_written_before_fork_precedes_the_childs_line, .timeout = TEST_TIMEOUT(60))
 {
 	const char *args[] = { "w:parent\\n", "f:", "w:child\\n", NULL };
 
-	for (int run = 0; run < 100; run++) {
+	for (int run = 0; run < E2E_FORK_RUNS; run++) {
 		char *log;
 		struct harness_result r = e2e_say_run(0, "json", NULL, args, &log);
 		size_t n;

@@ -886,6 +886,15 @@ fw_count_msg(const char *out, const char *prefix, const char *msg)
 	    harness_count(out, harness_fmt("%s[ %s]\n", prefix, msg));
 }
 
+/* 1 for a severity the UDP sink of the test below takes (warning or worse
+ * among logmix's crit .. debug). */
+static int
+fw_warn(const char *sev)
+{
+	return strcmp(sev, "crit") == 0 || strcmp(sev, "err") == 0 ||
+	    strcmp(sev, "warning") == 0;
+}
+
 /*
  * mplogd with four sinks at once: a JSON file, and rsyslogd over TCP,
  * UDP and its unix socket (RFC 3164 on the socket, a level on UDP).
@@ -911,21 +920,24 @@ Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .ti
 	cr_assert_eq(r.code, 0, "mplogd -- logmix: %d: %s", r.code, r.err);
 	cr_assert(!harness_contains(r.err, "records lost"), "%s", r.err);
 	struct harness_rec *recs = harness_json_load(log, &n);
-	size_t lines = 0;
+	size_t lines = 0, expect = 0;
 
-	/* The last line TCP and the socket carry is the main process's exit
-	 * (an info line: not for UDP). */
+	/* Every logmix line, over TCP and the socket, and over UDP when
+	 * warning or worse; and the main process's exit, over TCP and the
+	 * socket (an info line: not for UDP). UDP is read by its own input of
+	 * rsyslogd, so its lines may come after the others': wait for all. */
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(recs[i].msg, "logmix p=", 9) == 0)
+			expect += 2 + fw_warn(recs[i].severity);
 	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
-	while (fw_count_msg(out = harness_read_file(rs.out, NULL), "", "logmix exit=0") < 2 &&
-	    harness_now_ms() < deadline)
+	while ((fw_count_msg(out = harness_read_file(rs.out, NULL), "", "logmix exit=0") < 2 ||
+	    harness_count(out, "logmix p=") < expect) && harness_now_ms() < deadline)
 		harness_tick();
 	cr_assert_eq(fw_count_msg(out, "", "logmix exit=0"), 2, "rsyslogd got %zu exit lines",
 	    fw_count_msg(out, "", "logmix exit=0"));
 	for (size_t i = 0; i < n; i++) {
-		const char *sev = recs[i].severity;
-		int warn = strcmp(sev, "crit") == 0 || strcmp(sev, "err") == 0 ||
-		    strcmp(sev, "warning") == 0;
+		int warn = fw_warn(recs[i].severity);
 
 		if (strncmp(recs[i].msg, "logmix p=", 9) != 0)
 			continue;

@@ -28,6 +28,8 @@
  *            aborts (exit status 134)
  *   h:       hold: read standard input until end of file
  *   s:       print "fd2 socket=S tty=T" (1 or 0): what fd 2 is
+ *   t:       print "mono ns=N", CLOCK_MONOTONIC now (last, it dates the
+ *            exit)
  * First it prints "rawerr pid=PID tid=TID". A write that does not write
  * everything prints a line starting "FAIL". Exits 0, or 2 for a directive
  * it does not know.
@@ -41,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checksum.h"
@@ -259,6 +262,21 @@ rawerr_stat(void)
 		exit(97);
 }
 
+/* t: - the time now, on the clock other processes read too. */
+static void
+rawerr_time(void)
+{
+	struct timespec ts;
+	char buf[64];
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(buf, sizeof(buf), "mono ns=%lld\n",
+	    (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	if (write(1, buf, (size_t)n) != n)
+		exit(97);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -307,6 +325,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			rawerr_stat();
+			break;
+		case 't':
+			rawerr_time();
 			break;
 		default:
 			return 2;
