@@ -880,6 +880,48 @@ Test(life, lines_before_a_kill_from_outside_mid_burst_all_arrive, .timeout = TES
 	life_burst_kill(SIGINT);
 }
 
+/* The SigCgt bits of sigs (0-ended). */
+static unsigned long long
+life_mask(const int *sigs)
+{
+	unsigned long long m = 0;
+
+	for (; *sigs != 0; sigs++)
+		m |= 1ull << (*sigs - 1);
+	return m;
+}
+
+/*
+ * A process that never logs pays nothing: under mplogd, until its first
+ * line it has one thread, maps no mplog segment, and catches only the
+ * faults and SIGABRT (for the guard and the flush); after it, the
+ * pipeline thread runs, the segment is mapped, and the signals that end
+ * a process without a fault are caught too.
+ */
+Test(life, a_process_maps_starts_and_catches_nothing_more_until_its_first_line,
+    .timeout = TEST_TIMEOUT(60))
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS,
+	    0 };
+	static const int ends[] = { SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1,
+	    SIGUSR2, SIGXCPU, SIGXFSZ, 0 };
+	const char *args[] = { "quiet", NULL };
+	char *log;
+	struct harness_result r = life_run(NULL, args, &log);
+	unsigned long long before, after;
+	int t0, t1, m0, m1;
+	const char *q = strstr(r.out, "quiet threads="), *l = strstr(r.out, "logged threads=");
+
+	cr_assert(r.code == 0 && q != NULL && l != NULL, "status %d: %s", r.code, r.out);
+	cr_assert(sscanf(q, "quiet threads=%d shm=%d sigcgt=%llx", &t0, &m0, &before) == 3 &&
+	    sscanf(l, "logged threads=%d shm=%d sigcgt=%llx", &t1, &m1, &after) == 3, "%s",
+	    r.out);
+	cr_assert(t0 == 1 && m0 == 0, "before the first line: %d threads, %d mappings", t0, m0);
+	cr_assert_eq(before, life_mask(faults), "caught before the first line: %llx", before);
+	cr_assert(t1 == 2 && m1 > 0, "after it: %d threads, %d mappings", t1, m1);
+	cr_assert_eq(after & life_mask(ends), life_mask(ends), "caught after it: %llx", after);
+}
+
 /* ---- the program's own dispositions ---------------------------------------- */
 
 /*

@@ -88,6 +88,11 @@
  *                          of signals that end the process and the SigIgn
  *                          line of /proc/self/status, then raises each
  *                          ignored one and prints "survived".
+ *   quiet                  prints "quiet threads=N shm=M sigcgt=HEX" (its
+ *                          threads, its mappings of /dev/shm/mplog*, and
+ *                          the caught signals of /proc/self/status), writes
+ *                          "quiet line", then prints the same as "logged
+ *                          threads=N shm=M sigcgt=HEX"
  *   burst FILE             maps FILE (16 bytes) and stores its pid in the
  *                          first 8; then writes "burst seq=S" with
  *                          write(2) for S = 0, 1, ... for ever, storing
@@ -1152,6 +1157,40 @@ life_ignored(void)
 	return 0;
 }
 
+/* Print what the process holds: threads, mplog mappings, caught signals. */
+static void
+life_holds(const char *what)
+{
+	char line[512], threads[32] = "?", cgt[32] = "?";
+	int shm = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			sscanf(line, "Threads: %31s", threads);
+			sscanf(line, "SigCgt: %31s", cgt);
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/self/maps", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			shm += strstr(line, "/dev/shm/mplog") != NULL;
+		fclose(f);
+	}
+	printf("%s threads=%s shm=%d sigcgt=%s\n", what, threads, shm, cgt);
+	fflush(stdout);
+}
+
+/* What a process holds before and after its first line. */
+static int
+life_quiet(void)
+{
+	life_holds("quiet");
+	life_write("quiet line");
+	life_holds("logged");
+	return 0;
+}
+
 /* Lines for ever, with a count others can read of those written. */
 static int
 life_burst(const char *file)
@@ -1206,6 +1245,8 @@ main(int argc, char **argv)
 		return life_dispositions();
 	if (strcmp(cmd, "ignored") == 0)
 		return life_ignored();
+	if (strcmp(cmd, "quiet") == 0)
+		return life_quiet();
 	if (strcmp(cmd, "burst") == 0 && argc == 3)
 		return life_burst(argv[2]);
 	return 2;
