@@ -121,7 +121,11 @@ fatal_ctor(void)
 	shim_init();
 	pthread_atfork(NULL, NULL, fatal_atfork_child);
 	sigdisp_init(fatal_handler);
-	/* Relaxed: shim_init has just decided it, in this thread. */
+	/* Relaxed: shim_init has just decided it, in this thread. A line
+	 * captured before this constructor ran (by another one) found no
+	 * handler to arm the others with: they are armed here. Acquire on
+	 * the ring pairs with its publication in capture_ring(). */
 	if (atomic_load_explicit(&shim.state, memory_order_relaxed) != SHIM_OFF)
-		sigdisp_arm(SIGDISP_FAULT);
+		sigdisp_arm(SIGDISP_FAULT | (atomic_load_explicit(&shim.ring,
+		    memory_order_acquire) != NULL ? SIGDISP_END : 0));
 }

@@ -10,7 +10,9 @@
  * it and captured, as psiginfo's is (hook_signal.c).
  *
  * argp_error and argp_failure take a format: it is formatted here and
- * handed to the real function as "%s", which writes the same text.
+ * handed to the real function as "%s", which writes the same text (the
+ * format itself, should formatting fail: the real call, with its usage
+ * note and exit, is always made).
  *
  * Not hooked, and said so in the README: getpass, whose prompt must show
  * before it reads; the Sun RPC functions, which only old binaries can
@@ -123,34 +125,42 @@ argp_usage(const struct argp_state *state)
 	HOOK_DIVERTED_VOID(stderr, REAL(argp_usage)(state));
 }
 
+/* The text of fmt and ap, formatted here for a real call as "%s"; fmt
+ * itself when it cannot be (out of memory, a format error): the real
+ * call must still be made, for the usage note and the exit it brings. */
+static const char *
+hook_argp_text(struct errout_text *t, const char *fmt, va_list ap)
+{
+	return errout_format(t, -1, fmt, ap) >= 0 ? t->p : fmt;
+}
+
 HOOK_EXPORT void
 argp_error(const struct argp_state *state, const char *fmt, ...)
 {
 	struct errout_text t;
+	const char *text;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = errout_format(&t, -1, fmt, ap);
+	text = hook_argp_text(&t, fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		HOOK_DIVERTED_VOID(stderr, REAL(argp_error)(state, "%s", t.p));
+	HOOK_DIVERTED_VOID(stderr, REAL(argp_error)(state, "%s", text));
 	errout_text_free(&t);
 }
 
 HOOK_EXPORT void
 argp_failure(const struct argp_state *state, int status, int errnum, const char *fmt, ...)
 {
-	struct errout_text t;
+	struct errout_text t = { .p = t.small };
+	const char *text = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = fmt != NULL ? errout_format(&t, -1, fmt, ap) : (t.p = t.small, 0);
+	if (fmt != NULL)
+		text = hook_argp_text(&t, fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		HOOK_DIVERTED_VOID(stderr, REAL(argp_failure)(state, status, errnum,
-		    fmt != NULL ? "%s" : NULL, t.p));
+	HOOK_DIVERTED_VOID(stderr, REAL(argp_failure)(state, status, errnum,
+	    fmt != NULL ? "%s" : NULL, text));
 	errout_text_free(&t);
 }
 

@@ -40,6 +40,7 @@ hook_open_catchall(int cloexec)
 	struct stat st;
 	int fd;
 
+	/* Relaxed: OFF is decided once, by the constructor, before main. */
 	if (shim.catchall_ino == 0 ||
 	    atomic_load_explicit(&shim.state, memory_order_relaxed) == SHIM_OFF ||
 	    fstat(STDERR_FILENO, &st) == -1 || !S_ISSOCK(st.st_mode) ||

@@ -12,8 +12,9 @@
  *   SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2,
  *   SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR, and
  *   SIGRTMIN to SIGRTMAX), armed when the process first has a line to
- *   lose (the pipeline starts): a process that never logs keeps plain
- *   SIG_DFL, and pays no system call for them at start.
+ *   lose (the pipeline starts; or at load, should a line have been
+ *   captured before the shim's constructor ran): a process that never
+ *   logs keeps plain SIG_DFL, and pays no system call for them at start.
  * SIGKILL and SIGSTOP cannot be caught; the signals whose default is to
  * be ignored or to stop are not watched.
  *
