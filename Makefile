@@ -18,7 +18,7 @@ WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
-SHM_SRC     = shm/seg.c shm/lane.c shm/laneout.c shm/names.c shm/procid.c shm/pri.c shm/snap.c
+SHM_SRC     = shm/seg.c shm/lane.c shm/laneout.c shm/procid.c shm/pri.c shm/snap.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c preload/hook_open.c \
@@ -26,7 +26,8 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/hook_wide.c preload/hook_exit.c preload/report.c preload/hook_report.c \
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c \
-              preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c
+              preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
+              preload/idents.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
@@ -129,7 +130,7 @@ $(BUILD)/hosts/libsnapper.so: tests/hosts/libsnapper.c
 # Unit tests link the modules directly; the shim's modules are compiled
 # again here without hidden visibility.
 # Only the shim's pure modules: its hooks would interpose the test runner.
-TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c
+TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c preload/idents.c
 
 # The snapshot test's corpus, generated (tests/snapgen.py, 20,000 calls);
 # built without -Wformat, as it holds on purpose the flag combinations C
@@ -163,7 +164,7 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # The code under test gets libFuzzer's coverage; the reading harness and
 # its checks (lanefeed.c) only the sanitizers, so that its byte-by-byte
 # checks neither slow the fuzzer down nor count as coverage.
-FUZZ_UNDER_TEST = shm/lane.c shm/names.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c
+FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
@@ -248,7 +249,8 @@ SAN_ubsan  = -fsanitize=undefined -fno-sanitize-recover=all
 SAN_tsan   = -fsanitize=thread -Wno-tsan
 SAN_RUN    = $(MAKE) --no-print-directory CFLAGS='$(SAN_CFLAGS)' CXXFLAGS='$(SAN_CFLAGS)'
 
-$(BUILD)/san-stress: $(call obj,tests/san/stress.c $(SHM_SRC)) $(BUILD)/obj/test-preload/heapring.o
+$(BUILD)/san-stress: $(call obj,tests/san/stress.c $(SHM_SRC)) $(BUILD)/obj/test-preload/heapring.o \
+                   $(BUILD)/obj/test-preload/idents.o
 	$(CC) $(SANFLAGS) -o $@ $^ -lpthread
 
 .PHONY: asan ubsan tsan

@@ -18,6 +18,7 @@
 #include "errout.h"
 #include "heapring.h"
 #include "hook.h"
+#include "idents.h"
 #include "real.h"
 #include "capture.h"
 #include "shim.h"
@@ -151,11 +152,11 @@ openlog(const char *ident, int option, int facility)
 	if (ident != NULL) {
 		/*
 		 * Release pairs with the acquire in hook_vsyslog(): a record
-		 * carries the index only after shim_ident_add() marked its
+		 * carries the index only after idents_add() marked its
 		 * name ready, so the pipeline never takes the index for one
 		 * without a name. Likewise for the tag and hook_perror_copy().
 		 */
-		atomic_store_explicit(&shim.ident, shim_ident_add(ident), memory_order_release);
+		atomic_store_explicit(&shim.ident, idents_add(ident), memory_order_release);
 		atomic_store_explicit(&shim.logtag, ident, memory_order_release);
 	}
 	atomic_store_explicit(&shim.logopt, option, memory_order_relaxed);

@@ -14,7 +14,7 @@
 #include "lane.h"
 #include "laneout.h"
 #include "lines.h"
-#include "names.h"
+#include "idents.h"
 #include "procid.h"
 #include "real.h"
 #include "shim.h"
@@ -47,8 +47,6 @@ struct pipeline {
 	uint64_t me;                    /* procid of this process */
 	uint64_t start;                 /* its start time, read before the thread */
 	pid_t pid;
-	uint16_t proc_id;
-	uint16_t ident_ids[SHIM_IDENTS];
 	_Atomic uint64_t synced;        /* ring position below which every record
 	                                 * is in the lane, passed, or held as an
 	                                 * unfinished line */
@@ -249,30 +247,27 @@ pipeline_lease(void)
 		pl.orphan_seg = NULL;   /* mplogd is back: it reads them */
 	pl.out.seg = seg;
 	pl.leased = 1;
+	memset(pl.out.w.hdr->name, 0, SEG_NAME_MAX);      /* after an exec: the new name */
+	memcpy(pl.out.w.hdr->name, shim.name, strnlen(shim.name, SEG_NAME_MAX - 1));
 	/* Release pairs with the acquire in pipeline_wait_delivered(). */
 	atomic_store_explicit(&pl.shown, pl.out.w.hdr, memory_order_release);
-	pl.proc_id = (uint16_t)names_register(seg, NAMES_PROC, shim.name);
-	memset(pl.ident_ids, 0xff, sizeof(pl.ident_ids));
 	return 0;
 }
 
-/* The name-table id of a process-local ident index. */
-static uint16_t
-pipeline_ident(uint16_t i)
+/* The names a record of kind (a heapring kind) and ident index carries:
+ * the process name, and for syslog the ident (the program's name when
+ * openlog gave none). */
+static struct lane_names
+pipeline_names(uint8_t kind, uint16_t ident)
 {
-	const char *name = shim.name;
+	struct lane_names n;
+	const char *id = NULL;
 
-	if (i >= SHIM_IDENTS)
-		return 0;
-	if (pl.ident_ids[i] != 0xffff)
-		return pl.ident_ids[i];
-	if (i == 0)
-		name = program_invocation_short_name;
-	/* Pairs with the release in shim_ident_add(). */
-	else if (atomic_load_explicit(&shim.ident_ready[i], memory_order_acquire))
-		name = shim.idents[i];
-	pl.ident_ids[i] = (uint16_t)names_register(pl.out.seg, NAMES_MODULE, name);
-	return pl.ident_ids[i];
+	if (pipeline_source(kind) == LANE_SRC_SYSLOG &&
+	    (id = idents_get(ident)) == NULL)
+		id = program_invocation_short_name;
+	lane_names_set(&n, shim.name, id);
+	return n;
 }
 
 /* Make committed records visible and wake mplogd if it sleeps. */
@@ -303,12 +298,14 @@ pipeline_gone(void *arg)
 	return pipeline_check_live();
 }
 
-/* Reserve lane room, waiting under the block policy while mplogd lives;
- * a line dropped under the drop policy is to be reported. */
+/* Reserve lane room for len message bytes and the names nm, waiting
+ * under the block policy while mplogd lives; a line dropped under the
+ * drop policy is to be reported. */
 static struct lane_rec *
-pipeline_reserve(uint32_t len)
+pipeline_reserve(uint32_t len, const struct lane_names *nm)
 {
-	struct lane_rec *rec = laneout_reserve(&pl.out, len, pipeline_gone, NULL);
+	struct lane_rec *rec = laneout_reserve(&pl.out, len + lane_names_size(nm),
+	    pipeline_gone, NULL);
 
 	if (rec == NULL && pl.out.seg->policy == SEG_POLICY_DROP)
 		pl.drops_pending++;
@@ -331,20 +328,19 @@ pipeline_head(const struct lines_line *l)
 	struct lane_rec h = {
 		.source = pipeline_source(l->kind), .pri = l->pri,
 		.flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0, .pid = pl.pid,
-		.ts_ns = l->ts_ns, .tid = l->tid, .proc_id = pl.proc_id,
+		.ts_ns = l->ts_ns, .tid = l->tid,
 	};
 
-	h.ident_id = h.source == LANE_SRC_SYSLOG ? pipeline_ident(l->ident) : 0;
 	return h;
 }
 
-/* Fill a reserved lane record with line l and commit it. */
+/* Fill a reserved lane record with line l and its names nm, and commit. */
 static void
-pipeline_commit(struct lane_rec *rec, const struct lines_line *l)
+pipeline_commit(struct lane_rec *rec, const struct lines_line *l, const struct lane_names *nm)
 {
 	struct lane_rec h = pipeline_head(l);
 
-	laneout_put(&pl.out, rec, &h, l->data, l->len);
+	laneout_put(&pl.out, rec, &h, l->data, l->len, nm);
 }
 
 /*
@@ -379,11 +375,14 @@ pipeline_report_drops(int wait)
 	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
 	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
 	    .data = msg, .len = (uint32_t)n };
-	while (pl.leased && (rec = lane_reserve(&pl.out.w, l.len)) == NULL && wait &&
+	struct lane_names nm = pipeline_names(l.kind, 0);
+	uint32_t need = l.len + lane_names_size(&nm);
+
+	while (pl.leased && (rec = lane_reserve(&pl.out.w, need)) == NULL && wait &&
 	    seg_now_mono() < until && !pipeline_sync())
-		lane_wait_room(&pl.out.w, l.len, LANEOUT_WAIT_NS);
+		lane_wait_room(&pl.out.w, need, LANEOUT_WAIT_NS);
 	if (rec != NULL)
-		pipeline_commit(rec, &l);
+		pipeline_commit(rec, &l, &nm);
 	else if (!pl.leased)
 		pipeline_pass(LANE_SRC_MPLOG, l.pri, 0, msg, l.len);
 	else
@@ -396,6 +395,7 @@ static void
 pipeline_emit(void *arg, const struct lines_line *l)
 {
 	struct lane_rec *rec;
+	struct lane_names nm = pipeline_names(l->kind, l->ident);
 	int leased;
 
 	(void)arg;
@@ -404,13 +404,13 @@ pipeline_emit(void *arg, const struct lines_line *l)
 		return;
 	if (leased && pl.drops_pending != 0)
 		pipeline_report_drops(0);
-	if (!leased || (rec = pipeline_reserve(l->len)) == NULL) {
+	if (!leased || (rec = pipeline_reserve(l->len, &nm)) == NULL) {
 		if (!pl.leased || pl.out.seg->policy != SEG_POLICY_DROP)
 			pipeline_pass(pipeline_source(l->kind), l->pri,
 			    (l->flags & LINES_F_SPLIT) || pl.unfinished, l->data, l->len);
 		return;
 	}
-	pipeline_commit(rec, l);
+	pipeline_commit(rec, l, &nm);
 }
 
 /*
@@ -429,12 +429,14 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 	if (size != -1 && size <= (int)LANE_MSG_MAX && pipeline_lease() == 0) {
 		if (pl.drops_pending != 0)
 			pipeline_report_drops(0);
-		if ((rec = pipeline_reserve((uint32_t)size)) != NULL) {
+		struct lane_names nm = pipeline_names(l.kind, l.ident);
+
+		if ((rec = pipeline_reserve((uint32_t)size, &nm)) != NULL) {
 			struct lane_rec h = pipeline_head(&l);
 
 			h.flags |= LANE_F_SNAP;
 			snap_resolve(hr->data, hr->len, lane_rec_msg(rec), (size_t)size);
-			laneout_put(&pl.out, rec, &h, NULL, (uint32_t)size);
+			laneout_put(&pl.out, rec, &h, NULL, (uint32_t)size, &nm);
 			return;
 		}
 		if (pl.out.seg->policy == SEG_POLICY_DROP)

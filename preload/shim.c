@@ -258,28 +258,6 @@ shim_leave(void)
 	shim_depth--;
 }
 
-uint32_t
-shim_ident_add(const char *ident)
-{
-	uint32_t n = atomic_load_explicit(&shim.nidents, memory_order_relaxed);
-	uint32_t i;
-
-	if (ident == NULL)
-		return 0;
-	for (i = 1; i <= n && i < SHIM_IDENTS; i++)
-		/* Pairs with the release below. */
-		if (atomic_load_explicit(&shim.ident_ready[i], memory_order_acquire) &&
-		    strncmp(shim.idents[i], ident, SEG_NAME_MAX - 1) == 0)
-			return i;
-	i = atomic_fetch_add_explicit(&shim.nidents, 1, memory_order_relaxed) + 1;
-	if (i >= SHIM_IDENTS)
-		return 0;
-	strncpy(shim.idents[i], ident, SEG_NAME_MAX - 1);
-	/* Release pairs with the acquire above and in the pipeline. */
-	atomic_store_explicit(&shim.ident_ready[i], 1, memory_order_release);
-	return i;
-}
-
 void
 shim_debug(const char *what, const char *detail, int err)
 {

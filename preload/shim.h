@@ -32,7 +32,6 @@
 #define SHIM_RETRY_NS     (1000 * 1000000LL)  /* between attach attempts */
 #define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
-#define SHIM_IDENTS       16
 #define SHIM_SNAP_MAX     1024  /* a snapshot taken on the stack */
 #define SHIM_ESNAP_TEXT_MAX 65536 /* longest text a stderr snapshot makes */
 
@@ -67,10 +66,7 @@ struct shim {
 	_Atomic int facility;
 	_Atomic int logopt;             /* openlog's option */
 	_Atomic(const char *) logtag;   /* openlog's ident, kept as glibc does */
-	_Atomic uint32_t ident;         /* index into idents, 0: program name */
-	_Atomic uint32_t nidents;
-	_Atomic uint32_t ident_ready[SHIM_IDENTS];
-	char idents[SHIM_IDENTS][SEG_NAME_MAX];
+	_Atomic uint32_t ident;         /* idents.h index, 0: program name */
 	_Atomic int printf_changed;     /* register_printf_*: no snapshots */
 	unsigned long long catchall_ino; /* MPLOG_CATCHALL: the inode of mplogd's
 	                                  * catch-all socket, or 0 */
@@ -133,8 +129,6 @@ extern __thread int shim_on_pipeline;
 int shim_enter(void);
 void shim_leave(void);
 
-/* Register a syslog ident (copied); returns its index. */
-uint32_t shim_ident_add(const char *ident);
 
 /* A diagnostic on the original stderr, only when MPLOG_DEBUG is set. */
 void shim_debug(const char *what, const char *detail, int err);

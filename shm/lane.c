@@ -28,8 +28,10 @@ lane_lease(struct seg *seg, uint64_t me, struct lane_writer *w)
 		/* Acquire pairs with the release in lane_unlease() and with
 		 * mplogd's reclaim: the previous owner's head is visible. */
 		if (atomic_compare_exchange_strong_explicit(&h->owner, &expect, me,
-		    memory_order_acquire, memory_order_relaxed))
+		    memory_order_acquire, memory_order_relaxed)) {
 			hdr = h;
+			memset(hdr->name, 0, sizeof(hdr->name));  /* not the last owner's */
+		}
 	}
 	if (hdr == NULL) {
 		errno = EAGAIN;
@@ -101,7 +103,7 @@ lane_reserve(struct lane_writer *w, uint32_t msg_len)
 	struct lane_rec *rec;
 	uint32_t off, pad;
 
-	if (msg_len > LANE_MSG_MAX || !lane_fits(w, msg_len))
+	if (msg_len > LANE_PAYLOAD_MAX || !lane_fits(w, msg_len))
 		return NULL;
 	off = (uint32_t)(w->head & (w->size - 1));
 	pad = off + lane_rec_span(msg_len) > w->size ? w->size - off : 0;
@@ -193,7 +195,32 @@ lane_rec_ok(const struct lane_rec *rec, uint32_t off, uint64_t avail, uint32_t s
 	if (rec->type == LANE_REC_PAD)
 		return rec->size == size - off && rec->size <= avail;
 	return rec->type == LANE_REC_LOG && rec->size >= sizeof(*rec) &&
-	    rec->size <= LANE_REC_MAX && span <= avail && off + span <= size;
+	    rec->size <= LANE_REC_MAX && span <= avail && off + span <= size &&
+	    rec->name_len <= LANE_NAME_MAX && rec->ident_len <= LANE_NAME_MAX &&
+	    rec->size - sizeof(*rec) >= (uint32_t)rec->name_len + rec->ident_len &&
+	    rec->size - sizeof(*rec) - rec->name_len - rec->ident_len <= LANE_MSG_MAX;
+}
+
+void
+lane_names_set(struct lane_names *n, const char *name, const char *ident)
+{
+	n->name = name;
+	n->ident = ident;
+	n->name_len = name != NULL ? (uint8_t)strnlen(name, LANE_NAME_MAX) : 0;
+	n->ident_len = ident != NULL ? (uint8_t)strnlen(ident, LANE_NAME_MAX) : 0;
+}
+
+void
+lane_names_put(struct lane_rec *rec, uint32_t len, const struct lane_names *n)
+{
+	char *p = lane_rec_msg(rec) + len;
+
+	if (n->name_len != 0)
+		memcpy(p, n->name, n->name_len);
+	if (n->ident_len != 0)
+		memcpy(p + n->name_len, n->ident, n->ident_len);
+	rec->name_len = n->name_len;
+	rec->ident_len = n->ident_len;
 }
 
 int
@@ -235,7 +262,7 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 		}
 		v->rec = rec;   /* the checked values, not a re-read */
 		v->msg = data + off + sizeof(rec);
-		v->msg_len = rec.size - (uint32_t)sizeof(rec);
+		v->msg_len = rec.size - (uint32_t)sizeof(rec) - rec.name_len - rec.ident_len;
 		return 1;
 	}
 }

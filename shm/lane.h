@@ -75,9 +75,12 @@ struct lane_hdr {
 	_Atomic uint64_t done;  /* below it, every record is delivered */
 	_Atomic uint64_t reader;        /* procid of the holder, 0 none */
 	_Atomic uint32_t room;  /* futex word, bumped when waiting is seen */
+	/* The owner's process name, written at lease, for mplogctl only:
+	 * records carry their own (struct lane_rec). */
+	alignas(SEG_CACHELINE) char name[SEG_NAME_MAX];
 };
 
-_Static_assert(sizeof(struct lane_hdr) == 3 * SEG_CACHELINE, "lane header");
+_Static_assert(sizeof(struct lane_hdr) == 4 * SEG_CACHELINE, "lane header");
 
 struct lane_rec {
 	uint32_t size;          /* header plus message, unaligned */
@@ -89,15 +92,21 @@ struct lane_rec {
 	uint32_t reserved;
 	uint64_t ts_ns;         /* CLOCK_REALTIME at the call */
 	int32_t tid;
-	uint16_t proc_id;       /* names id, 0 for none */
-	uint16_t ident_id;      /* names id, 0 for none */
-	/* the message follows: lane_rec_msg() */
+	uint8_t name_len;       /* bytes of the process name, 0 for none */
+	uint8_t ident_len;      /* bytes of the syslog ident, 0 for none */
+	uint16_t reserved2;
+	/* the message follows (lane_rec_msg()), then the process name as
+	 * the process had it when it wrote, then the ident: names travel
+	 * with their records, so none runs out and none outlives them */
 };
 
 _Static_assert(sizeof(struct lane_rec) == 32, "lane record header");
 _Static_assert(offsetof(struct lane_rec, ts_ns) == 16, "lane record ts");
+_Static_assert(SEG_NAME_MAX - 1 <= UINT8_MAX, "a name length fits a byte");
 
-#define LANE_REC_MAX  (sizeof(struct lane_rec) + LANE_MSG_MAX)
+#define LANE_NAME_MAX (SEG_NAME_MAX - 1)      /* bytes of one name */
+#define LANE_PAYLOAD_MAX (LANE_MSG_MAX + 2 * LANE_NAME_MAX)
+#define LANE_REC_MAX  (sizeof(struct lane_rec) + LANE_PAYLOAD_MAX)
 
 /*
  * An emptied lane must take the largest record at any offset, or a writer
@@ -125,16 +134,39 @@ struct lane_writer {
 /* A record the reader found at tail, its header checked and copied. */
 struct lane_view {
 	struct lane_rec rec;
-	const char *msg;        /* inside the ring: copy before consuming */
-	uint32_t msg_len;
+	const char *msg;        /* inside the ring: copy before consuming; */
+	uint32_t msg_len;       /* the names follow, rec.name_len and
+	                         * rec.ident_len bytes, checked */
 	uint64_t pos, next;     /* tail before and after this record */
 };
 
-/* Total ring bytes a record of msg_len message bytes takes (no padding). */
+/* The names a record carries after its message; lengths are cut to
+ * LANE_NAME_MAX. */
+struct lane_names {
+	const char *name;
+	const char *ident;
+	uint8_t name_len, ident_len;
+};
+
+/* Fill n with name and ident (either may be NULL), cut to LANE_NAME_MAX. */
+void lane_names_set(struct lane_names *n, const char *name, const char *ident);
+
+/* Bytes the names of n take after a message. */
 static inline uint32_t
-lane_rec_span(uint32_t msg_len)
+lane_names_size(const struct lane_names *n)
 {
-	return ((uint32_t)sizeof(struct lane_rec) + msg_len + 7u) & ~7u;
+	return (uint32_t)n->name_len + n->ident_len;
+}
+
+/* Write the names of n after the len-byte message of rec, and say so in
+ * rec's header; rec was reserved for len + lane_names_size(n). */
+void lane_names_put(struct lane_rec *rec, uint32_t len, const struct lane_names *n);
+
+/* Total ring bytes a record of len payload bytes takes (no padding). */
+static inline uint32_t
+lane_rec_span(uint32_t len)
+{
+	return ((uint32_t)sizeof(struct lane_rec) + len + 7u) & ~7u;
 }
 
 /*
@@ -147,10 +179,11 @@ int lane_lease(struct seg *seg, uint64_t me, struct lane_writer *w);
 void lane_unlease(struct lane_writer *w, uint64_t me);
 
 /*
- * Reserve room for a record of msg_len bytes and return its header, to be
- * filled and then passed to lane_commit. NULL when the ring lacks room.
+ * Reserve room for a record of len payload bytes (message and names) and
+ * return its header, to be filled and then passed to lane_commit. NULL
+ * when the ring lacks room or len is more than LANE_PAYLOAD_MAX.
  */
-struct lane_rec *lane_reserve(struct lane_writer *w, uint32_t msg_len);
+struct lane_rec *lane_reserve(struct lane_writer *w, uint32_t len);
 
 /* Account the reserved record; it becomes visible at lane_publish. */
 void lane_commit(struct lane_writer *w, struct lane_rec *rec);

@@ -34,7 +34,7 @@ laneout_reserve(struct laneout *o, uint32_t len, int (*stop)(void *), void *arg)
 
 void
 laneout_put(struct laneout *o, struct lane_rec *rec, const struct lane_rec *head,
-    const void *msg, uint32_t len)
+    const void *msg, uint32_t len, const struct lane_names *nm)
 {
 	rec->source = head->source;
 	rec->pri = head->pri;
@@ -42,10 +42,9 @@ laneout_put(struct laneout *o, struct lane_rec *rec, const struct lane_rec *head
 	rec->pid = head->pid;
 	rec->ts_ns = head->ts_ns;
 	rec->tid = head->tid;
-	rec->proc_id = head->proc_id;
-	rec->ident_id = head->ident_id;
 	if (msg != NULL)
 		memcpy(lane_rec_msg(rec), msg, len);
+	lane_names_put(rec, len, nm);
 	lane_commit(&o->w, rec);
 	if (++o->unpublished >= LANEOUT_BATCH)
 		laneout_publish(o);

@@ -35,7 +35,8 @@ struct laneout {
 void laneout_publish(struct laneout *o);
 
 /*
- * Room for a record of len message bytes: its header, to fill with
+ * Room for a record of len payload bytes (message and names, lane.h):
+ * its header, to fill with
  * laneout_put. NULL when the record is not to be written: dropped and
  * counted (drop policy), or stop(arg) returned nonzero while waiting for
  * room (block policy; what was committed is published first).
@@ -43,10 +44,10 @@ void laneout_publish(struct laneout *o);
 struct lane_rec *laneout_reserve(struct laneout *o, uint32_t len, int (*stop)(void *),
     void *arg);
 
-/* Give the reserved rec the header fields of head (all but size and
- * type) and len message bytes of msg (NULL: already in place), and
- * commit it; a full batch is published. */
+/* Give the reserved rec the header fields of head (all but size, type
+ * and the name lengths), len message bytes of msg (NULL: already in
+ * place) and the names of nm, and commit it; a full batch is published. */
 void laneout_put(struct laneout *o, struct lane_rec *rec, const struct lane_rec *head,
-    const void *msg, uint32_t len);
+    const void *msg, uint32_t len, const struct lane_names *nm);
 
 #endif

@@ -14,33 +14,26 @@
 
 #include "futex.h"
 #include "lane.h"
-#include "names.h"
 #include "procid.h"
 
 struct seg_layout {
-	uint64_t config_off, procs_off, modules_off, lanes_off;
+	uint64_t config_off, lanes_off;
 	uint32_t lane_stride;
 	uint64_t total;
 };
 
 /* Compute where every part goes; -1 with EINVAL for bad parameters. */
 static int
-seg_layout(uint32_t lanes, uint32_t lane_size, uint32_t procs, uint32_t modules,
-    struct seg_layout *l)
+seg_layout(uint32_t lanes, uint32_t lane_size, struct seg_layout *l)
 {
 	if (lanes == 0 || lanes > SEG_LANES_MAX ||
 	    lane_size < SEG_LANE_SIZE_MIN || lane_size > SEG_LANE_SIZE_MAX ||
-	    (lane_size & (lane_size - 1)) != 0 ||
-	    procs == 0 || procs > SEG_NAMES_MAX ||
-	    modules == 0 || modules > SEG_NAMES_MAX) {
+	    (lane_size & (lane_size - 1)) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	l->config_off = sizeof(struct seg_meta);
-	l->procs_off = l->config_off + sizeof(struct seg_config);
-	l->modules_off = l->procs_off + (uint64_t)procs * sizeof(struct names_entry);
-	l->lanes_off = l->modules_off + (uint64_t)modules * sizeof(struct names_entry);
-	l->lanes_off = (l->lanes_off + 4095) & ~(uint64_t)4095;
+	l->lanes_off = (l->config_off + sizeof(struct seg_config) + 4095) & ~(uint64_t)4095;
 	l->lane_stride = (uint32_t)sizeof(struct lane_hdr) + lane_size;
 	l->total = l->lanes_off + (uint64_t)lanes * l->lane_stride;
 	return 0;
@@ -87,14 +80,10 @@ seg_init(struct seg_meta *m, const struct seg_layout *l, const struct seg_params
 	m->meta_size = sizeof(*m);
 	m->total_size = l->total;
 	m->config_off = l->config_off;
-	m->procs_off = l->procs_off;
-	m->modules_off = l->modules_off;
 	m->lanes_off = l->lanes_off;
 	m->lane_count = p->lane_count;
 	m->lane_size = p->lane_size;
 	m->lane_stride = l->lane_stride;
-	m->proc_count = p->proc_count;
-	m->module_count = p->module_count;
 	m->policy = p->policy;
 	m->owner_uid = (uint32_t)geteuid();
 	/* The creator is named from the start, so that a second mplogd does
@@ -119,10 +108,6 @@ seg_defaults(const struct seg_params *p)
 		d.lane_count = SEG_LANES_DEFAULT;
 	if (d.lane_size == 0)
 		d.lane_size = SEG_LANE_SIZE_DEFAULT;
-	if (d.proc_count == 0)
-		d.proc_count = SEG_PROCS_DEFAULT;
-	if (d.module_count == 0)
-		d.module_count = SEG_MODULES_DEFAULT;
 	if (d.mode == 0)
 		d.mode = 0600;
 	return d;
@@ -154,14 +139,10 @@ seg_keep_geometry(struct seg *seg)
 	const struct seg_meta *m = seg->meta;
 
 	seg->config = (struct seg_config *)((char *)m + m->config_off);
-	seg->procs_off = m->procs_off;
-	seg->modules_off = m->modules_off;
 	seg->lanes_off = m->lanes_off;
 	seg->lane_count = m->lane_count;
 	seg->lane_size = m->lane_size;
 	seg->lane_stride = m->lane_stride;
-	seg->proc_count = m->proc_count;
-	seg->module_count = m->module_count;
 	seg->policy = m->policy;
 }
 
@@ -192,7 +173,7 @@ seg_create(struct seg *seg, const char *name, const struct seg_params *params)
 	int fd, saved;
 
 	if (!seg_name_valid(name) || p.policy > SEG_POLICY_DROP || p.level > 7 ||
-	    seg_layout(p.lane_count, p.lane_size, p.proc_count, p.module_count, &l) == -1) {
+	    seg_layout(p.lane_count, p.lane_size, &l) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -230,11 +211,9 @@ seg_validate(const struct seg_meta *m, size_t size)
 	/* Pairs with the release fence in seg_init(). */
 	atomic_thread_fence(memory_order_acquire);
 	if (m->meta_size != sizeof(*m) || m->policy > SEG_POLICY_DROP ||
-	    seg_layout(m->lane_count, m->lane_size, m->proc_count,
-	    m->module_count, &l) == -1 ||
+	    seg_layout(m->lane_count, m->lane_size, &l) == -1 ||
 	    m->total_size != size || l.total != size ||
-	    m->config_off != l.config_off || m->procs_off != l.procs_off ||
-	    m->modules_off != l.modules_off || m->lanes_off != l.lanes_off ||
+	    m->config_off != l.config_off || m->lanes_off != l.lanes_off ||
 	    m->lane_stride != l.lane_stride) {
 		errno = EBADMSG;
 		return -1;
@@ -447,23 +426,6 @@ seg_lane(const struct seg *seg, uint32_t i)
 	    (uint64_t)i * seg->lane_stride);
 }
 
-struct names_entry *
-seg_names(const struct seg *seg, int kind, uint32_t *count)
-{
-	char *base = (char *)seg->meta;
-
-	if (kind == NAMES_PROC) {
-		*count = seg->proc_count;
-		return (struct names_entry *)(base + seg->procs_off);
-	}
-	if (kind == NAMES_MODULE) {
-		*count = seg->module_count;
-		return (struct names_entry *)(base + seg->modules_off);
-	}
-	*count = 0;
-	return NULL;
-}
-
 int
 seg_adopt(struct seg *seg, const struct seg_params *params)
 {
@@ -471,7 +433,6 @@ seg_adopt(struct seg *seg, const struct seg_params *params)
 	struct seg_config *c = seg->config;
 
 	if (seg->lane_count != p.lane_count || seg->lane_size != p.lane_size ||
-	    seg->proc_count != p.proc_count || seg->module_count != p.module_count ||
 	    seg->policy != p.policy || p.level > 7 || seg_mode_differs(seg, &p)) {
 		errno = ESTALE;
 		return -1;

@@ -7,7 +7,7 @@
  * no pointers: every part is found from offsets in the metadata, which an
  * attacher recomputes from the parameters and compares.
  *
- *   [ seg_meta | seg_config | names: proc table, module table | lanes ]
+ *   [ seg_meta | seg_config | pad to 4 KiB | lanes ]
  *
  * Thread-safety: seg_create, seg_attach and seg_detach are not
  * async-signal-safe (they open and map). The accessors are plain pointer
@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 #define SEG_MAGIC          UINT64_C(0x31474553474f4c4d) /* "MLOGSEG1" */
-#define SEG_LAYOUT_VERSION 2
+#define SEG_LAYOUT_VERSION 3
 #define SEG_CACHELINE      64
 #define SEG_NAME_MAX       32   /* bytes of a name, NUL included */
 #define SEG_PATH_MAX       64   /* bytes of a shm name, NUL included */
@@ -43,9 +43,6 @@
 #define SEG_LANE_SIZE_DEFAULT  (1u << 20)
 #define SEG_LANE_SIZE_MIN      (1u << 18)   /* see the assertion in lane.h */
 #define SEG_LANE_SIZE_MAX      (1u << 30)
-#define SEG_PROCS_DEFAULT      64
-#define SEG_MODULES_DEFAULT    256
-#define SEG_NAMES_MAX          65535
 
 enum seg_policy {
 	SEG_POLICY_BLOCK = 0,   /* producers wait, bounded, for room */
@@ -67,14 +64,10 @@ struct seg_meta {
 	uint32_t meta_size;
 	uint64_t total_size;
 	uint64_t config_off;
-	uint64_t procs_off;
-	uint64_t modules_off;
 	uint64_t lanes_off;
 	uint32_t lane_count;
 	uint32_t lane_size;     /* data bytes per lane, a power of two */
 	uint32_t lane_stride;   /* header plus data */
-	uint32_t proc_count;
-	uint32_t module_count;
 	uint32_t policy;        /* enum seg_policy */
 	uint32_t owner_uid;
 	uint32_t reserved;
@@ -96,9 +89,9 @@ struct seg_config {
 	_Atomic uint32_t sleeping;
 };
 
-_Static_assert(sizeof(struct seg_meta) == 3 * SEG_CACHELINE, "meta size");
+_Static_assert(sizeof(struct seg_meta) == 2 * SEG_CACHELINE, "meta size");
 _Static_assert(sizeof(struct seg_config) == 2 * SEG_CACHELINE, "config size");
-_Static_assert(offsetof(struct seg_meta, state) == 2 * SEG_CACHELINE, "meta: consumer fields on their own line");
+_Static_assert(offsetof(struct seg_meta, state) == SEG_CACHELINE, "meta: consumer fields on their own line");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics");
 
@@ -106,8 +99,6 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics");
 struct seg_params {
 	uint32_t lane_count;
 	uint32_t lane_size;
-	uint32_t proc_count;
-	uint32_t module_count;
 	uint32_t policy;
 	uint32_t level;         /* 0..7; no default: 0 is emerg */
 	mode_t mode;            /* default 0600 */
@@ -123,9 +114,8 @@ struct seg {
 	struct seg_meta *meta;
 	struct seg_config *config;
 	size_t size;
-	uint64_t procs_off, modules_off, lanes_off;
+	uint64_t lanes_off;
 	uint32_t lane_count, lane_size, lane_stride;
-	uint32_t proc_count, module_count;
 	uint32_t policy;
 	dev_t dev;              /* the object mapped, to unlink only our own */
 	ino_t ino;
@@ -163,7 +153,7 @@ int seg_attach(struct seg *seg, const char *name);
 
 /*
  * Take over an attached segment left by a dead consumer, when it is laid
- * out as p asks (lanes, names, policy); its level becomes p's. -1 with
+ * out as p asks (lanes, policy, mode); its level becomes p's. -1 with
  * errno ESTALE when it differs (it should then be replaced).
  */
 int seg_adopt(struct seg *seg, const struct seg_params *p);
@@ -209,9 +199,6 @@ void seg_consumer_nap(struct seg *seg, int64_t timeout_ns);
 
 /* The lane at index i, i < lane_count. */
 struct lane_hdr *seg_lane(const struct seg *seg, uint32_t i);
-
-/* Name table entries: kind 0 processes, 1 modules; index < count. */
-struct names_entry *seg_names(const struct seg *seg, int kind, uint32_t *count);
 
 /* CLOCK_MONOTONIC now, in nanoseconds. Signal-safe. */
 int64_t seg_now_mono(void);

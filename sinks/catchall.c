@@ -18,16 +18,15 @@
 #include "lane.h"
 #include "laneout.h"
 #include "lines.h"
-#include "names.h"
 #include "procid.h"
 
 #define CATCHALL_BURST    16                    /* chunks read between flushes */
-#define CATCHALL_NAMES    64                    /* writers whose name id is kept */
+#define CATCHALL_NAMES    64                    /* writers whose name is kept */
 
-/* The name id last resolved for a pid. */
+/* The name last read for a pid. */
 struct catchall_name {
 	int32_t pid;
-	uint16_t proc_id;
+	char name[SEG_NAME_MAX];
 };
 
 struct catchall {
@@ -90,28 +89,29 @@ catchall_stop_waiting(void *arg)
 	return !seg_consumer_live(ca->seg) || catchall_late(ca);
 }
 
-/* Read pid's /proc/PID/comm and register it; keep the last id known. */
+/* Read pid's /proc/PID/comm; keep the last name known. */
 static void
 catchall_name_update(struct catchall *ca, int32_t pid)
 {
 	struct catchall_name *n = &ca->names[(uint32_t)pid % CATCHALL_NAMES];
-	char name[SEG_NAME_MAX];
 
 	/* Read at every chunk: an exec renames a process, and a pid may be
 	 * reused. A writer already reaped keeps the name last seen, if any. */
-	if (procid_comm(pid, name, sizeof(name)) == 0) {
+	if (procid_comm(pid, n->name, sizeof(n->name)) == 0)
 		n->pid = pid;
-		n->proc_id = (uint16_t)names_register(ca->seg, NAMES_PROC, name);
-	}
+	else if (n->pid == pid)
+		return;
+	else
+		n->pid = 0;
 }
 
-/* The name id of pid; 0 (the consumer then tries /proc) if unknown. */
-static uint16_t
-catchall_name_id(const struct catchall *ca, int32_t pid)
+/* The name of pid; NULL (the consumer then tries /proc) if unknown. */
+static const char *
+catchall_name(const struct catchall *ca, int32_t pid)
 {
 	const struct catchall_name *n = &ca->names[(uint32_t)pid % CATCHALL_NAMES];
 
-	return n->pid == pid ? n->proc_id : 0;
+	return n->pid == pid ? n->name : NULL;
 }
 
 /* A line the lane cannot take under block: to where the command's
@@ -131,19 +131,23 @@ static void
 catchall_put(struct catchall *ca, const struct lines_line *l)
 {
 	int split = (l->flags & LINES_F_SPLIT) != 0;
-	struct lane_rec *rec = laneout_reserve(&ca->out, l->len, catchall_stop_waiting, ca);
+	struct lane_names nm;
+	struct lane_rec *rec;
 	struct lane_rec h = {
 		.source = LANE_SRC_STDERR, .pri = l->pri, .flags = split ? LANE_F_SPLIT : 0,
 		.pid = l->tid, .tid = l->tid,   /* the writer's thread is not known */
-		.ts_ns = l->ts_ns, .proc_id = catchall_name_id(ca, l->tid),
+		.ts_ns = l->ts_ns,
 	};
+
+	lane_names_set(&nm, catchall_name(ca, l->tid), NULL);
+	rec = laneout_reserve(&ca->out, l->len + lane_names_size(&nm), catchall_stop_waiting, ca);
 
 	if (rec == NULL) {
 		if (ca->seg->policy != SEG_POLICY_DROP)
 			catchall_pass(ca, split, l->data, l->len);
 		return;
 	}
-	laneout_put(&ca->out, rec, &h, l->data, l->len);
+	laneout_put(&ca->out, rec, &h, l->data, l->len, &nm);
 }
 
 /*

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "names.h"
 #include "procid.h"
 #include "snap.h"
 
@@ -60,7 +59,7 @@ consumer_alloc(struct consumer *c)
 
 	c->cands = calloc(n, sizeof(*c->cands));
 	c->seen_head = calloc(n, sizeof(*c->seen_head));
-	c->msg = malloc(LANE_MSG_MAX);
+	c->msg = malloc(LANE_PAYLOAD_MAX);
 	c->text = malloc(LANE_MSG_MAX + 1);
 	return c->cands && c->seen_head && c->msg && c->text ? 0 : -1;
 }
@@ -166,11 +165,22 @@ consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 	consumer_deliver(c, &r);
 }
 
-/* The name of a record's process: its name id, else /proc, else "?". */
-static void
-consumer_proc_name(struct consumer *c, const struct lane_rec *rec, char out[SEG_NAME_MAX])
+/* Copy len bytes of a name that came with a record into out, ending it
+ * at its first NUL; 0 when it is empty. */
+static size_t
+consumer_name(const char *p, uint8_t len, char out[SEG_NAME_MAX])
 {
-	if (names_lookup(&c->seg, NAMES_PROC, rec->proc_id, out) == 0 ||
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return strlen(out);
+}
+
+/* The name of a record's process: the one it carries (at name, its copy),
+ * else /proc, else "?". */
+static void
+consumer_proc_name(const struct lane_rec *rec, const char *name, char out[SEG_NAME_MAX])
+{
+	if (consumer_name(name, rec->name_len, out) > 0 ||
 	    procid_comm(rec->pid, out, SEG_NAME_MAX) == 0)
 		return;
 	snprintf(out, SEG_NAME_MAX, "?");
@@ -257,12 +267,13 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX];
 	int has_ident;
 
-	memcpy(c->msg, v->msg, v->msg_len);
+	/* The message and its names, checked by lane_peek() to fit. */
+	memcpy(c->msg, v->msg, v->msg_len + v->rec.name_len + v->rec.ident_len);
 	if (lane_claim(hdr, v) == -1)
 		return;         /* moved under us: only a scribbled lane does that */
-	consumer_proc_name(c, &v->rec, proc);
-	has_ident = v->rec.ident_id != 0 &&
-	    names_lookup(&c->seg, NAMES_MODULE, v->rec.ident_id, ident) == 0;
+	consumer_proc_name(&v->rec, c->msg + v->msg_len, proc);
+	has_ident = consumer_name(c->msg + v->msg_len + v->rec.name_len,
+	    v->rec.ident_len, ident) > 0;
 	struct fmt_record r = {
 		.ts_ns = v->rec.ts_ns, .pid = v->rec.pid, .tid = v->rec.tid,
 		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),

@@ -3,7 +3,7 @@
  *
  *   mplogctl [--shm NAME] level [LEVEL]   show or set the level
  *   mplogctl [--shm NAME] [--json] status daemon, segment, lanes in use
- *   mplogctl [--shm NAME] names           the name tables
+ *   mplogctl [--shm NAME] names           each lane's process name
  *
  * The segment is attached with seg_attach(), which validates its layout
  * and copies the geometry into struct seg: counts and sizes are taken from
@@ -29,7 +29,8 @@
 
 #include "ctlshow.h"
 #include "ctlstat.h"
-#include "names.h"
+#include "lane.h"
+#include "procid.h"
 #include "pri.h"
 #include "seg.h"
 
@@ -82,7 +83,7 @@ ctl_usage(void)
 	    "                 or 0-7)\n"
 	    "  status         the daemon, the segment and every lane in use, with\n"
 	    "                 rates over %d ms (status waits that long)\n"
-	    "  names          the process and module name tables\n"
+	    "  names          the process name of each lane in use\n"
 	    "\n"
 	    "Options:\n"
 	    "  --shm NAME     the segment (default: $MPLOG_SHM, else /mplog-UID)\n"
@@ -243,35 +244,25 @@ ctl_status(const struct seg *seg, int json)
 	ctlstat_free(&st);
 }
 
-/* Print the published entries of one name table as KIND ID NAME rows. */
-static void
-ctl_names_table(const struct seg *seg, int kind, const char *label)
-{
-	uint32_t count;
-	const struct names_entry *tab = seg_names(seg, kind, &count);
-	char name[CTLSHOW_VIS_LEN(SEG_NAME_MAX)];
-
-	for (uint32_t i = 0; i < count; i++) {
-		/* Pairs with the release in names_register(): a published
-		 * entry's name is written. */
-		uint32_t st = atomic_load_explicit(&tab[i].state, memory_order_acquire);
-
-		if (st == NAMES_FREE)
-			break;      /* entries are claimed in order */
-		if (st != NAMES_PUBLISHED)
-			continue;
-		ctlshow_vis(name, tab[i].name, strnlen(tab[i].name, SEG_NAME_MAX));
-		printf("%-6s  %5" PRIu32 "  %s\n", label, i + 1, name);
-	}
-}
-
-/* Print both name tables. */
+/* Print the process name each lane's owner gave as LANE PID NAME rows. */
 static void
 ctl_names(const struct seg *seg)
 {
-	printf("%-6s  %5s  %s\n", "KIND", "ID", "NAME");
-	ctl_names_table(seg, NAMES_PROC, "proc");
-	ctl_names_table(seg, NAMES_MODULE, "module");
+	char name[CTLSHOW_VIS_LEN(SEG_NAME_MAX)];
+
+	printf("%5s  %7s  %s\n", "LANE", "PID", "NAME");
+	for (uint32_t i = 0; i < seg->lane_count; i++) {
+		const struct lane_hdr *h = seg_lane(seg, i);
+		/* Relaxed: the owner is shown, not relied on. */
+		uint64_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+		char raw[SEG_NAME_MAX];
+
+		if (owner == 0)
+			continue;
+		memcpy(raw, h->name, sizeof(raw));      /* untrusted: copied once */
+		ctlshow_vis(name, raw, strnlen(raw, SEG_NAME_MAX - 1));
+		printf("%5" PRIu32 "  %7d  %s\n", i, (int)procid_pid(owner), name);
+	}
 }
 
 int

@@ -305,13 +305,27 @@ harness_child_fds(const struct harness_io *io)
 	}
 }
 
+/* The tracking slot of pid, or -1. */
+static int
+harness_slot(pid_t pid)
+{
+	for (int i = 0; i < harness.nprocs; i++)
+		if (harness.procs[i] == pid)
+			return i;
+	return -1;
+}
+
 pid_t
 harness_spawn(char *const argv[], char **env, const struct harness_io *io)
 {
 	struct harness_io none = { -1, -1, -1, -1, -1 };
+	int slot = harness_slot(0);     /* one a reaped process left */
 	pid_t pid;
 
-	cr_assert(harness.nprocs < HARNESS_MAX_PROCS, "too many processes");
+	if (slot == -1) {
+		cr_assert(harness.nprocs < HARNESS_MAX_PROCS, "too many processes");
+		slot = harness.nprocs++;
+	}
 	if (env == NULL)
 		env = harness_env(NULL);
 	if (io == NULL)
@@ -335,18 +349,8 @@ harness_spawn(char *const argv[], char **env, const struct harness_io *io)
 		_exit(127);
 	}
 	setpgid(pid, pid);      /* also here: no race with a kill of the group */
-	harness.procs[harness.nprocs++] = pid;
+	harness.procs[slot] = pid;
 	return pid;
-}
-
-/* The tracking slot of pid, or -1. */
-static int
-harness_slot(pid_t pid)
-{
-	for (int i = 0; i < harness.nprocs; i++)
-		if (harness.procs[i] == pid)
-			return i;
-	return -1;
 }
 
 /* Wait for pid's exit status without blocking past deadline (ms, monotonic);

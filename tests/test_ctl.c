@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "lane.h"
-#include "names.h"
 #include "need.h"
 #include "procid.h"
 #include "seg.h"
@@ -621,42 +620,50 @@ Test(ctl, status_escapes_the_process_name, .init = ctlt_setup, .fini = ctlt_tear
 	close(ready[0]);
 }
 
-Test(ctl, names_lists_both_tables, .init = ctlt_setup, .fini = ctlt_teardown,
-    .timeout = TEST_TIMEOUT(10))
+/* Give lane i an owner (pid, any start time) and a name, as a lease does. */
+static void
+ctlt_name_lane(uint32_t i, pid_t pid, const char *name)
+{
+	struct lane_hdr *h = seg_lane(&ctlt_seg, i);
+
+	atomic_store(&h->owner, procid_pack(pid, 1));
+	memset(h->name, 0, sizeof(h->name));
+	memcpy(h->name, name, strlen(name));
+}
+
+Test(ctl, names_lists_each_lane_in_use_with_its_pid, .init = ctlt_setup,
+    .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
-	char row[64];
-	uint32_t id;
 
-	cr_assert_eq(names_register(&ctlt_seg, NAMES_PROC, "demo"), 1);
-	cr_assert_eq(names_register(&ctlt_seg, NAMES_PROC, "worker"), 2);
-	id = names_register(&ctlt_seg, NAMES_MODULE, "sshd");
-	cr_assert_eq(id, 1);
+	ctlt_name_lane(0, 4242, "demo");
+	ctlt_name_lane(2, 77, "worker");
 	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "names", NULL });
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-	cr_assert_not_null(strstr(r.out, "KIND"), "%s", r.out);
-	snprintf(row, sizeof(row), "proc        1  demo\n");
-	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
-	snprintf(row, sizeof(row), "proc        2  worker\n");
-	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
-	snprintf(row, sizeof(row), "module      1  sshd\n");
-	cr_assert_not_null(strstr(r.out, row), "%s", r.out);
+	cr_assert_str_eq(r.out, " LANE      PID  NAME\n"
+	    "    0     4242  demo\n"
+	    "    2       77  worker\n");
 }
 
 Test(ctl, names_with_escapes_are_printed_escaped, .init = ctlt_setup,
     .fini = ctlt_teardown, .timeout = TEST_TIMEOUT(10))
 {
 	struct ctlt_result r;
+	struct lane_hdr *h = seg_lane(&ctlt_seg, 1);
 
-	cr_assert_neq(names_register(&ctlt_seg, NAMES_MODULE, "evil\033[2Jname\r"), 0);
-	cr_assert_neq(names_register(&ctlt_seg, NAMES_PROC, "bell\a"), 0);
+	ctlt_name_lane(0, 4242, "evil\033[2Jname\r");
+	ctlt_name_lane(2, 4243, "bell\a");
+	atomic_store(&h->owner, procid_pack(4244, 1));
+	memset(h->name, 'x', sizeof(h->name));  /* no NUL at all */
 	ctlt_run(&r, (const char *[]){ "--shm", ctlt_name, "names", NULL });
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	cr_assert_null(strchr(r.out, '\033'), "raw ESC in output");
-	cr_assert_null(strchr(r.out, '\a'), "raw BEL in output");
 	cr_assert_null(strchr(r.out, '\r'), "raw CR in output");
 	cr_assert_not_null(strstr(r.out, "evil\\033[2Jname\\r"), "%s", r.out);
-	cr_assert_not_null(strstr(r.out, "bell\\a"), "%s", r.out);
+	cr_assert_null(strchr(r.out, '\a'), "raw BEL in output");
+	cr_assert_not_null(strstr(r.out, "bell\\a\n"), "%s", r.out);
+	/* A name is at most 31 bytes: the 32nd is never shown. */
+	cr_assert_not_null(strstr(r.out, "     4244  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"), "%s", r.out);
 }
 
 Test(ctl, help_exits_0_and_documents_exit_codes, .timeout = TEST_TIMEOUT(10))

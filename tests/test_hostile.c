@@ -43,7 +43,6 @@
 #include "fuzz/lanefeed.h"
 #include "harness.h"
 #include "lane.h"
-#include "names.h"
 #include "need.h"
 #include "prng.h"
 #include "procid.h"
@@ -158,18 +157,19 @@ Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .ti
 		{ "gen-record-size-8", 1, 1 },
 		{ "gen-record-size-31", 1, 1 },
 		{ "gen-record-size-4096", 1, 1 },
-		{ "gen-record-size-65569", 1, 1 },
+		{ "gen-record-size-65631", 1, 1 },
 		{ "gen-record-size-4294967288", 1, 1 },
 		{ "gen-record-size-4294967295", 1, 1 },
-		/* 33 bytes: a record of one message byte, then a "header"
-		 * cut out of the real message, which does not add up. */
-		{ "gen-record-size-33", 2, 1 },
+		/* 33 bytes: one byte after the header, fewer than the
+		 * names the record says it carries. */
+		{ "gen-record-size-33", 1, 1 },
 		{ "gen-record-of-type-0", 1, 1 },
 		{ "gen-pad-in-the-middle", 1, 1 },
-		/* Ids are looked up, never trusted: every record is read. */
-		{ "gen-ids-past-the-tables", 3, 0 },
-		{ "gen-ids-unpublished-and-one-past", 3, 0 },
-		{ "gen-names-without-nul", 3, 0 },
+		/* Name lengths are checked against the maximum and the
+		 * record; names with any bytes are read. */
+		{ "gen-name-length-past-the-maximum", 1, 1 },
+		{ "gen-names-longer-than-the-record", 1, 1 },
+		{ "gen-names-with-nul-and-bad-bytes", 3, 0 },
 		{ "gen-header-fields-out-of-range", 3, 0 },
 		/* More than a ring published: damage at once. */
 		{ "gen-head-far-past-tail", 0, 1 },
@@ -265,13 +265,14 @@ Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = TES
 		uint8_t *in;
 		size_t n;
 
-		cr_assert_eq(lanefeed_build_open(&b, 12, lap * 1000 * 8, 2, 1), 0);
-		cr_assert_eq(names_register(&b.names, NAMES_PROC, "even"), 1);
-		cr_assert_eq(names_register(&b.names, NAMES_PROC, "odd"), 2);
-		cr_assert_eq(names_register(&b.names, NAMES_MODULE, "id"), 1);
+		cr_assert_eq(lanefeed_build_open(&b, 12, lap * 1000 * 8), 0);
 		for (;;) {
 			uint32_t len = hostile_len(seq);
-			struct lane_rec *rec = lane_reserve(&b.w, len);
+			struct lane_names nm;
+			struct lane_rec *rec;
+
+			lane_names_set(&nm, seq % 2 == 0 ? "even" : "odd", seq % 5 == 0 ? NULL : "id");
+			rec = lane_reserve(&b.w, len + lane_names_size(&nm));
 
 			if (rec == NULL)
 				break;
@@ -281,9 +282,8 @@ Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = TES
 			rec->source = (uint8_t)(seq % 3);
 			rec->pri = (uint8_t)((seq % 24) << 3 | seq % 8);
 			rec->flags = seq % 7 == 0 ? LANE_F_SPLIT : 0;
-			rec->proc_id = (uint16_t)(seq % 2 == 0 ? 1 : 2);
-			rec->ident_id = (uint16_t)(seq % 5 == 0 ? 0 : 1);
 			hostile_msg(seq, lane_rec_msg(rec), len);
+			lane_names_put(rec, len, &nm);
 			lane_commit(&b.w, rec);
 			seq++;
 		}
@@ -812,7 +812,8 @@ Test(hostile, scribbling_on_every_part_never_stops_mplogd, .timeout = TEST_TIMEO
 	parts[nparts++] = (struct hostile_part){ 0, sizeof(struct seg_meta) };
 	parts[nparts++] = (struct hostile_part){ (size_t)((char *)s.config - base),
 	    sizeof(struct seg_config) };
-	parts[nparts++] = (struct hostile_part){ s.procs_off, s.lanes_off - s.procs_off };
+	parts[nparts++] = (struct hostile_part){ sizeof(struct seg_meta) + sizeof(struct seg_config),
+	    s.lanes_off - sizeof(struct seg_meta) - sizeof(struct seg_config) };  /* the pad */
 	for (uint32_t i = 0; i < s.lane_count; i++) {
 		size_t hdr = s.lanes_off + (size_t)i * s.lane_stride;
 
@@ -870,13 +871,16 @@ hostile_has_room(const void *arg)
 }
 
 /* Write one record of text into w's lane as a producer would, with the
- * ids and pid given, unpublished. Returns its header (still ours). */
+ * names (NULL: none) and pid given, unpublished. Returns its header
+ * (still ours). */
 static struct lane_rec *
-hostile_put(struct lane_writer *w, const char *text, uint16_t proc_id, uint16_t ident_id,
+hostile_put(struct lane_writer *w, const char *text, const struct lane_names *names,
     int32_t pid)
 {
-	struct hostile_room room = { w, (uint32_t)strlen(text), NULL };
-	size_t len = room.len;
+	struct lane_names none = { 0 };
+	const struct lane_names *nm = names != NULL ? names : &none;
+	struct hostile_room room = { w, (uint32_t)strlen(text) + lane_names_size(nm), NULL };
+	uint32_t len = (uint32_t)strlen(text);
 	struct lane_rec *rec;
 
 	/* mplogd hands room back after it has written what it read. */
@@ -888,9 +892,8 @@ hostile_put(struct lane_writer *w, const char *text, uint16_t proc_id, uint16_t 
 	rec->pid = pid;
 	rec->tid = pid;
 	rec->ts_ns = (uint64_t)seg_now_real();
-	rec->proc_id = proc_id;
-	rec->ident_id = ident_id;
 	memcpy(lane_rec_msg(rec), text, len);
+	lane_names_put(rec, len, nm);
 	lane_commit(w, rec);
 	return rec;
 }
@@ -905,10 +908,10 @@ hostile_publish(struct seg *s, struct lane_writer *w)
 
 /* hostile_put, then hostile_publish. */
 static void
-hostile_forge(struct seg *s, struct lane_writer *w, const char *text, uint16_t proc_id,
-    uint16_t ident_id, int32_t pid)
+hostile_forge(struct seg *s, struct lane_writer *w, const char *text,
+    const struct lane_names *names, int32_t pid)
 {
-	hostile_put(w, text, proc_id, ident_id, pid);
+	hostile_put(w, text, names, pid);
 	hostile_publish(s, w);
 }
 
@@ -925,9 +928,10 @@ hostile_find(const struct harness_rec *recs, size_t n, const char *msg)
 
 /*
  * Forged records in a lane of a live mplogd, written as a producer would
- * but with hostile contents: a process name entry without a NUL is
- * printed cut to 31 bytes; ids past the tables give no ident and the
- * process name "?"; a record of absurd length, and a head a terabyte
+ * but with hostile contents: a name of the longest length (no NUL) is
+ * printed whole; names with a NUL are cut there (an ident cut to nothing
+ * is none); a record without names, of a pid that does not exist, gets
+ * the process name "?"; a record of absurd length, and a head a terabyte
  * past tail, are each counted once (seg meta damaged) and reported as a
  * record of mplogd's own naming the lane and the bytes skipped (the
  * record's span; 0 when head itself is absurd); the records written
@@ -938,12 +942,12 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 	uint64_t me = procid_pack(getpid(), procid_start(getpid()));
 	const int32_t nopid = 0x7ffffff0;       /* no such process */
 	struct harness_rec *recs;
-	struct names_entry *tab;
+	struct lane_names full, cut;
 	struct lane_writer w;
 	struct lane_rec *bad;
 	struct harness_daemon d;
 	char want_proc[SEG_NAME_MAX], *note;
-	uint32_t count, id, lane = 0, span;
+	uint32_t lane = 0, span;
 	uint64_t far;
 	struct seg s;
 	size_t n;
@@ -953,26 +957,26 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 	cr_assert_eq(lane_lease(&s, me, &w), 0, "lease: %s", strerror(errno));
 	while (seg_lane(&s, lane) != w.hdr)
 		lane++;
-	id = names_register(&s, NAMES_PROC, "placeholder");
-	cr_assert_gt(id, 0);
-	tab = seg_names(&s, NAMES_PROC, &count);
-	memset(tab[id - 1].name, 'N', sizeof(tab[id - 1].name));   /* no NUL */
 	memset(want_proc, 'N', SEG_NAME_MAX - 1);
 	want_proc[SEG_NAME_MAX - 1] = '\0';
+	lane_names_set(&full, want_proc, NULL);         /* the longest: no NUL */
+	cut = (struct lane_names){ .name = "cut\0here", .name_len = 8,
+	    .ident = "\0ident", .ident_len = 6 };
 
-	hostile_forge(&s, &w, "name without nul", (uint16_t)id, 65535, nopid);
-	hostile_forge(&s, &w, "ids past the tables", 65535, (uint16_t)(count + 1), nopid);
-	hostile_wait_for(d.log, "ids past the tables", "the forged names");
+	hostile_forge(&s, &w, "name without nul", &full, nopid);
+	hostile_forge(&s, &w, "names cut at a nul", &cut, nopid);
+	hostile_forge(&s, &w, "no names", NULL, nopid);
+	hostile_wait_for(d.log, "no names", "the forged names");
 
 	/* A record whose size field says 4 GiB, published with head past
 	 * the record's real span. */
-	bad = hostile_put(&w, "absurd length", 1, 0, nopid);
+	bad = hostile_put(&w, "absurd length", NULL, nopid);
 	span = ((uint32_t)sizeof(struct lane_rec) + 13 + 7) & ~7u;
 	bad->size = UINT32_MAX - 15;
 	hostile_publish(&s, &w);
 	note = harness_fmt("lane %u damaged: skipped %u bytes", lane, span);
 	hostile_wait_for(d.log, note, "the absurd length");
-	hostile_forge(&s, &w, "after the absurd length", 1, 0, nopid);
+	hostile_forge(&s, &w, "after the absurd length", NULL, nopid);
 	hostile_wait_for(d.log, "after the absurd length", "the record after it");
 
 	/* Head a terabyte past tail: the writer goes on from there. */
@@ -981,7 +985,7 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 	hostile_publish(&s, &w);
 	note = harness_fmt("lane %u damaged: skipped 0 bytes", lane);
 	hostile_wait_for(d.log, note, "head far past tail");
-	hostile_forge(&s, &w, "after the far head", 1, 0, nopid);
+	hostile_forge(&s, &w, "after the far head", NULL, nopid);
 	hostile_wait_for(d.log, "after the far head", "the record after it");
 
 	/* Relaxed: mplogd adds to it relaxed, long before our read. */
@@ -991,9 +995,11 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 	recs = harness_json_load(d.log, &n);
 	cr_assert_str_eq(hostile_find(recs, n, "name without nul")->proc, want_proc);
 	cr_assert_eq(hostile_find(recs, n, "name without nul")->has_ident, 0);
-	cr_assert_str_eq(hostile_find(recs, n, "ids past the tables")->proc, "?");
-	cr_assert_eq(hostile_find(recs, n, "ids past the tables")->has_ident, 0);
-	cr_assert_eq(hostile_find(recs, n, "ids past the tables")->pid, nopid);
+	cr_assert_str_eq(hostile_find(recs, n, "names cut at a nul")->proc, "cut");
+	cr_assert_eq(hostile_find(recs, n, "names cut at a nul")->has_ident, 0);
+	cr_assert_str_eq(hostile_find(recs, n, "no names")->proc, "?");
+	cr_assert_eq(hostile_find(recs, n, "no names")->has_ident, 0);
+	cr_assert_eq(hostile_find(recs, n, "no names")->pid, nopid);
 	cr_assert_eq(hostile_count(d.log, "\"msg\":\"absurd length\""), 0);
 	cr_assert_eq(hostile_count(d.log, " damaged: skipped "), 2);
 	hostile_find(recs, n, "after the absurd length");

@@ -58,7 +58,6 @@ lanet_create(struct seg *seg, const char *tag, uint32_t lanes, uint32_t lane_siz
 	char name[SEG_PATH_MAX];
 	struct seg_params p = {
 		.lane_count = lanes, .lane_size = lane_size,
-		.proc_count = 4, .module_count = 4,
 	};
 
 	snprintf(name, sizeof(name), "/mplog-test-%d-lane-%s", (int)getpid(), tag);
@@ -151,8 +150,6 @@ lanet_fill(struct lane_rec *rec, uint32_t writer, uint64_t seq, uint32_t len, pi
 	rec->pid = pid;
 	rec->ts_ns = seq ^ ((uint64_t)writer << 56);
 	rec->tid = (int32_t)writer;
-	rec->proc_id = (uint16_t)(writer + 1);
-	rec->ident_id = (uint16_t)(seq >> 3);
 	memcpy(m, &h, sizeof(h));
 	for (uint32_t i = sizeof(h); i < len - 4; i++)
 		m[i] = lanet_byte(writer, seq, i);
@@ -178,8 +175,7 @@ lanet_check(const struct lane_rec *rec, const unsigned char *m, uint32_t msg_len
 	if (rec->source != seq % 3 || rec->pri != (uint8_t)(seq * 5) ||
 	    rec->flags != (seq & LANE_F_SPLIT) || rec->pid != pid ||
 	    rec->ts_ns != (seq ^ ((uint64_t)writer << 56)) ||
-	    rec->tid != (int32_t)writer || rec->proc_id != writer + 1 ||
-	    rec->ident_id != (uint16_t)(seq >> 3))
+	    rec->tid != (int32_t)writer || rec->name_len != 0 || rec->ident_len != 0)
 		return "header field";
 	memcpy(&h, m, sizeof(h));
 	if (h.writer != writer || h.len != len || h.seq != seq)
@@ -281,13 +277,16 @@ Test(lane, one_record_round_trips_every_field_and_byte)
 	struct lane_rec *rec;
 	struct lanet_reader r;
 	uint32_t len = sizeof(msg);      /* includes the NUL inside and after */
+	struct lane_names nm;
 
 	lanet_open(&seg, "roundtrip", 2, &w, &r);
 	cr_assert_eq(w.hdr, r.hdr, "the first free lane is lane 0");
 
-	rec = lane_reserve(&w, len);
+	lane_names_set(&nm, "a-process-name-cut-at-31-bytes-exactly-here", "cron");
+	cr_assert_eq(nm.name_len, LANE_NAME_MAX);
+	rec = lane_reserve(&w, len + lane_names_size(&nm));
 	cr_assert_not_null(rec);
-	cr_assert_eq(rec->size, sizeof(*rec) + len);
+	cr_assert_eq(rec->size, sizeof(*rec) + len + LANE_NAME_MAX + 4);
 	cr_assert_eq(rec->type, LANE_REC_LOG);
 	rec->source = LANE_SRC_SYSLOG;
 	rec->pri = (3 << 3) | 6;
@@ -295,14 +294,13 @@ Test(lane, one_record_round_trips_every_field_and_byte)
 	rec->pid = 4242;
 	rec->ts_ns = UINT64_C(0x0123456789abcdef);
 	rec->tid = -7;
-	rec->proc_id = 65535;
-	rec->ident_id = 513;
 	memcpy(lane_rec_msg(rec), msg, len);
+	lane_names_put(rec, len, &nm);
 	lane_commit(&w, rec);
 	lane_publish(&w);
 
 	cr_assert_eq(lanet_peek(&r, &v), 1);
-	cr_assert_eq(v.rec.size, sizeof(struct lane_rec) + len);
+	cr_assert_eq(v.rec.size, sizeof(struct lane_rec) + len + LANE_NAME_MAX + 4);
 	cr_assert_eq(v.rec.type, LANE_REC_LOG);
 	cr_assert_eq(v.rec.source, LANE_SRC_SYSLOG);
 	cr_assert_eq(v.rec.pri, (3 << 3) | 6);
@@ -310,17 +308,18 @@ Test(lane, one_record_round_trips_every_field_and_byte)
 	cr_assert_eq(v.rec.pid, 4242);
 	cr_assert_eq(v.rec.ts_ns, UINT64_C(0x0123456789abcdef));
 	cr_assert_eq(v.rec.tid, -7);
-	cr_assert_eq(v.rec.proc_id, 65535);
-	cr_assert_eq(v.rec.ident_id, 513);
+	cr_assert_eq(v.rec.name_len, LANE_NAME_MAX);
+	cr_assert_eq(v.rec.ident_len, 4);
 	cr_assert_eq(v.msg_len, len);
 	cr_assert_eq(memcmp(v.msg, msg, len), 0);
+	cr_assert_eq(memcmp(v.msg + len, "a-process-name-cut-at-31-bytes-cron", LANE_NAME_MAX + 4), 0);
 	cr_assert_eq(v.pos, 0);
-	cr_assert_eq(v.next, lane_rec_span(len));
+	cr_assert_eq(v.next, lane_rec_span(len + LANE_NAME_MAX + 4));
 	cr_assert_eq(v.next % 8, 0);
-	cr_assert(v.msg >= r.data && v.msg + v.msg_len <= r.data + r.size);
+	cr_assert(v.msg >= r.data && v.msg + v.msg_len + LANE_NAME_MAX + 4 <= r.data + r.size);
 	cr_assert_eq(atomic_load(&r.hdr->records), 1);
-	cr_assert_eq(atomic_load(&r.hdr->bytes), sizeof(struct lane_rec) + len);
-	cr_assert_eq(lane_used(r.hdr), lane_rec_span(len));
+	cr_assert_eq(atomic_load(&r.hdr->bytes), sizeof(struct lane_rec) + len + LANE_NAME_MAX + 4);
+	cr_assert_eq(lane_used(r.hdr), lane_rec_span(len + LANE_NAME_MAX + 4));
 
 	/* Peeking does not consume: the same record is there again. */
 	cr_assert_eq(lanet_peek(&r, &v), 1);
@@ -549,7 +548,7 @@ Test(lane, full_lane_refuses_until_the_reader_consumes)
 	uint64_t n = 0;
 
 	lanet_open(&seg, "full", 1, &w, &r);
-	cr_assert_null(lane_reserve(&w, LANE_MSG_MAX + 1), "over LANE_MSG_MAX");
+	cr_assert_null(lane_reserve(&w, LANE_PAYLOAD_MAX + 1), "over LANE_PAYLOAD_MAX");
 
 	/* 32-byte messages take 64 bytes: the ring holds exactly size/64. */
 	while ((rec = lane_reserve(&w, 32)) != NULL) {
@@ -941,10 +940,16 @@ Test(lane, random_bytes_never_make_peek_read_outside_the_ring)
 			cr_assert_eq(v.rec.type, LANE_REC_LOG);
 			cr_assert_geq(v.rec.size, sizeof(struct lane_rec));
 			cr_assert_leq(v.rec.size, LANE_REC_MAX);
-			cr_assert_eq(v.msg_len, v.rec.size - sizeof(struct lane_rec));
-			cr_assert_eq(v.next - v.pos, lane_rec_span(v.msg_len));
+			cr_assert_leq(v.rec.name_len, LANE_NAME_MAX);
+			cr_assert_leq(v.rec.ident_len, LANE_NAME_MAX);
+			cr_assert_leq(v.msg_len, LANE_MSG_MAX);
+			cr_assert_eq(v.msg_len + v.rec.name_len + v.rec.ident_len,
+			    v.rec.size - sizeof(struct lane_rec));
+			cr_assert_eq(v.next - v.pos, lane_rec_span(v.msg_len + v.rec.name_len +
+			    v.rec.ident_len));
 			cr_assert_leq(v.next - t0, head - t0, "view past head");
-			cr_assert(v.msg >= g.data && v.msg + v.msg_len <= g.data + S,
+			cr_assert(v.msg >= g.data && v.msg + v.msg_len + v.rec.name_len +
+			    v.rec.ident_len <= g.data + S,
 			    "message outside the ring");
 			cr_assert_eq(lane_consume(g.hdr, &v), 0);
 		}
@@ -1600,8 +1605,7 @@ lanet_out(struct seg *seg, const char *tag, uint32_t policy, struct laneout *o,
 {
 	char name[SEG_PATH_MAX];
 	struct seg_params p = {
-		.lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN, .proc_count = 4,
-		.module_count = 4, .policy = policy,
+		.lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN, .policy = policy,
 	};
 
 	snprintf(name, sizeof(name), "/mplog-test-%d-laneout-%s", (int)getpid(), tag);
@@ -1622,17 +1626,20 @@ Test(lane, laneout_publishes_a_full_batch_and_on_request)
 	struct lanet_reader r;
 	struct lane_view v;
 	struct lane_rec head = { .source = LANE_SRC_SYSLOG, .pri = 13, .flags = LANE_F_SPLIT,
-	    .pid = 4242, .ts_ns = 77, .tid = 4343, .proc_id = 5, .ident_id = 6 };
+	    .pid = 4242, .ts_ns = 77, .tid = 4343 };
 	uint32_t n = LANEOUT_BATCH + 3;
+	struct lane_names nm;
+
+	lane_names_set(&nm, "proc", "id");
 
 	lanet_out(&seg, "batch", SEG_POLICY_BLOCK, &o, &r);
 	for (uint32_t i = 0; i < n; i++) {
 		int calls = 0;
-		struct lane_rec *rec = laneout_reserve(&o, 4, lanet_stop, &calls);
+		struct lane_rec *rec = laneout_reserve(&o, 4 + lane_names_size(&nm), lanet_stop, &calls);
 
 		cr_assert_not_null(rec);
 		head.tid = (int32_t)i;
-		laneout_put(&o, rec, &head, "abcd", 4);
+		laneout_put(&o, rec, &head, "abcd", 4, &nm);
 		cr_assert_eq(calls, 0, "stop asked with room left");
 	}
 	cr_assert_eq(lane_used(r.hdr) > 0, 1, "a full batch is published");
@@ -1640,8 +1647,8 @@ Test(lane, laneout_publishes_a_full_batch_and_on_request)
 		cr_assert_eq(lanet_peek(&r, &v), 1, "record %u", i);
 		cr_assert(v.rec.source == LANE_SRC_SYSLOG && v.rec.pri == 13 &&
 		    v.rec.flags == LANE_F_SPLIT && v.rec.pid == 4242 && v.rec.ts_ns == 77 &&
-		    v.rec.tid == (int32_t)i && v.rec.proc_id == 5 && v.rec.ident_id == 6 &&
-		    v.msg_len == 4 && memcmp(v.msg, "abcd", 4) == 0, "record %u", i);
+		    v.rec.tid == (int32_t)i && v.rec.name_len == 4 && v.rec.ident_len == 2 &&
+		    v.msg_len == 4 && memcmp(v.msg, "abcdprocid", 10) == 0, "record %u", i);
 		cr_assert_eq(lane_consume(r.hdr, &v), 0);
 	}
 	cr_assert_eq(lanet_peek(&r, &v), 0, "the last 3 wait for a publication");
@@ -1671,7 +1678,7 @@ Test(lane, laneout_full_lane_drops_and_counts_or_asks_to_stop)
 
 		lanet_out(&seg, k ? "block" : "drop", policies[k], &o, &r);
 		while ((rec = laneout_reserve(&o, sizeof(big), lanet_stop, &calls)) != NULL) {
-			laneout_put(&o, rec, &head, big, sizeof(big));
+			laneout_put(&o, rec, &head, big, sizeof(big), &(struct lane_names){ 0 });
 			put++;
 		}
 		cr_assert(put >= 2, "%u records fit", put);

@@ -39,7 +39,6 @@
 #include <unistd.h>
 
 #include "lane.h"
-#include "names.h"
 #include "procid.h"
 #include "seg.h"
 #include "timeout.h"
@@ -71,8 +70,7 @@ static struct seg_params
 segt_params(void)
 {
 	struct seg_params p = {
-		.lane_count = 3, .lane_size = SEG_LANE_SIZE_MIN * 2,
-		.proc_count = 5, .module_count = 7, .policy = SEG_POLICY_DROP,
+		.lane_count = 3, .lane_size = SEG_LANE_SIZE_MIN * 2, .policy = SEG_POLICY_DROP,
 		.level = 4, .mode = 0600,
 	};
 
@@ -147,14 +145,10 @@ Test(seg, create_then_attach_sees_the_same_parameters, .fini = segt_unlink)
 	cr_assert_eq(a.meta->total_size, a.size);
 	cr_assert_eq(a.meta->lane_count, 3);
 	cr_assert_eq(a.meta->lane_size, SEG_LANE_SIZE_MIN * 2);
-	cr_assert_eq(a.meta->proc_count, 5);
-	cr_assert_eq(a.meta->module_count, 7);
 	cr_assert_eq(a.meta->policy, SEG_POLICY_DROP);
 	cr_assert_eq(a.meta->owner_uid, geteuid());
 	cr_assert_eq(a.lane_count, 3);
 	cr_assert_eq(a.lane_size, SEG_LANE_SIZE_MIN * 2);
-	cr_assert_eq(a.proc_count, 5);
-	cr_assert_eq(a.module_count, 7);
 	cr_assert_eq(a.policy, SEG_POLICY_DROP);
 	cr_assert_eq(atomic_load(&a.config->level), 4);
 	cr_assert_eq(atomic_load(&a.meta->state), SEG_STATE_STARTING);
@@ -164,10 +158,8 @@ Test(seg, create_then_attach_sees_the_same_parameters, .fini = segt_unlink)
 	cr_assert_eq(atomic_load(&seg_lane(&a, 2)->head), 12345);
 	atomic_store(&c.config->level, 6);
 	cr_assert_eq(atomic_load(&a.config->level), 6);
-	cr_assert_eq(names_register(&c, NAMES_MODULE, "shared"), 1);
-	char out[SEG_NAME_MAX];
-	cr_assert_eq(names_lookup(&a, NAMES_MODULE, 1, out), 0);
-	cr_assert_str_eq(out, "shared");
+	memcpy(seg_lane(&c, 1)->name, "shared", 7);
+	cr_assert_str_eq(seg_lane(&a, 1)->name, "shared");
 	seg_detach(&a);
 	cr_assert_null(a.meta);
 	seg_detach(&c);
@@ -185,8 +177,6 @@ Test(seg, zero_parameters_take_the_defaults, .fini = segt_unlink)
 	cr_assert_eq(seg_create(&c, name, &p), 0, "seg_create: %s", strerror(errno));
 	cr_assert_eq(c.meta->lane_count, SEG_LANES_DEFAULT);
 	cr_assert_eq(c.meta->lane_size, SEG_LANE_SIZE_DEFAULT);
-	cr_assert_eq(c.meta->proc_count, SEG_PROCS_DEFAULT);
-	cr_assert_eq(c.meta->module_count, SEG_MODULES_DEFAULT);
 	cr_assert_eq(c.meta->policy, SEG_POLICY_BLOCK);
 	cr_assert_eq(atomic_load(&c.config->level), 0);
 	cr_assert_eq(atomic_load(&c.config->mask), SEG_MASK_TID);
@@ -214,8 +204,6 @@ Test(seg, bad_parameters_are_einval_and_create_nothing, .fini = segt_unlink)
 		{ "lane size over the maximum", { .lane_size = SEG_LANE_SIZE_MAX * 2u } },
 		{ "too many lanes", { .lane_count = SEG_LANES_MAX + 1 } },
 		{ "2^32-1 lanes", { .lane_count = UINT32_MAX } },
-		{ "too many process names", { .proc_count = SEG_NAMES_MAX + 1 } },
-		{ "too many module names", { .module_count = SEG_NAMES_MAX + 1 } },
 		{ "unknown policy", { .policy = SEG_POLICY_DROP + 1 } },
 		{ "level beyond debug", { .level = 8 } },
 	};
@@ -374,8 +362,6 @@ static void segt_old_version(struct seg_meta *m) { m->layout_version = 0; }
 static void segt_meta_size(struct seg_meta *m) { m->meta_size += 64; }
 static void segt_total_size(struct seg_meta *m) { m->total_size += 4096; }
 static void segt_config_off(struct seg_meta *m) { m->config_off += 64; }
-static void segt_procs_off(struct seg_meta *m) { m->procs_off += 64; }
-static void segt_modules_off(struct seg_meta *m) { m->modules_off -= 64; }
 static void segt_lanes_off(struct seg_meta *m) { m->lanes_off += 4096; }
 static void segt_lanes_off_huge(struct seg_meta *m) { m->lanes_off = UINT64_MAX - 100; }
 static void segt_lane_stride(struct seg_meta *m) { m->lane_stride += 64; }
@@ -383,8 +369,6 @@ static void segt_lane_size(struct seg_meta *m) { m->lane_size += 8; }
 static void segt_lane_size_half(struct seg_meta *m) { m->lane_size /= 2; }
 static void segt_lane_count(struct seg_meta *m) { m->lane_count++; }
 static void segt_lane_count_zero(struct seg_meta *m) { m->lane_count = 0; }
-static void segt_proc_count(struct seg_meta *m) { m->proc_count = 0; }
-static void segt_module_count(struct seg_meta *m) { m->module_count += 1000; }
 static void segt_policy(struct seg_meta *m) { m->policy = 7; }
 static void segt_owner(struct seg_meta *m) { m->owner_uid = m->owner_uid + 1; }
 
@@ -406,8 +390,6 @@ Test(seg, attach_rejects_scribbled_sizes_and_offsets, .fini = segt_unlink)
 		{ "meta_size", segt_meta_size },
 		{ "total_size", segt_total_size },
 		{ "config_off", segt_config_off },
-		{ "procs_off", segt_procs_off },
-		{ "modules_off", segt_modules_off },
 		{ "lanes_off", segt_lanes_off },
 		{ "lanes_off near 2^64", segt_lanes_off_huge },
 		{ "lane_stride", segt_lane_stride },
@@ -415,8 +397,6 @@ Test(seg, attach_rejects_scribbled_sizes_and_offsets, .fini = segt_unlink)
 		{ "lane_size halved", segt_lane_size_half },
 		{ "lane_count one more", segt_lane_count },
 		{ "lane_count 0", segt_lane_count_zero },
-		{ "proc_count 0", segt_proc_count },
-		{ "module_count", segt_module_count },
 		{ "policy", segt_policy },
 		{ "owner_uid", segt_owner },
 	};
@@ -483,22 +463,14 @@ Test(seg, parts_lie_inside_the_segment_without_overlap, .fini = segt_unlink)
 	const char *name = segt_new_name("parts");
 	struct seg_params p = segt_params();
 	struct seg c;
-	uint32_t np, nm;
 	char *base, *end;
 
 	cr_assert_eq(seg_create(&c, name, &p), 0);
 	base = (char *)c.meta;
 	end = base + c.size;
-	struct names_entry *procs = seg_names(&c, NAMES_PROC, &np);
-	struct names_entry *mods = seg_names(&c, NAMES_MODULE, &nm);
-	cr_assert_eq(np, 5);
-	cr_assert_eq(nm, 7);
-	cr_assert_null(seg_names(&c, 2, &np), "no third table");
-	cr_assert_eq(np, 0);
 	cr_assert_geq((char *)c.config, base + sizeof(struct seg_meta));
-	cr_assert_geq((char *)procs, (char *)c.config + sizeof(struct seg_config));
-	cr_assert_geq((char *)mods, (char *)(procs + 5));
-	cr_assert_leq((char *)(mods + 7), (char *)seg_lane(&c, 0));
+	cr_assert_leq((char *)c.config + sizeof(struct seg_config), (char *)seg_lane(&c, 0));
+	cr_assert_eq((uintptr_t)seg_lane(&c, 0) % 4096, 0, "lanes start on a page");
 	for (uint32_t i = 0; i < 3; i++) {
 		char *lane = (char *)seg_lane(&c, i);
 
@@ -508,8 +480,6 @@ Test(seg, parts_lie_inside_the_segment_without_overlap, .fini = segt_unlink)
 		    "lane %u does not end where the next part begins", i);
 	}
 	cr_assert_eq((uintptr_t)c.config % SEG_CACHELINE, 0);
-	cr_assert_eq((uintptr_t)procs % SEG_CACHELINE, 0);
-	cr_assert_eq((uintptr_t)mods % SEG_CACHELINE, 0);
 	/* Every byte of the last lane can be written. */
 	memset((char *)(seg_lane(&c, 2) + 1), 0xa5, c.lane_size);
 	seg_detach(&c);
@@ -529,16 +499,12 @@ Test(seg, kept_geometry_ignores_later_scribbles, .fini = segt_unlink)
 	c.meta->lane_size = 1u << 30;
 	c.meta->lanes_off = UINT64_C(1) << 40;
 	c.meta->lane_stride = 64;
-	c.meta->proc_count = 60000;
-	c.meta->procs_off = UINT64_C(1) << 40;
+	c.meta->config_off = UINT64_C(1) << 40;
 	cr_assert_eq(a.lane_count, 3);
 	cr_assert_eq(a.lane_size, SEG_LANE_SIZE_MIN * 2);
 	cr_assert_eq(seg_lane(&a, 2), lane2);
-	uint32_t n;
-	struct names_entry *procs = seg_names(&a, NAMES_PROC, &n);
-	cr_assert_eq(n, 5);
-	cr_assert(procs != NULL && (char *)procs > (char *)a.meta &&
-	    (char *)(procs + n) < (char *)a.meta + a.size);
+	cr_assert((char *)a.config > (char *)a.meta &&
+	    (char *)(a.config + 1) < (char *)a.meta + a.size);
 	seg_detach(&a);
 	seg_detach(&c);
 }

@@ -16,7 +16,6 @@ struct lanefeed_run {
 	uint32_t size;
 	uint64_t tail, head, done;
 	uint32_t flags;
-	struct seg names;
 	struct fmt_buf text, json;
 	char *why;
 	size_t whylen;
@@ -49,26 +48,6 @@ lanefeed_put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Name tables of procs and modules entries, zeroed, behind a seg that
- * holds nothing else: names_lookup and names_register use only these. */
-static int
-lanefeed_tables(struct seg *seg, uint32_t procs, uint32_t modules)
-{
-	size_t len = ((size_t)procs + modules) * sizeof(struct names_entry);
-	void *tab = aligned_alloc(SEG_CACHELINE, len > 0 ? len : SEG_CACHELINE);
-
-	if (tab == NULL)
-		return -1;
-	memset(tab, 0, len > 0 ? len : SEG_CACHELINE);
-	memset(seg, 0, sizeof(*seg));
-	seg->meta = tab;
-	seg->procs_off = 0;
-	seg->modules_off = (uint64_t)procs * sizeof(struct names_entry);
-	seg->proc_count = procs;
-	seg->module_count = modules;
-	return 0;
 }
 
 /* A lane header and its ring of size bytes in one allocation, zeroed. */
@@ -324,18 +303,14 @@ lanefeed_json_bad(const char *line, size_t n)
 	return j.p == j.end ? NULL : "has bytes after the object";
 }
 
-/* A name from the table, checked to be terminated; "" when absent. */
+/* A name the record carries (len bytes at p, its copy), cut at a NUL as
+ * consumer_name does; 1 when not empty. */
 static int
-lanefeed_name(struct lanefeed_run *run, int kind, uint32_t id, char out[SEG_NAME_MAX])
+lanefeed_name(const char *p, uint8_t len, char out[SEG_NAME_MAX])
 {
-	if (names_lookup(&run->names, kind, id, out) == -1) {
-		if (out[0] != '\0')
-			return lanefeed_fail(run, "failed lookup of id %u left a name", id);
-		return 0;
-	}
-	if (memchr(out, '\0', SEG_NAME_MAX) == NULL)
-		return lanefeed_fail(run, "name of id %u is not terminated", id);
-	return 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return out[0] != '\0';
 }
 
 /* Format r in both formats and check each line. */
@@ -370,31 +345,32 @@ lanefeed_record(struct lanefeed_run *run, const struct lane_view *v, uint64_t t0
 	int has_proc, has_ident;
 	char *msg;
 
-	if (v->rec.type != LANE_REC_LOG || v->rec.size < sizeof(struct lane_rec) ||
-	    v->msg_len != v->rec.size - sizeof(struct lane_rec) || v->msg_len > LANE_MSG_MAX)
-		return lanefeed_fail(run, "view of type %u, size %u, length %u",
-		    v->rec.type, v->rec.size, v->msg_len);
+	uint32_t names = (uint32_t)v->rec.name_len + v->rec.ident_len;
+
+	if (v->rec.type != LANE_REC_LOG || v->rec.size < sizeof(struct lane_rec) + names ||
+	    v->rec.name_len > LANE_NAME_MAX || v->rec.ident_len > LANE_NAME_MAX ||
+	    v->msg_len != v->rec.size - sizeof(struct lane_rec) - names ||
+	    v->msg_len > LANE_MSG_MAX)
+		return lanefeed_fail(run, "view of type %u, size %u, length %u, names %u",
+		    v->rec.type, v->rec.size, v->msg_len, names);
 	if (v->msg < run->data + sizeof(struct lane_rec) || v->msg > run->data + run->size ||
-	    v->msg_len > (size_t)(run->data + run->size - v->msg))
-		return lanefeed_fail(run, "message outside the ring");
-	if (v->next - v->pos != lane_rec_span(v->msg_len) || v->next - t0 > run->head - t0)
+	    v->msg_len + names > (size_t)(run->data + run->size - v->msg))
+		return lanefeed_fail(run, "message or names outside the ring");
+	if (v->next - v->pos != lane_rec_span(v->msg_len + names) ||
+	    v->next - t0 > run->head - t0)
 		return lanefeed_fail(run, "view from %llu to %llu, head %llu",
 		    (unsigned long long)v->pos, (unsigned long long)v->next,
 		    (unsigned long long)run->head);
 	/* As consumer_emit: copy out of the ring, then claim. */
-	if ((msg = malloc(v->msg_len > 0 ? v->msg_len : 1)) == NULL)
+	if ((msg = malloc(v->msg_len + names > 0 ? v->msg_len + names : 1)) == NULL)
 		return lanefeed_fail(run, "out of memory");
-	memcpy(msg, v->msg, v->msg_len);
+	memcpy(msg, v->msg, v->msg_len + names);
 	if (lane_claim(run->hdr, v) == -1) {
 		free(msg);
 		return lanefeed_fail(run, "a record could not be claimed with nobody else reading");
 	}
-	if ((has_proc = lanefeed_name(run, NAMES_PROC, v->rec.proc_id, proc)) == -1 ||
-	    (has_ident = v->rec.ident_id == 0 ? 0 :
-	    lanefeed_name(run, NAMES_MODULE, v->rec.ident_id, ident)) == -1) {
-		free(msg);
-		return -1;
-	}
+	has_proc = lanefeed_name(msg + v->msg_len, v->rec.name_len, proc);
+	has_ident = lanefeed_name(msg + v->msg_len + v->rec.name_len, v->rec.ident_len, ident);
 	/* consumer_proc_name falls back to /proc/PID/comm; a pid from the
 	 * input must not make the result depend on the machine, so "?". */
 	struct fmt_record r = {
@@ -527,33 +503,22 @@ lanefeed_layout(struct lanefeed_run *run, const uint8_t *in, size_t n,
     struct lanefeed_stats *st)
 {
 	uint8_t head[LANEFEED_HEAD] = { 0 };
-	size_t names_len, img_len, off, first;
-	uint32_t procs, modules, k;
-	char *tab;
+	size_t img_len, off, first;
+	uint32_t k;
 
 	memcpy(head, in, n < sizeof(head) ? n : sizeof(head));
 	in += n < sizeof(head) ? n : sizeof(head);
 	n -= n < sizeof(head) ? n : sizeof(head);
 	k = head[0] % LANEFEED_SHIFTS;
 	run->size = UINT32_C(1) << (LANEFEED_SHIFT_MIN + k);
-	procs = head[1];
-	modules = head[2];
 	run->flags = head[3];
 	run->tail = lanefeed_get64(head + 8);
 	run->head = run->tail + lanefeed_get64(head + 16);
 	run->done = run->tail - lanefeed_get64(head + 24);
 	st->lane_size = run->size;
-	st->procs = procs;
-	st->modules = modules;
-	if (lanefeed_tables(&run->names, procs, modules) == -1 ||
-	    (run->hdr = lanefeed_lane_get(k)) == NULL)
+	if ((run->hdr = lanefeed_lane_get(k)) == NULL)
 		return lanefeed_fail(run, "out of memory");
 	run->data = (char *)(run->hdr + 1);
-	names_len = ((size_t)procs + modules) * sizeof(struct names_entry);
-	tab = (char *)run->names.meta;
-	memcpy(tab, in, n < names_len ? n : names_len);
-	in += n < names_len ? n : names_len;
-	n -= n < names_len ? n : names_len;
 	img_len = n < run->size ? n : run->size;
 	off = run->done & (run->size - 1);
 	first = img_len < run->size - off ? img_len : run->size - off;
@@ -589,28 +554,21 @@ lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st,
 		rc = lanefeed_drain(&run, st, each, arg);
 	fmt_buf_free(&run.text);
 	fmt_buf_free(&run.json);
-	free(run.names.meta);
 	return rc;
 }
 
-/* Start an empty lane and name tables to write an input with. */
+/* Start an empty lane to write an input with. */
 int
-lanefeed_build_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail,
-    uint32_t procs, uint32_t modules)
+lanefeed_build_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
 {
 	memset(b, 0, sizeof(*b));
-	if (shift < LANEFEED_SHIFT_MIN || shift >= LANEFEED_SHIFT_MIN + LANEFEED_SHIFTS ||
-	    procs > 255 || modules > 255) {
+	if (shift < LANEFEED_SHIFT_MIN || shift >= LANEFEED_SHIFT_MIN + LANEFEED_SHIFTS) {
 		errno = EINVAL;
 		return -1;
 	}
 	b->shift = shift;
-	if (lanefeed_tables(&b->names, procs, modules) == -1)
+	if ((b->hdr = lanefeed_lane(UINT32_C(1) << shift)) == NULL)
 		return -1;
-	if ((b->hdr = lanefeed_lane(UINT32_C(1) << shift)) == NULL) {
-		free(b->names.meta);
-		return -1;
-	}
 	/* Relaxed: nobody else sees the lane while it is built. */
 	atomic_store_explicit(&b->hdr->tail, tail, memory_order_relaxed);
 	atomic_store_explicit(&b->hdr->head, tail, memory_order_relaxed);
@@ -632,25 +590,20 @@ lanefeed_pack(const struct lanefeed_build *b, size_t *n)
 	uint64_t head = atomic_load_explicit(&b->hdr->head, memory_order_relaxed);
 	uint64_t done = atomic_load_explicit(&b->hdr->done, memory_order_relaxed);
 	uint64_t reader = atomic_load_explicit(&b->hdr->reader, memory_order_relaxed);
-	size_t names_len = ((size_t)b->names.proc_count + b->names.module_count) *
-	    sizeof(struct names_entry);
 	size_t img_len = head - done < size ? (size_t)(head - done) : size;
 	size_t off = done & (size - 1), first = img_len < size - off ? img_len : size - off;
-	uint8_t *out = calloc(1, LANEFEED_HEAD + names_len + img_len);
+	uint8_t *out = calloc(1, LANEFEED_HEAD + img_len);
 
 	if (out == NULL)
 		return NULL;
 	out[0] = (uint8_t)(b->shift - LANEFEED_SHIFT_MIN);
-	out[1] = (uint8_t)b->names.proc_count;
-	out[2] = (uint8_t)b->names.module_count;
 	out[3] = reader == LANEFEED_ME ? LANEFEED_HELD : 0;
 	lanefeed_put64(out + 8, tail);
 	lanefeed_put64(out + 16, head - tail);
 	lanefeed_put64(out + 24, tail - done);
-	memcpy(out + LANEFEED_HEAD, b->names.meta, names_len);
-	memcpy(out + LANEFEED_HEAD + names_len, b->w.data + off, first);
-	memcpy(out + LANEFEED_HEAD + names_len + first, b->w.data, img_len - first);
-	*n = LANEFEED_HEAD + names_len + img_len;
+	memcpy(out + LANEFEED_HEAD, b->w.data + off, first);
+	memcpy(out + LANEFEED_HEAD + first, b->w.data, img_len - first);
+	*n = LANEFEED_HEAD + img_len;
 	return out;
 }
 
@@ -659,7 +612,5 @@ void
 lanefeed_build_close(struct lanefeed_build *b)
 {
 	free(b->hdr);
-	free(b->names.meta);
 	b->hdr = NULL;
-	b->names.meta = NULL;
 }

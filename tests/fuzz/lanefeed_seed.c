@@ -4,14 +4,14 @@
  *   lanefeed-seed CORPUS REGRESS
  *
  * CORPUS gets the seed corpus: lanes written with lane_reserve,
- * lane_commit and lane_publish and names registered with names_register,
- * as the shim writes them (every geometry from the smallest ring to
- * 1 MiB, wrapped rings with a PAD, stderr and syslog records, split lines,
+ * lane_names_put, lane_commit and lane_publish, as the shim writes them
+ * (every geometry from the smallest ring to 1 MiB, wrapped rings with a PAD, stderr and syslog records, split lines,
  * escapes and UTF-8). REGRESS gets the hostile cases the test suite
  * replays, each a real lane with one thing made wrong, named gen-*: absurd
- * record sizes, absurd ids, head far past or behind tail, name entries
- * without a NUL, out-of-range header fields, a PAD in the wrong place, a
- * misaligned tail. Inputs the fuzzer found are kept there too, under
+ * record sizes, name lengths past the maximum or the record, head far
+ * past or behind tail, names with NULs and bytes that are not UTF-8,
+ * out-of-range header fields, a PAD in the wrong place, a misaligned
+ * tail. Inputs the fuzzer found are kept there too, under
  * other names. Exits 0, or 1 with a message when a file cannot be written.
  */
 #include <err.h>
@@ -26,7 +26,7 @@ struct seed_rec {
 	const char *msg;
 	size_t len;             /* 0: strlen(msg) */
 	uint8_t source, pri, flags;
-	uint16_t proc_id, ident_id;
+	const char *proc, *ident;
 };
 
 static const char *seed_dir;
@@ -54,7 +54,11 @@ static struct lane_rec *
 seed_try_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
 {
 	size_t len = r->len != 0 ? r->len : strlen(r->msg);
-	struct lane_rec *rec = lane_reserve(&b->w, (uint32_t)len);
+	struct lane_names nm;
+	struct lane_rec *rec;
+
+	lane_names_set(&nm, r->proc, r->ident);
+	rec = lane_reserve(&b->w, (uint32_t)len + lane_names_size(&nm));
 
 	if (rec == NULL)
 		return NULL;
@@ -64,9 +68,8 @@ seed_try_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
 	rec->pid = 4242;
 	rec->ts_ns = ts;
 	rec->tid = 4243;
-	rec->proc_id = r->proc_id;
-	rec->ident_id = r->ident_id;
 	memcpy(lane_rec_msg(rec), r->msg, len);
+	lane_names_put(rec, (uint32_t)len, &nm);
 	lane_commit(&b->w, rec);
 	return rec;
 }
@@ -82,42 +85,27 @@ seed_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
 	return rec;
 }
 
-/* Name every registering process 4242, as the records do, so that the
- * files are the same whoever writes them. */
-static void
-seed_claimers(struct lanefeed_build *b)
-{
-	for (int kind = NAMES_PROC; kind <= NAMES_MODULE; kind++) {
-		uint32_t count;
-		struct names_entry *tab = seg_names(&b->names, kind, &count);
-
-		for (uint32_t i = 0; i < count; i++)
-			if (tab[i].claimer != 0)
-				tab[i].claimer = 4242;
-	}
-}
-
-/* A lane of 1 << shift bytes from tail on, with a few names. */
+/* A lane of 1 << shift bytes from tail on. */
 static void
 seed_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
 {
-	if (lanefeed_build_open(b, shift, tail, 4, 8) == -1)
+	if (lanefeed_build_open(b, shift, tail) == -1)
 		err(1, "lane of shift %u", shift);
-	names_register(&b->names, NAMES_PROC, "demo");
-	names_register(&b->names, NAMES_PROC, "build-worker");
-	names_register(&b->names, NAMES_MODULE, "demo-worker");
-	names_register(&b->names, NAMES_MODULE, "cron\xc3\xa9");
-	seed_claimers(b);
 }
 
+#define SEED_P1 "demo"
+#define SEED_P2 "build-worker"
+#define SEED_I1 "demo-worker"
+#define SEED_I2 "cron\xc3\xa9"
+
 static const struct seed_rec seed_lines[] = {
-	{ "worker 2 counter: opening the till", 0, 0, 1 << 3 | 6, 0, 1, 0 },
-	{ "oven: flour is running low", 0, 1, 1 << 3 | 4, 0, 1, 1 },
-	{ "tab\there, escape \x1b[31mred\x1b[0m, backslash \\", 0, 0, 1 << 3 | 3, 0, 2, 0 },
-	{ "caf\xc3\xa9 \xe2\x80\xae bidi \xc2\x9b csi \xff\xfe bad", 0, 1, 16 << 3 | 2, 0, 2, 2 },
-	{ "nul\0inside", 11, 0, 1 << 3 | 6, 0, 1, 0 },
-	{ "first piece of a long line", 0, 0, 1 << 3 | 6, LANE_F_SPLIT, 1, 0 },
-	{ "mplog: 3 lines dropped: queue full", 0, 2, 1 << 3 | 4, 0, 0, 0 },
+	{ "worker 2 counter: opening the till", 0, 0, 1 << 3 | 6, 0, SEED_P1, NULL },
+	{ "oven: flour is running low", 0, 1, 1 << 3 | 4, 0, SEED_P1, SEED_I1 },
+	{ "tab\there, escape \x1b[31mred\x1b[0m, backslash \\", 0, 0, 1 << 3 | 3, 0, SEED_P2, NULL },
+	{ "caf\xc3\xa9 \xe2\x80\xae bidi \xc2\x9b csi \xff\xfe bad", 0, 1, 16 << 3 | 2, 0, SEED_P2, SEED_I2 },
+	{ "nul\0inside", 11, 0, 1 << 3 | 6, 0, SEED_P1, NULL },
+	{ "first piece of a long line", 0, 0, 1 << 3 | 6, LANE_F_SPLIT, SEED_P1, NULL },
+	{ "mplog: 3 lines dropped: queue full", 0, 2, 1 << 3 | 4, 0, NULL, NULL },
 };
 #define SEED_NLINES (sizeof(seed_lines) / sizeof(seed_lines[0]))
 
@@ -145,7 +133,7 @@ seed_corpus(void)
 	lanefeed_build_close(&b);
 
 	seed_open(&b, 6, 64 * 1000);
-	seed_put(&b, &(struct seed_rec){ "tiny ring record", 0, 0, 14, 0, 1, 0 }, ts);
+	seed_put(&b, &(struct seed_rec){ "tiny ring record", 0, 0, 14, 0, SEED_P1, NULL }, ts);
 	lane_publish(&b.w);
 	seed_write(&b, "seed-smallest-ring");
 	lanefeed_build_close(&b);
@@ -169,8 +157,8 @@ seed_corpus(void)
 	seed_open(&b, 20, 5 * 8);
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (char)('a' + i % 26);
-	seed_put(&b, &(struct seed_rec){ big, sizeof(big), 0, 14, LANE_F_SPLIT, 2, 0 }, ts);
-	seed_put(&b, &(struct seed_rec){ "end of the long line", 0, 0, 14, 0, 2, 0 }, ts + 1);
+	seed_put(&b, &(struct seed_rec){ big, sizeof(big), 0, 14, LANE_F_SPLIT, SEED_P2, NULL }, ts);
+	seed_put(&b, &(struct seed_rec){ "end of the long line", 0, 0, 14, 0, SEED_P2, NULL }, ts + 1);
 	lane_publish(&b.w);
 	seed_write(&b, "seed-long-1m");
 	lanefeed_build_close(&b);
@@ -184,7 +172,7 @@ seed_corpus(void)
 	lanefeed_build_close(&b);
 
 	seed_open(&b, 12, 0);
-	seed_write(&b, "seed-empty-with-names");
+	seed_write(&b, "seed-empty");
 	lanefeed_build_close(&b);
 }
 
@@ -212,8 +200,6 @@ seed_regress(void)
 {
 	struct lanefeed_build b;
 	struct lane_rec *mid;
-	struct names_entry *tab;
-	uint32_t count;
 
 	static const uint32_t sizes[] = { 0, 8, 31, 33, (uint32_t)LANE_REC_MAX + 1,
 	    UINT32_MAX, UINT32_MAX - 7, 4096 };
@@ -228,34 +214,30 @@ seed_regress(void)
 		lanefeed_build_close(&b);
 	}
 
+	/* Names longer than a name may be: damage. */
 	seed_three(&b, &mid);
-	mid->proc_id = 65535;
-	mid->ident_id = 65535;
+	mid->name_len = LANE_NAME_MAX + 1;
 	lane_publish(&b.w);
-	seed_write(&b, "gen-ids-past-the-tables");
+	seed_write(&b, "gen-name-length-past-the-maximum");
 	lanefeed_build_close(&b);
 
-	/* Ids of a claimed entry and of one past the table's last. */
+	/* Names of the longest length, longer than what the record holds
+	 * after its header: damage. */
 	seed_three(&b, &mid);
-	tab = seg_names(&b.names, NAMES_MODULE, &count);
-	/* Relaxed: the builder's own table. */
-	atomic_store_explicit(&tab[2].state, NAMES_CLAIMED, memory_order_relaxed);
-	mid->ident_id = 3;
-	mid->proc_id = 5;
+	mid->name_len = LANE_NAME_MAX;
+	mid->ident_len = LANE_NAME_MAX;
+	mid->size = (uint32_t)sizeof(*mid) + LANE_NAME_MAX;
 	lane_publish(&b.w);
-	seed_write(&b, "gen-ids-unpublished-and-one-past");
+	seed_write(&b, "gen-names-longer-than-the-record");
 	lanefeed_build_close(&b);
 
+	/* Names of NULs and bytes that are not UTF-8: read, escaped. */
 	seed_three(&b, &mid);
-	tab = seg_names(&b.names, NAMES_PROC, &count);
-	memset(tab[0].name, 'P', sizeof(tab[0].name));
-	tab = seg_names(&b.names, NAMES_MODULE, &count);
-	memset(tab[1].name, 0xff, sizeof(tab[1].name));
-	memset(tab[0].pad, 'X', sizeof(tab[0].pad));
-	mid->proc_id = 1;
-	mid->ident_id = 2;
+	memset(lane_rec_msg(mid) + mid->size - sizeof(*mid) - mid->name_len - mid->ident_len,
+	    0xff, mid->name_len);
+	lane_rec_msg(mid)[mid->size - sizeof(*mid) - 1] = '\0';
 	lane_publish(&b.w);
-	seed_write(&b, "gen-names-without-nul");
+	seed_write(&b, "gen-names-with-nul-and-bad-bytes");
 	lanefeed_build_close(&b);
 
 	seed_three(&b, &mid);
@@ -318,7 +300,7 @@ seed_regress(void)
 
 	/* A LOG record that fits what is published but runs past the end
 	 * of the ring (a writer puts a PAD there instead). */
-	if (lanefeed_build_open(&b, 12, 3 * 4096 - 32, 1, 1) == -1)
+	if (lanefeed_build_open(&b, 12, 3 * 4096 - 32) == -1)
 		err(1, "lane past the end");
 	mid = (struct lane_rec *)(b.w.data + 4096 - 32);
 	mid->size = 64;
@@ -328,7 +310,7 @@ seed_regress(void)
 	lanefeed_build_close(&b);
 
 	/* A tail that is not 8-byte aligned. */
-	if (lanefeed_build_open(&b, 12, 4096 + 3, 1, 1) == -1)
+	if (lanefeed_build_open(&b, 12, 4096 + 3) == -1)
 		err(1, "misaligned lane");
 	seed_put(&b, &seed_lines[0], 1);
 	lane_publish(&b.w);
@@ -337,9 +319,9 @@ seed_regress(void)
 
 	/* A record header in the last 8 bytes of the ring, where only a PAD
 	 * fits: the PAD before a wrapped record made a LOG record. */
-	if (lanefeed_build_open(&b, 8, 256 - 8, 0, 0) == -1)
+	if (lanefeed_build_open(&b, 8, 256 - 8) == -1)
 		err(1, "small lane");
-	seed_put(&b, &(struct seed_rec){ "x", 0, 0, 14, 0, 0, 0 }, 1);
+	seed_put(&b, &(struct seed_rec){ "x", 0, 0, 14, 0, NULL, NULL }, 1);
 	lane_publish(&b.w);
 	((struct lane_rec *)(b.w.data + 256 - 8))->type = LANE_REC_LOG;
 	seed_write(&b, "gen-header-across-the-end");

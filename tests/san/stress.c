@@ -2,7 +2,8 @@
  * stress.c - mplog's concurrency core as threads of one process, for
  * make tsan: ThreadSanitizer sees no race between processes, and
  * Criterion, which runs the unit tests, cannot run under it. The same
- * parts as test_heapring.c, test_lane.c and test_names.c race here, with
+ * parts as test_heapring.c and test_lane.c, and the shim's ident table,
+ * race here, with
  * the real protocols of the shim, its pipeline thread and mplogd.
  *
  * Every record is self-checking: writer id, length, sequence number, a
@@ -22,9 +23,10 @@
  *             The writer waits for room, the reader sleeps as the consumer
  *             and is woken by publishes, and gives bytes back (lane_done)
  *             only once it has copied a record, a batch at a time.
- *   names     four threads register names of one pool while a fifth looks
- *             every id up: a published entry always holds a whole name of
- *             the pool, and every id names what was registered.
+ *   idents    four threads add the idents of one pool (openlog) while a
+ *             fifth looks every index up (the pipeline): an index, once it
+ *             has a name, holds a whole ident of the pool, always the same
+ *             one; each ident gets one index, whoever adds it.
  *
  * Exit status 0 when everything holds, 1 with the failures on stderr; a
  * sanitizer report fails the run through the sanitizer's own exit code.
@@ -43,8 +45,8 @@
 #include <unistd.h>
 
 #include "heapring.h"
+#include "idents.h"
 #include "lane.h"
-#include "names.h"
 #include "procid.h"
 #include "seg.h"
 #include "hosts/checksum.h"
@@ -429,8 +431,7 @@ static void
 stress_lane(void)
 {
 	static struct ln_state st;
-	struct seg_params p = { .lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN,
-	    .proc_count = 4, .module_count = 4 };
+	struct seg_params p = { .lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN };
 	char name[SEG_PATH_MAX];
 	pthread_t tw, tr;
 
@@ -457,88 +458,77 @@ stress_lane(void)
 	seg_detach(&st.seg);
 }
 
-/* ---- names ---------------------------------------------------------- */
+/* ---- idents -------------------------------------------------------- */
 
-#define NM_POOL     12          /* each name at most once per registrar */
-#define NM_TABLE    64          /* >= NM_POOL * STRESS_WRITERS */
-#define NM_ROUNDS   200
+#define ID_POOL     12          /* each thread adds the whole pool */
+#define ID_ROUNDS   200
 
-struct nm_state {
-	struct seg seg;
+struct id_state {
 	_Atomic uint32_t done;
+	_Atomic uint32_t seen[IDENTS_MAX];      /* index -> pool entry + 1 */
 	uint64_t lookups;
 };
 
-struct nm_registrar {
-	struct nm_state *st;
-	uint32_t k;
-};
-
 static void
-nm_name(uint32_t i, char *buf, size_t len)
+id_name(uint32_t i, char *buf, size_t len)
 {
-	snprintf(buf, len, "module-%02u-%0*u", i, (int)(i % 20), i);
+	snprintf(buf, len, "ident-%02u-%0*u", i, (int)(i % 20), i);
+}
+
+/* One pool entry per index, whoever added it. */
+static void
+id_note(struct id_state *st, uint16_t idx, uint32_t entry)
+{
+	uint32_t expect = 0;
+
+	if (!atomic_compare_exchange_strong(&st->seen[idx], &expect, entry + 1) &&
+	    expect != entry + 1)
+		stress_fail("idents: index %u holds entries %u and %u", idx, expect - 1, entry);
 }
 
 static void *
-nm_registrar_main(void *arg)
+id_adder_main(void *arg)
 {
-	struct nm_registrar *r = arg;
-	char want[64], out[SEG_NAME_MAX];
+	struct id_state *st = arg;
+	char want[SEG_NAME_MAX];
+	const char *got;
 
-	for (uint32_t round = 0; round < NM_ROUNDS; round++) {
-		for (uint32_t n = 0; n < NM_POOL; n++) {
-			uint32_t i = (n + r->k * 7 + round) % NM_POOL, id;
+	for (uint32_t round = 0; round < ID_ROUNDS; round++)
+		for (uint32_t i = 0; i < ID_POOL; i++) {
+			uint16_t idx;
 
-			nm_name(i, want, sizeof(want));
-			id = names_register(&r->st->seg, NAMES_MODULE, want);
-			if (id == 0 || id > NM_TABLE) {
-				stress_fail("names: %s got id %u", want, id);
-				goto out;
+			id_name(i, want, sizeof(want));
+			idx = idents_add(want);
+			if (idx == 0 || (got = idents_get(idx)) == NULL || strcmp(got, want) != 0) {
+				stress_fail("idents: %s got index %u", want, idx);
+				continue;
 			}
-			if (names_lookup(&r->st->seg, NAMES_MODULE, id, out) == -1 ||
-			    strncmp(out, want, SEG_NAME_MAX - 1) != 0) {
-				stress_fail("names: id %u of %s names '%s'", id, want, out);
-				goto out;
-			}
+			id_note(st, idx, i);
 		}
-	}
-out:
-	/* Release pairs with the looker's acquire. */
-	atomic_fetch_add_explicit(&r->st->done, 1, memory_order_release);
+	atomic_fetch_add(&st->done, 1);
 	return NULL;
 }
 
-/* 1 if s is a name of the pool (as the table keeps it). */
-static int
-nm_in_pool(const char *s)
-{
-	char want[64];
-
-	for (uint32_t i = 0; i < NM_POOL; i++) {
-		nm_name(i, want, sizeof(want));
-		if (strncmp(s, want, SEG_NAME_MAX - 1) == 0 && strlen(s) < SEG_NAME_MAX)
-			return 1;
-	}
-	return 0;
-}
-
+/* Look every index up while the adders run: a name, when there is one,
+ * is a whole name of the pool. */
 static void *
-nm_looker_main(void *arg)
+id_looker_main(void *arg)
 {
-	struct nm_state *st = arg;
-	char out[SEG_NAME_MAX];
+	struct id_state *st = arg;
+	char want[SEG_NAME_MAX];
 	int last;
 
 	do {
-		last = atomic_load_explicit(&st->done, memory_order_acquire) == STRESS_WRITERS;
-		for (uint32_t id = 1; id <= NM_TABLE; id++) {
-			if (names_lookup(&st->seg, NAMES_MODULE, id, out) == -1)
-				continue;       /* claimed, not yet published */
-			if (!nm_in_pool(out)) {
-				stress_fail("names: id %u holds '%s'", id, out);
-				return NULL;
-			}
+		last = atomic_load(&st->done) == STRESS_WRITERS;
+		for (uint32_t idx = 1; idx < 4 * ID_POOL * STRESS_WRITERS; idx++) {
+			const char *got = idents_get((uint16_t)idx);
+			uint32_t i;
+
+			if (got == NULL)
+				continue;
+			if (sscanf(got, "ident-%02u-", &i) != 1 || i >= ID_POOL ||
+			    (id_name(i, want, sizeof(want)), strcmp(got, want) != 0))
+				stress_fail("idents: index %u holds '%s'", idx, got);
 			st->lookups++;
 		}
 	} while (!last);
@@ -546,38 +536,25 @@ nm_looker_main(void *arg)
 }
 
 static void
-stress_names(void)
+stress_idents(void)
 {
-	static struct nm_state st;
-	struct seg_params p = { .lane_count = 1, .lane_size = SEG_LANE_SIZE_MIN,
-	    .proc_count = 4, .module_count = NM_TABLE };
-	struct nm_registrar r[STRESS_WRITERS];
+	static struct id_state st;
 	pthread_t t[STRESS_WRITERS], tl;
-	char name[SEG_PATH_MAX];
 
-	snprintf(name, sizeof(name), "/mplog-stress-%d-names", (int)getpid());
-	if (seg_create(&st.seg, name, &p) == -1) {
-		stress_fail("seg_create %s: %s", name, strerror(errno));
-		return;
-	}
-	shm_unlink(name);
-	if (pthread_create(&tl, NULL, nm_looker_main, &st) != 0) {
+	if (pthread_create(&tl, NULL, id_looker_main, &st) != 0) {
 		stress_fail("pthread_create failed");
 		exit(1);
 	}
-	for (uint32_t k = 0; k < STRESS_WRITERS; k++) {
-		r[k] = (struct nm_registrar){ &st, k };
-		if (pthread_create(&t[k], NULL, nm_registrar_main, &r[k]) != 0) {
+	for (uint32_t k = 0; k < STRESS_WRITERS; k++)
+		if (pthread_create(&t[k], NULL, id_adder_main, &st) != 0) {
 			stress_fail("pthread_create failed");
 			exit(1);
 		}
-	}
 	for (uint32_t k = 0; k < STRESS_WRITERS; k++)
 		pthread_join(t[k], NULL);
 	pthread_join(tl, NULL);
-	printf("stress: names: %d threads x %d rounds of %d names, %" PRIu64
-	    " lookups meanwhile\n", STRESS_WRITERS, NM_ROUNDS, NM_POOL, st.lookups);
-	seg_detach(&st.seg);
+	printf("stress: idents: %d threads x %d rounds of %d idents, %" PRIu64
+	    " lookups meanwhile\n", STRESS_WRITERS, ID_ROUNDS, ID_POOL, st.lookups);
 }
 
 int
@@ -586,7 +563,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	stress_heapring();
 	stress_lane();
-	stress_names();
+	stress_idents();
 	if (atomic_load(&stress_failures) != 0) {
 		fprintf(stderr, "stress: %d failures\n", atomic_load(&stress_failures));
 		return 1;
