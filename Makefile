@@ -164,11 +164,12 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # The code under test gets libFuzzer's coverage; the reading harness and
 # its checks (lanefeed.c) only the sanitizers, so that its byte-by-byte
 # checks neither slow the fuzzer down nor count as coverage.
-FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c
+FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
+                  sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
-FUZZ_HDRS     = $(wildcard shm/*.h) sinks/fmt.h tests/fuzz/lanefeed.h
+FUZZ_HDRS     = $(wildcard shm/*.h) $(wildcard sinks/*.h) tests/fuzz/lanefeed.h
 
 .PHONY: fuzz fuzz-seed
 fuzz:

@@ -90,13 +90,11 @@ consumer_open(struct consumer *c, const char *name, const struct seg_params *par
 }
 
 /*
- * Flush every sink, then give the bytes of every record claimed so far
- * back to the writers: each claimed record has been written, or (a sink
- * failing) sits in that sink's bounded retry buffer. Only we move tail in
- * the lanes we hold, and every record we claimed went to the sinks before
- * this call.
+ * Each claimed record has been written, or (a sink failing) sits in that
+ * sink's bounded retry buffer. Only we move tail in the lanes we hold,
+ * and every record we claimed went to the sinks before this call.
  */
-static void
+void
 consumer_flush(struct consumer *c)
 {
 	for (size_t i = 0; i < c->nsinks; i++)
@@ -320,6 +318,21 @@ consumer_hold(struct consumer *c, struct lane_hdr *hdr)
 	return lane_seize(hdr, r, c->me) == 0;
 }
 
+/*
+ * Did a reader that is not us claim records of hdr and not deliver them
+ * (an mplogd killed between the two)? Holding the lane then rewinds tail
+ * to done, and they are read again, even if nothing new is published.
+ */
+static int
+consumer_undelivered(const struct consumer *c, struct lane_hdr *hdr)
+{
+	/* Relaxed: a hint; consumer_hold() and lane_peek() order what they
+	 * read. */
+	return lane_reader(hdr) != c->me &&
+	    atomic_load_explicit(&hdr->done, memory_order_relaxed) <
+	    atomic_load_explicit(&hdr->tail, memory_order_relaxed);
+}
+
 /* Look at lane i's first record; 1 when there is one in *cand. */
 static int
 consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
@@ -327,7 +340,7 @@ consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 	struct lane_hdr *hdr = seg_lane(&c->seg, i);
 	char *data = (char *)(hdr + 1);
 
-	if (lane_used(hdr) == 0 || !consumer_hold(c, hdr))
+	if ((lane_used(hdr) == 0 && !consumer_undelivered(c, hdr)) || !consumer_hold(c, hdr))
 		return 0;
 	for (int tries = 0; tries < 4; tries++) {
 		int r = lane_peek(hdr, data, c->seg.lane_size, &cand->view);

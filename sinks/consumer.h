@@ -84,6 +84,10 @@ size_t consumer_step(struct consumer *c, int drain);
  * load they then make no wake-up system call. */
 void consumer_sleep(struct consumer *c);
 
+/* Write out every sink, then give the bytes of every record claimed so
+ * far back to the writers (each is written, or held by a failing sink). */
+void consumer_flush(struct consumer *c);
+
 /* SIGHUP: open every file sink again (logrotate's create mode). */
 void consumer_reopen(struct consumer *c);
 

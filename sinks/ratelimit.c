@@ -73,5 +73,5 @@ void
 ratelimit_free(struct ratelimit *rl)
 {
 	free(rl->lanes);
-	rl->lanes = NULL;
+	memset(rl, 0, sizeof(*rl));     /* off, as before ratelimit_init */
 }

@@ -1,6 +1,6 @@
 /*
- * fuzz_lane.c - libFuzzer target: any bytes, laid out as a lane and its
- * name tables (tests/fuzz/lanefeed.h), read as mplogd reads them. Built
+ * fuzz_lane.c - libFuzzer target: any bytes, laid out as the lanes of a
+ * segment (tests/fuzz/lanefeed.h), read by mplogd's own consumer. Built
  * with AddressSanitizer and UndefinedBehaviorSanitizer by `make fuzz`; a
  * crash, an out-of-bounds read, undefined behaviour, a timeout (a loop) or
  * a broken check of lanefeed_read is a finding.
@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lanefeed_stats st;
 	char why[512];
 
-	if (lanefeed_read(data, size, &st, NULL, NULL, why, sizeof(why)) == -1) {
+	if (lanefeed_read(data, size, &st, why, sizeof(why)) == -1) {
 		fprintf(stderr, "lanefeed: %s\n", why);
 		abort();
 	}

@@ -1,4 +1,4 @@
-/* lanefeed.c - one lane and its name tables from bytes, read as mplogd does. */
+/* lanefeed.c - lanes from bytes, read by mplogd's own consumer. */
 #include "lanefeed.h"
 
 #include <errno.h>
@@ -6,17 +6,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#include "snap.h"
+#include "consumer.h"
 
-/* Everything one read allocates, freed in one place. */
-struct lanefeed_run {
-	struct lane_hdr *hdr;
+#define LANEFEED_WINDOW_NS (50 * 1000000LL)      /* the consumer's reorder window */
+#define LANEFEED_RATE_BURST 3                      /* with LANEFEED_RATE */
+
+/* One consumer per ring size, kept between reads: creating a segment
+ * for every input would cost more than reading it. Only the bytes the
+ * last input wrote are zeroed again (the consumer writes no ring byte). */
+static struct lanefeed_kept {
+	struct consumer c;
+	int open;
+	size_t off[LANEFEED_LANES], len[LANEFEED_LANES];  /* last images, wrapping */
+} lanefeed_kept[LANEFEED_SHIFTS];
+
+/* The two sinks' descriptors (text, JSON): memory files read back. */
+static int lanefeed_fds[2] = { -1, -1 };
+static struct lanefeed_out {
 	char *data;
+	size_t len, cap;
+} lanefeed_out[2];
+
+/* Everything one read needs. */
+struct lanefeed_run {
+	struct lanefeed_kept *k;
 	uint32_t size;
-	uint64_t tail, head, done;
-	uint32_t flags;
-	struct fmt_buf text, json;
+	uint32_t flags;         /* the first section's */
+	uint32_t lanes;         /* sections laid out */
+	uint64_t head[LANEFEED_LANES];
 	char *why;
 	size_t whylen;
 };
@@ -43,10 +63,23 @@ lanefeed_get64(const uint8_t *p)
 	return v;
 }
 
+static uint32_t
+lanefeed_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static void
 lanefeed_put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void
+lanefeed_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
@@ -62,34 +95,58 @@ lanefeed_lane(uint32_t size)
 	return hdr;
 }
 
-/*
- * One lane per ring size, kept between reads: zeroing a fresh megabyte
- * for every input would cost more than reading it. Only the bytes the
- * last input wrote are zeroed again (the reader writes no ring byte).
- */
-static struct {
-	struct lane_hdr *hdr;
-	size_t off, len;        /* the last image: from off, len bytes, wrapping */
-} lanefeed_lanes[LANEFEED_SHIFTS];
-
-/* The kept lane of 1 << (LANEFEED_SHIFT_MIN + k) bytes, all zero. */
-static struct lane_hdr *
-lanefeed_lane_get(uint32_t k)
+/* A sink of format kind writing to a memory file; 0 or -1. */
+static int
+lanefeed_sink(struct sink *s, enum fmt_kind kind, int *fd)
 {
-	uint32_t size = UINT32_C(1) << (LANEFEED_SHIFT_MIN + k);
-	struct lane_hdr *hdr = lanefeed_lanes[k].hdr;
-	size_t off = lanefeed_lanes[k].off, len = lanefeed_lanes[k].len;
-	size_t first = len < size - off ? len : size - off;
-	char *data;
+	struct sink_spec spec = { .kind = SINK_FILE, .format = kind, .level = 7,
+	    .color = SINK_COLOR_NEVER, .target = strdup("-") };
+	char why[256];
 
-	if (hdr == NULL)
-		return lanefeed_lanes[k].hdr = lanefeed_lane(size);
-	data = (char *)(hdr + 1);
-	memset(hdr, 0, sizeof(*hdr));
-	memset(data + off, 0, first);
-	memset(data, 0, len - first);
-	lanefeed_lanes[k].len = 0;
-	return hdr;
+	if (*fd == -1)
+		*fd = memfd_create(kind == FMT_TEXT ? "lanefeed-text" : "lanefeed-json", MFD_CLOEXEC);
+	if (*fd == -1 || spec.target == NULL)
+		return -1;
+	return sink_open(s, &spec, *fd, why, sizeof(why));
+}
+
+/* The kept consumer of ring size 1 << (LANEFEED_SHIFT_MIN + k), its
+ * lanes zero again; NULL when it cannot be made. */
+static struct lanefeed_kept *
+lanefeed_consumer(uint32_t k)
+{
+	struct lanefeed_kept *kept = &lanefeed_kept[k];
+	uint32_t size = UINT32_C(1) << (LANEFEED_SHIFT_MIN + k);
+	struct seg_params p = { .lane_count = LANEFEED_LANES, .lane_size = size, .level = 7 };
+	char name[SEG_PATH_MAX];
+	pid_t owner;
+
+	if (!kept->open) {
+		snprintf(name, sizeof(name), "/mplog-lanefeed-%d-%u", (int)getpid(), k);
+		if (consumer_open(&kept->c, name, &p, &owner) == -1)
+			return NULL;
+		shm_unlink(name);
+		kept->c.sinks = calloc(2, sizeof(struct sink));
+		if (kept->c.sinks == NULL || lanefeed_sink(&kept->c.sinks[0], FMT_TEXT,
+		    &lanefeed_fds[0]) == -1 || lanefeed_sink(&kept->c.sinks[1], FMT_JSON,
+		    &lanefeed_fds[1]) == -1)
+			return NULL;
+		kept->c.nsinks = 2;
+		kept->c.window_ns = LANEFEED_WINDOW_NS;
+		kept->c.flush_ns = INT64_MAX;
+		kept->open = 1;
+	}
+	for (uint32_t i = 0; i < LANEFEED_LANES; i++) {
+		struct lane_hdr *hdr = seg_lane(&kept->c.seg, i);
+		char *data = (char *)(hdr + 1);
+		size_t first = kept->len[i] < size - kept->off[i] ? kept->len[i] : size - kept->off[i];
+
+		memset(hdr, 0, sizeof(*hdr));
+		memset(data + kept->off[i], 0, first);
+		memset(data, 0, kept->len[i] - first);
+		kept->len[i] = 0;
+	}
+	return kept;
 }
 
 /*
@@ -303,258 +360,166 @@ lanefeed_json_bad(const char *line, size_t n)
 	return j.p == j.end ? NULL : "has bytes after the object";
 }
 
-/* A name the record carries (len bytes at p, its copy), cut at a NUL as
- * consumer_name does; 1 when not empty. */
-static int
-lanefeed_name(const char *p, uint8_t len, char out[SEG_NAME_MAX])
+/* Lay one section out as lane i; the bytes it took, or 0 at the end. */
+static size_t
+lanefeed_section(struct lanefeed_run *run, uint32_t i, const uint8_t *in, size_t n)
 {
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return out[0] != '\0';
+	uint8_t h[LANEFEED_HEAD] = { 0 };
+	struct lane_hdr *hdr = seg_lane(&run->k->c.seg, i);
+	char *data = (char *)(hdr + 1);
+	size_t img, off, first, took;
+	uint64_t tail, done;
+
+	memcpy(h, in, n < sizeof(h) ? n : sizeof(h));
+	took = n < sizeof(h) ? n : sizeof(h);
+	img = lanefeed_get32(h + 4);
+	if (img == 0 || img > n - took)
+		img = n - took;
+	took += img;
+	if (img > run->size)
+		img = run->size;
+	tail = lanefeed_get64(h + 8);
+	run->head[i] = tail + lanefeed_get64(h + 16);
+	done = tail - lanefeed_get64(h + 24);
+	off = done & (run->size - 1);
+	first = img < run->size - off ? img : run->size - off;
+	memcpy(data + off, in + LANEFEED_HEAD, first);
+	memcpy(data, in + LANEFEED_HEAD + first, img - first);
+	run->k->off[i] = off;
+	run->k->len[i] = img;
+	/* Relaxed: nobody else maps the segment. */
+	atomic_store_explicit(&hdr->tail, tail, memory_order_relaxed);
+	atomic_store_explicit(&hdr->head, run->head[i], memory_order_relaxed);
+	atomic_store_explicit(&hdr->done, done, memory_order_relaxed);
+	atomic_store_explicit(&hdr->reader, (h[1] & LANEFEED_HELD) ? run->k->c.me : 0,
+	    memory_order_relaxed);
+	return took;
 }
 
-/* Format r in both formats and check each line. */
+/* Lay the input out (see lanefeed.h for the layout). */
 static int
-lanefeed_format(struct lanefeed_run *run, const struct fmt_record *r,
-    struct lanefeed_stats *st)
+lanefeed_layout(struct lanefeed_run *run, const uint8_t *in, size_t n)
 {
-	const char *bad;
+	uint32_t k = (n > 0 ? in[0] : 0) % LANEFEED_SHIFTS;
+	size_t took;
 
-	run->text.len = 0;
-	run->json.len = 0;
-	if (fmt_record(&run->text, FMT_TEXT, r) == -1 ||
-	    fmt_record(&run->json, FMT_JSON, r) == -1)
-		return lanefeed_fail(run, "fmt_record failed: %s", strerror(errno));
-	if ((bad = lanefeed_text_bad(run->text.data, run->text.len)) != NULL)
-		return lanefeed_fail(run, "text line %s: %.*s", bad,
-		    (int)(run->text.len > 200 ? 200 : run->text.len), run->text.data);
-	if ((bad = lanefeed_json_bad(run->json.data, run->json.len)) != NULL)
-		return lanefeed_fail(run, "JSON line %s: %.*s", bad,
-		    (int)(run->json.len > 200 ? 200 : run->json.len), run->json.data);
-	st->text_bytes += run->text.len;
-	st->json_bytes += run->json.len;
+	run->size = UINT32_C(1) << (LANEFEED_SHIFT_MIN + k);
+	run->flags = n > 1 ? in[1] : 0;
+	if ((run->k = lanefeed_consumer(k)) == NULL)
+		return lanefeed_fail(run, "no consumer: %s", strerror(errno));
+	do {
+		took = lanefeed_section(run, run->lanes, in, n);
+		in += took;
+		n -= took;
+		run->lanes++;
+	} while (n > 0 && run->lanes < LANEFEED_LANES);
 	return 0;
 }
 
-/* The record of v: check the view, copy, consume, look up, format. */
+/* Check every line the sink of fd wrote with bad; its line count in
+ * *lines; the bytes kept in out. */
 static int
-lanefeed_record(struct lanefeed_run *run, const struct lane_view *v, uint64_t t0,
-    struct lanefeed_stats *st, lanefeed_each_fn *each, void *arg)
+lanefeed_lines(struct lanefeed_run *run, int fd, struct lanefeed_out *out,
+    const char *(*bad)(const char *, size_t), const char *what, uint64_t *lines)
 {
-	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX];
-	int has_proc, has_ident;
-	char *msg;
+	off_t len = lseek(fd, 0, SEEK_END);
+	const char *p, *end, *nl, *why;
 
-	uint32_t names = (uint32_t)v->rec.name_len + v->rec.ident_len;
-
-	if (v->rec.type != LANE_REC_LOG || v->rec.size < sizeof(struct lane_rec) + names ||
-	    v->rec.name_len > LANE_NAME_MAX || v->rec.ident_len > LANE_NAME_MAX ||
-	    v->msg_len != v->rec.size - sizeof(struct lane_rec) - names ||
-	    v->msg_len > LANE_MSG_MAX)
-		return lanefeed_fail(run, "view of type %u, size %u, length %u, names %u",
-		    v->rec.type, v->rec.size, v->msg_len, names);
-	if (v->msg < run->data + sizeof(struct lane_rec) || v->msg > run->data + run->size ||
-	    v->msg_len + names > (size_t)(run->data + run->size - v->msg))
-		return lanefeed_fail(run, "message or names outside the ring");
-	if (v->next - v->pos != lane_rec_span(v->msg_len + names) ||
-	    v->next - t0 > run->head - t0)
-		return lanefeed_fail(run, "view from %llu to %llu, head %llu",
-		    (unsigned long long)v->pos, (unsigned long long)v->next,
-		    (unsigned long long)run->head);
-	/* As consumer_emit: copy out of the ring, then claim. */
-	if ((msg = malloc(v->msg_len + names > 0 ? v->msg_len + names : 1)) == NULL)
-		return lanefeed_fail(run, "out of memory");
-	memcpy(msg, v->msg, v->msg_len + names);
-	if (lane_claim(run->hdr, v) == -1) {
-		free(msg);
-		return lanefeed_fail(run, "a record could not be claimed with nobody else reading");
+	*lines = 0;
+	out->len = 0;
+	if (len >= 0 && (size_t)len + 1 > out->cap) {
+		free(out->data);
+		out->cap = (size_t)len + 1;
+		if ((out->data = malloc(out->cap)) == NULL)
+			out->cap = 0;
 	}
-	has_proc = lanefeed_name(msg + v->msg_len, v->rec.name_len, proc);
-	has_ident = lanefeed_name(msg + v->msg_len + v->rec.name_len, v->rec.ident_len, ident);
-	/* consumer_proc_name falls back to /proc/PID/comm; a pid from the
-	 * input must not make the result depend on the machine, so "?". */
-	struct fmt_record r = {
-		.ts_ns = v->rec.ts_ns, .pid = v->rec.pid, .tid = v->rec.tid,
-		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
-		.severity = v->rec.pri & 7, .proc = has_proc ? proc : "?",
-		.ident = has_ident ? ident : NULL, .msg = msg, .msg_len = v->msg_len,
-		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
-	};
-	/* A snapshot is formatted as consumer_snap does; one that does not
-	 * add up is skipped. */
-	char *text = NULL;
-
-	if (v->rec.flags & LANE_F_SNAP) {
-		int n;
-
-		if ((text = malloc(LANE_MSG_MAX + 1)) == NULL)
-			return lanefeed_fail(run, "out of memory");
-		n = snap_format(msg, v->msg_len, text, LANE_MSG_MAX + 1);
-		if (n == -1) {
-			free(text);
-			free(msg);
-			st->records++;
-			return 0;
-		}
-		r.msg = text;
-		r.msg_len = (size_t)n;
+	if (len < 0 || out->data == NULL ||
+	    pread(fd, out->data, (size_t)len, 0) != len || ftruncate(fd, 0) == -1 ||
+	    lseek(fd, 0, SEEK_SET) != 0)
+		return lanefeed_fail(run, "reading the %s sink back: %s", what, strerror(errno));
+	out->len = (size_t)len;
+	out->data[len] = '\0';
+	for (p = out->data, end = p + len; p < end; p = nl + 1, (*lines)++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return lanefeed_fail(run, "%s output ends without a newline", what);
+		if ((why = bad(p, (size_t)(nl + 1 - p))) != NULL)
+			return lanefeed_fail(run, "%s line %s: %.*s", what, why,
+			    (int)(nl - p > 200 ? 200 : nl - p), p);
 	}
-	int rc = lanefeed_format(run, &r, st);
-
-	if (rc == 0 && each != NULL)
-		each(&r, arg);
-	free(text);
-	free(msg);
-	st->records++;
-	return rc;
-}
-
-/* Skip damage as consumer_damaged does; the lane is then empty. */
-static int
-lanefeed_damage(struct lanefeed_run *run, const struct lane_view *v, uint64_t t1,
-    struct lanefeed_stats *st)
-{
-	if (v->pos != t1 || v->next != run->head)
-		return lanefeed_fail(run, "damage at %llu resuming at %llu; tail %llu, head %llu",
-		    (unsigned long long)v->pos, (unsigned long long)v->next,
-		    (unsigned long long)t1, (unsigned long long)run->head);
-	if (st->damaged > 0)
-		return lanefeed_fail(run, "damage again after skipping to head");
-	if (lane_claim(run->hdr, v) == -1)
-		return lanefeed_fail(run, "damage could not be skipped with nobody else reading");
-	st->damaged++;
 	return 0;
 }
 
-/* Hold the reading side as consumer_hold does (the holder is us or
- * nobody: no /proc lookup for a holder the input names). */
+/* Run the consumer as mplogd's loop does, with a bound: a step inside
+ * the reorder window unless the input asks to drain only, then steps
+ * that drain, then the flush that gives the bytes back. */
 static int
-lanefeed_hold(struct lanefeed_run *run)
+lanefeed_consume(struct lanefeed_run *run)
 {
-	uint64_t r = lane_reader(run->hdr);
-
-	if (r == LANEFEED_ME)
-		return 0;
-	if (r != 0)
-		return lanefeed_fail(run, "reader %llx before the read", (unsigned long long)r);
-	if (lane_seize(run->hdr, 0, LANEFEED_ME) == -1 || lane_reader(run->hdr) != LANEFEED_ME)
-		return lanefeed_fail(run, "could not seize a lane nobody held");
-	/* Relaxed: this thread alone touches the lane. */
-	if (atomic_load_explicit(&run->hdr->tail, memory_order_relaxed) != run->done)
-		return lanefeed_fail(run, "seizing did not rewind tail to done");
-	return 0;
-}
-
-/* Peek and claim while the lane has records; see lanefeed.h. */
-static int
-lanefeed_drain(struct lanefeed_run *run, struct lanefeed_stats *st,
-    lanefeed_each_fn *each, void *arg)
-{
+	struct consumer *c = &run->k->c;
 	/* Every record and PAD moves tail on by 8 bytes at least, within one
-	 * ring's worth of published bytes; damage moves it to head once. */
-	uint64_t bound = run->size / 8 + 4;
+	 * ring's worth of published bytes per lane; damage moves it to head
+	 * (a retry at most four times a look). */
+	uint64_t bound = (uint64_t)LANEFEED_LANES * run->size / 8 / CONSUMER_STEP_MAX + 8;
+	uint64_t steps = 0;
 
-	if (lanefeed_hold(run) == -1)
-		return -1;
-	for (uint64_t steps = 0;; steps++) {
-		struct lane_view v;
-		uint64_t t0, t1;
-		int r;
-
-		if (steps > bound)
+	ratelimit_free(&c->rate);
+	if ((run->flags & LANEFEED_RATE) &&
+	    ratelimit_init(&c->rate, LANEFEED_LANES, LANEFEED_RATE_BURST, 1000000000LL) == -1)
+		return lanefeed_fail(run, "rate limit: %s", strerror(errno));
+	if (!(run->flags & LANEFEED_DRAIN))
+		consumer_step(c, 0);
+	while (consumer_step(c, 1) > 0)
+		if (++steps > bound)
 			return lanefeed_fail(run, "still reading after %llu steps",
 			    (unsigned long long)steps);
-		/* As consumer_peek: nothing to do while lane_used says so. */
-		if (lane_used(run->hdr) == 0)
-			break;
-		/* Relaxed: this thread alone touches the lane. */
-		t0 = atomic_load_explicit(&run->hdr->tail, memory_order_relaxed);
-		memset(&v, 0, sizeof(v));
-		r = lane_peek(run->hdr, run->data, run->size, &v);
-		t1 = atomic_load_explicit(&run->hdr->tail, memory_order_relaxed);
-		if (t1 - t0 > run->head - t0)
-			return lanefeed_fail(run, "peek moved tail past head");
-		if (r == 0) {
-			if (t1 != run->head)
-				return lanefeed_fail(run, "empty with tail %llu, head %llu",
-				    (unsigned long long)t1, (unsigned long long)run->head);
-			break;
-		}
-		if (r == -1) {
-			if (lanefeed_damage(run, &v, t1, st) == -1)
-				return -1;
-			continue;
-		}
-		if (r != 1)
-			return lanefeed_fail(run, "lane_peek returned %d", r);
-		if (v.pos != t1)
-			return lanefeed_fail(run, "view not at tail");
-		if (lanefeed_record(run, &v, t1, st, each, arg) == -1)
-			return -1;
+	consumer_flush(c);
+	for (uint32_t i = 0; i < run->lanes; i++) {
+		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+
+		if (lane_used(hdr) != 0)
+			return lanefeed_fail(run, "lane %u: %llu bytes left unread", i,
+			    (unsigned long long)lane_used(hdr));
+		/* Relaxed: this thread alone touches the segment. done only
+		 * grows: it stays past tail when the input put it there. */
+		if (atomic_load_explicit(&hdr->done, memory_order_relaxed) <
+		    atomic_load_explicit(&hdr->tail, memory_order_relaxed))
+			return lanefeed_fail(run, "lane %u: claimed but not given back", i);
 	}
-	/* As consumer_flush: every claimed record is delivered. */
-	lane_done(run->hdr, atomic_load_explicit(&run->hdr->tail, memory_order_relaxed));
 	return 0;
 }
 
-/* Lay the input out in run (see lanefeed.h for the layout). */
-static int
-lanefeed_layout(struct lanefeed_run *run, const uint8_t *in, size_t n,
-    struct lanefeed_stats *st)
-{
-	uint8_t head[LANEFEED_HEAD] = { 0 };
-	size_t img_len, off, first;
-	uint32_t k;
-
-	memcpy(head, in, n < sizeof(head) ? n : sizeof(head));
-	in += n < sizeof(head) ? n : sizeof(head);
-	n -= n < sizeof(head) ? n : sizeof(head);
-	k = head[0] % LANEFEED_SHIFTS;
-	run->size = UINT32_C(1) << (LANEFEED_SHIFT_MIN + k);
-	run->flags = head[3];
-	run->tail = lanefeed_get64(head + 8);
-	run->head = run->tail + lanefeed_get64(head + 16);
-	run->done = run->tail - lanefeed_get64(head + 24);
-	st->lane_size = run->size;
-	if ((run->hdr = lanefeed_lane_get(k)) == NULL)
-		return lanefeed_fail(run, "out of memory");
-	run->data = (char *)(run->hdr + 1);
-	img_len = n < run->size ? n : run->size;
-	off = run->done & (run->size - 1);
-	first = img_len < run->size - off ? img_len : run->size - off;
-	memcpy(run->data + off, in, first);
-	memcpy(run->data, in + first, img_len - first);
-	lanefeed_lanes[k].off = off;
-	lanefeed_lanes[k].len = img_len;
-	/* Relaxed: the lane is this thread's alone. */
-	atomic_store_explicit(&run->hdr->tail, run->tail, memory_order_relaxed);
-	atomic_store_explicit(&run->hdr->head, run->head, memory_order_relaxed);
-	atomic_store_explicit(&run->hdr->done, run->done, memory_order_relaxed);
-	atomic_store_explicit(&run->hdr->reader,
-	    (run->flags & LANEFEED_HELD) != 0 ? LANEFEED_ME : 0, memory_order_relaxed);
-	return 0;
-}
-
-/* Lay the input out and read it as the consumer does. */
 int
-lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st,
-    lanefeed_each_fn *each, void *arg, char *why, size_t whylen)
+lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why, size_t whylen)
 {
-	struct lanefeed_run run;
-	int rc;
+	struct lanefeed_run run = { .why = why, .whylen = whylen };
+	uint64_t records, damaged, text_lines, json_lines;
 
-	memset(&run, 0, sizeof(run));
 	memset(st, 0, sizeof(*st));
-	run.why = why;
-	run.whylen = whylen;
 	if (whylen > 0)
 		why[0] = '\0';
-	rc = lanefeed_layout(&run, in, n, st);
-	if (rc == 0)
-		rc = lanefeed_drain(&run, st, each, arg);
-	fmt_buf_free(&run.text);
-	fmt_buf_free(&run.json);
-	return rc;
+	if (lanefeed_layout(&run, in, n) == -1)
+		return -1;
+	records = run.k->c.records;
+	damaged = run.k->c.damaged;
+	if (lanefeed_consume(&run) == -1 ||
+	    lanefeed_lines(&run, lanefeed_fds[0], &lanefeed_out[0], lanefeed_text_bad, "text",
+	    &text_lines) == -1 ||
+	    lanefeed_lines(&run, lanefeed_fds[1], &lanefeed_out[1], lanefeed_json_bad, "JSON",
+	    &json_lines) == -1)
+		return -1;
+	st->damaged = run.k->c.damaged - damaged;
+	/* Each damage report is a record of mplogd's own. */
+	st->records = run.k->c.records - records - st->damaged;
+	st->lane_size = run.size;
+	st->lanes = run.lanes;
+	st->text_bytes = lanefeed_out[0].len;
+	st->json = lanefeed_out[1].data;
+	st->json_len = lanefeed_out[1].len;
+	if (text_lines != json_lines || text_lines != run.k->c.records - records)
+		return lanefeed_fail(&run, "%llu records delivered, %llu text lines, %llu JSON lines",
+		    (unsigned long long)(run.k->c.records - records),
+		    (unsigned long long)text_lines, (unsigned long long)json_lines);
+	return 0;
 }
 
 /* Start an empty lane to write an input with. */
@@ -597,7 +562,8 @@ lanefeed_pack(const struct lanefeed_build *b, size_t *n)
 	if (out == NULL)
 		return NULL;
 	out[0] = (uint8_t)(b->shift - LANEFEED_SHIFT_MIN);
-	out[3] = reader == LANEFEED_ME ? LANEFEED_HELD : 0;
+	out[1] = (uint8_t)((reader == LANEFEED_ME ? LANEFEED_HELD : 0) | b->flags);
+	lanefeed_put32(out + 4, (uint32_t)img_len);
 	lanefeed_put64(out + 8, tail);
 	lanefeed_put64(out + 16, head - tail);
 	lanefeed_put64(out + 24, tail - done);

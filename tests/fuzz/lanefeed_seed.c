@@ -15,11 +15,16 @@
  * other names. Exits 0, or 1 with a message when a file cannot be written.
  */
 #include <err.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lanefeed.h"
+#include "snap.h"
 
 /* One record written as the shim writes it. */
 struct seed_rec {
@@ -31,21 +36,33 @@ struct seed_rec {
 
 static const char *seed_dir;
 
+/* Write the nb built lanes, one section each, as input name in seed_dir. */
+static void
+seed_write_lanes(const struct lanefeed_build *b, size_t nb, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
+	if ((f = fopen(path, "wb")) == NULL)
+		err(1, "%s", path);
+	for (size_t i = 0; i < nb; i++) {
+		size_t n;
+		uint8_t *in = lanefeed_pack(&b[i], &n);
+
+		if (in == NULL || fwrite(in, 1, n, f) != n)
+			err(1, "%s", path);
+		free(in);
+	}
+	if (fclose(f) != 0)
+		err(1, "%s", path);
+}
+
 /* Write the built lane as input name in seed_dir. */
 static void
 seed_write(const struct lanefeed_build *b, const char *name)
 {
-	char path[4096];
-	size_t n;
-	uint8_t *in = lanefeed_pack(b, &n);
-	FILE *f;
-
-	if (in == NULL)
-		err(1, "%s", name);
-	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
-	if ((f = fopen(path, "wb")) == NULL || fwrite(in, 1, n, f) != n || fclose(f) != 0)
-		err(1, "%s", path);
-	free(in);
+	seed_write_lanes(b, 1, name);
 }
 
 /* Reserve, fill and commit one record; its header, still writable, or
@@ -93,6 +110,7 @@ seed_open(struct lanefeed_build *b, uint32_t shift, uint64_t tail)
 		err(1, "lane of shift %u", shift);
 }
 
+#define SEED_RING (UINT64_C(1) << 18)  /* the smallest lane, seeds' ring */
 #define SEED_P1 "demo"
 #define SEED_P2 "build-worker"
 #define SEED_I1 "demo-worker"
@@ -109,6 +127,90 @@ static const struct seed_rec seed_lines[] = {
 };
 #define SEED_NLINES (sizeof(seed_lines) / sizeof(seed_lines[0]))
 
+/* A syslog record of printf-style call fmt, as the shim sends it: a
+ * snapshot (shm/snap.h) with its format copied in, for mplogd to format. */
+static void
+seed_snap(struct lanefeed_build *b, uint64_t ts, const char *fmt, ...)
+{
+	char snap[4096];
+	struct lane_names nm;
+	struct lane_rec *rec;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = snap_take(snap, sizeof(snap), fmt, 0, ENOENT, ap, NULL);
+	va_end(ap);
+	if (n < 0)
+		errx(1, "no snapshot of \"%s\"", fmt);
+	lane_names_set(&nm, SEED_P1, SEED_I2);
+	if ((rec = lane_reserve(&b->w, (uint32_t)n + lane_names_size(&nm))) == NULL)
+		errx(1, "a snapshot does not fit in its seed lane");
+	rec->source = LANE_SRC_SYSLOG;
+	rec->pri = 3 << 3 | 5;
+	rec->flags = LANE_F_SNAP;
+	rec->pid = 4242;
+	rec->ts_ns = ts;
+	rec->tid = 4243;
+	memcpy(lane_rec_msg(rec), snap, (size_t)n);
+	lane_names_put(rec, (uint32_t)n, &nm);
+	lane_commit(&b->w, rec);
+}
+
+/* Snapshots of every conversion snap_take takes, with flags, widths,
+ * precisions, lengths and positions. */
+static void
+seed_snaps(void)
+{
+	struct lanefeed_build b;
+	uint64_t ts = UINT64_C(1795000000000000000);
+	int n = 0;
+
+	seed_open(&b, 18, 4096);
+	seed_snap(&b, ts++, "ints %d %i %u %o %x %X %c %%", -42, 7, 42u, 8u, 255u, 255u, 'z');
+	seed_snap(&b, ts++, "lengths %hhd %hd %ld %lld %jd %zu %td %hhu %lu",
+	    (signed char)-1, (short)-2, -3L, -4LL, (intmax_t)-5, (size_t)6, (ptrdiff_t)7,
+	    (unsigned char)200, 9UL);
+	seed_snap(&b, ts++, "flags [%-6d] [%+d] [% d] [%#o] [%#x] [%06d] [%-+8.3d]",
+	    1, 2, 3, 8u, 255u, 4, 5);
+	seed_snap(&b, ts++, "stars [%*d] [%-*d] [%.*s] [%*.*s]", 6, 1, 6, 2, 3, "abcdef",
+	    8, 2, "xyz");
+	seed_snap(&b, ts++, "floats %f %e %E %g %G %a %A %.3f %10.2e %Lf", 3.25, 1e-9,
+	    2e300, 0.0001, 1e20, 1.5, -2.5, 2.0 / 3, 12345.678, (long double)1.25);
+	seed_snap(&b, ts++, "strings [%s] [%10s] [%-10s] [%.2s] [%s]", "plain", "right",
+	    "left", "cut", "caf\xc3\xa9 \x1b[31m");
+	seed_snap(&b, ts++, "pointer %p and null %p", (void *)&n, (void *)NULL);
+	seed_snap(&b, ts++, "errno %m, then %d", 5);
+	seed_snap(&b, ts++, "positions %2$s %1$d %3$c", 10, "two", 'c');
+	seed_snap(&b, ts++, "no conversion at all, a newline\n");
+	lane_publish(&b.w);
+	seed_write(&b, "seed-snapshots");
+	lanefeed_build_close(&b);
+}
+
+/* Three lanes whose records interleave in time: the merge orders them;
+ * once with the rate limit on. */
+static void
+seed_lanes(void)
+{
+	struct lanefeed_build b[3];
+	uint64_t ts = UINT64_C(1795000000000000000);
+
+	for (int rate = 0; rate < 2; rate++) {
+		for (uint32_t l = 0; l < 3; l++) {
+			seed_open(&b[l], 18, (uint64_t)l * 4096 * 5 + 64 * l);
+			for (uint32_t i = 0; i < SEED_NLINES; i++)
+				seed_put(&b[l], &seed_lines[(i + l) % SEED_NLINES], ts + 3 * i + l);
+			lane_publish(&b[l].w);
+		}
+		b[1].flags = LANEFEED_HELD;
+		b[0].flags = rate ? LANEFEED_RATE : LANEFEED_DRAIN;
+		seed_write_lanes(b, 3, rate ? "seed-three-lanes-rate-limited" : "seed-three-lanes");
+		for (uint32_t l = 0; l < 3; l++)
+			lanefeed_build_close(&b[l]);
+	}
+}
+
 /* The real lanes of the seed corpus. */
 static void
 seed_corpus(void)
@@ -117,33 +219,33 @@ seed_corpus(void)
 	uint64_t ts = UINT64_C(1795000000000000000);
 	char big[8192];
 
-	seed_open(&b, 12, 3 * 4096 + 128);
+	seed_open(&b, 18, 3 * 4096 + 128);
 	for (size_t i = 0; i < SEED_NLINES; i++)
 		seed_put(&b, &seed_lines[i], ts + i);
 	lane_publish(&b.w);
-	seed_write(&b, "seed-mixed-4k");
+	seed_write(&b, "seed-mixed");
 	lanefeed_build_close(&b);
 
 	/* Near the end of the ring: the second record goes after a PAD. */
-	seed_open(&b, 12, 7 * 4096 + 4096 - 48);
+	seed_open(&b, 18, 8 * SEED_RING - 48);
 	for (size_t i = 0; i < 3; i++)
 		seed_put(&b, &seed_lines[i], ts + i);
 	lane_publish(&b.w);
-	seed_write(&b, "seed-wrapped-4k");
+	seed_write(&b, "seed-wrapped");
 	lanefeed_build_close(&b);
 
-	seed_open(&b, 6, 64 * 1000);
+	seed_open(&b, 19, 64 * 1000);
 	seed_put(&b, &(struct seed_rec){ "tiny ring record", 0, 0, 14, 0, SEED_P1, NULL }, ts);
 	lane_publish(&b.w);
-	seed_write(&b, "seed-smallest-ring");
+	seed_write(&b, "seed-512k-one-record");
 	lanefeed_build_close(&b);
 
-	seed_open(&b, 10, 0);
-	for (size_t i = 0; i < 24; i++)
+	seed_open(&b, 18, 0);
+	for (size_t i = 0; i < SEED_RING / 32; i++)
 		if (seed_try_put(&b, &seed_lines[i % 3], ts + i) == NULL)
 			break;
 	lane_publish(&b.w);
-	seed_write(&b, "seed-full-1k");
+	seed_write(&b, "seed-full");
 	lanefeed_build_close(&b);
 
 	/* The real geometries: the smallest lane mplogd makes, and 1 MiB. */
@@ -164,14 +266,14 @@ seed_corpus(void)
 	lanefeed_build_close(&b);
 
 	/* Committed but unpublished records: the reader sees none. */
-	seed_open(&b, 12, 4096);
+	seed_open(&b, 18, 4096);
 	seed_put(&b, &seed_lines[0], ts);
 	lane_publish(&b.w);
 	seed_put(&b, &seed_lines[1], ts + 1);
 	seed_write(&b, "seed-unpublished-tail");
 	lanefeed_build_close(&b);
 
-	seed_open(&b, 12, 0);
+	seed_open(&b, 18, 0);
 	seed_write(&b, "seed-empty");
 	lanefeed_build_close(&b);
 }
@@ -180,7 +282,7 @@ seed_corpus(void)
 static void
 seed_three(struct lanefeed_build *b, struct lane_rec **mid)
 {
-	seed_open(b, 12, 2 * 4096 + 256);
+	seed_open(b, 18, 2 * 4096 + 256);
 	seed_put(b, &seed_lines[0], 1);
 	*mid = seed_put(b, &seed_lines[1], 2);
 	seed_put(b, &seed_lines[2], 3);
@@ -282,15 +384,21 @@ seed_regress(void)
 	lanefeed_build_close(&b);
 
 	/* Reading side states: records claimed by a dead holder but not
-	 * delivered (done behind tail: read again after seizing), the same
+	 * delivered (done behind tail: read again after seizing, even all
+	 * of them with nothing published since), the same
 	 * lane still held (not read again), and done past tail and head. */
 	seed_three(&b, &mid);
 	lane_publish(&b.w);
 	/* Relaxed: the builder's own lane. */
 	atomic_store_explicit(&b.hdr->tail,
-	    2 * 4096 + 256 + lane_rec_span((uint32_t)strlen(seed_lines[0].msg)),
-	    memory_order_relaxed);
+	    2 * 4096 + 256 + lane_rec_span((uint32_t)(strlen(seed_lines[0].msg) +
+	    strlen(seed_lines[0].proc))), memory_order_relaxed);
 	seed_write(&b, "gen-claimed-not-delivered");
+	/* All of them claimed, none delivered, nothing published since. */
+	uint64_t claimed = atomic_load_explicit(&b.hdr->tail, memory_order_relaxed);
+	atomic_store_explicit(&b.hdr->tail, b.w.head, memory_order_relaxed);
+	seed_write(&b, "gen-all-claimed-none-delivered");
+	atomic_store_explicit(&b.hdr->tail, claimed, memory_order_relaxed);
 	atomic_store_explicit(&b.hdr->reader, LANEFEED_ME, memory_order_relaxed);
 	seed_write(&b, "gen-claimed-not-delivered-held");
 	atomic_store_explicit(&b.hdr->reader, 0, memory_order_relaxed);
@@ -300,17 +408,17 @@ seed_regress(void)
 
 	/* A LOG record that fits what is published but runs past the end
 	 * of the ring (a writer puts a PAD there instead). */
-	if (lanefeed_build_open(&b, 12, 3 * 4096 - 32) == -1)
+	if (lanefeed_build_open(&b, 18, 3 * SEED_RING - 32) == -1)
 		err(1, "lane past the end");
-	mid = (struct lane_rec *)(b.w.data + 4096 - 32);
+	mid = (struct lane_rec *)(b.w.data + SEED_RING - 32);
 	mid->size = 64;
 	mid->type = LANE_REC_LOG;
-	seed_head_at(&b, 3 * 4096 + 32);
+	seed_head_at(&b, 3 * SEED_RING + 32);
 	seed_write(&b, "gen-record-past-the-ring-end");
 	lanefeed_build_close(&b);
 
 	/* A tail that is not 8-byte aligned. */
-	if (lanefeed_build_open(&b, 12, 4096 + 3) == -1)
+	if (lanefeed_build_open(&b, 18, 4096 + 3) == -1)
 		err(1, "misaligned lane");
 	seed_put(&b, &seed_lines[0], 1);
 	lane_publish(&b.w);
@@ -319,11 +427,11 @@ seed_regress(void)
 
 	/* A record header in the last 8 bytes of the ring, where only a PAD
 	 * fits: the PAD before a wrapped record made a LOG record. */
-	if (lanefeed_build_open(&b, 8, 256 - 8) == -1)
-		err(1, "small lane");
+	if (lanefeed_build_open(&b, 18, SEED_RING - 8) == -1)
+		err(1, "lane at the end");
 	seed_put(&b, &(struct seed_rec){ "x", 0, 0, 14, 0, NULL, NULL }, 1);
 	lane_publish(&b.w);
-	((struct lane_rec *)(b.w.data + 256 - 8))->type = LANE_REC_LOG;
+	((struct lane_rec *)(b.w.data + SEED_RING - 8))->type = LANE_REC_LOG;
 	seed_write(&b, "gen-header-across-the-end");
 	lanefeed_build_close(&b);
 }
@@ -335,6 +443,8 @@ main(int argc, char **argv)
 		errx(2, "usage: lanefeed-seed CORPUS REGRESS");
 	seed_dir = argv[1];
 	seed_corpus();
+	seed_snaps();
+	seed_lanes();
 	seed_dir = argv[2];
 	seed_regress();
 	return 0;
