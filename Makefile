@@ -171,7 +171,7 @@ FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_HDRS     = $(wildcard shm/*.h) $(wildcard sinks/*.h) tests/fuzz/lanefeed.h
 
-.PHONY: fuzz fuzz-seed
+.PHONY: fuzz fuzz-seed fuzz-cov
 fuzz:
 	@scripts/setup-deps fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz-lane
@@ -186,6 +186,21 @@ $(FUZZ_DIR)/fuzz-lane: tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
 	    -o $(FUZZ_DIR)/lanefeed.o
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    tests/fuzz/fuzz_lane.c $(FUZZ_UNDER_TEST) $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+
+# Line coverage of the code under test by the seeds, the regression
+# inputs and what earlier runs found, through clang's source coverage.
+FUZZ_COV = $(FUZZ_DIR)/cov
+fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_lane.c tests/fuzz/replay.c
+	@scripts/setup-deps fuzz
+	@mkdir -p $(FUZZ_COV) $(FUZZ_DIR)/corpus
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping \
+	    -o $(FUZZ_COV)/replay tests/fuzz/replay.c tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) \
+	    -lbsd -lpthread
+	LLVM_PROFILE_FILE=$(FUZZ_COV)/replay.profraw $(FUZZ_COV)/replay \
+	    tests/fuzz/corpus/* tests/fuzz/corpus-regress/* $$(find $(FUZZ_DIR)/corpus -type f)
+	llvm-profdata-14 merge -o $(FUZZ_COV)/replay.profdata $(FUZZ_COV)/replay.profraw
+	llvm-cov-14 report $(FUZZ_COV)/replay -instr-profile=$(FUZZ_COV)/replay.profdata \
+	    $(FUZZ_UNDER_TEST)
 
 fuzz-seed: $(FUZZ_DIR)/lanefeed-seed
 	@mkdir -p tests/fuzz/corpus tests/fuzz/corpus-regress
