@@ -24,16 +24,29 @@
  *   P:N:TEXT       fprintf(stderr, "%*s\n", N, TEXT): TEXT right-aligned in
  *                  N columns, and a newline; it must return their length
  *   R:PATH         freopen(PATH, "w", stderr), which must keep fd 2
+ *   m:             print "mono=NS", CLOCK_MONOTONIC now, to stdout
+ *   d:FD:TEXT      dup2(2, FD), one write(FD, TEXT), close(FD); the soft
+ *                  limit on descriptors is raised to the hard one first
+ *                  when FD is past it
+ *   L:N:TEXT       N write(2, TEXT) calls; print "longest=NS", the longest
+ *   I:TEXT         TEXT through the old names: _IO_fputs(TEXT, stderr),
+ *                  _IO_putc('\n', stderr), _IO_fprintf(stderr, "%s\n", TEXT)
+ *                  and _IO_fwrite(TEXT) plus _IO_putc('\n'), each found with
+ *                  dlsym (a program built against old glibc binds them so)
  * First it writes "say pid=PID tid=TID\n" to stdout; a write or writev
  * that returns the wrong count or changes errno prints a line starting
  * "FAIL" to stdout. Exits 0, or 2 for a directive it does not know.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -43,6 +56,10 @@
 #include "decode.h"
 
 #define SAY_ERRNO 4242
+#define SAY_IDENTS 4096       /* openlog idents kept reachable */
+
+static char *say_idents[SAY_IDENTS];
+static unsigned say_nidents;
 
 /* One write(2) of n bytes, checked. */
 static void
@@ -141,6 +158,91 @@ say_vfork(const char *text, size_t n)
 		;
 }
 
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+static int64_t
+say_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* dup2(2, fd), one write of text to fd, close it. */
+static int
+say_dup_write(const char *arg)
+{
+	char *end, *text;
+	long fd = strtol(arg, &end, 10);
+	struct rlimit lim;
+	size_t n;
+
+	if (*end != ':' || fd < 3 || fd > 65535)
+		return 2;
+	text = decode_escapes(end + 1, &n);
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && (rlim_t)fd >= lim.rlim_cur) {
+		lim.rlim_cur = lim.rlim_max;    /* descriptors that high exist only so */
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	if (dup2(2, (int)fd) != fd || write((int)fd, text, n) != (ssize_t)n)
+		printf("FAIL dup2 to %ld and write: %s\n", fd, strerror(errno));
+	close((int)fd);
+	free(text);
+	return 0;
+}
+
+/* n writes of text; the longest one's duration to stdout. */
+static int
+say_longest(const char *arg)
+{
+	char *end, *text;
+	long v = strtol(arg, &end, 10);
+	int64_t longest = 0;
+	size_t n;
+
+	if (*end != ':' || v < 1)
+		return 2;
+	text = decode_escapes(end + 1, &n);
+	for (long k = 0; k < v; k++) {
+		int64_t t0 = say_mono(), t;
+
+		say_write(text, n);
+		if ((t = say_mono() - t0) > longest)
+			longest = t;
+	}
+	printf("longest=%lld\n", (long long)longest);
+	fflush(stdout);
+	free(text);
+	return 0;
+}
+
+/* text through the _IO_ names old binaries call. */
+static int
+say_old_names(const char *arg)
+{
+	int (*io_fputs)(const char *, FILE *) = (int (*)(const char *, FILE *))
+	    dlsym(RTLD_DEFAULT, "_IO_fputs");
+	int (*io_putc)(int, FILE *) = (int (*)(int, FILE *))dlsym(RTLD_DEFAULT, "_IO_putc");
+	int (*io_fprintf)(FILE *, const char *, ...) = (int (*)(FILE *, const char *, ...))
+	    dlsym(RTLD_DEFAULT, "_IO_fprintf");
+	size_t (*io_fwrite)(const void *, size_t, size_t, FILE *) =
+	    (size_t (*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_DEFAULT, "_IO_fwrite");
+	size_t n;
+	char *text = decode_escapes(arg, &n);
+
+	if (io_fputs == NULL || io_putc == NULL || io_fprintf == NULL || io_fwrite == NULL) {
+		printf("FAIL an _IO_ name is not defined\n");
+		free(text);
+		return 0;
+	}
+	if (io_fputs(text, stderr) < 0 || io_putc('\n', stderr) != '\n' ||
+	    io_fprintf(stderr, "%s\n", text) != (int)n + 1 ||
+	    io_fwrite(text, 1, n, stderr) != n || io_putc('\n', stderr) != '\n')
+		printf("FAIL an _IO_ call returned the wrong value\n");
+	free(text);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -220,8 +322,25 @@ main(int argc, char **argv)
 			free(text);
 			break;
 		case 'o':
-			/* openlog keeps the pointer: the ident is never freed. */
-			openlog(decode_escapes(a + 2, &n), 0, LOG_USER);
+			/* openlog keeps the pointer: the ident is never freed,
+			 * and kept reachable (a leak checker would say so). */
+			say_idents[say_nidents % SAY_IDENTS] = decode_escapes(a + 2, &n);
+			openlog(say_idents[say_nidents++ % SAY_IDENTS], 0, LOG_USER);
+			break;
+		case 'm':
+			printf("mono=%lld\n", (long long)say_mono());
+			fflush(stdout);
+			break;
+		case 'd':
+			if (say_dup_write(a + 2) != 0)
+				return 2;
+			break;
+		case 'L':
+			if (say_longest(a + 2) != 0)
+				return 2;
+			break;
+		case 'I':
+			say_old_names(a + 2);
 			break;
 		default:
 			if (say_stdio(a) != 0)
