@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "ratelimit.h"
+#include "sink.h"
 #include "sinkspec.h"
 
 TestSuite(sinks, .init = harness_setup, .fini = harness_teardown);
@@ -625,4 +626,66 @@ Test(sinks, rate_limit_replaces_a_flood_with_a_count, .timeout = TEST_TIMEOUT(60
 		if (strcmp(recs[i].source, "mplog") == 0)
 			cr_assert(recs[i].pid == s.pid[0] || recs[i].pid == s.pid[1],
 			    "the count is from pid %ld, no child", recs[i].pid);
+}
+
+/*
+ * An output that cannot be written (here /dev/full: the disk is full)
+ * holds up to SINK_BUF_MAX bytes of records; the records after that are
+ * discarded and counted. Once writing works again, what was held is
+ * written in order, mplogd says so and reports the count, and held plus
+ * discarded is every record put.
+ */
+Test(sinks, a_full_disk_holds_16_mib_then_counts_what_it_discards, .timeout = TEST_TIMEOUT(60))
+{
+	char *path = harness_file("full.log"), *errpath = harness_file("full.err");
+	char why[256], msg[128];
+	struct sink_spec spec = { .kind = SINK_FILE, .format = FMT_TEXT, .level = 7,
+	    .color = SINK_COLOR_NEVER, .target = strdup("-") };
+	struct sink s;
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC), saved = dup(2), errfd;
+	size_t put = 0, kept = 0, lost = 0, n;
+	char *log, *err, *p;
+
+	cr_assert(fd != -1 && saved != -1 && spec.target != NULL);
+	errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(errfd != -1 && dup2(errfd, 2) == 2);
+	cr_assert_eq(sink_open(&s, &spec, fd, why, sizeof(why)), 0, "%s", why);
+	/* 40 MiB of records, flushing (and failing) along the way. */
+	for (put = 0; put < 40 * 1024 * 1024 / 100; put++) {
+		struct fmt_record r = { .ts_ns = 1, .pid = 1, .tid = 1, .facility = 1,
+		    .severity = 6, .proc = "p", .msg = msg };
+
+		r.msg_len = (size_t)snprintf(msg, sizeof(msg), "record %09zu %060d", put, 0);
+		sink_put(&s, &r);
+		cr_assert_leq(s.buf.len, SINK_BUF_MAX + 200, "held past the bound");
+		if (sink_full(&s))
+			cr_assert_eq(sink_flush(&s), -1, "/dev/full took bytes");
+	}
+	cr_assert(s.failing);
+	/* The disk has room again. */
+	int file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(file != -1 && dup2(file, fd) == fd);
+	close(file);
+	cr_assert_eq(sink_flush(&s), 0);
+	sink_close(&s);
+	fflush(stderr);
+	cr_assert(dup2(saved, 2) == 2);
+	close(saved);
+	close(errfd);
+	close(fd);
+	log = harness_read_file(path, &n);
+	cr_assert_geq(n, SINK_BUF_MAX, "%zu bytes held", n);
+	for (p = log; (p = strstr(p, " record ")) != NULL; p++) {
+		cr_assert_eq(atol(p + 8), (long)kept, "record %zu out of order", kept);
+		kept++;
+	}
+	err = harness_read_file(errpath, NULL);
+	p = strstr(err, "output: writing again\n");
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_not_null(strstr(err, "output: No space left on device"), "%s", err);
+	cr_assert_eq(sscanf(p, "%*[^\n]\n%*[^:]: output: %zu records lost", &lost), 1, "%s", err);
+	cr_assert_gt(lost, 0);
+	cr_assert_eq(kept + lost, put, "%zu kept and %zu lost of %zu", kept, lost, put);
+	free(log);
+	free(err);
 }
