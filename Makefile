@@ -137,7 +137,7 @@ TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c preload/idents.c
 # leaves to glibc, and without optimisation, which would take half a minute.
 SNAP_CORPUS = $(BUILD)/obj/gen/snapcases.o
 
-$(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) $(SHM_SRC)) $(SNAP_CORPUS) \
+$(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) sinks/catchall.c $(SHM_SRC)) $(SNAP_CORPUS) \
           $(patsubst %.c,$(BUILD)/obj/test-%.o,$(TEST_PRELOAD_SRC))
 	$(CC) $(SANFLAGS) -o $@ $^ -lcriterion -lbsd -ldl -lpthread
 
@@ -165,46 +165,74 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # its checks (lanefeed.c) only the sanitizers, so that its byte-by-byte
 # checks neither slow the fuzzer down nor count as coverage.
 FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
-                  sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c
+                  sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
+                  sinks/catchall.c shm/laneout.c preload/lines.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_HDRS     = $(wildcard shm/*.h) $(wildcard sinks/*.h) tests/fuzz/lanefeed.h
 
 .PHONY: fuzz fuzz-seed fuzz-cov
+# Each target: the lanes (FUZZ_SECONDS), snapshots and the catch-all
+# reader (a quarter of it each), on its seeds, regression inputs and what
+# earlier runs found.
+FUZZ_TARGETS = lane snap catchall
 fuzz:
 	@scripts/setup-deps fuzz
-	@$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz-lane
-	@mkdir -p $(FUZZ_DIR)/corpus
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
+	@mkdir -p $(FUZZ_TARGETS:%=$(FUZZ_DIR)/corpus-%)
 	$(FUZZ_DIR)/fuzz-lane -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	    -max_len=16384 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ \
-	    $(FUZZ_DIR)/corpus tests/fuzz/corpus tests/fuzz/corpus-regress
+	    -max_len=16384 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/lane- \
+	    $(FUZZ_DIR)/corpus-lane tests/fuzz/corpus tests/fuzz/corpus-regress
+	$(FUZZ_DIR)/fuzz-snap -max_total_time=$$(($(FUZZ_SECONDS) / 4)) -timeout=10 \
+	    -max_len=4096 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/snap- \
+	    $(FUZZ_DIR)/corpus-snap tests/fuzz/corpus-snap
+	$(FUZZ_DIR)/fuzz-catchall -max_total_time=$$(($(FUZZ_SECONDS) / 4)) -timeout=30 \
+	    -max_len=16384 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/catchall- \
+	    $(FUZZ_DIR)/corpus-catchall tests/fuzz/corpus-catchall
 
-$(FUZZ_DIR)/fuzz-lane: tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
+$(FUZZ_DIR)/lanefeed.o: tests/fuzz/lanefeed.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c tests/fuzz/lanefeed.c \
-	    -o $(FUZZ_DIR)/lanefeed.o
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz-lane $(FUZZ_DIR)/fuzz-catchall: $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_%.c \
+    $(FUZZ_DIR)/lanefeed.o $(FUZZ_UNDER_TEST) $(FUZZ_HDRS)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
-	    tests/fuzz/fuzz_lane.c $(FUZZ_UNDER_TEST) $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+	    $< $(FUZZ_UNDER_TEST) $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+
+$(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c shm/snap.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    tests/fuzz/fuzz_snap.c shm/snap.c
 
 # Line coverage of the code under test by the seeds, the regression
 # inputs and what earlier runs found, through clang's source coverage.
 FUZZ_COV = $(FUZZ_DIR)/cov
-fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_lane.c tests/fuzz/replay.c
+fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_lane.c tests/fuzz/fuzz_catchall.c \
+    tests/fuzz/replay.c
 	@scripts/setup-deps fuzz
-	@mkdir -p $(FUZZ_COV) $(FUZZ_DIR)/corpus
+	@mkdir -p $(FUZZ_COV) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/corpus-%)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping \
-	    -o $(FUZZ_COV)/replay tests/fuzz/replay.c tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) \
+	    -o $(FUZZ_COV)/replay-lane tests/fuzz/replay.c tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) \
 	    -lbsd -lpthread
-	LLVM_PROFILE_FILE=$(FUZZ_COV)/replay.profraw $(FUZZ_COV)/replay \
-	    tests/fuzz/corpus/* tests/fuzz/corpus-regress/* $$(find $(FUZZ_DIR)/corpus -type f)
-	llvm-profdata-14 merge -o $(FUZZ_COV)/replay.profdata $(FUZZ_COV)/replay.profraw
-	llvm-cov-14 report $(FUZZ_COV)/replay -instr-profile=$(FUZZ_COV)/replay.profdata \
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping \
+	    -o $(FUZZ_COV)/replay-catchall tests/fuzz/replay.c tests/fuzz/fuzz_catchall.c \
+	    $(FUZZ_LIB_SRC) -lbsd -lpthread
+	LLVM_PROFILE_FILE=$(FUZZ_COV)/lane.profraw $(FUZZ_COV)/replay-lane \
+	    tests/fuzz/corpus/* tests/fuzz/corpus-regress/* $$(find $(FUZZ_DIR)/corpus-lane -type f)
+	LLVM_PROFILE_FILE=$(FUZZ_COV)/catchall.profraw $(FUZZ_COV)/replay-catchall \
+	    tests/fuzz/corpus-catchall/* $$(find $(FUZZ_DIR)/corpus-catchall -type f)
+	llvm-profdata-14 merge -o $(FUZZ_COV)/replay.profdata $(FUZZ_COV)/lane.profraw \
+	    $(FUZZ_COV)/catchall.profraw
+	llvm-cov-14 report $(FUZZ_COV)/replay-lane -object $(FUZZ_COV)/replay-catchall \
+	    -instr-profile=$(FUZZ_COV)/replay.profdata \
 	    $(FUZZ_UNDER_TEST)
 
 fuzz-seed: $(FUZZ_DIR)/lanefeed-seed
-	@mkdir -p tests/fuzz/corpus tests/fuzz/corpus-regress
-	$(FUZZ_DIR)/lanefeed-seed tests/fuzz/corpus tests/fuzz/corpus-regress
+	@mkdir -p tests/fuzz/corpus tests/fuzz/corpus-regress tests/fuzz/corpus-snap \
+	    tests/fuzz/corpus-catchall
+	$(FUZZ_DIR)/lanefeed-seed tests/fuzz/corpus tests/fuzz/corpus-regress \
+	    tests/fuzz/corpus-snap tests/fuzz/corpus-catchall
 
 $(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)

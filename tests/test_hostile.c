@@ -42,6 +42,7 @@
 
 #include "fuzz/lanefeed.h"
 #include "pri.h"
+#include "snap.h"
 #include "harness.h"
 #include "lane.h"
 #include "need.h"
@@ -121,6 +122,71 @@ Test(hostile, fuzz_regression_inputs_and_seeds_replay_cleanly, .timeout = TEST_T
 
 	cr_assert_gt(n, 0, "no regression inputs");
 	cr_assert_gt(hostile_each_file("tests/fuzz/corpus", hostile_replay), 0, "no seeds");
+}
+
+/* A snapshot input: formatted within its buffer, and a smaller buffer
+ * gets a prefix of the text (as the fuzz target checks); a seed, made by
+ * snap_take, formats. */
+static void
+hostile_snap(const char *path, const char *name)
+{
+	static char out[LANE_MSG_MAX + 1], small[17];
+	size_t n;
+	char *in = harness_read_file(path, &n);
+	int full = snap_format(in, n, out, sizeof(out));
+	int cut = snap_format(in, n, small, sizeof(small));
+	int want = full < (int)sizeof(small) ? full : (int)sizeof(small);
+
+	cr_assert(full >= -1 && full <= (int)sizeof(out), "%s: %d", name, full);
+	if (strncmp(name, "snap-", 5) == 0)
+		cr_assert_geq(full, 0, "%s: a seed does not format", name);
+	if (full != -1)
+		cr_assert(cut <= want && cut >= want - 1 && memcmp(out, small, (size_t)cut) == 0,
+		    "%s: %d bytes, %d into %zu", name, full, cut, sizeof(small));
+	free(in);
+}
+
+/* A catch-all input through mplogd's catch-all reader and consumer, with
+ * every check holding; a seed with a newline gives records. */
+static void
+hostile_catchall(const char *path, const char *name)
+{
+	struct lanefeed_stats st;
+	char why[512];
+	size_t n;
+	uint8_t *in = hostile_slurp(path, &n);
+
+	cr_assert(lanefeed_catchall(in, n, &st, why, sizeof(why)) == 0, "%s: %s", path, why);
+	if (n > 2 && memchr(in + 2, '\n', n - 2) != NULL)
+		cr_assert_gt(st.records, 0, "%s: no record", name);
+	cr_assert_eq(st.damaged, 0, "%s: damage", name);
+	free(in);
+}
+
+/* The snapshot and catch-all targets' seeds and findings replay cleanly. */
+Test(hostile, fuzz_snapshot_and_catchall_inputs_replay_cleanly, .timeout = TEST_TIMEOUT(120))
+{
+	cr_assert_gt(hostile_each_file("tests/fuzz/corpus-snap", hostile_snap), 0, "no snapshots");
+	cr_assert_gt(hostile_each_file("tests/fuzz/corpus-catchall", hostile_catchall), 0,
+	    "no catch-all inputs");
+}
+
+/* The catch-all reader, fed the seeds, logs each of their lines: the
+ * text of "lines" comes out as its two records. */
+Test(hostile, catchall_seed_lines_arrive_as_their_records, .timeout = TEST_TIMEOUT(60))
+{
+	struct lanefeed_stats st;
+	char why[512];
+	size_t n;
+	char *path = harness_repo("tests/fuzz/corpus-catchall/lines");
+	uint8_t *in = hostile_slurp(path, &n);
+
+	cr_assert(lanefeed_catchall(in, n, &st, why, sizeof(why)) == 0, "%s", why);
+	cr_assert_eq(st.records, 2, "%" PRIu64 " records: %s", st.records, st.json);
+	cr_assert(harness_contains(st.json, "\"msg\":\"one line\""), "%s", st.json);
+	cr_assert(harness_contains(st.json, "\"msg\":\"another line\""), "%s", st.json);
+	free(in);
+	free(path);
 }
 
 static void

@@ -2,6 +2,8 @@
 #include "lanefeed.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +11,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "catchall.h"
 #include "consumer.h"
 
 #define LANEFEED_WINDOW_NS (50 * 1000000LL)      /* the consumer's reorder window */
 #define LANEFEED_RATE_BURST 3                      /* with LANEFEED_RATE */
+#define LANEFEED_CATCHALL_NS (10 * 1000000000LL)   /* a catch-all run's bound */
 
 /* One consumer per ring size, kept between reads: creating a segment
  * for every input would cost more than reading it. Only the bytes the
@@ -488,11 +492,135 @@ lanefeed_consume(struct lanefeed_run *run)
 	return 0;
 }
 
+/* Zero every lane of kept (after a run that wrote where no image says). */
+static void
+lanefeed_zero_all(struct lanefeed_kept *kept)
+{
+	for (uint32_t i = 0; i < LANEFEED_LANES; i++) {
+		struct lane_hdr *hdr = seg_lane(&kept->c.seg, i);
+
+		memset(hdr, 0, sizeof(*hdr) + kept->c.seg.lane_size);
+		kept->len[i] = 0;
+	}
+}
+
+/* Write n bytes of data to fd (non-blocking) in pieces of at most piece
+ * bytes, running the consumer whenever the socket is full (the reader
+ * may be waiting for lane room). -1 when it never drains. */
+static int
+lanefeed_send(struct lanefeed_run *run, int fd, const uint8_t *data, size_t n, size_t piece)
+{
+	int64_t until = seg_now_mono() + LANEFEED_CATCHALL_NS;
+
+	while (n > 0) {
+		ssize_t w = write(fd, data, n < piece ? n : piece);
+
+		if (w > 0) {
+			data += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return lanefeed_fail(run, "writing to the catch-all socket: %s",
+			    strerror(errno));
+		if (seg_now_mono() > until)
+			return lanefeed_fail(run, "the catch-all reader stopped reading");
+		consumer_step(&run->k->c, 1);
+		sched_yield();
+	}
+	return 0;
+}
+
+/* Read with the consumer until the catch-all reader is done. */
+static int
+lanefeed_catchall_wait(struct lanefeed_run *run, struct catchall *ca)
+{
+	int64_t until = seg_now_mono() + LANEFEED_CATCHALL_NS;
+
+	catchall_stop(ca, until);
+	while (!catchall_done(ca)) {
+		if (seg_now_mono() > until + LANEFEED_CATCHALL_NS)
+			return lanefeed_fail(run, "the catch-all reader never finished");
+		consumer_step(&run->k->c, 1);
+		sched_yield();
+	}
+	return 0;
+}
+
+/* Check what the sinks got, and count it in st; records delivered since
+ * records were, damaged since damaged. */
+static int
+lanefeed_check_out(struct lanefeed_run *run, struct lanefeed_stats *st, uint64_t records,
+    uint64_t damaged)
+{
+	uint64_t text_lines, json_lines;
+
+	if (lanefeed_lines(run, lanefeed_fds[0], &lanefeed_out[0], lanefeed_text_bad, "text",
+	    &text_lines) == -1 ||
+	    lanefeed_lines(run, lanefeed_fds[1], &lanefeed_out[1], lanefeed_json_bad, "JSON",
+	    &json_lines) == -1)
+		return -1;
+	st->damaged = run->k->c.damaged - damaged;
+	/* Each damage report is a record of mplogd's own. */
+	st->records = run->k->c.records - records - st->damaged;
+	st->lane_size = run->size;
+	st->lanes = run->lanes;
+	st->text_bytes = lanefeed_out[0].len;
+	st->json = lanefeed_out[1].data;
+	st->json_len = lanefeed_out[1].len;
+	if (text_lines != json_lines || text_lines != run->k->c.records - records)
+		return lanefeed_fail(run, "%llu records delivered, %llu text lines, %llu JSON lines",
+		    (unsigned long long)(run->k->c.records - records),
+		    (unsigned long long)text_lines, (unsigned long long)json_lines);
+	return 0;
+}
+
+int
+lanefeed_catchall(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why,
+    size_t whylen)
+{
+	struct lanefeed_run run = { .why = why, .whylen = whylen, .size = UINT32_C(1) <<
+	    LANEFEED_SHIFT_MIN };
+	size_t piece = n > 1 ? (size_t)in[1] * 64 + 1 : 1;
+	uint64_t records, damaged;
+	struct catchall *ca;
+	int wfd, rc;
+
+	memset(st, 0, sizeof(*st));
+	if (whylen > 0)
+		why[0] = '\0';
+	if ((run.k = lanefeed_consumer(0)) == NULL)
+		return lanefeed_fail(&run, "no consumer: %s", strerror(errno));
+	seg_heartbeat(&run.k->c.seg);   /* the reader waits only for a live one */
+	records = run.k->c.records;
+	damaged = run.k->c.damaged;
+	if ((ca = catchall_open(&run.k->c.seg, 0, n > 0 ? in[0] & 7 : 6)) == NULL)
+		return lanefeed_fail(&run, "catchall_open: %s", strerror(errno));
+	wfd = dup(catchall_child_fd(ca));
+	catchall_forked(ca);
+	if (wfd == -1 || fcntl(wfd, F_SETFL, O_NONBLOCK) == -1)
+		rc = lanefeed_fail(&run, "the command's end: %s", strerror(errno));
+	else
+		rc = lanefeed_send(&run, wfd, in + (n > 2 ? 2 : n), n > 2 ? n - 2 : 0, piece);
+	if (wfd != -1)
+		close(wfd);
+	if (rc == 0)
+		rc = lanefeed_catchall_wait(&run, ca);
+	catchall_close(ca);
+	run.lanes = 1;
+	if (rc == 0)
+		rc = lanefeed_consume(&run);
+	if (rc == 0)
+		rc = lanefeed_check_out(&run, st, records, damaged);
+	lanefeed_zero_all(run.k);
+	return rc;
+}
+
 int
 lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why, size_t whylen)
 {
 	struct lanefeed_run run = { .why = why, .whylen = whylen };
-	uint64_t records, damaged, text_lines, json_lines;
+	uint64_t records, damaged;
 
 	memset(st, 0, sizeof(*st));
 	if (whylen > 0)
@@ -501,25 +629,9 @@ lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why,
 		return -1;
 	records = run.k->c.records;
 	damaged = run.k->c.damaged;
-	if (lanefeed_consume(&run) == -1 ||
-	    lanefeed_lines(&run, lanefeed_fds[0], &lanefeed_out[0], lanefeed_text_bad, "text",
-	    &text_lines) == -1 ||
-	    lanefeed_lines(&run, lanefeed_fds[1], &lanefeed_out[1], lanefeed_json_bad, "JSON",
-	    &json_lines) == -1)
+	if (lanefeed_consume(&run) == -1)
 		return -1;
-	st->damaged = run.k->c.damaged - damaged;
-	/* Each damage report is a record of mplogd's own. */
-	st->records = run.k->c.records - records - st->damaged;
-	st->lane_size = run.size;
-	st->lanes = run.lanes;
-	st->text_bytes = lanefeed_out[0].len;
-	st->json = lanefeed_out[1].data;
-	st->json_len = lanefeed_out[1].len;
-	if (text_lines != json_lines || text_lines != run.k->c.records - records)
-		return lanefeed_fail(&run, "%llu records delivered, %llu text lines, %llu JSON lines",
-		    (unsigned long long)(run.k->c.records - records),
-		    (unsigned long long)text_lines, (unsigned long long)json_lines);
-	return 0;
+	return lanefeed_check_out(&run, st, records, damaged);
 }
 
 /* Start an empty lane to write an input with. */

@@ -82,6 +82,16 @@ struct lanefeed_stats {
 int lanefeed_read(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why,
     size_t whylen);
 
+/*
+ * Send the input through mplogd's catch-all reader (sinks/catchall.c) as
+ * the bytes a command writes to its descriptor 2: byte 0 is the severity
+ * of a line without a "<N>" prefix (low 3 bits), byte 1 the size of each
+ * write (times 64, plus 1), the rest the bytes. Then the consumer reads
+ * the reader's lane, and the output is checked as by lanefeed_read.
+ */
+int lanefeed_catchall(const uint8_t *in, size_t n, struct lanefeed_stats *st, char *why,
+    size_t whylen);
+
 /* A lane being built for an input (lanefeed_pack). */
 struct lanefeed_build {
 	struct lane_hdr *hdr;           /* then the ring, as in the segment */

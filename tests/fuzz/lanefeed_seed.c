@@ -35,6 +35,30 @@ struct seed_rec {
 };
 
 static const char *seed_dir;
+static const char *seed_snap_dir;      /* raw snapshots go there too */
+static int seed_nsnaps;
+
+/* Write n bytes as file name of dir. */
+static void
+seed_file(const char *dir, const char *name, const uint8_t *data, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+		err(1, "%s", path);
+}
+
+/* The name of the i-th raw snapshot, in a static buffer. */
+static const char *
+seed_snap_name(int i)
+{
+	static char name[64];
+
+	snprintf(name, sizeof(name), "snap-%02d", i);
+	return name;
+}
 
 /* Write the nb built lanes, one section each, as input name in seed_dir. */
 static void
@@ -143,6 +167,8 @@ seed_snap(struct lanefeed_build *b, uint64_t ts, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		errx(1, "no snapshot of \"%s\"", fmt);
+	seed_file(seed_snap_dir, seed_snap_name(seed_nsnaps++), (const uint8_t *)snap,
+	    (size_t)n);
 	lane_names_set(&nm, SEED_P1, SEED_I2);
 	if ((rec = lane_reserve(&b->w, (uint32_t)n + lane_names_size(&nm))) == NULL)
 		errx(1, "a snapshot does not fit in its seed lane");
@@ -186,6 +212,27 @@ seed_snaps(void)
 	lane_publish(&b.w);
 	seed_write(&b, "seed-snapshots");
 	lanefeed_build_close(&b);
+}
+
+/* What a command writes to the catch-all socket: severity, write size,
+ * bytes (tests/fuzz/lanefeed.h, lanefeed_catchall). */
+static void
+seed_catchall(void)
+{
+#define SEED_IN(name, bytes) { name, bytes, sizeof(bytes) - 1 }
+	static const struct { const char *name; const char *bytes; size_t len; } in[] = {
+		SEED_IN("lines", "\x06\x00one line\nanother line\n"),
+		SEED_IN("prefixed", "\x06\x01<3>an error\n<7>debug\n<x>not a prefix\n"),
+		SEED_IN("unfinished", "\x04\x00no newline at the end"),
+		SEED_IN("one-byte-writes", "\x06\x00w\nr\ni\nt\ne\ns\n"),
+		SEED_IN("escapes", "\x06\x02tab\there \x1b[31mred\x1b[0m caf\xc3\xa9 \xff\n"),
+		SEED_IN("empty-lines", "\x06\x00\n\n\nafter three empty\n"),
+		SEED_IN("nul", "\x06\x00nul\0inside\n"),
+	};
+#undef SEED_IN
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		seed_file(seed_dir, in[i].name, (const uint8_t *)in[i].bytes, in[i].len);
 }
 
 /* Three lanes whose records interleave in time: the merge orders them;
@@ -439,13 +486,16 @@ seed_regress(void)
 int
 main(int argc, char **argv)
 {
-	if (argc != 3)
-		errx(2, "usage: lanefeed-seed CORPUS REGRESS");
+	if (argc != 5)
+		errx(2, "usage: lanefeed-seed CORPUS REGRESS SNAPS CATCHALL");
 	seed_dir = argv[1];
+	seed_snap_dir = argv[3];
 	seed_corpus();
 	seed_snaps();
 	seed_lanes();
 	seed_dir = argv[2];
 	seed_regress();
+	seed_dir = argv[4];
+	seed_catchall();
 	return 0;
 }
