@@ -195,29 +195,32 @@ $(FUZZ_DIR)/lanefeed.o: tests/fuzz/lanefeed.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/fuzz-lane $(FUZZ_DIR)/fuzz-catchall: $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_%.c \
-    $(FUZZ_DIR)/lanefeed.o $(FUZZ_UNDER_TEST) $(FUZZ_HDRS)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
-	    $< $(FUZZ_UNDER_TEST) $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+# fuzz-lane and fuzz-catchall: tests/fuzz/fuzz_feed.c over the reading
+# function FUZZ_FEED names.
+FEED_lane = lanefeed_read
+FEED_catchall = lanefeed_catchall
+$(FUZZ_DIR)/fuzz-lane $(FUZZ_DIR)/fuzz-catchall: $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_feed.c \
+    tests/fuzz/fuzz_init.c $(FUZZ_DIR)/lanefeed.o $(FUZZ_UNDER_TEST) $(FUZZ_HDRS)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -DFUZZ_FEED=$(FEED_$*) -fsanitize=fuzzer -o $@ \
+	    tests/fuzz/fuzz_feed.c tests/fuzz/fuzz_init.c $(FUZZ_UNDER_TEST) \
+	    $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
 
-$(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c shm/snap.c $(FUZZ_HDRS)
+$(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
-	    tests/fuzz/fuzz_snap.c shm/snap.c
+	    tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c
 
 # Line coverage of the code under test by the seeds, the regression
 # inputs and what earlier runs found, through clang's source coverage.
 FUZZ_COV = $(FUZZ_DIR)/cov
-fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_lane.c tests/fuzz/fuzz_catchall.c \
+fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_feed.c tests/fuzz/fuzz_init.c \
     tests/fuzz/replay.c
 	@scripts/setup-deps fuzz
 	@mkdir -p $(FUZZ_COV) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/corpus-%)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping \
-	    -o $(FUZZ_COV)/replay-lane tests/fuzz/replay.c tests/fuzz/fuzz_lane.c $(FUZZ_LIB_SRC) \
-	    -lbsd -lpthread
-	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g -fprofile-instr-generate -fcoverage-mapping \
-	    -o $(FUZZ_COV)/replay-catchall tests/fuzz/replay.c tests/fuzz/fuzz_catchall.c \
-	    $(FUZZ_LIB_SRC) -lbsd -lpthread
+	$(foreach t,lane catchall,$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g \
+	    -fprofile-instr-generate -fcoverage-mapping -DFUZZ_FEED=$(FEED_$(t)) \
+	    -o $(FUZZ_COV)/replay-$(t) tests/fuzz/replay.c tests/fuzz/fuzz_feed.c \
+	    tests/fuzz/fuzz_init.c $(FUZZ_LIB_SRC) -lbsd -lpthread &&) true
 	LLVM_PROFILE_FILE=$(FUZZ_COV)/lane.profraw $(FUZZ_COV)/replay-lane \
 	    tests/fuzz/corpus/* tests/fuzz/corpus-regress/* $$(find $(FUZZ_DIR)/corpus-lane -type f)
 	LLVM_PROFILE_FILE=$(FUZZ_COV)/catchall.profraw $(FUZZ_COV)/replay-catchall \

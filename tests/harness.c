@@ -1049,3 +1049,13 @@ harness_count_lines(const char *s, const char *prefix)
 	}
 	return n;
 }
+
+const struct harness_rec *
+harness_find(const struct harness_rec *recs, size_t n, const char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(recs[i].msg, msg) == 0)
+			return &recs[i];
+	cr_assert_fail("no record \"%s\" in the log", msg);
+	return NULL;
+}

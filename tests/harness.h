@@ -166,6 +166,11 @@ int harness_json_parse(const char *s, size_t n, struct harness_rec *r,
  * that fails fails the test); *count gets the number of records. */
 struct harness_rec *harness_json_load(const char *path, size_t *count);
 
+/* The first of the n records whose message is msg; fails the test when
+ * there is none. */
+const struct harness_rec *harness_find(const struct harness_rec *recs, size_t n,
+    const char *msg);
+
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines of conditions polled. */
 long long harness_now_ms(void);
 

@@ -1010,17 +1010,6 @@ hostile_forge(struct seg *s, struct lane_writer *w, const char *text,
 	hostile_publish(s, w);
 }
 
-/* The decoded record of the log whose message is msg; fails if none. */
-static const struct harness_rec *
-hostile_find(const struct harness_rec *recs, size_t n, const char *msg)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(recs[i].msg, msg) == 0)
-			return &recs[i];
-	cr_assert_fail("no record \"%s\" in the log", msg);
-	return NULL;
-}
-
 /*
  * Forged records in a lane of a live mplogd, written as a producer would
  * but with hostile contents: a name of the longest length (no NUL) is
@@ -1088,17 +1077,17 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 	lane_unlease(&w, me);
 	cr_assert_eq(harness_daemon_stop(&d), 0);
 	recs = harness_json_load(d.log, &n);
-	cr_assert_str_eq(hostile_find(recs, n, "name without nul")->proc, want_proc);
-	cr_assert_eq(hostile_find(recs, n, "name without nul")->has_ident, 0);
-	cr_assert_str_eq(hostile_find(recs, n, "names cut at a nul")->proc, "cut");
-	cr_assert_eq(hostile_find(recs, n, "names cut at a nul")->has_ident, 0);
-	cr_assert_str_eq(hostile_find(recs, n, "no names")->proc, "?");
-	cr_assert_eq(hostile_find(recs, n, "no names")->has_ident, 0);
-	cr_assert_eq(hostile_find(recs, n, "no names")->pid, nopid);
+	cr_assert_str_eq(harness_find(recs, n, "name without nul")->proc, want_proc);
+	cr_assert_eq(harness_find(recs, n, "name without nul")->has_ident, 0);
+	cr_assert_str_eq(harness_find(recs, n, "names cut at a nul")->proc, "cut");
+	cr_assert_eq(harness_find(recs, n, "names cut at a nul")->has_ident, 0);
+	cr_assert_str_eq(harness_find(recs, n, "no names")->proc, "?");
+	cr_assert_eq(harness_find(recs, n, "no names")->has_ident, 0);
+	cr_assert_eq(harness_find(recs, n, "no names")->pid, nopid);
 	cr_assert_eq(hostile_count(d.log, "\"msg\":\"absurd length\""), 0);
 	cr_assert_eq(hostile_count(d.log, " damaged: skipped "), 2);
-	hostile_find(recs, n, "after the absurd length");
-	hostile_find(recs, n, "after the far head");
+	harness_find(recs, n, "after the absurd length");
+	harness_find(recs, n, "after the far head");
 	seg_detach(&s);
 }
 

@@ -267,17 +267,6 @@ promise_run(const char *const *args, struct harness_rec **recs, size_t *n)
 	return r;
 }
 
-/* The record whose message is msg; fails if none. */
-static const struct harness_rec *
-promise_find(const struct harness_rec *recs, size_t n, const char *msg)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(recs[i].msg, msg) == 0)
-			return &recs[i];
-	cr_assert_fail("no record \"%s\"", msg);
-	return NULL;
-}
-
 /*
  * MPLOG_NAME names the process in the log, cut to 31 bytes, and leaves
  * the syslog ident the program's name.
@@ -302,11 +291,11 @@ Test(promises, mplog_name_names_the_process_cut_to_31_bytes_and_keeps_the_ident,
 		promise_end(&h, 0);
 		cr_assert_eq(harness_daemon_stop(&d), 0);
 		recs = harness_json_load(d.log, &n);
-		cr_assert_str_eq(promise_find(recs, n, "on stderr")->proc, want[i]);
-		cr_assert_str_eq(promise_find(recs, n, "through syslog")->proc, want[i]);
-		cr_assert_eq(promise_find(recs, n, "through syslog")->has_ident, 1);
-		cr_assert_str_eq(promise_find(recs, n, "through syslog")->ident, "say");
-		cr_assert_str_eq(promise_find(recs, n, "on stderr")->source, "stderr");
+		cr_assert_str_eq(harness_find(recs, n, "on stderr")->proc, want[i]);
+		cr_assert_str_eq(harness_find(recs, n, "through syslog")->proc, want[i]);
+		cr_assert_eq(harness_find(recs, n, "through syslog")->has_ident, 1);
+		cr_assert_str_eq(harness_find(recs, n, "through syslog")->ident, "say");
+		cr_assert_str_eq(harness_find(recs, n, "on stderr")->source, "stderr");
 		free(word);
 	}
 }
@@ -346,7 +335,7 @@ Test(promises, descriptors_from_1024_on_are_never_stderr, .timeout = TEST_TIMEOU
 	    "d:1024:by fd 1024\\n", "d:4000:by fd 4000\\n", NULL }, &recs, &n);
 
 	cr_assert_eq(r.code, 0, "%s", r.err);
-	promise_find(recs, n, "by fd 1023");
+	harness_find(recs, n, "by fd 1023");
 	cr_assert(!harness_contains(r.err, "by fd 1023"), "%s", r.err);
 	for (size_t i = 0; i < n; i++)
 		cr_assert(strncmp(recs[i].msg, "by fd 1023", 10) == 0 ||

@@ -6,7 +6,6 @@
  * the buffer, and a smaller buffer gets a prefix of the same text, cut
  * at its end or a byte before.
  */
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,7 @@
 
 #define FUZZ_SNAP_SMALL 17      /* the smaller buffer: cuts most texts */
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* As mplogd's main: the locale formats are made in. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setlocale(LC_CTYPE, "C.UTF-8");
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
  * with mplogd's own consumer (sinks/consumer.c): the merge across lanes,
  * the reorder window, the rate limit, snapshots, damage, and both output
  * formats through real sinks. The one reading function shared by the
- * fuzz target (tests/fuzz/fuzz_lane.c), the test suite's replay of the
+ * fuzz targets (tests/fuzz/fuzz_feed.c), the test suite's replay of the
  * regression inputs (tests/test_hostile.c) and the seed generator
  * (tests/fuzz/lanefeed_seed.c).
  *
