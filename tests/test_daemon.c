@@ -163,3 +163,29 @@ Test(daemon, daemon_with_a_command_or_without_an_output_is_a_usage_error, .timeo
 	cr_assert(harness_contains(r.err, "name an output with -o FILE"), "%s", r.err);
 	cr_assert_eq(access(harness_file("y.pid"), F_OK), -1);
 }
+
+/* The times mplogd takes in milliseconds are checked: past their range,
+ * negative or not a number, each is a usage error naming the option and
+ * its range, before anything is created. */
+Test(daemon, times_out_of_range_are_usage_errors_naming_the_option, .timeout = TEST_TIMEOUT(30))
+{
+	static const struct { const char *opt, *arg, *want; } bad[] = {
+		{ "--flush-interval", "60001", "--flush-interval: '60001' is not a number from 0 to 60000" },
+		{ "--flush-interval", "-1", "--flush-interval: '-1' is not a number from 0 to 60000" },
+		{ "--flush-interval", "10ms", "--flush-interval: '10ms' is not a number from 0 to 60000" },
+		{ "--reorder-window", "60001", "--reorder-window: '60001' is not a number from 0 to 60000" },
+		{ "--reorder-window", "", "--reorder-window: '' is not a number from 0 to 60000" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { harness_build("mplogd"), "-o", harness_file("t.log"),
+		    (char *)bad[i].opt, (char *)bad[i].arg, "--", "/bin/true", NULL };
+		struct harness_result r;
+
+		cr_assert_eq(harness_run(argv, NULL, NULL, &r), 2, "%s %s: exit %d", bad[i].opt,
+		    bad[i].arg, r.code);
+		cr_assert(harness_contains(r.err, bad[i].want), "%s", r.err);
+		cr_assert_eq(access(harness_file("t.log"), F_OK), -1, "%s %s: a log was made",
+		    bad[i].opt, bad[i].arg);
+	}
+}
