@@ -27,7 +27,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c \
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
-              preload/idents.c
+              preload/idents.c preload/threadname.c preload/hook_rename.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c

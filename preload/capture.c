@@ -10,6 +10,7 @@
 #include "pipeline.h"
 #include "rodata.h"
 #include "shim.h"
+#include "threadname.h"
 #include "snap.h"
 
 /* The ring, mapped on the first record. */
@@ -86,6 +87,7 @@ capture_publish(struct heapring *r, struct heapring_claim *c, uint8_t kind,
 	c->rec->ident = ident;
 	c->rec->ts_ns = ts;
 	c->rec->tid = shim_tid();
+	threadname_check(c->rec->tid);
 	/* Relaxed: a single word; a change applies from the next call. A
 	 * stderr line's severity is known only once it is whole, so the
 	 * pipeline judges it against the level of its first piece's call. */

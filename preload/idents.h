@@ -1,7 +1,8 @@
 /*
- * idents.h - the syslog idents a process opened, each under a small index
- * that its records carry from the hook to the pipeline thread (which
- * writes the name itself into the lane: shm/lane.h).
+ * idents.h - the names a process gives, each under a small index that
+ * its records carry from the hook to the pipeline thread (which writes
+ * the name itself into the lane: shm/lane.h): the syslog idents it
+ * opened, and its threads' names (threadname.h).
  *
  * Index 0 is the default ident (the program's name). openlog adds an
  * ident, or finds the index it had; the table grows in chunks of

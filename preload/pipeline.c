@@ -15,6 +15,7 @@
 #include "laneout.h"
 #include "lines.h"
 #include "idents.h"
+#include "threadname.h"
 #include "procid.h"
 #include "real.h"
 #include "shim.h"
@@ -254,11 +255,11 @@ pipeline_lease(void)
 	return 0;
 }
 
-/* The names a record of kind (a heapring kind) and ident index carries:
- * the process name, and for syslog the ident (the program's name when
- * openlog gave none). */
+/* The names a record of kind (a heapring kind), ident index and thread
+ * tid carries: the process name, for syslog the ident (the program's
+ * name when openlog gave none), and the thread's name. */
 static struct lane_names
-pipeline_names(uint8_t kind, uint16_t ident)
+pipeline_names(uint8_t kind, uint16_t ident, int32_t tid)
 {
 	struct lane_names n;
 	const char *id = NULL;
@@ -266,7 +267,7 @@ pipeline_names(uint8_t kind, uint16_t ident)
 	if (pipeline_source(kind) == LANE_SRC_SYSLOG &&
 	    (id = idents_get(ident)) == NULL)
 		id = program_invocation_short_name;
-	lane_names_set(&n, shim.name, id);
+	lane_names_set(&n, shim.name, id, threadname_get(tid));
 	return n;
 }
 
@@ -375,7 +376,7 @@ pipeline_report_drops(int wait)
 	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
 	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
 	    .data = msg, .len = (uint32_t)n };
-	struct lane_names nm = pipeline_names(l.kind, 0);
+	struct lane_names nm = pipeline_names(l.kind, 0, l.tid);
 	uint32_t need = l.len + lane_names_size(&nm);
 
 	while (pl.leased && (rec = lane_reserve(&pl.out.w, need)) == NULL && wait &&
@@ -395,7 +396,7 @@ static void
 pipeline_emit(void *arg, const struct lines_line *l)
 {
 	struct lane_rec *rec;
-	struct lane_names nm = pipeline_names(l->kind, l->ident);
+	struct lane_names nm = pipeline_names(l->kind, l->ident, l->tid);
 	int leased;
 
 	(void)arg;
@@ -429,7 +430,7 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 	if (size != -1 && size <= (int)LANE_MSG_MAX && pipeline_lease() == 0) {
 		if (pl.drops_pending != 0)
 			pipeline_report_drops(0);
-		struct lane_names nm = pipeline_names(l.kind, l.ident);
+		struct lane_names nm = pipeline_names(l.kind, l.ident, l.tid);
 
 		if ((rec = pipeline_reserve((uint32_t)size, &nm)) != NULL) {
 			struct lane_rec h = pipeline_head(&l);

@@ -29,12 +29,14 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <printf.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -93,7 +95,8 @@ void closefrom(int lowfd);
 	X(register_printf_type) X(__open_2) X(__openat_2) X(fopen)	\
 	X(getopt) X(__posix_getopt) X(getopt_long) X(getopt_long_only)	\
 	X(argp_parse) X(argp_help) X(argp_state_help) X(argp_usage)	\
-	X(argp_error) X(argp_failure) X(malloc_stats) X(fmtmsg) X(herror)
+	X(argp_error) X(argp_failure) X(malloc_stats) X(fmtmsg) X(herror) \
+	X(prctl) X(pthread_setname_np)
 
 #define REAL_FNS(X) REAL_EAGER(X) REAL_LAZY(X)
 

@@ -197,17 +197,21 @@ lane_rec_ok(const struct lane_rec *rec, uint32_t off, uint64_t avail, uint32_t s
 	return rec->type == LANE_REC_LOG && rec->size >= sizeof(*rec) &&
 	    rec->size <= LANE_REC_MAX && span <= avail && off + span <= size &&
 	    rec->name_len <= LANE_NAME_MAX && rec->ident_len <= LANE_NAME_MAX &&
-	    rec->size - sizeof(*rec) >= (uint32_t)rec->name_len + rec->ident_len &&
-	    rec->size - sizeof(*rec) - rec->name_len - rec->ident_len <= LANE_MSG_MAX;
+	    rec->thread_len <= LANE_NAME_MAX &&
+	    rec->size - sizeof(*rec) >= lane_rec_names(rec) &&
+	    rec->size - sizeof(*rec) - lane_rec_names(rec) <= LANE_MSG_MAX;
 }
 
 void
-lane_names_set(struct lane_names *n, const char *name, const char *ident)
+lane_names_set(struct lane_names *n, const char *name, const char *ident,
+    const char *thread)
 {
 	n->name = name;
 	n->ident = ident;
+	n->thread = thread;
 	n->name_len = name != NULL ? (uint8_t)strnlen(name, LANE_NAME_MAX) : 0;
 	n->ident_len = ident != NULL ? (uint8_t)strnlen(ident, LANE_NAME_MAX) : 0;
+	n->thread_len = thread != NULL ? (uint8_t)strnlen(thread, LANE_NAME_MAX) : 0;
 }
 
 void
@@ -219,8 +223,11 @@ lane_names_put(struct lane_rec *rec, uint32_t len, const struct lane_names *n)
 		memcpy(p, n->name, n->name_len);
 	if (n->ident_len != 0)
 		memcpy(p + n->name_len, n->ident, n->ident_len);
+	if (n->thread_len != 0)
+		memcpy(p + n->name_len + n->ident_len, n->thread, n->thread_len);
 	rec->name_len = n->name_len;
 	rec->ident_len = n->ident_len;
+	rec->thread_len = n->thread_len;
 }
 
 int
@@ -262,7 +269,7 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 		}
 		v->rec = rec;   /* the checked values, not a re-read */
 		v->msg = data + off + sizeof(rec);
-		v->msg_len = rec.size - (uint32_t)sizeof(rec) - rec.name_len - rec.ident_len;
+		v->msg_len = rec.size - (uint32_t)sizeof(rec) - lane_rec_names(&rec);
 		return 1;
 	}
 }

@@ -94,10 +94,12 @@ struct lane_rec {
 	int32_t tid;
 	uint8_t name_len;       /* bytes of the process name, 0 for none */
 	uint8_t ident_len;      /* bytes of the syslog ident, 0 for none */
-	uint16_t reserved2;
+	uint8_t thread_len;     /* bytes of the thread's name, 0 for none */
+	uint8_t reserved2;
 	/* the message follows (lane_rec_msg()), then the process name as
-	 * the process had it when it wrote, then the ident: names travel
-	 * with their records, so none runs out and none outlives them */
+	 * the process had it when it wrote, then the ident, then the name of
+	 * the thread that wrote: names travel with their records, so none
+	 * runs out and none outlives them */
 };
 
 _Static_assert(sizeof(struct lane_rec) == 32, "lane record header");
@@ -105,7 +107,7 @@ _Static_assert(offsetof(struct lane_rec, ts_ns) == 16, "lane record ts");
 _Static_assert(SEG_NAME_MAX - 1 <= UINT8_MAX, "a name length fits a byte");
 
 #define LANE_NAME_MAX (SEG_NAME_MAX - 1)      /* bytes of one name */
-#define LANE_PAYLOAD_MAX (LANE_MSG_MAX + 2 * LANE_NAME_MAX)
+#define LANE_PAYLOAD_MAX (LANE_MSG_MAX + 3 * LANE_NAME_MAX)
 #define LANE_REC_MAX  (sizeof(struct lane_rec) + LANE_PAYLOAD_MAX)
 
 /*
@@ -135,8 +137,8 @@ struct lane_writer {
 struct lane_view {
 	struct lane_rec rec;
 	const char *msg;        /* inside the ring: copy before consuming; */
-	uint32_t msg_len;       /* the names follow, rec.name_len and
-	                         * rec.ident_len bytes, checked */
+	uint32_t msg_len;       /* the names follow, lane_rec_names(&rec)
+	                         * bytes, checked */
 	uint64_t pos, next;     /* tail before and after this record */
 };
 
@@ -145,17 +147,27 @@ struct lane_view {
 struct lane_names {
 	const char *name;
 	const char *ident;
-	uint8_t name_len, ident_len;
+	const char *thread;
+	uint8_t name_len, ident_len, thread_len;
 };
 
-/* Fill n with name and ident (either may be NULL), cut to LANE_NAME_MAX. */
-void lane_names_set(struct lane_names *n, const char *name, const char *ident);
+/* Fill n with the process name, the ident and the thread's name (any
+ * may be NULL), each cut to LANE_NAME_MAX. */
+void lane_names_set(struct lane_names *n, const char *name, const char *ident,
+    const char *thread);
 
 /* Bytes the names of n take after a message. */
 static inline uint32_t
 lane_names_size(const struct lane_names *n)
 {
-	return (uint32_t)n->name_len + n->ident_len;
+	return (uint32_t)n->name_len + n->ident_len + n->thread_len;
+}
+
+/* Bytes the names of record rec take after its message. */
+static inline uint32_t
+lane_rec_names(const struct lane_rec *rec)
+{
+	return (uint32_t)rec->name_len + rec->ident_len + rec->thread_len;
 }
 
 /* Write the names of n after the len-byte message of rec, and say so in

@@ -139,7 +139,7 @@ catchall_put(struct catchall *ca, const struct lines_line *l)
 		.ts_ns = l->ts_ns,
 	};
 
-	lane_names_set(&nm, catchall_name(ca, l->tid), NULL);
+	lane_names_set(&nm, catchall_name(ca, l->tid), NULL, NULL);
 	rec = laneout_reserve(&ca->out, l->len + lane_names_size(&nm), catchall_stop_waiting, ca);
 
 	if (rec == NULL) {

@@ -262,22 +262,25 @@ static void
 consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 {
 	struct lane_hdr *hdr = seg_lane(&c->seg, i);
-	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX];
-	int has_ident;
+	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX], thread[SEG_NAME_MAX];
+	const char *names = c->msg + v->msg_len;
+	int has_ident, has_thread;
 
 	/* The message and its names, checked by lane_peek() to fit. */
-	memcpy(c->msg, v->msg, v->msg_len + v->rec.name_len + v->rec.ident_len);
+	memcpy(c->msg, v->msg, v->msg_len + lane_rec_names(&v->rec));
 	if (lane_claim(hdr, v) == -1)
 		return;         /* moved under us: only a scribbled lane does that */
-	consumer_proc_name(&v->rec, c->msg + v->msg_len, proc);
-	has_ident = consumer_name(c->msg + v->msg_len + v->rec.name_len,
-	    v->rec.ident_len, ident) > 0;
+	consumer_proc_name(&v->rec, names, proc);
+	has_ident = consumer_name(names + v->rec.name_len, v->rec.ident_len, ident) > 0;
+	has_thread = consumer_name(names + v->rec.name_len + v->rec.ident_len,
+	    v->rec.thread_len, thread) > 0;
 	struct fmt_record r = {
 		.ts_ns = v->rec.ts_ns, .pid = v->rec.pid, .tid = v->rec.tid,
 		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
 		.severity = v->rec.pri & 7, .proc = proc,
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
+		.thread = has_thread ? thread : NULL,
 	};
 	if ((v->rec.flags & LANE_F_SNAP) && consumer_snap(c, i, &r) == -1)
 		return;

@@ -303,6 +303,21 @@ fmt_time(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *aft
 	    fmt_buf_put(b, after, strlen(after));
 }
 
+/* Is the thread's name worth showing beside the process name? Not when
+ * it is that name, or that name cut to the kernel's 15 bytes (the main
+ * thread's comm). */
+static int
+fmt_thread_differs(const struct fmt_record *r)
+{
+	size_t n;
+
+	if (r->thread == NULL)
+		return 0;
+	n = strlen(r->thread);
+	return !(strncmp(r->thread, r->proc, n) == 0 &&
+	    (r->proc[n] == '\0' || n == FMT_COMM_MAX));
+}
+
 static int
 fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 {
@@ -311,6 +326,8 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	/* Local time to the microsecond with its UTC offset. */
 	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
 	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1 ||
+	    (fmt_thread_differs(r) && (fmt_buf_put(b, "/", 1) == -1 ||
+	    fmt_text_str(b, r->thread, strlen(r->thread)) == -1)) ||
 	    fmt_buf_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
 	    fmt_buf_put(b, "] ", 2) == -1 || fmt_buf_put(b, sev, strlen(sev)) == -1)
 		return -1;
@@ -403,7 +420,11 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 		return -1;
 	if (fmt_buf_put(b, ",\"msg\":", 7) == -1 ||
 	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
-	    (r->continued && fmt_buf_put(b, ",\"continued\":true", 17) == -1))
+	    (r->continued && fmt_buf_put(b, ",\"continued\":true", 17) == -1) ||
+	    fmt_buf_put(b, ",\"thread\":", 10) == -1)
+		return -1;
+	if (r->thread == NULL ? fmt_buf_put(b, "null", 4) == -1 :
+	    fmt_json_str(b, r->thread, strlen(r->thread)) == -1)
 		return -1;
 	return fmt_buf_put(b, "}\n", 2);
 }

@@ -6,7 +6,9 @@
  * Thread-safe (no shared state); not async-signal-safe (allocates).
  *
  * Text:  2026-11-25T09:16:26.123456+00:00 PROC[PID] SEVERITY IDENT: MSG
- *        (": MSG" directly after SEVERITY when there is no ident). Local
+ *        (": MSG" directly after SEVERITY when there is no ident);
+ *        PROC/THREAD[PID] when the thread's name is known and is neither
+ *        the process name nor that name cut to FMT_COMM_MAX bytes. Local
  *        time with its UTC offset, to the microsecond. Control characters,
  *        escape sequences and backslashes in any field are made harmless
  *        with strvis(3) C-style escapes; printable UTF-8 is kept as it is
@@ -20,7 +22,8 @@
  *        is "stderr", "syslog" or "mplog", ident is a string or null.
  *        Always valid JSON: invalid UTF-8 bytes become U+FFFD, control
  *        characters are escaped. A piece of a longer line has one more
- *        key at the end, "continued":true.
+ *        key, "continued":true. Then, last, thread: the writing thread's
+ *        name as it was when it wrote, or null when unknown.
  */
 #ifndef MPLOG_FMT_H
 #define MPLOG_FMT_H
@@ -32,6 +35,8 @@ enum fmt_kind {
 	FMT_TEXT = 0,
 	FMT_JSON = 1,
 };
+
+#define FMT_COMM_MAX 15  /* bytes of a thread's name the kernel keeps */
 
 struct fmt_record {
 	uint64_t ts_ns;         /* CLOCK_REALTIME, nanoseconds */
@@ -45,6 +50,7 @@ struct fmt_record {
 	const char *msg;        /* arbitrary bytes */
 	size_t msg_len;
 	uint8_t continued;      /* a piece of a longer line; more follows */
+	const char *thread;     /* the writing thread's name; NULL if unknown */
 };
 
 /* A growable output buffer; zero-initialise, release with fmt_buf_free. */

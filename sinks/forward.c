@@ -32,6 +32,8 @@
 #define FORWARD_APP_MAX    48     /* RFC 5424 APP-NAME */
 #define FORWARD_TAG_MAX    32     /* RFC 3164 TAG */
 #define FORWARD_HOST_MAX   255    /* RFC 5424 HOSTNAME */
+#define FORWARD_SD_ID      "mplog@32473"
+#define FORWARD_SD_MAX     (2 * SEG_NAME_MAX + 64)   /* the thread's id and name, escaped */
 #define FORWARD_ENTRY_HDR  sizeof(uint32_t)
 
 enum forward_transport {
@@ -100,6 +102,38 @@ forward_field(char *out, size_t max, const char *s, int tag)
 	return n;
 }
 
+/*
+ * RFC 5424 structured data of r into out: the thread's id and name as
+ * [mplog@32473 tid="..." thread="..."] (32473: the enterprise number RFC
+ * 5612 sets aside for examples), or "-" when there is neither. In a
+ * value, '"', '\\' and ']' are escaped and control bytes become '?'.
+ */
+static void
+forward_sd(char *out, size_t cap, const struct fmt_record *r)
+{
+	size_t n = 0;
+
+	if (r->tid <= 0 && r->thread == NULL) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	n += (size_t)snprintf(out, cap, "[" FORWARD_SD_ID);
+	if (r->tid > 0)
+		n += (size_t)snprintf(out + n, cap - n, " tid=\"%d\"", (int)r->tid);
+	if (r->thread != NULL) {
+		n += (size_t)snprintf(out + n, cap - n, " thread=\"");
+		for (const char *p = r->thread; *p != '\0' && n + 4 < cap; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c == '"' || c == '\\' || c == ']')
+				out[n++] = '\\';
+			out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+		out[n++] = '"';
+	}
+	snprintf(out + n, cap - n, "]");
+}
+
 int
 forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
     const struct fmt_record *r)
@@ -108,7 +142,7 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 	unsigned pri = (r->facility <= 23 ? r->facility : 1u) * 8u + (r->severity & 7u);
 	const char *app = r->ident != NULL && r->ident[0] != '\0' ? r->ident : r->proc;
 	char name[FORWARD_APP_MAX + 1], hostf[FORWARD_HOST_MAX + 1], procid[16] = "-";
-	char head[FORWARD_HOST_MAX + FORWARD_APP_MAX + 128];
+	char head[FORWARD_HOST_MAX + FORWARD_APP_MAX + FORWARD_SD_MAX + 128];
 	time_t t = (time_t)(r->ts_ns / 1000000000u);
 	size_t len = r->msg_len;
 	struct tm tm;
@@ -132,13 +166,16 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 		    hostf, name, r->pid > 0 ? "[" : "", r->pid > 0 ? procid : "",
 		    r->pid > 0 ? "]" : "");
 	} else {
+		char sd[FORWARD_SD_MAX];
+
 		forward_field(name, FORWARD_APP_MAX, app, 0);
+		forward_sd(sd, sizeof(sd), r);
 		if (gmtime_r(&t, &tm) == NULL)
 			return -1;
-		w = snprintf(head, sizeof(head), "<%u>1 %04d-%02d-%02dT%02d:%02d:%02d.%06uZ %s %s %s - -%s",
+		w = snprintf(head, sizeof(head), "<%u>1 %04d-%02d-%02dT%02d:%02d:%02d.%06uZ %s %s %s - %s%s",
 		    pri, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, (unsigned)(r->ts_ns % 1000000000u / 1000u),
-		    hostf, name, procid, len > 0 ? " " : "");
+		    hostf, name, procid, sd, len > 0 ? " " : "");
 	}
 	if (w < 0 || (size_t)w >= sizeof(head)) {
 		errno = EOVERFLOW;

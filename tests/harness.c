@@ -876,20 +876,38 @@ harness_ts_valid(const char *ts)
 	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && h < 24 && m < 60 && s < 61;
 }
 
-/* The one optional key, last: ,"continued":true on a piece of a line. */
+/* The one optional key, after msg: ,"continued":true on a piece of a
+ * line. */
 static int
 harness_json_continued(struct harness_json *j, struct harness_rec *r)
 {
 	static const char key[] = ",\"continued\":true";
 
 	harness_json_ws(j);
-	if (j->end - j->p < 1 || *j->p != ',')
-		return 0;
 	if ((size_t)(j->end - j->p) < sizeof(key) - 1 || memcmp(j->p, key, sizeof(key) - 1) != 0)
-		return harness_json_fail(j, "an unknown key after msg");
+		return 0;
 	j->p += sizeof(key) - 1;
 	r->continued = 1;
 	return 0;
+}
+
+/* The last key: ,"thread": a string or null. */
+static int
+harness_json_thread(struct harness_json *j, struct harness_rec *r)
+{
+	static const char key[] = ",\"thread\":";
+
+	harness_json_ws(j);
+	if ((size_t)(j->end - j->p) < sizeof(key) - 1 || memcmp(j->p, key, sizeof(key) - 1) != 0)
+		return harness_json_fail(j, "no \"thread\" key after msg");
+	j->p += sizeof(key) - 1;
+	harness_json_ws(j);
+	if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
+		j->p += 4;
+		return 0;
+	}
+	r->has_thread = 1;
+	return harness_json_field(j, r->thread, sizeof(r->thread));
 }
 
 int
@@ -962,7 +980,7 @@ harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, si
 		}
 	}
 	if (rc == -1 || harness_json_continued(&j, r) == -1 ||
-	    harness_json_expect(&j, '}') == -1)
+	    harness_json_thread(&j, r) == -1 || harness_json_expect(&j, '}') == -1)
 		return -1;
 	harness_json_ws(&j);
 	if (j.p != j.end)

@@ -49,6 +49,8 @@ struct harness_rec {
 	char *msg;              /* decoded bytes, NUL-terminated */
 	size_t msg_len;
 	int continued;          /* "continued":true: more of the line follows */
+	int has_thread;         /* 0: "thread":null */
+	char thread[64];
 };
 
 /* A standalone mplogd serving its own segment. */

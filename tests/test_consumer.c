@@ -76,7 +76,7 @@ cons_put(int i, const char *text, int64_t ts)
 	uint32_t len = (uint32_t)strlen(text);
 	struct lane_rec *rec;
 
-	lane_names_set(&nm, "writer", NULL);
+	lane_names_set(&nm, "writer", NULL, NULL);
 	rec = lane_reserve(&cons_w[i], len + lane_names_size(&nm));
 	cr_assert_not_null(rec, "lane %d full", i);
 	rec->source = LANE_SRC_STDERR;

@@ -176,11 +176,18 @@ fl_parse(const struct fl_prod *p, const char *msg, size_t len, int *t, const cha
 	return seq;
 }
 
+/* Where fl_check found a line. */
+#define FL_VIA_LOG    1
+#define FL_VIA_STDERR 2
+
 /*
  * Check a JSON log against the producers ps[0..np): every line once,
  * intact, in order per thread, with its writer's pid and tid; lines that
  * went to a producer's real stderr count as delivered. A producer killed
- * by SIGKILL may have lost the end of each thread's lines, nothing else;
+ * by SIGKILL may have lost the end of each thread's lines, nothing else
+ * (but for lines its hooks wrote through to the real stderr after the
+ * queue made no progress for a second, under a heavy load: those may
+ * follow lines the kill lost);
  * one that exited must have everything. Besides, only logmix's start and
  * exit lines, and mplog's own records when mplog_ok. lost: lines that may
  * be missing in all, as mplogd reported. Returns the number of mplog
@@ -235,7 +242,7 @@ fl_check(struct fl_prod *ps, int np, const struct harness_rec *recs, size_t n,
 		    where, r->tid, ps[k].tid[t], r->msg);
 		cr_assert(!seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines + (size_t)seq],
 		    "%s%s: delivered twice: %s (pid %ld)", fl_ctx, where, r->msg, r->pid);
-		seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines + (size_t)seq] = 1;
+		seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines + (size_t)seq] = FL_VIA_LOG;
 		cr_assert(seq > last[k * FL_THREADS + t], "%s%s: out of order: seq %d after %d "
 		    "of pid %ld tid %ld", fl_ctx, where, seq, last[k * FL_THREADS + t], r->pid,
 		    r->tid);
@@ -265,7 +272,8 @@ fl_check(struct fl_prod *ps, int np, const struct harness_rec *recs, size_t n,
 			seq = fl_parse(&ps[k], s, (size_t)(nl - s), &t, where);
 			cr_assert(!seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines +
 			    (size_t)seq], "%s%s: delivered twice: %s", fl_ctx, where, s);
-			seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines + (size_t)seq] = 1;
+			seen[(size_t)k * per + (size_t)t * (size_t)ps[k].lines + (size_t)seq] =
+			    FL_VIA_STDERR;
 		}
 		for (int t = 0; t < FL_THREADS; t++) {
 			const unsigned char *b = seen + (size_t)k * per + (size_t)t * (size_t)ps[k].lines;
@@ -276,10 +284,13 @@ fl_check(struct fl_prod *ps, int np, const struct harness_rec *recs, size_t n,
 				got++;
 			for (int seq = got; seq < ps[k].lines; seq++) {
 				fl_line(text, sizeof(text), t, seq);
+				/* A line the hook wrote through after a second without
+				 * progress may follow lines still queued when the
+				 * kill came: from the real stderr, never the log. */
 				if (killed)
-					cr_assert(!b[seq], "%slogmix %d (killed): line %d lost, yet "
-					    "a later one arrived: %s", fl_ctx, (int)ps[k].pid, got,
-					    text);
+					cr_assert(b[seq] != FL_VIA_LOG, "%slogmix %d (killed): line "
+					    "%d lost, yet a later one is in the log: %s", fl_ctx,
+					    (int)ps[k].pid, got, text);
 				else if (!b[seq])
 					missing++;
 				cr_assert(killed || lost > 0, "%slogmix %d: missing: %s", fl_ctx,
@@ -358,8 +369,9 @@ fl_log_has(const char *path, const char *msg, long pid)
  * one mplogd, and a random half of them is SIGKILLed, each at a random
  * moment of its load. The survivors' lines all arrive exactly once, in
  * order, intact, with their pid and tid; a killed process loses at most
- * the end of each thread's lines (what it had not published) and nothing
- * arrives twice. mplogd says nothing on its stderr, exits 0, and gives
+ * the end of each thread's lines (what it had not published; a line a
+ * hook wrote through to the real stderr after a second without progress
+ * may come after them) and nothing arrives twice. mplogd says nothing on its stderr, exits 0, and gives
  * back every dead producer's lane.
  */
 Test(faults, kill_storm_loses_only_unpublished_tails_and_frees_every_lane, .timeout = TEST_TIMEOUT(120))

@@ -107,7 +107,7 @@ tf_expect_json_msg(const char *msg, size_t len, const char *want_msg)
 	snprintf(want, sizeof(want), "{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
 	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
 	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
-	    "\"msg\":\"%s\"}\n", want_msg);
+	    "\"msg\":\"%s\",\"thread\":null}\n", want_msg);
 	tf_expect(FMT_JSON, &r, want);
 }
 
@@ -289,7 +289,7 @@ Test(fmt, json_line_has_every_key_in_order)
 	r.proc = "x";
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T07:36:53.631494123Z\",\"pid\":1,"
 	    "\"tid\":2,\"proc\":\"x\",\"source\":\"stderr\",\"facility\":\"user\","
-	    "\"severity\":\"info\",\"ident\":null,\"msg\":\"hello\"}\n");
+	    "\"severity\":\"info\",\"ident\":null,\"msg\":\"hello\",\"thread\":null}\n");
 }
 
 Test(fmt, json_line_with_ident_source_and_priority)
@@ -304,14 +304,14 @@ Test(fmt, json_line_with_ident_source_and_priority)
 	r.ident = "sshd";
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T07:36:53.000000005Z\",\"pid\":-1,"
 	    "\"tid\":4243,\"proc\":\"app\",\"source\":\"syslog\",\"facility\":\"authpriv\","
-	    "\"severity\":\"err\",\"ident\":\"sshd\",\"msg\":\"ok\"}\n");
+	    "\"severity\":\"err\",\"ident\":\"sshd\",\"msg\":\"ok\",\"thread\":null}\n");
 	r.source = LANE_SRC_MPLOG;
 	r.facility = 23;
 	r.severity = 0;
 	r.ident = "";
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T07:36:53.000000005Z\",\"pid\":-1,"
 	    "\"tid\":4243,\"proc\":\"app\",\"source\":\"mplog\",\"facility\":\"local7\","
-	    "\"severity\":\"emerg\",\"ident\":\"\",\"msg\":\"ok\"}\n");
+	    "\"severity\":\"emerg\",\"ident\":\"\",\"msg\":\"ok\",\"thread\":null}\n");
 }
 
 Test(fmt, json_time_is_utc_whatever_the_zone)
@@ -321,7 +321,7 @@ Test(fmt, json_time_is_utc_whatever_the_zone)
 	tf_zone("<+0545>-5:45");
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\",\"pid\":4242,"
 	    "\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\",\"facility\":\"user\","
-	    "\"severity\":\"info\",\"ident\":null,\"msg\":\"\"}\n");
+	    "\"severity\":\"info\",\"ident\":null,\"msg\":\"\",\"thread\":null}\n");
 }
 
 Test(fmt, json_escapes_quotes_backslashes_and_controls)
@@ -346,7 +346,7 @@ Test(fmt, json_escapes_proc_and_ident_too)
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\",\"pid\":4242,"
 	    "\"tid\":4243,\"proc\":\"p\\\"q\\u0001" TF_FFFD "\",\"source\":\"stderr\","
 	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":\"i\\\\\\n\","
-	    "\"msg\":\"m\"}\n");
+	    "\"msg\":\"m\",\"thread\":null}\n");
 }
 
 Test(fmt, json_keeps_valid_utf8)
@@ -559,7 +559,7 @@ Test(fmt, buffer_grows_for_long_messages)
 	cr_assert_eq(strlen(line), strlen("{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
 	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
 	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
-	    "\"msg\":\"\"}\n") + 6 * n);
+	    "\"msg\":\"\",\"thread\":null}\n") + 6 * n);
 	free(line);
 	free(msg);
 }
@@ -598,5 +598,38 @@ Test(fmt, a_piece_of_a_longer_line_is_marked_in_both_formats)
 	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
 	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
 	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
-	    "\"msg\":\"first part\",\"continued\":true}\n");
+	    "\"msg\":\"first part\",\"continued\":true,\"thread\":null}\n");
+}
+
+/* The writing thread's name: last in JSON (null when unknown); in text
+ * after the process name as PROC/THREAD, unless it is the process name
+ * or that name cut to the kernel's 15 bytes. */
+Test(fmt, the_thread_name_is_last_in_json_and_shown_in_text_when_it_says_more)
+{
+	static const struct { const char *proc, *thread, *text_name; } cases[] = {
+		{ "app", "worker-3", "app/worker-3" },
+		{ "app", "app", "app" },
+		{ "a-long-program-name", "a-long-program-", "a-long-program-name" },
+		{ "a-long-program-name", "a-long-program", "a-long-program-name/a-long-program" },
+		{ "app", "ev\033il", "app/ev\\033il" },
+	};
+	char want[512];
+
+	tf_zone("UTC");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fmt_record r = tf_rec("m", 1);
+
+		r.proc = cases[i].proc;
+		r.thread = cases[i].thread;
+		snprintf(want, sizeof(want), "2026-11-25T09:16:26.123456+00:00 %s[4242] info: m\n",
+		    cases[i].text_name);
+		tf_expect(FMT_TEXT, &r, want);
+	}
+	struct fmt_record r = tf_rec("m", 1);
+
+	r.thread = "w\"k\n";
+	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
+	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
+	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
+	    "\"msg\":\"m\",\"thread\":\"w\\\"k\\n\"}\n");
 }

@@ -365,7 +365,7 @@ Test(hostile, lanefeed_reads_back_every_record_a_writer_laid_out, .timeout = TES
 			struct lane_names nm;
 			struct lane_rec *rec;
 
-			lane_names_set(&nm, seq % 2 == 0 ? "even" : "odd", seq % 5 == 0 ? NULL : "id");
+			lane_names_set(&nm, seq % 2 == 0 ? "even" : "odd", seq % 5 == 0 ? NULL : "id", NULL);
 			rec = lane_reserve(&b.w, len + lane_names_size(&nm));
 
 			if (rec == NULL)
@@ -1043,7 +1043,7 @@ Test(hostile, forged_records_are_skipped_counted_or_delivered_with_safe_names, .
 		lane++;
 	memset(want_proc, 'N', SEG_NAME_MAX - 1);
 	want_proc[SEG_NAME_MAX - 1] = '\0';
-	lane_names_set(&full, want_proc, NULL);         /* the longest: no NUL */
+	lane_names_set(&full, want_proc, NULL, NULL);         /* the longest: no NUL */
 	cut = (struct lane_names){ .name = "cut\0here", .name_len = 8,
 	    .ident = "\0ident", .ident_len = 6 };
 

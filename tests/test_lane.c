@@ -282,7 +282,7 @@ Test(lane, one_record_round_trips_every_field_and_byte)
 	lanet_open(&seg, "roundtrip", 2, &w, &r);
 	cr_assert_eq(w.hdr, r.hdr, "the first free lane is lane 0");
 
-	lane_names_set(&nm, "a-process-name-cut-at-31-bytes-exactly-here", "cron");
+	lane_names_set(&nm, "a-process-name-cut-at-31-bytes-exactly-here", "cron", NULL);
 	cr_assert_eq(nm.name_len, LANE_NAME_MAX);
 	rec = lane_reserve(&w, len + lane_names_size(&nm));
 	cr_assert_not_null(rec);
@@ -1630,7 +1630,7 @@ Test(lane, laneout_publishes_a_full_batch_and_on_request)
 	uint32_t n = LANEOUT_BATCH + 3;
 	struct lane_names nm;
 
-	lane_names_set(&nm, "proc", "id");
+	lane_names_set(&nm, "proc", "id", NULL);
 
 	lanet_out(&seg, "batch", SEG_POLICY_BLOCK, &o, &r);
 	for (uint32_t i = 0; i < n; i++) {

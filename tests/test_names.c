@@ -121,6 +121,21 @@ Test(names, ten_thousand_programs_each_logged_under_its_own_name,
 	free(dir);
 }
 
+/* Run say with argv under the shim, alone with a new mplogd; its pid in
+ * *pid, the log's records returned, *n of them. */
+static struct harness_rec *
+namest_say_alone(char **argv, pid_t *pid, size_t *n)
+{
+	struct harness_daemon d;
+
+	harness_daemon_start(&d, "json", NULL);
+	*pid = harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL);
+	cr_assert_eq(harness_wait(*pid, NAMES_RUN_MS), 0);
+	cr_assert_eq(harness_daemon_stop(&d), 0);
+	return harness_json_load(d.log, n);
+}
+
 /*
  * One process opens 1,000 idents, logging once under each: every record
  * carries the ident open at its call, and the process's own name.
@@ -128,7 +143,6 @@ Test(names, ten_thousand_programs_each_logged_under_its_own_name,
 Test(names, a_thousand_idents_in_one_process_each_reach_their_record,
     .timeout = TEST_TIMEOUT(120))
 {
-	struct harness_daemon d;
 	struct harness_rec *recs;
 	char **argv = calloc(2 * NAMES_IDENTS + 2, sizeof(char *));
 	size_t n, seen = 0;
@@ -140,12 +154,7 @@ Test(names, a_thousand_idents_in_one_process_each_reach_their_record,
 		argv[1 + 2 * i] = harness_fmt("o:ident-%04d", i);
 		argv[2 + 2 * i] = harness_fmt("s:6:under ident-%04d", i);
 	}
-	harness_daemon_start(&d, "json", NULL);
-	pid = harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
-	    harness_fmt("MPLOG_SHM=%s", d.shm), NULL), NULL);
-	cr_assert_eq(harness_wait(pid, NAMES_RUN_MS), 0);
-	cr_assert_eq(harness_daemon_stop(&d), 0);
-	recs = harness_json_load(d.log, &n);
+	recs = namest_say_alone(argv, &pid, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(recs[i].source, "syslog") != 0)
 			continue;
@@ -159,4 +168,61 @@ Test(names, a_thousand_idents_in_one_process_each_reach_their_record,
 		seen++;
 	}
 	cr_assert_eq(seen, NAMES_IDENTS, "%zu of %d records arrived", seen, NAMES_IDENTS);
+}
+
+/*
+ * Every record carries the name its thread had when it wrote: the main
+ * thread's comm, then the name prctl(PR_SET_NAME) gave it (the records
+ * before keep the old one), and a thread named by pthread_setname_np from
+ * another thread before it wrote. Text shows a name that says more than
+ * the process name.
+ */
+Test(names, each_record_carries_the_name_its_thread_had_when_it_wrote,
+    .timeout = TEST_TIMEOUT(60))
+{
+	struct harness_rec *recs;
+	static const char *const want[][2] = {
+		{ "before the rename", "say" },
+		{ "syslog before", "say" },
+		{ "after the rename", "main-renamed" },
+		{ "syslog after", "main-renamed" },
+		{ "from a named thread", "worker-7" },
+		{ "main again", "main-renamed" },
+	};
+	char *argv[] = { harness_build("hosts/say"), "w:before the rename\\n",
+	    "s:6:syslog before", "n:main-renamed", "w:after the rename\\n", "s:6:syslog after",
+	    "N:worker-7:from a named thread\\n", "w:main again\\n", NULL };
+	size_t n;
+	pid_t pid;
+
+	recs = namest_say_alone(argv, &pid, &n);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct harness_rec *r = harness_find(recs, n, want[i][0]);
+
+		cr_assert_eq(r->has_thread, 1, "%s: no thread name", want[i][0]);
+		cr_assert_str_eq(r->thread, want[i][1], "%s", want[i][0]);
+		cr_assert_str_eq(r->proc, "say");
+	}
+	cr_assert_neq(harness_find(recs, n, "from a named thread")->tid, pid);
+}
+
+/* In text, a thread's name that differs from the process name follows
+ * it: PROC/THREAD[PID]. */
+Test(names, text_shows_a_thread_name_that_says_more, .timeout = TEST_TIMEOUT(60))
+{
+	char *log;
+	struct harness_result r = harness_run_host(1, NULL, NULL, "say",
+	    (const char *[]){ "w:plain\\n", "N:worker-7:named\\n", NULL }, &log);
+	const char *said = strstr(r.out, "say pid=");
+	char *text;
+	int pid;
+
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(said != NULL && sscanf(said, "say pid=%d", &pid) == 1, "%s", r.out);
+	text = harness_read_file(log, NULL);
+	cr_assert(harness_contains(text, harness_fmt(" say[%d] info: plain\n", pid)),
+	    "%s", text);
+	cr_assert(harness_contains(text, harness_fmt(" say/worker-7[%d] info: named\n", pid)),
+	    "%s", text);
+	free(text);
 }

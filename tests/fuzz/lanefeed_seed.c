@@ -98,7 +98,7 @@ seed_try_put(struct lanefeed_build *b, const struct seed_rec *r, uint64_t ts)
 	struct lane_names nm;
 	struct lane_rec *rec;
 
-	lane_names_set(&nm, r->proc, r->ident);
+	lane_names_set(&nm, r->proc, r->ident, NULL);
 	rec = lane_reserve(&b->w, (uint32_t)len + lane_names_size(&nm));
 
 	if (rec == NULL)
@@ -169,7 +169,7 @@ seed_snap(struct lanefeed_build *b, uint64_t ts, const char *fmt, ...)
 		errx(1, "no snapshot of \"%s\"", fmt);
 	seed_file(seed_snap_dir, seed_snap_name(seed_nsnaps++), (const uint8_t *)snap,
 	    (size_t)n);
-	lane_names_set(&nm, SEED_P1, SEED_I2);
+	lane_names_set(&nm, SEED_P1, SEED_I2, NULL);
 	if ((rec = lane_reserve(&b->w, (uint32_t)n + lane_names_size(&nm))) == NULL)
 		errx(1, "a snapshot does not fit in its seed lane");
 	rec->source = LANE_SRC_SYSLOG;

@@ -29,6 +29,10 @@
  *                  limit on descriptors is raised to the hard one first
  *                  when FD is past it
  *   L:N:TEXT       N write(2, TEXT) calls; print "longest=NS", the longest
+ *   n:NAME         prctl(PR_SET_NAME, NAME): the main thread's name
+ *   N:NAME:TEXT    a thread, named NAME by the main thread with
+ *                  pthread_setname_np before it starts, writes TEXT with
+ *                  one write(2); the main thread waits for it
  *   I:TEXT         TEXT through the old names: _IO_fputs(TEXT, stderr),
  *                  _IO_putc('\n', stderr), _IO_fprintf(stderr, "%s\n", TEXT)
  *                  and _IO_fwrite(TEXT) plus _IO_putc('\n'), each found with
@@ -46,6 +50,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -216,6 +223,50 @@ say_longest(const char *arg)
 	return 0;
 }
 
+/* A thread that writes its text once the main thread has named it. */
+struct say_named {
+	sem_t named;
+	char *text;
+	size_t n;
+};
+
+static void *
+say_named_main(void *arg)
+{
+	struct say_named *t = arg;
+
+	while (sem_wait(&t->named) == -1)
+		;
+	say_write(t->text, t->n);
+	return NULL;
+}
+
+/* N:NAME:TEXT */
+static int
+say_named_thread(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	struct say_named t;
+	char name[16];
+	pthread_t th;
+
+	if (colon == NULL || (size_t)(colon - arg) >= sizeof(name))
+		return 2;
+	memcpy(name, arg, (size_t)(colon - arg));
+	name[colon - arg] = '\0';
+	t.text = decode_escapes(colon + 1, &t.n);
+	sem_init(&t.named, 0, 0);
+	if (pthread_create(&th, NULL, say_named_main, &t) != 0)
+		return 98;
+	if (pthread_setname_np(th, name) != 0)
+		printf("FAIL pthread_setname_np %s\n", name);
+	sem_post(&t.named);
+	pthread_join(th, NULL);
+	sem_destroy(&t.named);
+	free(t.text);
+	return 0;
+}
+
 /* text through the _IO_ names old binaries call. */
 static int
 say_old_names(const char *arg)
@@ -341,6 +392,14 @@ main(int argc, char **argv)
 			break;
 		case 'I':
 			say_old_names(a + 2);
+			break;
+		case 'n':
+			if (prctl(PR_SET_NAME, a + 2, 0, 0, 0) != 0)
+				printf("FAIL prctl PR_SET_NAME %s\n", a + 2);
+			break;
+		case 'N':
+			if (say_named_thread(a + 2) != 0)
+				return 2;
 			break;
 		default:
 			if (say_stdio(a) != 0)
