@@ -27,14 +27,14 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/hook_signal.c preload/wfc.c preload/fatal.c preload/sigdisp.c preload/hook_sigaction.c \
               preload/hook_exec.c preload/hook_fork.c preload/guard.c \
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
-              preload/idents.c preload/threadname.c preload/hook_rename.c
+              preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
-TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c \
+TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/test_conform.c tests/test_life.c \
@@ -130,7 +130,7 @@ $(BUILD)/hosts/libsnapper.so: tests/hosts/libsnapper.c
 # Unit tests link the modules directly; the shim's modules are compiled
 # again here without hidden visibility.
 # Only the shim's pure modules: its hooks would interpose the test runner.
-TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c preload/idents.c
+TEST_PRELOAD_SRC = preload/heapring.c preload/lines.c preload/idents.c preload/multiline.c
 
 # The snapshot test's corpus, generated (tests/snapgen.py, 20,000 calls);
 # built without -Wformat, as it holds on purpose the flag combinations C

@@ -21,6 +21,7 @@
 #define LINES_MAX      65536u  /* bytes of one delivered line */
 #define LINES_PARTS    64      /* threads with an unfinished line at once */
 #define LINES_F_SPLIT  0x1u
+#define LINES_F_MULTI  0x2u  /* several lines joined (multiline.h) */
 
 struct lines_line {
 	uint64_t ts_ns;         /* when the line's first piece was written */

@@ -14,6 +14,7 @@
 #include "lane.h"
 #include "laneout.h"
 #include "lines.h"
+#include "multiline.h"
 #include "idents.h"
 #include "threadname.h"
 #include "procid.h"
@@ -37,6 +38,7 @@ struct pipeline {
 	_Atomic uint32_t whole_req;     /* requests that end unfinished lines */
 	uint32_t whole_done;            /* whole_req value last honoured */
 	struct lines lines;
+	struct multiline ml;            /* records held for their next lines */
 	struct laneout out;             /* the leased lane, its segment, its batch */
 	_Atomic(struct lane_hdr *) shown;       /* the leased lane, for waiters */
 	int leased;
@@ -328,7 +330,8 @@ pipeline_head(const struct lines_line *l)
 {
 	struct lane_rec h = {
 		.source = pipeline_source(l->kind), .pri = l->pri,
-		.flags = (l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0, .pid = pl.pid,
+		.flags = ((l->flags & LINES_F_SPLIT) ? LANE_F_SPLIT : 0) |
+		    ((l->flags & LINES_F_MULTI) ? LANE_F_MULTI : 0), .pid = pl.pid,
 		.ts_ns = l->ts_ns, .tid = l->tid,
 	};
 
@@ -414,6 +417,35 @@ pipeline_emit(void *arg, const struct lines_line *l)
 	pipeline_commit(rec, l, &nm);
 }
 
+/* lines_emit_fn of lines.c: a line, or a piece of one, into the lane;
+ * under MPLOG_MULTILINE by way of its thread's held record. */
+static void
+pipeline_line(void *arg, const struct lines_line *l)
+{
+	if (shim.multiline)
+		multiline_add(&pl.ml, l, pipeline_emit, arg);
+	else
+		pipeline_emit(arg, l);
+}
+
+/* lines_emit_fn for an unfinished line let go: after its thread's held
+ * record, never held itself (nothing follows it yet). */
+static void
+pipeline_unfinished(void *arg, const struct lines_line *l)
+{
+	multiline_flush(&pl.ml, 0, l->tid, pipeline_emit, NULL);
+	pipeline_emit(arg, l);
+}
+
+/* Records held since before held_ns, then unfinished lines last added
+ * to before partial_ns, go out (UINT64_MAX: all of them). */
+static void
+pipeline_lines_out(uint64_t partial_ns, uint64_t held_ns)
+{
+	multiline_flush(&pl.ml, held_ns, 0, pipeline_emit, NULL);
+	lines_flush(&pl.lines, partial_ns, pipeline_unfinished, NULL);
+}
+
 /*
  * A syslog snapshot: into the lane with its format copied in, for mplogd
  * to format; when it cannot go there (no lane, no room, too big),
@@ -427,6 +459,7 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 	int size = snap_resolved_size(hr->data, hr->len);
 	struct lane_rec *rec;
 
+	multiline_flush(&pl.ml, 0, hr->tid, pipeline_emit, NULL);   /* its thread's first */
 	if (size != -1 && size <= (int)LANE_MSG_MAX && pipeline_lease() == 0) {
 		if (pl.drops_pending != 0)
 			pipeline_report_drops(0);
@@ -459,7 +492,7 @@ pipeline_feed_esnap(const struct heapring_rec *hr)
 	memcpy(text, hr, sizeof(*text));
 	text->kind = HEAPRING_STDERR;
 	text->len = n;
-	lines_feed(&pl.lines, text, pipeline_emit, NULL);
+	lines_feed(&pl.lines, text, pipeline_line, NULL);
 }
 
 /* Hand one heap-ring record on: lines to line assembly, a syslog
@@ -472,7 +505,7 @@ pipeline_feed(const struct heapring_rec *rec)
 	else if (rec->kind == HEAPRING_ESNAP)
 		pipeline_feed_esnap(rec);
 	else
-		lines_feed(&pl.lines, rec, pipeline_emit, NULL);
+		lines_feed(&pl.lines, rec, pipeline_line, NULL);
 }
 
 /* Pop up to a batch of records; returns how many. */
@@ -522,8 +555,9 @@ pipeline_to_pass(struct heapring *r)
 		pipeline_feed(rec);
 		heapring_pop(r, rec);
 	}
+	multiline_flush(&pl.ml, UINT64_MAX, 0, pipeline_emit, NULL);
 	pl.unfinished = 1;
-	lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+	lines_flush(&pl.lines, UINT64_MAX, pipeline_unfinished, NULL);
 	pl.unfinished = 0;
 	pl.lost = 0;
 	shim_lost(pl.lost_pid);
@@ -554,7 +588,7 @@ pipeline_flush_check(struct heapring *r)
 	 * pipeline_flush(). */
 	whole = atomic_load_explicit(&pl.whole_req, memory_order_relaxed);
 	if (whole != pl.whole_done) {
-		lines_flush(&pl.lines, UINT64_MAX, pipeline_emit, NULL);
+		pipeline_lines_out(UINT64_MAX, UINT64_MAX);
 		pl.whole_done = whole;
 	}
 	pipeline_report_drops(1);
@@ -573,7 +607,8 @@ static void
 pipeline_idle(struct heapring *r)
 {
 	pipeline_report_drops(0);
-	lines_flush(&pl.lines, (uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS, pipeline_emit, NULL);
+	pipeline_lines_out((uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS,
+	    (uint64_t)seg_now_real() - MULTILINE_GAP_NS);
 	pipeline_sync();
 	pipeline_to_pass(r);
 	pipeline_orphan_retry(0);
@@ -628,6 +663,9 @@ pipeline_main(void *arg)
 		pipeline_to_pass(r);
 		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
+		if (multiline_pending(&pl.ml))
+			multiline_flush(&pl.ml, (uint64_t)seg_now_real() - MULTILINE_GAP_NS, 0,
+			    pipeline_emit, NULL);
 		if (n > 0)
 			last = seg_now_mono();
 		/* A full drain: records are waiting, go on at once. Fewer: we
@@ -639,7 +677,8 @@ pipeline_main(void *arg)
 			continue;
 		}
 		pipeline_idle(r);
-		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS : PIPELINE_IDLE_NS);
+		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS :
+		    multiline_pending(&pl.ml) ? MULTILINE_GAP_NS : PIPELINE_IDLE_NS);
 	}
 	return NULL;
 }

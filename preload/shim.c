@@ -70,6 +70,8 @@ shim_init_names(void)
 	if (name == NULL || name[0] == '\0')
 		name = program_invocation_short_name;
 	strncpy(shim.name, name, sizeof(shim.name) - 1);
+	name = secure_getenv("MPLOG_MULTILINE");
+	shim.multiline = name != NULL && strcmp(name, "1") == 0;
 	if ((name = secure_getenv("MPLOG_CATCHALL")) != NULL)
 		shim.catchall_ino = strtoull(name, NULL, 10);
 }

@@ -68,6 +68,7 @@ struct shim {
 	_Atomic(const char *) logtag;   /* openlog's ident, kept as glibc does */
 	_Atomic uint32_t ident;         /* idents.h index, 0: program name */
 	_Atomic int printf_changed;     /* register_printf_*: no snapshots */
+	int multiline;                  /* MPLOG_MULTILINE=1: multiline.h */
 	unsigned long long catchall_ino; /* MPLOG_CATCHALL: the inode of mplogd's
 	                                  * catch-all socket, or 0 */
 };

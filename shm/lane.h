@@ -59,6 +59,8 @@ enum lane_source {
 #define LANE_F_SPLIT  0x1u  /* a piece of a longer line; more follows */
 #define LANE_F_SNAP   0x2u  /* the message is a snapshot for mplogd to
                              * format (shm/snap.h), its format copied in */
+#define LANE_F_MULTI  0x4u  /* several lines of one thread, joined by "\n"
+                             * (MPLOG_MULTILINE) */
 
 struct lane_hdr {
 	/* Written by the owning producer. */

@@ -778,6 +778,13 @@ snap_out_plain(struct snap_out *o, const struct snap_spec *sp, const union snap_
 	return 1;
 }
 
+/* Bounds on a conversion's width and precision, far enough past any
+ * text snap_format makes (a record's 64 KiB) that the part kept is the
+ * same: a precision of SNAP_PREC_MAX shows more digits or zeros than are
+ * kept, and a width of SNAP_WIDTH_MAX pads past that whole text. */
+#define SNAP_PREC_MAX  (2 * 65536)
+#define SNAP_WIDTH_MAX (4 * 65536)
+
 /* Format one conversion with the C library, '*' standing for its width
  * and precision: "%FLAGS*.*LENGTHCONV" (a width of 0 is none; a negative
  * precision is none), or by position "%1$FLAGS*2$.*3$LENGTHCONV" when the
@@ -803,6 +810,14 @@ snap_out_spec(struct snap_out *o, const struct snap_spec *sp, const union snap_v
 	    sp->length, conv);
 	if (prec < 0)
 		prec = -1;
+	/* A width or precision of 2^31 (a scribbled snapshot's, or a
+	 * program's own) would have the C library pad or compute that far
+	 * to make a text cut at the buffer: bounded, the text in the
+	 * buffer is the same (see SNAP_WIDTH_MAX). */
+	if (w > SNAP_WIDTH_MAX || w < -SNAP_WIDTH_MAX)
+		w = w < 0 ? -SNAP_WIDTH_MAX : SNAP_WIDTH_MAX;
+	if (prec > SNAP_PREC_MAX)
+		prec = SNAP_PREC_MAX;
 	s = o->buf + o->len;
 #define SNAP_CALL(val) (positional ? snprintf(s, room, f, (val), w, prec) : \
 	snprintf(s, room, f, w, prec, (val)))

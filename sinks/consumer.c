@@ -281,6 +281,7 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
 		.thread = has_thread ? thread : NULL,
+		.multiline = (v->rec.flags & LANE_F_MULTI) != 0,
 	};
 	if ((v->rec.flags & LANE_F_SNAP) && consumer_snap(c, i, &r) == -1)
 		return;

@@ -318,10 +318,40 @@ fmt_thread_differs(const struct fmt_record *r)
 	    (r->proc[n] == '\0' || n == FMT_COMM_MAX));
 }
 
+/*
+ * The message of r, the record's line having started at start in b: a
+ * record of several lines gives each further line a line of its own,
+ * indented to where the message starts, as journalctl shows them (each
+ * line escaped: nothing in it can start a line of its own).
+ */
+static int
+fmt_text_msg(struct fmt_buf *b, const struct fmt_record *r, size_t start)
+{
+	static const char spaces[] = "                                                                ";
+	size_t indent = b->len - start, n = r->msg_len;
+	const char *p = r->msg, *nl;
+
+	if (!r->multiline)
+		return fmt_text_str(b, p, n);
+	while ((nl = memchr(p, '\n', n)) != NULL) {
+		if (fmt_text_str(b, p, (size_t)(nl - p)) == -1 || fmt_buf_put(b, "\n", 1) == -1)
+			return -1;
+		n -= (size_t)(nl + 1 - p);
+		p = nl + 1;
+		if (n == 0 || *p == '\n')
+			continue;       /* an empty line: no trailing spaces */
+		for (size_t k = indent; k > 0; k -= k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1)
+			if (fmt_buf_put(b, spaces, k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1) == -1)
+				return -1;
+	}
+	return fmt_text_str(b, p, n);
+}
+
 static int
 fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 {
 	const char *sev = pri_severity_name(r->severity);
+	size_t start = b->len;
 
 	/* Local time to the microsecond with its UTC offset. */
 	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
@@ -334,8 +364,7 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	if (r->ident != NULL && (fmt_buf_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
 		return -1;
-	if (fmt_buf_put(b, ": ", 2) == -1 ||
-	    fmt_text_str(b, r->msg, r->msg_len) == -1 ||
+	if (fmt_buf_put(b, ": ", 2) == -1 || fmt_text_msg(b, r, start) == -1 ||
 	    (r->continued && fmt_buf_put(b, " [continued]", 12) == -1))
 		return -1;
 	return fmt_buf_put(b, "\n", 1);

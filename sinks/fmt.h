@@ -13,6 +13,8 @@
  *        escape sequences and backslashes in any field are made harmless
  *        with strvis(3) C-style escapes; printable UTF-8 is kept as it is
  *        (C1 controls, line separators and bidi overrides are escaped).
+ *        A record of several lines (multiline) shows each further line
+ *        on a line of its own, indented to where the message starts.
  *        A piece of a line too long for one record ends in " [continued]";
  *        the rest of the line follows in the next record of the thread.
  *        Text uses the process's TZ (mplogd calls tzset at start).
@@ -51,6 +53,8 @@ struct fmt_record {
 	size_t msg_len;
 	uint8_t continued;      /* a piece of a longer line; more follows */
 	const char *thread;     /* the writing thread's name; NULL if unknown */
+	uint8_t multiline;      /* lines of one thread joined by "\n": text
+	                         * shows each on a line of its own, indented */
 };
 
 /* A growable output buffer; zero-initialise, release with fmt_buf_free. */

@@ -153,7 +153,7 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 	if (r->pid > 0)
 		snprintf(procid, sizeof(procid), "%d", (int)r->pid);
 	forward_field(hostf, FORWARD_HOST_MAX, host, 0);
-	if (proto == FORWARD_RFC3164) {
+	if (proto == FORWARD_RFC3164 || proto == FORWARD_LOCAL) {
 		char *dot = strchr(hostf, '.');
 
 		if (dot != NULL && dot != hostf)
@@ -161,10 +161,11 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 		forward_field(name, FORWARD_TAG_MAX, app, 1);
 		if (localtime_r(&t, &tm) == NULL)
 			return -1;
-		w = snprintf(head, sizeof(head), "<%u>%s %2d %02d:%02d:%02d %s %s%s%s%s: ", pri,
+		/* The local form is the same without the host name. */
+		w = snprintf(head, sizeof(head), "<%u>%s %2d %02d:%02d:%02d %s%s%s%s%s%s: ", pri,
 		    forward_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    hostf, name, r->pid > 0 ? "[" : "", r->pid > 0 ? procid : "",
-		    r->pid > 0 ? "]" : "");
+		    proto == FORWARD_LOCAL ? "" : hostf, proto == FORWARD_LOCAL ? "" : " ",
+		    name, r->pid > 0 ? "[" : "", r->pid > 0 ? procid : "", r->pid > 0 ? "]" : "");
 	} else {
 		char sd[FORWARD_SD_MAX];
 

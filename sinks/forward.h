@@ -68,6 +68,8 @@
 enum forward_proto {
 	FORWARD_RFC5424 = 0,
 	FORWARD_RFC3164 = 1,
+	FORWARD_LOCAL = 2,      /* <PRI>Mmm dd hh:mm:ss TAG[PID]: MSG, as glibc's
+	                         * syslog(3) sends it to /dev/log: no host */
 };
 
 struct forward;

@@ -259,6 +259,7 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 	struct run_spec spec = {
 		.argv = o->command, .preload = o->preload, .shm = o->shm,
 		.stderr_mode = o->stderr_mode, .stderr_severity = o->stderr_severity_name,
+		.multiline = o->multiline,
 		.stderr_fd = -1, .ignored = mplogd_ignored,
 	};
 	sigset_t block, old;

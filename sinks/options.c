@@ -17,7 +17,7 @@
 enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
-	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_GROUP,
+	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_MULTILINE, OPT_GROUP,
 	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH, OPT_RATE,
 	OPT_DAEMON, OPT_PIDFILE,
 };
@@ -41,6 +41,7 @@ static const struct option options_long[] = {
 	{ "stderr", required_argument, NULL, OPT_STDERR },
 	{ "stderr-severity", required_argument, NULL, OPT_STDERR_SEVERITY },
 	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
+	{ "multiline", no_argument, NULL, OPT_MULTILINE },
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
@@ -105,6 +106,9 @@ options_usage(void)
 "                        mplogd, so bytes no hook sees (static programs,\n"
 "                        glibc's fatal messages) are logged too; fd 2 is then\n"
 "                        no terminal; not with --stderr pass\n"
+"  --multiline           with COMMAND: a thread's continuation lines (stack\n"
+"                        traces, tracebacks, diagnostics) join the record\n"
+"                        they continue (MPLOG_MULTILINE=1)\n"
 "  -h, --help            this text\n"
 "  --version             print the version\n"
 "\n"
@@ -294,6 +298,9 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 	case OPT_CATCH_ALL:
 		o->catch_all = 1;
 		break;
+	case OPT_MULTILINE:
+		o->multiline = 1;
+		break;
 	case OPT_DAEMON:
 		o->daemon = 1;
 		break;
@@ -372,9 +379,9 @@ static void
 options_run(struct mplogd_opts *o)
 {
 	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL ||
-	    o->stderr_severity != -1 || o->catch_all))
-		errx(MPLOGD_EXIT_USAGE, "--preload, --stderr, --stderr-severity and "
-		    "--catch-all need a COMMAND");
+	    o->stderr_severity != -1 || o->catch_all || o->multiline))
+		errx(MPLOGD_EXIT_USAGE, "--preload, --stderr, --stderr-severity, "
+		    "--catch-all and --multiline need a COMMAND");
 	if (o->catch_all && o->stderr_mode != NULL && strcmp(o->stderr_mode, "pass") == 0)
 		errx(MPLOGD_EXIT_USAGE, "--catch-all captures the command's stderr: "
 		    "it cannot be used with --stderr pass");

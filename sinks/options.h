@@ -43,6 +43,7 @@ struct mplogd_opts {
 	int stderr_severity;        /* run mode: 0-7, of catch-all lines; default
 	                             * $MPLOG_STDERR_SEVERITY, else info */
 	int catch_all;              /* run mode: the command's fd 2 is read by mplogd */
+	int multiline;              /* run mode: MPLOG_MULTILINE=1 for the command */
 	char **command;             /* run mode when not NULL */
 	int private_shm;            /* run mode without --shm */
 	/* --daemon and --pidfile (daemon.h); not in run mode. */

@@ -65,7 +65,8 @@ run_env(const struct run_spec *s)
 	if (setenv("LD_PRELOAD", list, 1) == -1 || setenv("MPLOG_SHM", s->shm, 1) == -1 ||
 	    (s->stderr_mode != NULL && setenv("MPLOG_STDERR", s->stderr_mode, 1) == -1) ||
 	    (s->stderr_severity != NULL &&
-	    setenv("MPLOG_STDERR_SEVERITY", s->stderr_severity, 1) == -1))
+	    setenv("MPLOG_STDERR_SEVERITY", s->stderr_severity, 1) == -1) ||
+	    (s->multiline && setenv("MPLOG_MULTILINE", "1", 1) == -1))
 		_exit(127);
 }
 

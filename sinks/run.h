@@ -27,6 +27,7 @@ struct run_spec {
 	const char *shm;                /* MPLOG_SHM */
 	const char *stderr_mode;        /* MPLOG_STDERR, or NULL to leave it */
 	const char *stderr_severity;    /* MPLOG_STDERR_SEVERITY, or NULL */
+	int multiline;                  /* MPLOG_MULTILINE=1 */
 	int stderr_fd;                  /* becomes the command's fd 2; -1: keep ours */
 	sigset_t ignored;               /* of RUN_RESET, those ignored when mplogd
 	                                 * started: they stay ignored in the command */

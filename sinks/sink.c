@@ -42,14 +42,17 @@ sink_wants_color(const struct sink *s)
 	return isatty(s->fd) && (no == NULL || no[0] == '\0');
 }
 
+_Static_assert((int)SINK_RFC5424 == (int)FORWARD_RFC5424 &&
+    (int)SINK_RFC3164 == (int)FORWARD_RFC3164 && (int)SINK_LOCAL == (int)FORWARD_LOCAL,
+    "a sink's protocol is its forwarder's");
+
 /* A server sink: set up its forwarder. */
 static int
 sink_open_forward(struct sink *s, char *why, size_t len)
 {
 	const char *msg = NULL;
 
-	s->fwd = forward_open(s->spec.target, s->spec.proto == SINK_RFC3164 ?
-	    FORWARD_RFC3164 : FORWARD_RFC5424, &msg);
+	s->fwd = forward_open(s->spec.target, (enum forward_proto)s->spec.proto, &msg);
 	if (s->fwd != NULL)
 		return 0;
 	snprintf(why, len, "%s", msg);

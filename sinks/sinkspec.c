@@ -51,6 +51,14 @@ sinkspec_key(const char *s)
 	return -1;
 }
 
+/* The protocol named v, or -1. */
+static int
+sinkspec_proto(const char *v)
+{
+	return strcmp(v, "rfc5424") == 0 ? SINK_RFC5424 : strcmp(v, "rfc3164") == 0 ?
+	    SINK_RFC3164 : strcmp(v, "local") == 0 ? SINK_LOCAL : -1;
+}
+
 /* Set key k of s to value v; 0, or -1 with why. */
 static int
 sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
@@ -59,13 +67,13 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 
 	switch (k) {
 	case 0:
-		if (s->kind == SINK_FORWARD && (strcmp(v, "rfc5424") == 0 || strcmp(v, "rfc3164") == 0)) {
-			s->proto = v[5] == '5' ? SINK_RFC5424 : SINK_RFC3164;
+		if (s->kind == SINK_FORWARD && (n = sinkspec_proto(v)) != -1) {
+			s->proto = (enum sink_proto)n;
 		} else if (s->kind == SINK_FILE && (n = fmt_parse(v)) != -1) {
 			s->format = (enum fmt_kind)n;
 		} else {
 			snprintf(why, len, "unknown format '%s' (%s)", v,
-			    s->kind == SINK_FILE ? "text, json" : "rfc5424, rfc3164");
+			    s->kind == SINK_FILE ? "text, json" : "rfc5424, rfc3164, local");
 			return -1;
 		}
 		s->set |= SINKSPEC_SET_FORMAT;
@@ -150,6 +158,10 @@ sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *
 		snprintf(why, len, "no %s before the options", kind == SINK_FILE ? "file" : "URL");
 		return -1;
 	}
+	/* A local socket (/dev/log) takes what syslog(3) sends it. */
+	if (kind == SINK_FORWARD && !(s->set & SINKSPEC_SET_FORMAT) &&
+	    strncmp(s->target, "unix://", 7) == 0)
+		s->proto = SINK_LOCAL;
 	return 0;
 }
 

@@ -4,8 +4,9 @@
  *   -o TARGET[,KEY=VALUE...]      a file, or - for standard output
  *   --forward URL[,KEY=VALUE...]  a syslog server (sinks/forward.h)
  *
- * Keys, each at most once: format (text or json for a file; rfc5424 or
- * rfc3164 for a server), level (the least severe severity written:
+ * Keys, each at most once: format (text or json for a file; rfc5424,
+ * rfc3164 or local for a server: local is the default of a unix://
+ * socket, rfc5424 of the others), level (the least severe severity written:
  * emerg ... debug or 0-7), rotate-size (a file: rotate once it would
  * pass this many bytes, K/M/G suffix), rotate-keep (rotated files kept,
  * 1-999), color (a file: auto, always or never; auto colours a terminal
@@ -35,6 +36,7 @@ enum sink_color {
 enum sink_proto {
 	SINK_RFC5424 = 0,
 	SINK_RFC3164 = 1,
+	SINK_LOCAL = 2,         /* what syslog(3) sends to /dev/log */
 };
 
 #define SINKSPEC_KEEP_DEFAULT 5

@@ -633,3 +633,29 @@ Test(fmt, the_thread_name_is_last_in_json_and_shown_in_text_when_it_says_more)
 	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
 	    "\"msg\":\"m\",\"thread\":\"w\\\"k\\n\"}\n");
 }
+
+/* A record of several lines: in text each further line stands under the
+ * first, indented to where the message starts, escaped as any line (no
+ * line of it can pass for a record); an empty line gets no spaces; a
+ * record that is not one keeps its newlines escaped. JSON has them as
+ * \n in msg either way. */
+Test(fmt, a_record_of_several_lines_shows_each_under_the_first)
+{
+	static const char msg[] = "Traceback:\n  frame \033[2J\n\nError: x";
+	struct fmt_record r = tf_rec(msg, sizeof(msg) - 1);
+	char want[512];
+	int w = (int)strlen(TF_PFX);    /* where the message starts */
+
+	tf_zone("UTC");
+	r.multiline = 1;
+	snprintf(want, sizeof(want), TF_PFX "Traceback:\n%*s  frame \\033[2J\n\n%*sError: x\n",
+	    w, "", w, "");
+	tf_expect(FMT_TEXT, &r, want);
+	r.multiline = 0;
+	tf_expect(FMT_TEXT, &r, TF_PFX "Traceback:\\n  frame \\033[2J\\n\\nError: x\n");
+	r.multiline = 1;
+	tf_expect(FMT_JSON, &r, "{\"ts\":\"2026-11-25T09:16:26.123456789Z\","
+	    "\"pid\":4242,\"tid\":4243,\"proc\":\"app\",\"source\":\"stderr\","
+	    "\"facility\":\"user\",\"severity\":\"info\",\"ident\":null,"
+	    "\"msg\":\"Traceback:\\n  frame \\u001b[2J\\n\\nError: x\",\"thread\":null}\n");
+}

@@ -30,6 +30,7 @@
 
 #include "forward.h"
 #include "harness.h"
+#include "sinkspec.h"
 
 TestSuite(forward, .init = harness_setup, .fini = harness_teardown);
 
@@ -125,7 +126,7 @@ Test(forward, formats_rfc5424_from_the_rfc)
 /* RFC 3164 section 4.1: <PRI>TIMESTAMP SP HOSTNAME SP TAG[PID]: MSG;
  * TIMESTAMP "Mmm dd hh:mm:ss" in local time, a day below 10 padded with a
  * space; HOSTNAME without its domain; TAG at most 32 characters. */
-Test(forward, formats_rfc3164_from_the_rfc)
+Test(forward, formats_rfc3164_from_the_rfc_and_the_local_form)
 {
 	uint64_t t = fw_utc(2023, 11, 14, 22, 13, 20, 123456789);
 	char tag33[34], want[200];
@@ -133,21 +134,52 @@ Test(forward, formats_rfc3164_from_the_rfc)
 	/* UTC+05:30: 22:13:20 UTC on the 14th is 03:43:20 on the 15th. */
 	setenv("TZ", "XST-5:30", 1);
 	tzset();
-	FW_EXPECT_FORMAT(FORWARD_RFC3164, "build01.example.org",
-	    fw_rec(t, 4242, 16, 3, "proc", "myapp", "disk full"),
-	    "<131>Nov 15 03:43:20 build01 myapp[4242]: disk full");
-	/* 00:10:20 UTC on March 5th is 05:40:20 there: "Mar  5". */
-	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h",
-	    fw_rec(fw_utc(2024, 3, 5, 0, 10, 20, 0), 77, 1, 6, "daemon-x", NULL, "hello"),
-	    "<14>Mar  5 05:40:20 h daemon-x[77]: hello");
-	/* No pid: no [PID]; '[', ']' and ':' would end the TAG: '_'. */
-	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h",
-	    fw_rec(fw_utc(2024, 12, 31, 18, 29, 59, 0), 0, 3, 4, "p", "a[b]:c", "m"),
-	    "<28>Dec 31 23:59:59 h a_b__c: m");
+	/* Each in both forms: the local one (what glibc's syslog(3) sends to
+	 * /dev/log) is the same without the host name. */
+	for (int local = 0; local < 2; local++) {
+		enum forward_proto p = local ? FORWARD_LOCAL : FORWARD_RFC3164;
+
+		FW_EXPECT_FORMAT(p, "build01.example.org",
+		    fw_rec(t, 4242, 16, 3, "proc", "myapp", "disk full"),
+		    local ? "<131>Nov 15 03:43:20 myapp[4242]: disk full" :
+		    "<131>Nov 15 03:43:20 build01 myapp[4242]: disk full");
+		/* 00:10:20 UTC on March 5th is 05:40:20 there: "Mar  5". */
+		FW_EXPECT_FORMAT(p, "h",
+		    fw_rec(fw_utc(2024, 3, 5, 0, 10, 20, 0), 77, 1, 6, "daemon-x", NULL, "hello"),
+		    local ? "<14>Mar  5 05:40:20 daemon-x[77]: hello" :
+		    "<14>Mar  5 05:40:20 h daemon-x[77]: hello");
+		/* No pid: no [PID]; '[', ']' and ':' would end the TAG: '_'. */
+		FW_EXPECT_FORMAT(p, "h",
+		    fw_rec(fw_utc(2024, 12, 31, 18, 29, 59, 0), 0, 3, 4, "p", "a[b]:c", "m"),
+		    local ? "<28>Dec 31 23:59:59 a_b__c: m" : "<28>Dec 31 23:59:59 h a_b__c: m");
+	}
 	memset(tag33, 't', 33);
 	tag33[33] = '\0';
 	snprintf(want, sizeof(want), "<13>Nov 15 03:43:20 h %.32s[5]: m", tag33);
 	FW_EXPECT_FORMAT(FORWARD_RFC3164, "h", fw_rec(t, 5, 1, 5, tag33, NULL, "m"), want);
+}
+
+/* A unix:// sink speaks that form unless its format says otherwise;
+ * "local" is a format of every server sink. */
+Test(forward, a_local_socket_gets_the_syslog_form_by_default)
+{
+	static const struct { const char *arg; enum sink_proto want; } cases[] = {
+		{ "unix:///dev/log", SINK_LOCAL },
+		{ "unix:///dev/log,format=rfc5424", SINK_RFC5424 },
+		{ "unix:///dev/log,format=rfc3164", SINK_RFC3164 },
+		{ "udp://127.0.0.1", SINK_RFC5424 },
+		{ "tcp://127.0.0.1:601,format=local", SINK_LOCAL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink_spec spec;
+		char why[256];
+
+		cr_assert_eq(sinkspec_parse(&spec, SINK_FORWARD, cases[i].arg, why, sizeof(why)), 0,
+		    "%s: %s", cases[i].arg, why);
+		cr_expect_eq(spec.proto, cases[i].want, "%s", cases[i].arg);
+		sinkspec_free(&spec);
+	}
 }
 
 static char *fw_capture_stderr(void);
@@ -208,6 +240,7 @@ struct fw_rs {
 	pid_t pid;
 	int udp, tcp;                   /* its loopback ports */
 	char *sock, *conf, *out, *pidfile, *log, *work;
+	char *lsock;                    /* imuxsock with its defaults, as /dev/log */
 	/* The output file, read as it grows. */
 	int fd;
 	char *buf;
@@ -256,8 +289,9 @@ fw_rs_config(struct fw_rs *rs)
 	    "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"fw\")\n"
 	    "input(type=\"imuxsock\" socket=\"%s\" ruleset=\"fw\" useSpecialParser=\"off\"\n"
 	    "    parseHostname=\"on\" useSysTimeStamp=\"off\" ignoreTimestamp=\"off\"\n"
-	    "    ratelimit.interval=\"0\")\n",
-	    rs->work, FW_TEMPLATE, rs->out, rs->udp, rs->tcp, rs->sock);
+	    "    ratelimit.interval=\"0\")\n"
+	    "input(type=\"imuxsock\" socket=\"%s\" ruleset=\"fw\" ratelimit.interval=\"0\")\n",
+	    rs->work, FW_TEMPLATE, rs->out, rs->udp, rs->tcp, rs->sock, rs->lsock);
 	cr_assert(fclose(c) == 0);
 }
 
@@ -283,7 +317,8 @@ fw_dead(pid_t pid)
 #define FW_PROBE_UDP  1
 #define FW_PROBE_TCP  2
 #define FW_PROBE_UNIX 4
-#define FW_PROBE_ALL  7
+#define FW_PROBE_LOCAL 8
+#define FW_PROBE_ALL  15
 
 static void fw_rs_read(struct fw_rs *rs);
 
@@ -292,6 +327,7 @@ static void
 fw_rs_probe(struct fw_rs *rs)
 {
 	static const char udp[] = "<13>1 - - probe - - - udp", ux[] = "<13>1 - - probe - - - unix";
+	static const char local[] = "<13>Jan  1 00:00:00 probe: local";
 	static const char tcp[] = "25 <13>1 - - probe - - - tcp";
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
@@ -305,6 +341,11 @@ fw_rs_probe(struct fw_rs *rs)
 	if (!(rs->probes & FW_PROBE_UNIX) && (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
 		snprintf(un.sun_path, sizeof(un.sun_path), "%s", rs->sock);
 		sendto(fd, ux, sizeof(ux) - 1, MSG_DONTWAIT, (struct sockaddr *)&un, sizeof(un));
+		close(fd);
+	}
+	if (!(rs->probes & FW_PROBE_LOCAL) && (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", rs->lsock);
+		sendto(fd, local, sizeof(local) - 1, MSG_DONTWAIT, (struct sockaddr *)&un, sizeof(un));
 		close(fd);
 	}
 	if (!(rs->probes & FW_PROBE_TCP) && (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
@@ -355,6 +396,7 @@ fw_rs_init(struct fw_rs *rs, int nseq)
 	rs->udp = fw_free_port(SOCK_DGRAM);
 	rs->tcp = fw_free_port(SOCK_STREAM);
 	rs->sock = harness_file("log.sock");
+	rs->lsock = harness_file("local.sock");
 	rs->conf = harness_file("rsyslog.conf");
 	rs->out = harness_file("rsyslog.out");
 	rs->pidfile = harness_file("rsyslog.pid");
@@ -370,12 +412,15 @@ fw_rs_init(struct fw_rs *rs, int nseq)
 	fw_rs_start(rs);
 }
 
-/* The URL of one of rs's inputs: "udp", "tcp" or "unix". */
+/* The URL of one of rs's inputs: "udp", "tcp", "unix" or "local" (a unix
+ * socket as /dev/log is: imuxsock with its default parser). */
 static char *
 fw_url(const struct fw_rs *rs, const char *kind)
 {
 	if (strcmp(kind, "unix") == 0)
 		return harness_fmt("unix://%s", rs->sock);
+	if (strcmp(kind, "local") == 0)
+		return harness_fmt("unix://%s", rs->lsock);
 	return harness_fmt("%s://127.0.0.1:%d", kind, strcmp(kind, "udp") == 0 ? rs->udp : rs->tcp);
 }
 
@@ -462,7 +507,13 @@ fw_check_line(struct fw_rs *rs, int seq, int pri, const char *ts, const char *ho
 	cr_assert(buf != NULL);
 	cr_expect_eq(pri, r.facility * 8 + r.severity, "seq %d: pri %d", seq, pri);
 	snprintf(want_host, sizeof(want_host), "%s", rs->host);
-	if (rs->proto == FORWARD_RFC3164) {
+	if (rs->proto == FORWARD_LOCAL) {
+		/* imuxsock stamps what it receives with its own clock, and
+		 * names its own host. */
+		want_host[strcspn(want_host, ".")] = '\0';
+		if (msg[0] == ' ')
+			msg++;
+	} else if (rs->proto == FORWARD_RFC3164) {
 		/* rsyslogd adds the year and its offset to "Mmm dd hh:mm:ss". */
 		localtime_r(&t, &tm);
 		strftime(want_ts, sizeof(want_ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -479,7 +530,7 @@ fw_check_line(struct fw_rs *rs, int seq, int pri, const char *ts, const char *ho
 	}
 	snprintf(want_app, sizeof(want_app), "%s", r.ident != NULL ? r.ident : r.proc);
 	/* rsyslogd takes a 3164 TAG's APP-NAME up to a '/' ("postfix/smtpd"). */
-	if (rs->proto == FORWARD_RFC3164)
+	if (rs->proto == FORWARD_RFC3164 || rs->proto == FORWARD_LOCAL)
 		want_app[strcspn(want_app, "/")] = '\0';
 	cr_expect(strcmp(host, want_host) == 0, "seq %d: host %s, not %s", seq, host, want_host);
 	cr_expect(strcmp(app, want_app) == 0, "seq %d: app name %s, not %s", seq, app, want_app);
@@ -516,7 +567,8 @@ fw_rs_line(struct fw_rs *rs, char *line)
 	*end = '\0';
 	if (strcmp(app, "probe") == 0) {
 		rs->probes |= harness_contains(msg, "udp") ? FW_PROBE_UDP :
-		    harness_contains(msg, "tcp") ? FW_PROBE_TCP : FW_PROBE_UNIX;
+		    harness_contains(msg, "tcp") ? FW_PROBE_TCP :
+		    harness_contains(msg, "local") ? FW_PROBE_LOCAL : FW_PROBE_UNIX;
 		return;
 	}
 	if (strstr(msg, "fw end") != NULL) {
@@ -693,6 +745,16 @@ Test(forward, unix_delivers_every_record_once, .timeout = TEST_TIMEOUT(60))
 
 	fw_rs_init(&rs, 2000);
 	fw_deliver(&rs, "unix", FORWARD_RFC5424, 2000, (struct fw_batch){ .pad = 60 });
+}
+
+/* A local socket read as /dev/log is, by imuxsock with its default
+ * parser: every record once, with its priority, program and pid. */
+Test(forward, the_syslog_form_reaches_imuxsock_default_parser_intact, .timeout = TEST_TIMEOUT(60))
+{
+	struct fw_rs rs;
+
+	fw_rs_init(&rs, 2000);
+	fw_deliver(&rs, "local", FORWARD_LOCAL, 2000, (struct fw_batch){ .pad = 60 });
 }
 
 Test(forward, rfc3164_over_each_transport, .timeout = TEST_TIMEOUT(60))

@@ -224,7 +224,7 @@ Test(hostile, generated_hostile_lanes_give_the_records_their_making_implies, .ti
 		{ "gen-record-size-8", 1, 1 },
 		{ "gen-record-size-31", 1, 1 },
 		{ "gen-record-size-4096", 1, 1 },
-		{ "gen-record-size-65631", 1, 1 },
+		{ "gen-record-size-65662", 1, 1 },
 		{ "gen-record-size-4294967288", 1, 1 },
 		{ "gen-record-size-4294967295", 1, 1 },
 		/* 33 bytes: one byte after the header, fewer than the

@@ -88,7 +88,7 @@ Test(sinks, keys_come_off_the_end_and_commas_stay_in_the_path)
 Test(sinks, bad_keys_are_named)
 {
 	sk_parse_fails(SINK_FILE, "a.log,format=xml", "unknown format 'xml' (text, json)");
-	sk_parse_fails(SINK_FORWARD, "udp://h:514,format=json", "(rfc5424, rfc3164)");
+	sk_parse_fails(SINK_FORWARD, "udp://h:514,format=json", "(rfc5424, rfc3164, local)");
 	sk_parse_fails(SINK_FILE, "a.log,level=loud", "unknown level 'loud'");
 	sk_parse_fails(SINK_FILE, "a.log,rotate-size=0", "rotate-size '0'");
 	sk_parse_fails(SINK_FILE, "a.log,rotate-size=12Q", "rotate-size '12Q'");

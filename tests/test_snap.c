@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,4 +258,32 @@ Test(snap, long_output_is_cut_at_the_buffer)
 	cr_assert_str_eq(out, "0123456789abcde");
 	cr_assert_eq(snapt_both(out, sizeof(out), "%40d|", 7), 15);
 	cr_assert_str_eq(out, "               ");
+}
+
+/*
+ * A width or precision far past what a record keeps (a program's own
+ * %*d of 2^31 - 1, or a scribbled snapshot's) is formatted at once, and
+ * the text kept is the one vsnprintf makes: padding, or the value and
+ * its zeros, up to the buffer.
+ */
+Test(snap, huge_widths_and_precisions_keep_the_text_and_take_no_time, .timeout = 10)
+{
+	static char out[65537], want[131072];
+	int n;
+
+	n = snapt_both(out, sizeof(out), "%*d|", INT_MAX, 7);
+	cr_assert_eq(n, (int)sizeof(out) - 1);
+	memset(want, ' ', sizeof(out) - 1);
+	cr_assert_eq(memcmp(out, want, sizeof(out) - 1), 0, "not all padding");
+	n = snapt_both(out, sizeof(out), "%-*d|", -INT_MAX, 7);
+	cr_assert_eq(n, (int)sizeof(out) - 1);
+	cr_assert(out[0] == '7' && out[1] == ' ' && out[sizeof(out) - 2] == ' ');
+	n = snapt_both(out, sizeof(out), "%.*d", INT_MAX, 42);
+	cr_assert_eq(n, (int)sizeof(out) - 1);
+	snprintf(want, sizeof(want), "%.*d", 100000, 42);
+	cr_assert_eq(memcmp(out, want, sizeof(out) - 1), 0, "not the zeros vsnprintf makes");
+	n = snapt_both(out, sizeof(out), "%.*f", INT_MAX, 0.1);
+	snprintf(want, sizeof(want), "%.*f", 70000, 0.1);
+	cr_assert_eq(n, (int)sizeof(out) - 1);
+	cr_assert_eq(memcmp(out, want, sizeof(out) - 1), 0, "not the digits vsnprintf makes");
 }

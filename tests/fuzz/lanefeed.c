@@ -420,8 +420,9 @@ lanefeed_layout(struct lanefeed_run *run, const uint8_t *in, size_t n)
 	return 0;
 }
 
-/* Check every line the sink of fd wrote with bad; its line count in
- * *lines; the bytes kept in out. */
+/* Check every line the sink of fd wrote with bad; the records in
+ * *lines (lines that are neither empty nor indented); the bytes kept in
+ * out. */
 static int
 lanefeed_lines(struct lanefeed_run *run, int fd, struct lanefeed_out *out,
     const char *(*bad)(const char *, size_t), const char *what, uint64_t *lines)
@@ -443,12 +444,15 @@ lanefeed_lines(struct lanefeed_run *run, int fd, struct lanefeed_out *out,
 		return lanefeed_fail(run, "reading the %s sink back: %s", what, strerror(errno));
 	out->len = (size_t)len;
 	out->data[len] = '\0';
-	for (p = out->data, end = p + len; p < end; p = nl + 1, (*lines)++) {
+	for (p = out->data, end = p + len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return lanefeed_fail(run, "%s output ends without a newline", what);
 		if ((why = bad(p, (size_t)(nl + 1 - p))) != NULL)
 			return lanefeed_fail(run, "%s line %s: %.*s", what, why,
 			    (int)(nl - p > 200 ? 200 : nl - p), p);
+		/* A record's further lines (a multi-line record in text) are
+		 * indented or empty: only its first line starts otherwise. */
+		*lines += nl > p && *p != ' ';
 	}
 	return 0;
 }

@@ -148,6 +148,8 @@ static const struct seed_rec seed_lines[] = {
 	{ "nul\0inside", 11, 0, 1 << 3 | 6, 0, SEED_P1, NULL },
 	{ "first piece of a long line", 0, 0, 1 << 3 | 6, LANE_F_SPLIT, SEED_P1, NULL },
 	{ "mplog: 3 lines dropped: queue full", 0, 2, 1 << 3 | 4, 0, NULL, NULL },
+	{ "Traceback (most recent call last):\n  File \"x\", line 1\n\n\x1b[2JError: x", 0, 0,
+	  1 << 3 | 3, LANE_F_MULTI, SEED_P1, NULL },
 };
 #define SEED_NLINES (sizeof(seed_lines) / sizeof(seed_lines[0]))
 
@@ -190,7 +192,6 @@ seed_snaps(void)
 {
 	struct lanefeed_build b;
 	uint64_t ts = UINT64_C(1795000000000000000);
-	int n = 0;
 
 	seed_open(&b, 18, 4096);
 	seed_snap(&b, ts++, "ints %d %i %u %o %x %X %c %%", -42, 7, 42u, 8u, 255u, 255u, 'z');
@@ -205,7 +206,7 @@ seed_snaps(void)
 	    2e300, 0.0001, 1e20, 1.5, -2.5, 2.0 / 3, 12345.678, (long double)1.25);
 	seed_snap(&b, ts++, "strings [%s] [%10s] [%-10s] [%.2s] [%s]", "plain", "right",
 	    "left", "cut", "caf\xc3\xa9 \x1b[31m");
-	seed_snap(&b, ts++, "pointer %p and null %p", (void *)&n, (void *)NULL);
+	seed_snap(&b, ts++, "pointer %p and null %p", (void *)(uintptr_t)0x7ffd1234, (void *)NULL);
 	seed_snap(&b, ts++, "errno %m, then %d", 5);
 	seed_snap(&b, ts++, "positions %2$s %1$d %3$c", 10, "two", 'c');
 	seed_snap(&b, ts++, "no conversion at all, a newline\n");

@@ -29,6 +29,8 @@
  *                  limit on descriptors is raised to the hard one first
  *                  when FD is past it
  *   L:N:TEXT       N write(2, TEXT) calls; print "longest=NS", the longest
+ *   z:MS           pause MS milliseconds (a pause the test is about, not a
+ *                  wait for anything)
  *   n:NAME         prctl(PR_SET_NAME, NAME): the main thread's name
  *   N:NAME:TEXT    a thread, named NAME by the main thread with
  *                  pthread_setname_np before it starts, writes TEXT with
@@ -393,6 +395,12 @@ main(int argc, char **argv)
 		case 'I':
 			say_old_names(a + 2);
 			break;
+		case 'z': {
+			struct timespec ms = { atoi(a + 2) / 1000, (long)(atoi(a + 2) % 1000) * 1000000 };
+
+			nanosleep(&ms, NULL);
+			break;
+		}
 		case 'n':
 			if (prctl(PR_SET_NAME, a + 2, 0, 0, 0) != 0)
 				printf("FAIL prctl PR_SET_NAME %s\n", a + 2);
