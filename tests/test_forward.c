@@ -30,6 +30,7 @@
 
 #include "forward.h"
 #include "harness.h"
+#include "need.h"
 #include "sinkspec.h"
 
 TestSuite(forward, .init = harness_setup, .fini = harness_teardown);
@@ -1022,4 +1023,136 @@ Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .ti
 	cr_assert_eq(lines, 2 * 2 * 300);
 	cr_assert(kill(rs.pid, SIGTERM) == 0);
 	harness_wait(rs.pid, FW_WAIT_MS);
+}
+
+/* ---- a real systemd-journald ---------------------------------------- */
+
+#define FW_JOURNALD "/lib/systemd/systemd-journald"
+
+/* The journal namespace of this test, and its journald. */
+static char fw_ns[64];
+static pid_t fw_journald;
+
+/* Stop journald, remove the namespace's journal and sockets, then the
+ * rest of the test's things. */
+static void
+fw_journald_fini(void)
+{
+	char *mid = harness_read_file("/etc/machine-id", NULL);
+	char *argv[] = { "/bin/rm", "-rf", NULL, NULL, NULL };
+	struct harness_result r;
+
+	mid[strcspn(mid, "\n")] = '\0';
+	if (fw_journald > 0) {
+		kill(fw_journald, SIGTERM);
+		harness_wait(fw_journald, FW_WAIT_MS);
+	}
+	if (fw_ns[0] != '\0') {
+		argv[2] = harness_fmt("/var/log/journal/%s.%s", mid, fw_ns);
+		argv[3] = harness_fmt("/run/systemd/journal.%s", fw_ns);
+		harness_run(argv, NULL, NULL, &r);
+	}
+	free(mid);
+	harness_teardown();
+}
+
+/* Start a journald of its own namespace; the path of its syslog socket
+ * once it is there. */
+static char *
+fw_journald_start(void)
+{
+	char *argv[] = { FW_JOURNALD, fw_ns, NULL };
+	char *sock;
+	long long deadline = harness_now_ms() + FW_WAIT_MS;
+	struct stat st;
+
+	snprintf(fw_ns, sizeof(fw_ns), "mplogtest%d", (int)getpid());
+	sock = harness_fmt("/run/systemd/journal.%s/dev-log", fw_ns);
+	fw_journald = harness_spawn(argv, NULL, NULL);
+	while (stat(sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		cr_assert(harness_now_ms() < deadline, "journald made no %s in %d ms", sock,
+		    FW_WAIT_MS);
+		harness_tick();
+	}
+	return sock;
+}
+
+/* The journal's records of the batch as "PRIORITY FACILITY IDENTIFIER
+ * PID MESSAGE" lines (jq's @tsv: a newline in MESSAGE is "\n"). */
+static char *
+fw_journal_read(void)
+{
+	/* journald keeps no SYSLOG_FACILITY for facility 0 (kern). */
+	char *sh[] = { "/bin/sh", "-c", harness_fmt("journalctl --namespace=%s -o json "
+	    "--no-pager | jq -r 'select(.MESSAGE | type == \"string\") | "
+	    "select(.MESSAGE | startswith(\"fw seq=\")) | [.PRIORITY, (.SYSLOG_FACILITY // \"0\"), "
+	    ".SYSLOG_IDENTIFIER, .SYSLOG_PID, .MESSAGE] | @tsv'",
+	    fw_ns), NULL };
+	struct harness_result r;
+
+	cr_assert_eq(harness_run(sh, NULL, NULL, &r), 0, "journalctl: %s", r.err);
+	return strdup(r.out);
+}
+
+/*
+ * systemd-journald's syslog socket, sent the local form: every record
+ * once, with its priority, facility, identifier (the ident, else the
+ * process name), pid and message, read back with journalctl.
+ */
+Test(forward, the_syslog_form_reaches_journald_intact, .init = harness_setup,
+    .fini = fw_journald_fini, .timeout = TEST_TIMEOUT(60))
+{
+	const int n = 300;
+	char *url, *got = NULL, *line, *save;
+	unsigned char *seen = calloc((size_t)n, 1);
+	long long deadline;
+	const char *why;
+	struct forward *f;
+	int count = 0;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to run systemd-journald");
+	TEST_NEED(access(FW_JOURNALD, X_OK) == 0, "systemd-journald");
+	TEST_NEED(access("/usr/bin/jq", X_OK) == 0, "jq");
+	cr_assert_not_null(seen);
+	url = harness_fmt("unix://%s", fw_journald_start());
+	f = forward_open(url, FORWARD_LOCAL, &why);
+	cr_assert(f != NULL, "%s", why);
+	fw_cur = (struct fw_batch){ .pad = 40 };
+	for (int seq = 0; seq < n; seq++)
+		fw_put(f, seq);
+	fw_drain(f);
+	forward_close(f, 1000000000LL);
+	for (deadline = harness_now_ms() + FW_WAIT_MS; count < n; harness_tick()) {
+		cr_assert(harness_now_ms() < deadline, "%d of %d records in the journal", count, n);
+		free(got);
+		got = fw_journal_read();
+		count = (int)harness_count_lines(got, "");
+	}
+	cr_assert_eq(count, n, "%s", got);
+	for (line = strtok_r(got, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char ident[64], msgtext[512], want[512] = "", *buf = malloc(128);
+		int pri, fac, pid, seq, k;
+		struct fmt_record r;
+
+		cr_assert_eq(sscanf(line, "%d\t%d\t%63[^\t]\t%d\t%n", &pri, &fac, ident, &pid, &k), 4,
+		    "%s", line);
+		snprintf(msgtext, sizeof(msgtext), "%s", line + k);
+		cr_assert_eq(sscanf(msgtext, "fw seq=%d", &seq), 1, "%s", line);
+		cr_assert(seq >= 0 && seq < n && !seen[seq], "seq %d again or out of range", seq);
+		seen[seq] = 1;
+		r = fw_batch_rec(seq, fw_pad(seq), buf);
+		cr_expect_eq(pri, r.severity, "seq %d: priority %d", seq, pri);
+		cr_expect_eq(fac, r.facility, "seq %d: facility %d", seq, fac);
+		cr_expect_str_eq(ident, r.ident != NULL ? r.ident : r.proc, "seq %d", seq);
+		cr_expect_eq(pid, r.pid, "seq %d: pid %d", seq, pid);
+		/* jq's @tsv writes a newline as \\n. */
+		for (size_t i = 0, o = 0; i < r.msg_len && o + 2 < sizeof(want); i++)
+			o += (size_t)snprintf(want + o, sizeof(want) - o, "%s",
+			    r.msg[i] == '\n' ? "\\n" : (char[]){ r.msg[i], '\0' });
+		cr_expect_str_eq(msgtext, want, "seq %d", seq);
+		free(buf);
+	}
+	free(got);
+	free(seen);
 }
