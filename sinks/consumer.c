@@ -441,7 +441,11 @@ consumer_step(struct consumer *c, int drain)
 		struct consumer_cand *cand = &c->cands[m];
 
 		if (!consumer_due(c, cand, drain, now)) {
-			c->wait_until = (int64_t)cand->view.rec.ts_ns + c->window_ns;
+			/* A time near INT64_MAX (a scribbled record's) would
+			 * overflow: the wait saturates. */
+			int64_t ts = (int64_t)cand->view.rec.ts_ns;
+
+			c->wait_until = ts > INT64_MAX - c->window_ns ? INT64_MAX : ts + c->window_ns;
 			break;
 		}
 		consumer_emit(c, cand->lane, &cand->view);
