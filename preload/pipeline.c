@@ -459,7 +459,8 @@ pipeline_emit_snap(const struct heapring_rec *hr)
 	int size = snap_resolved_size(hr->data, hr->len);
 	struct lane_rec *rec;
 
-	multiline_flush(&pl.ml, 0, hr->tid, pipeline_emit, NULL);   /* its thread's first */
+	if (shim.multiline)     /* its thread's held lines first */
+		multiline_flush(&pl.ml, 0, hr->tid, pipeline_emit, NULL);
 	if (size != -1 && size <= (int)LANE_MSG_MAX && pipeline_lease() == 0) {
 		if (pl.drops_pending != 0)
 			pipeline_report_drops(0);
@@ -663,7 +664,7 @@ pipeline_main(void *arg)
 		pipeline_to_pass(r);
 		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
-		if (multiline_pending(&pl.ml))
+		if (shim.multiline && multiline_pending(&pl.ml))
 			multiline_flush(&pl.ml, (uint64_t)seg_now_real() - MULTILINE_GAP_NS, 0,
 			    pipeline_emit, NULL);
 		if (n > 0)
@@ -678,7 +679,8 @@ pipeline_main(void *arg)
 		}
 		pipeline_idle(r);
 		heapring_sleep(r, pl.stuck_checks != 0 ? PIPELINE_STUCK_NS :
-		    multiline_pending(&pl.ml) ? MULTILINE_GAP_NS : PIPELINE_IDLE_NS);
+		    shim.multiline && multiline_pending(&pl.ml) ? MULTILINE_GAP_NS :
+		    PIPELINE_IDLE_NS);
 	}
 	return NULL;
 }

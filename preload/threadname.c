@@ -1,6 +1,7 @@
 /* threadname.c - each thread's name, learnt when it logs. */
 #include "threadname.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -34,8 +35,12 @@ threadname_check(int32_t tid)
 
 	if ((s >> TN_TID_SHIFT) == (uint64_t)tid && ((s >> TN_GEN_SHIFT) & TN_GEN_MASK) == gen)
 		return;
-	/* The raw call: the prctl hook is for the program's calls. */
+	int saved = errno;
+
+	/* The raw call: the prctl hook is for the program's calls. It runs
+	 * inside a hook, so errno stays the program's. */
 	syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0);
+	errno = saved;
 	/* Release pairs with the acquire in threadname_get(): the name's
 	 * entry is published before the slot names it. */
 	atomic_store_explicit(tn_slot(tid), (uint64_t)tid << TN_TID_SHIFT | gen << TN_GEN_SHIFT |

@@ -15,7 +15,7 @@
  * Slots are THREADNAME_SLOTS, chosen by thread id: a thread whose slot
  * another thread took fills it again at its next capture; a record whose
  * slot its thread lost before the pipeline read it has no thread name.
- * Thread-safe, lock-free and async-signal-safe.
+ * Thread-safe, lock-free and async-signal-safe; errno is kept.
  */
 #ifndef MPLOG_THREADNAME_H
 #define MPLOG_THREADNAME_H
