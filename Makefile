@@ -35,6 +35,7 @@ MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
+              tests/test_stdout.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/test_conform.c tests/test_life.c \
@@ -44,7 +45,7 @@ TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_p
 HOST_SRC    = tests/hosts/logmix.c tests/hosts/plain.c tests/hosts/say.c \
               tests/hosts/sigmix.c tests/hosts/rawerr.c \
               tests/hosts/report.c tests/hosts/life.c tests/hosts/snapper.c \
-              tests/hosts/libcmsg.c demo/demo.c
+              tests/hosts/libcmsg.c tests/hosts/outmix.c demo/demo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

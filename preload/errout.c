@@ -1,4 +1,4 @@
-/* errout.c - stderr text from every hook into the pipeline. */
+/* errout.c - stderr (and captured stdout) text from every hook into the pipeline. */
 #include "errout.h"
 
 #include <errno.h>
@@ -22,8 +22,17 @@
 int
 errout_fd(int fd)
 {
-	return fdset_has(fd) && shim.stderr_mode != SHIM_STDERR_PASS &&
-	    atomic_load_explicit(&shim.state, memory_order_relaxed) != SHIM_OFF;
+	int kind = fdset_has(fd) ? (shim.stderr_mode != SHIM_PASS_THROUGH ? HEAPRING_STDERR : 0) :
+	    fdset_is(fd, FDSET_OUT) ? HEAPRING_STDOUT : 0;
+
+	return kind != 0 &&
+	    atomic_load_explicit(&shim.state, memory_order_relaxed) != SHIM_OFF ? kind : 0;
+}
+
+int
+errout_mode(int kind)
+{
+	return kind == HEAPRING_STDOUT ? shim.stdout_mode : shim.stderr_mode;
 }
 
 int
@@ -46,12 +55,13 @@ errout_live(void)
 }
 
 size_t
-errout_capture(const void *buf, size_t n)
+errout_capture(int kind, const void *buf, size_t n)
 {
 	size_t taken;
 
 	shim_enter();
-	taken = capture_bytes(HEAPRING_STDERR, shim.stderr_pri, 0, buf, n);
+	taken = capture_bytes((uint8_t)kind, kind == HEAPRING_STDOUT ? shim.stdout_pri :
+	    shim.stderr_pri, 0, buf, n);
 	shim_leave();
 	return taken;
 }
@@ -81,16 +91,17 @@ errout_write_through(FILE *held, int fd, const char *buf, size_t n)
 	return r;
 }
 
-/* Capture all of buf; what mplog did not take, and everything in tee mode,
- * is written to fd (errout_write_through). 0 with errno kept, or -1 with
- * errno when that write failed. */
+/* Capture all of buf as output of kind (errout_fd's; 0: not captured);
+ * what mplog did not take, and everything in tee mode, is written to fd
+ * (errout_write_through). 0 with errno kept, or -1 with errno when that
+ * write failed. */
 static int
-errout_take(FILE *held, int fd, const char *buf, size_t n)
+errout_take(FILE *held, int kind, int fd, const char *buf, size_t n)
 {
 	int saved = errno;
-	size_t taken = errout_capture(buf, n);
+	size_t taken = kind != 0 ? errout_capture(kind, buf, n) : 0;
 
-	if (shim.stderr_mode == SHIM_STDERR_TEE)
+	if (errout_mode(kind) == SHIM_TEE)
 		taken = 0;
 	if (taken < n && errout_write_through(held, fd, buf + taken, n - taken) == -1)
 		return -1;
@@ -98,15 +109,54 @@ errout_take(FILE *held, int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * The end of what stdout's buffer holds that was captured already, in tee
+ * mode (errout_put_buffered); read and written only with stdout locked,
+ * which orders it. Relaxed atomic: that lock is glibc's own, which
+ * ThreadSanitizer does not see. Bytes past it got there without a hook
+ * (the inline putc_unlocked).
+ */
+static _Atomic(char *) errout_out_mark;
+
+/*
+ * Tee to stdout keeping the stream's own buffering: capture what its
+ * buffer holds past the mark and buf, with the time of this call, then
+ * hand buf to the real stream (n == 0: flush it). 0, or EOF with errno
+ * and the stream's error flag set as the real call left them.
+ */
+static int
+errout_put_buffered(FILE *fp, const void *buf, size_t n)
+{
+	char *base = fp->_IO_write_base, *ptr = fp->_IO_write_ptr, *from = base;
+	char *mark = atomic_load_explicit(&errout_out_mark, memory_order_relaxed);
+	int saved = errno, r;
+
+	if (mark >= base && mark <= ptr)
+		from = mark;
+	if (ptr > from)
+		errout_capture(HEAPRING_STDOUT, from, (size_t)(ptr - from));
+	if (n > 0)
+		errout_capture(HEAPRING_STDOUT, buf, n);
+	errno = saved;
+	r = n == 0 ? REAL(fflush_unlocked)(fp) :
+	    REAL(fwrite_unlocked)(buf, 1, n, fp) == n ? 0 : EOF;
+	atomic_store_explicit(&errout_out_mark, fp->_IO_write_ptr, memory_order_relaxed);
+	return r;
+}
+
 int
 errout_put(FILE *fp, const void *buf, size_t n)
 {
 	char *base = fp->_IO_write_base, *ptr = fp->_IO_write_ptr;
+	int kind = errout_fd(fp->_fileno);
 
+	if (fp == stdout && kind == HEAPRING_STDOUT && shim.stdout_mode == SHIM_TEE &&
+	    fwide(fp, 0) <= 0)
+		return errout_put_buffered(fp, buf, n);
 	if (ptr > base)
 		fp->_IO_write_ptr = base;
-	if ((ptr > base && errout_take(fp, fp->_fileno, base, (size_t)(ptr - base)) == -1) ||
-	    (n > 0 && errout_take(fp, fp->_fileno, buf, n) == -1)) {
+	if ((ptr > base && errout_take(fp, kind, fp->_fileno, base, (size_t)(ptr - base)) == -1) ||
+	    (n > 0 && errout_take(fp, kind, fp->_fileno, buf, n) == -1)) {
 		fp->_flags |= ERROUT_IO_ERR_SEEN;
 		return EOF;
 	}
@@ -219,11 +269,11 @@ errout_vprintf_locked(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
  * errno is kept.
  */
 static int
-errout_snap(const char *fmt, va_list ap, int *len)
+errout_snap(int kind, const char *fmt, va_list ap, int *len)
 {
 	int saved = errno, taken;
 
-	if (shim.stderr_mode != SHIM_STDERR_CAPTURE)
+	if (kind != HEAPRING_STDERR || shim.stderr_mode != SHIM_CAPTURE)
 		return 0;
 	shim_enter();
 	taken = capture_esnap(fmt, ap, len) == 0;     /* ap is copied there */
@@ -247,7 +297,7 @@ errout_hvprintf(FILE *fp, int flag, const char *fmt, va_list ap, int *ret)
 		*ret = EOF;
 		return 1;
 	}
-	if (errout_snap(fmt, ap, &n)) {
+	if (errout_snap(errout_fd(fp->_fileno), fmt, ap, &n)) {
 		*ret = n;
 		return 1;
 	}
@@ -263,7 +313,7 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 
 	if (!errout_wants_fd(fd))
 		return 0;
-	if (errout_snap(fmt, ap, &n)) {
+	if (errout_snap(errout_fd(fd), fmt, ap, &n)) {
 		*ret = n;
 		return 1;
 	}
@@ -271,7 +321,7 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);
 	if (n >= 0)
-		*ret = errout_take(NULL, fd, t.p, (size_t)n) == 0 ? n : -1;
+		*ret = errout_take(NULL, errout_fd(fd), fd, t.p, (size_t)n) == 0 ? n : -1;
 	else
 		errno = saved;  /* a format error: the real call reports it */
 	errout_text_free(&t);

@@ -1,15 +1,18 @@
 /*
- * errout.h - the one way text bound for stderr reaches mplog, whichever
- * hook it came through: write(2), a stdio stream, dprintf, a reporting
- * function like err(3).
+ * errout.h - the one way text bound for stderr, or for stdout when it is
+ * captured, reaches mplog, whichever hook it came through: write(2), a
+ * stdio stream, dprintf, a reporting function like err(3).
  *
  * A descriptor is captured when it is stderr (fdset.h) and MPLOG_STDERR is
- * not pass; a stream when its descriptor is. Captured text is handed to
- * the pipeline as it is; in tee mode it is also written to the descriptor,
- * and whatever mplog cannot take is written there too, so every byte ends
- * in the log or where it was going. Stream hooks never call the real
- * stdio function for text they captured: the bytes the stream's buffer
- * already held go first, and the buffer is left empty.
+ * not pass, or stdout and MPLOG_STDOUT is not pass; a stream when its
+ * descriptor is. Captured text is handed to the pipeline as it is; in tee
+ * mode it is also written to the descriptor, and whatever mplog cannot
+ * take is written there too, so every byte ends in the log or where it was
+ * going. Stream hooks never call the real stdio function for text they
+ * captured: the bytes the stream's buffer already held go first, and the
+ * buffer is left empty. The one exception is the stdout stream in tee
+ * mode: its text is captured at the call and then given to the real
+ * stream, so what reaches stdout keeps the program's buffering.
  *
  * Each errout_h* function returns 1 when it handled the call (its result
  * in *ret) and 0 when the caller must make the real call, with its
@@ -25,10 +28,14 @@
 #include <sys/types.h>
 #include <wchar.h>
 
-/* 1 when writes to fd are stderr output mplog looks at. Signal-safe. */
+/* The heap-ring kind of output to fd mplog looks at: HEAPRING_STDERR,
+ * HEAPRING_STDOUT, or 0 when it is not captured. Signal-safe. */
 int errout_fd(int fd);
 
-/* 1 when output to the stream fp is (its descriptor is captured). */
+/* The mode (enum shim_mode) of output of kind (errout_fd's). */
+int errout_mode(int kind);
+
+/* Nonzero when output to the stream fp is captured (its descriptor is). */
 int errout_file(FILE *fp);
 
 /* 1 when mplog captures now (attaching first if due). Sets errno. */
@@ -37,8 +44,9 @@ int errout_live(void);
 /* errout_file and errout_live together, with errno kept. */
 int errout_wants(FILE *fp);
 
-/* Hand n bytes to the pipeline as stderr text; how many it took. */
-size_t errout_capture(const void *buf, size_t n);
+/* Hand n bytes to the pipeline as output of kind (errout_fd's); how many
+ * it took. */
+size_t errout_capture(int kind, const void *buf, size_t n);
 
 /*
  * With mplog live, capture n bytes bound for the stream fp (the caller

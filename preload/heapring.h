@@ -42,6 +42,7 @@ enum heapring_kind {
 	HEAPRING_MPLOG = 3,     /* a message about capture itself */
 	HEAPRING_SNAP = 4,      /* a syslog call as a snapshot (shm/snap.h) */
 	HEAPRING_ESNAP = 5,     /* a printf call to stderr as a snapshot */
+	HEAPRING_STDOUT = 6,    /* bytes written to stdout, maybe partial lines */
 };
 
 struct heapring_rec {

@@ -58,13 +58,14 @@ hook_open_catchall(int cloexec)
 static int
 hook_open_done(const char *path, int flags, int fd, int before)
 {
-	int saved = errno, dup;
+	int saved = errno, std = fdset_std_name(path), dup;
 
-	if (!fdset_is_stderr_name(path))
+	if (std == -1)
 		return fd;
 	if (fd != -1)
-		fdset_copy(STDERR_FILENO, fd);
-	else if (saved == ENXIO && (dup = hook_open_catchall(flags & O_CLOEXEC)) != -1)
+		fdset_copy(std, fd);
+	else if (std == STDERR_FILENO && saved == ENXIO &&
+	    (dup = hook_open_catchall(flags & O_CLOEXEC)) != -1)
 		fd = dup, saved = before;
 	errno = saved;
 	return fd;
@@ -150,13 +151,13 @@ HOOK_EXPORT __typeof__(__openat_2) __openat64_2 __attribute__((alias("__openat_2
 static FILE *
 hook_fopen_done(const char *path, const char *mode, FILE *fp, int before)
 {
-	int saved = errno, fd;
+	int saved = errno, std = fdset_std_name(path), fd;
 
-	if (!fdset_is_stderr_name(path))
+	if (std == -1)
 		return fp;
 	if (fp != NULL) {
-		fdset_copy(STDERR_FILENO, fileno(fp));
-	} else if (saved == ENXIO &&
+		fdset_copy(std, fileno(fp));
+	} else if (std == STDERR_FILENO && saved == ENXIO &&
 	    (fd = hook_open_catchall(strchr(mode, 'e') != NULL)) != -1) {
 		if ((fp = fdopen(fd, mode)) != NULL) {
 			saved = before;

@@ -1,4 +1,5 @@
-/* hook_stderr.c - write(2) and writev(2) on a descriptor that is stderr. */
+/* hook_stderr.c - write(2) and writev(2) on a descriptor that is stderr,
+ * or stdout when it is captured. */
 #include <errno.h>
 #include <limits.h>
 #include <sys/uio.h>
@@ -12,19 +13,19 @@
 HOOK_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
-	int saved = errno, live;
+	int saved = errno, live, kind;
 	size_t taken;
 	ssize_t rest;
 
-	if (n == 0 || !errout_fd(fd))
+	if (n == 0 || (kind = errout_fd(fd)) == 0)
 		return real_write(fd, buf, n);
 	live = errout_live();
 	errno = saved;          /* attaching may have set it */
 	if (!live)
 		return real_write(fd, buf, n);
-	taken = errout_capture(buf, n);
+	taken = errout_capture(kind, buf, n);
 	errno = saved;
-	if (shim.stderr_mode == SHIM_STDERR_TEE)
+	if (errout_mode(kind) == SHIM_TEE)
 		return real_write(fd, buf, n);
 	if (taken == n)
 		return (ssize_t)n;
@@ -59,12 +60,12 @@ hook_writev_rest(int fd, const struct iovec *iov, int iovcnt, int i, size_t off)
 HOOK_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	int saved = errno, live;
+	int saved = errno, live, kind;
 	size_t total = 0, taken = 0, part = 0;
 	ssize_t rest;
 	int i;
 
-	if (!errout_fd(fd) || iovcnt <= 0 || iovcnt > IOV_MAX)
+	if ((kind = errout_fd(fd)) == 0 || iovcnt <= 0 || iovcnt > IOV_MAX)
 		return real_writev(fd, iov, iovcnt);
 	for (i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len > SSIZE_MAX - total)
@@ -79,7 +80,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 		return real_writev(fd, iov, iovcnt);
 	for (i = 0; i < iovcnt; i++) {
 		size_t t = iov[i].iov_len == 0 ? 0 :
-		    errout_capture(iov[i].iov_base, iov[i].iov_len);
+		    errout_capture(kind, iov[i].iov_base, iov[i].iov_len);
 
 		taken += t;
 		if (t < iov[i].iov_len) {
@@ -88,7 +89,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 		}
 	}
 	errno = saved;
-	if (shim.stderr_mode == SHIM_STDERR_TEE)
+	if (errout_mode(kind) == SHIM_TEE)
 		return real_writev(fd, iov, iovcnt);
 	if (taken == total)
 		return (ssize_t)total;

@@ -253,11 +253,11 @@ hook_freopen_done(const char *path, int fd, FILE *r)
 	int saved = errno;
 
 	if (path != NULL) {
-		int named = fdset_is_stderr_name(path);
+		int std = fdset_std_name(path);
 
 		fdset_clear(fd);
-		if (r != NULL && named)
-			fdset_copy(STDERR_FILENO, r->_fileno);
+		if (r != NULL && std != -1)
+			fdset_copy(std, r->_fileno);
 		else if (r != NULL)
 			fdset_clear(r->_fileno);
 	}

@@ -6,12 +6,19 @@
 
 #include "pri.h"
 
-/* Hand a line to emit; the first piece of a stderr line gives up its
- * "<N>" priority prefix, which sets the priority of the whole line. */
+/* 1 for the kinds that arrive as bytes, to be cut into lines. */
+static int
+lines_bytes(uint8_t kind)
+{
+	return kind == HEAPRING_STDERR || kind == HEAPRING_STDOUT;
+}
+
+/* Hand a line to emit; the first piece of a stderr or stdout line gives up
+ * its "<N>" priority prefix, which sets the priority of the whole line. */
 static void
 lines_deliver(struct lines_line *l, int first, lines_emit_fn emit, void *arg)
 {
-	if (first && l->kind == HEAPRING_STDERR) {
+	if (first && lines_bytes(l->kind)) {
 		size_t k = pri_prefix(l->data, l->len, &l->pri);
 
 		l->data += k;
@@ -47,7 +54,7 @@ lines_emit_part(struct lines *ls, uint32_t i, lines_emit_fn emit, void *arg)
 {
 	struct lines_part *p = &ls->parts[i];
 	struct lines_line l = {
-		.ts_ns = p->ts_ns, .tid = p->tid, .kind = HEAPRING_STDERR, .pri = p->pri,
+		.ts_ns = p->ts_ns, .tid = p->tid, .kind = p->kind, .pri = p->pri,
 		.level = p->level,
 	};
 
@@ -56,12 +63,12 @@ lines_emit_part(struct lines *ls, uint32_t i, lines_emit_fn emit, void *arg)
 	ls->parts[i] = ls->parts[--ls->nparts];
 }
 
-/* The unfinished line of tid, or NULL. */
+/* The unfinished line of tid on the stream of kind, or NULL. */
 static struct lines_part *
-lines_find(struct lines *ls, int32_t tid)
+lines_find(struct lines *ls, int32_t tid, uint8_t kind)
 {
 	for (uint32_t i = 0; i < ls->nparts; i++)
-		if (ls->parts[i].tid == tid)
+		if (ls->parts[i].tid == tid && ls->parts[i].kind == kind)
 			return &ls->parts[i];
 	return NULL;
 }
@@ -86,6 +93,7 @@ lines_start(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit
 		return NULL;
 	ls->nparts++;
 	p->tid = rec->tid;
+	p->kind = rec->kind;
 	p->pri = rec->pri;
 	p->ts_ns = rec->ts_ns;
 	p->level = rec->level;
@@ -103,18 +111,18 @@ static void
 lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
     uint32_t len, lines_emit_fn emit, void *arg)
 {
-	struct lines_part *p = lines_find(ls, rec->tid);
+	struct lines_part *p = lines_find(ls, rec->tid, rec->kind);
 
 	while (len > 0) {
 		if (p == NULL && (p = lines_start(ls, rec, emit, arg)) == NULL) {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
-			    .kind = HEAPRING_STDERR, .pri = rec->pri, .level = rec->level };
+			    .kind = rec->kind, .pri = rec->pri, .level = rec->level };
 			lines_emit_all(&l, data, len, 1, emit, arg);   /* no memory */
 			return;
 		}
 		if (p->len == LINES_MAX) {
 			struct lines_line l = { .ts_ns = p->ts_ns, .tid = p->tid,
-			    .kind = HEAPRING_STDERR, .pri = p->pri, .level = p->level,
+			    .kind = p->kind, .pri = p->pri, .level = p->level,
 			    .flags = LINES_F_SPLIT, .data = p->buf, .len = p->len };
 			lines_deliver(&l, !p->cont, emit, arg);
 			p->pri = l.pri;
@@ -131,9 +139,10 @@ lines_append(struct lines *ls, const struct heapring_rec *rec, const char *data,
 	}
 }
 
-/* Feed stderr bytes: each newline ends the thread's current line. */
+/* Feed stderr or stdout bytes: each newline ends the thread's current
+ * line on that stream. */
 static void
-lines_feed_stderr(struct lines *ls, const struct heapring_rec *rec,
+lines_feed_bytes(struct lines *ls, const struct heapring_rec *rec,
     lines_emit_fn emit, void *arg)
 {
 	const char *p = rec->data, *end = rec->data + rec->len;
@@ -145,15 +154,15 @@ lines_feed_stderr(struct lines *ls, const struct heapring_rec *rec,
 			lines_append(ls, rec, p, (uint32_t)(end - p), emit, arg);
 			return;
 		}
-		struct lines_part *part = lines_find(ls, rec->tid);
+		struct lines_part *part = lines_find(ls, rec->tid, rec->kind);
 		if (part != NULL) {
 			lines_append(ls, rec, p, (uint32_t)(nl - p), emit, arg);
-			part = lines_find(ls, rec->tid);
+			part = lines_find(ls, rec->tid, rec->kind);
 			if (part != NULL)
 				lines_emit_part(ls, (uint32_t)(part - ls->parts), emit, arg);
 		} else {
 			struct lines_line l = { .ts_ns = rec->ts_ns, .tid = rec->tid,
-			    .kind = HEAPRING_STDERR, .pri = rec->pri, .level = rec->level };
+			    .kind = rec->kind, .pri = rec->pri, .level = rec->level };
 			lines_emit_all(&l, p, (uint32_t)(nl - p), 1, emit, arg);
 		}
 		p = nl + 1;
@@ -169,8 +178,8 @@ lines_feed(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit,
 	};
 	uint32_t len = rec->len;
 
-	if (rec->kind == HEAPRING_STDERR) {
-		lines_feed_stderr(ls, rec, emit, arg);
+	if (lines_bytes(rec->kind)) {
+		lines_feed_bytes(ls, rec, emit, arg);
 		return;
 	}
 	if (len > 0 && rec->data[len - 1] == '\n')

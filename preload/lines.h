@@ -1,12 +1,14 @@
 /*
- * lines.h - turn the pieces threads write to stderr into whole lines.
+ * lines.h - turn the pieces threads write to stderr (and captured stdout)
+ * into whole lines.
  *
  * Owned by the pipeline thread alone (not thread-safe; allocates). Each
- * thread's unfinished line is kept apart, so pieces of one thread join into
- * one line and never mix with another thread's. A write holding several
+ * thread's unfinished line on each stream is kept apart, so pieces of one
+ * thread join into one line and never mix with another thread's, nor
+ * stdout's with stderr's. A write holding several
  * lines gives several. A line longer than LINES_MAX is delivered in pieces
  * of LINES_MAX bytes, each but the last flagged LINES_F_SPLIT. A stderr
- * line that starts with a "<N>" priority prefix (pri.h) takes that
+ * or stdout line that starts with a "<N>" priority prefix (pri.h) takes that
  * priority and loses the prefix. Syslog and
  * mplog records are whole messages already; one trailing newline is
  * removed from them.
@@ -39,6 +41,7 @@ typedef void (*lines_emit_fn)(void *arg, const struct lines_line *line);
 
 struct lines_part {
 	int32_t tid;
+	uint8_t kind;           /* HEAPRING_STDERR or HEAPRING_STDOUT */
 	uint8_t pri;
 	uint8_t cont;           /* a split piece of this line has gone */
 	uint8_t level;          /* of the first piece */

@@ -165,9 +165,10 @@ void
 multiline_add(struct multiline *m, const struct lines_line *l, lines_emit_fn emit, void *arg)
 {
 	struct multiline_group *g = ml_find(m, l->tid);
-	int groupable = l->kind == HEAPRING_STDERR && !(l->flags & LINES_F_SPLIT);
+	int groupable = (l->kind == HEAPRING_STDERR || l->kind == HEAPRING_STDOUT) &&
+	    !(l->flags & LINES_F_SPLIT);
 
-	if (g != NULL && groupable && l->ts_ns >= g->last_ts &&
+	if (g != NULL && groupable && g->kind == l->kind && l->ts_ns >= g->last_ts &&
 	    l->ts_ns - g->last_ts <= (uint64_t)MULTILINE_GAP_NS &&
 	    (uint64_t)g->len + 1 + l->len <= LINES_MAX && ml_continues(g, l->data, l->len)) {
 		g->buf[g->len++] = '\n';

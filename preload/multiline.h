@@ -1,12 +1,14 @@
 /*
- * multiline.h - group the continuation lines of one thread's stderr into
- * the record they continue (MPLOG_MULTILINE=1; off by default): a Python
- * traceback, a Java stack trace, a gcc diagnostic with its source excerpt
- * and caret, a Perl Carp trace arrive as one record each.
+ * multiline.h - group the continuation lines of one thread's stderr (or
+ * captured stdout) into the record they continue (MPLOG_MULTILINE=1; off
+ * by default): a Python traceback, a Java stack trace, a gcc diagnostic
+ * with its source excerpt and caret, a Perl Carp trace arrive as one
+ * record each.
  *
  * A line continues the last line its thread wrote when it came at most
- * MULTILINE_GAP_NS after it (by the time of the calls), both are stderr
- * lines, the record stays within LINES_MAX, and it is one of:
+ * MULTILINE_GAP_NS after it (by the time of the calls), both are lines of
+ * the same stream (stderr, or stdout when captured), the record stays
+ * within LINES_MAX, and it is one of:
  *  - indented: it starts with a space or a tab (stack frames, "\tat ...",
  *    source excerpts and carets, Carp's "\t... called at" lines);
  *  - a Java "Caused by: " or "Suppressed: " line;

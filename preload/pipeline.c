@@ -69,7 +69,8 @@ static uint8_t
 pipeline_source(uint8_t kind)
 {
 	return kind == HEAPRING_SYSLOG || kind == HEAPRING_SNAP ? LANE_SRC_SYSLOG :
-	    kind == HEAPRING_MPLOG ? LANE_SRC_MPLOG : LANE_SRC_STDERR;
+	    kind == HEAPRING_MPLOG ? LANE_SRC_MPLOG :
+	    kind == HEAPRING_STDOUT ? LANE_SRC_STDOUT : LANE_SRC_STDERR;
 }
 
 /* Where a snapshot is formatted here, when it cannot go to mplogd or is
@@ -114,7 +115,12 @@ pipeline_pass(uint8_t source, uint8_t pri, uint8_t split, const char *data, uint
 		real_syslog(pri, "%.*s", (int)len, data);
 		return;
 	}
-	if (source == LANE_SRC_STDERR && shim.stderr_mode == SHIM_STDERR_TEE)
+	if (source == LANE_SRC_STDOUT) {
+		if (shim.stdout_mode != SHIM_TEE)
+			real_writev(1, iov, split ? 1 : 2);
+		return;         /* in tee mode the hook already wrote it */
+	}
+	if (source == LANE_SRC_STDERR && shim.stderr_mode == SHIM_TEE)
 		return;         /* the hook already wrote it */
 	real_writev(2, iov, split ? 1 : 2);
 }
@@ -315,13 +321,14 @@ pipeline_reserve(uint32_t len, const struct lane_names *nm)
 	return rec;
 }
 
-/* A stderr line below the level in force when it was written is
- * discarded here, once its "<N>" prefix has given its severity; syslog
+/* A stderr or stdout line below the level in force when it was written
+ * is discarded here, once its "<N>" prefix has given its severity; syslog
  * records were checked in the hook. */
 static int
 pipeline_below_level(const struct lines_line *l)
 {
-	return l->kind == HEAPRING_STDERR && LOG_PRI(l->pri) > l->level;
+	return (l->kind == HEAPRING_STDERR || l->kind == HEAPRING_STDOUT) &&
+	    LOG_PRI(l->pri) > l->level;
 }
 
 /* The lane record header of line l. */

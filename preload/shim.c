@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -25,6 +26,8 @@ struct shim shim = {
 	.logmask = 0xff,
 	.facility = LOG_USER,
 	.stderr_pri = LOG_USER | LOG_INFO,
+	.stdout_mode = SHIM_PASS_THROUGH,
+	.stdout_pri = LOG_USER | LOG_INFO,
 };
 
 static _Atomic int shim_inited;         /* 0 no, 1 running, 2 done */
@@ -34,22 +37,62 @@ __thread int32_t shim_tid_cached __attribute__((tls_model("initial-exec")));
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
 __thread int shim_on_pipeline __attribute__((tls_model("initial-exec")));
 
-/* Parse MPLOG_STDERR and MPLOG_STDERR_SEVERITY; unknown values keep the
- * defaults and say so in debug. */
-static void
-shim_init_stderr(void)
+/* The mode the variable var names (capture, tee, pass), else dflt, which
+ * an unknown value keeps, saying so in debug. */
+static int
+shim_init_mode(const char *var, int dflt, const char *unknown)
 {
-	const char *mode = secure_getenv("MPLOG_STDERR");
+	const char *mode = secure_getenv(var);
+
+	if (mode == NULL)
+		return dflt;
+	if (strcmp(mode, "capture") == 0)
+		return SHIM_CAPTURE;
+	if (strcmp(mode, "tee") == 0)
+		return SHIM_TEE;
+	if (strcmp(mode, "pass") == 0)
+		return SHIM_PASS_THROUGH;
+	shim_debug(unknown, mode, 0);
+	return dflt;
+}
+
+/*
+ * 1 when descriptor 1 is the stdout to capture: MPLOG_STDOUT_ID, when set,
+ * names it as "DEV:INO" (mplog-run sets it to its own stdout), so that a
+ * process whose stdout is a pipe inside the tree (`$(cmd)`, `cmd | grep`)
+ * keeps it: that output is data for another program, not its log.
+ */
+static int
+shim_stdout_is_the_one(void)
+{
+	const char *id = secure_getenv("MPLOG_STDOUT_ID");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (id == NULL || id[0] == '\0')
+		return 1;
+	if (sscanf(id, "%llu:%llu", &dev, &ino) != 2) {
+		shim_debug("MPLOG_STDOUT_ID: not DEV:INO, capturing fd 1", id, 0);
+		return 1;
+	}
+	return fstat(1, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* Parse MPLOG_STDERR, MPLOG_STDOUT and MPLOG_STDERR_SEVERITY; unknown
+ * values keep the defaults and say so in debug. */
+static void
+shim_init_streams(void)
+{
+	const char *mode;
 	int sev;
 
-	if (mode == NULL || strcmp(mode, "capture") == 0)
-		shim.stderr_mode = SHIM_STDERR_CAPTURE;
-	else if (strcmp(mode, "tee") == 0)
-		shim.stderr_mode = SHIM_STDERR_TEE;
-	else if (strcmp(mode, "pass") == 0)
-		shim.stderr_mode = SHIM_STDERR_PASS;
-	else
-		shim_debug("MPLOG_STDERR: unknown mode, using capture", mode, 0);
+	shim.stderr_mode = shim_init_mode("MPLOG_STDERR", SHIM_CAPTURE,
+	    "MPLOG_STDERR: unknown mode, using capture");
+	shim.stdout_mode = shim_init_mode("MPLOG_STDOUT", SHIM_PASS_THROUGH,
+	    "MPLOG_STDOUT: unknown mode, using pass");
+	if (shim.stdout_mode != SHIM_PASS_THROUGH && !shim_stdout_is_the_one())
+		shim.stdout_mode = SHIM_PASS_THROUGH;
 	if ((mode = secure_getenv("MPLOG_STDERR_SEVERITY")) == NULL)
 		return;
 	if ((sev = pri_severity_parse(mode)) == -1)
@@ -90,10 +133,10 @@ shim_init(void)
 	if (getauxval(AT_SECURE) != 0 || dlsym(RTLD_DEFAULT, "mplog_no_capture") != NULL) {
 		atomic_store_explicit(&shim.state, SHIM_OFF, memory_order_relaxed);
 	} else {
-		shim_init_stderr();
+		shim_init_streams();
 		shim_init_names();
 		wfc_init();
-		fdset_init();
+		fdset_init(shim.stdout_mode != SHIM_PASS_THROUGH);
 	}
 	/* Release pairs with the acquire in shim_ready(). */
 	atomic_store_explicit(&shim_inited, 2, memory_order_release);

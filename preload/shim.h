@@ -43,19 +43,22 @@ enum shim_state {
 	SHIM_OFF = 4,           /* disabled for the life of the process */
 };
 
-enum shim_stderr {
-	SHIM_STDERR_CAPTURE = 0,
-	SHIM_STDERR_TEE = 1,
-	SHIM_STDERR_PASS = 2,
+/* What becomes of a captured stream (MPLOG_STDERR, MPLOG_STDOUT). */
+enum shim_mode {
+	SHIM_CAPTURE = 0,       /* into the log only */
+	SHIM_TEE = 1,           /* into the log and where it was going */
+	SHIM_PASS_THROUGH = 2,  /* left alone */
 };
 
 struct shim {
 	_Atomic int state;              /* enum shim_state */
 	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
 	_Atomic int32_t lost_pid;       /* PASS: the mplogd that went away */
-	int stderr_mode;                /* enum shim_stderr */
+	int stderr_mode;                /* enum shim_mode */
+	int stdout_mode;                /* enum shim_mode; default pass */
 	_Atomic int pid;                /* this process (not a vfork child) */
 	uint8_t stderr_pri;             /* facility << 3 | severity */
+	uint8_t stdout_pri;             /* user.info */
 	int debug;
 	char shm_name[SEG_PATH_MAX];
 	char name[SEG_NAME_MAX];

@@ -54,6 +54,7 @@ enum lane_source {
 	LANE_SRC_STDERR = 0,
 	LANE_SRC_SYSLOG = 1,
 	LANE_SRC_MPLOG = 2,     /* records about capture itself (drops) */
+	LANE_SRC_STDOUT = 3,    /* captured stdout (MPLOG_STDOUT) */
 };
 
 #define LANE_F_SPLIT  0x1u  /* a piece of a longer line; more follows */

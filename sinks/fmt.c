@@ -500,6 +500,8 @@ fmt_source_name(unsigned source)
 		return "syslog";
 	case LANE_SRC_MPLOG:
 		return "mplog";
+	case LANE_SRC_STDOUT:
+		return "stdout";
 	default:
 		return "?";
 	}

@@ -33,7 +33,7 @@
 #define FORWARD_TAG_MAX    32     /* RFC 3164 TAG */
 #define FORWARD_HOST_MAX   255    /* RFC 5424 HOSTNAME */
 #define FORWARD_SD_ID      "mplog@32473"
-#define FORWARD_SD_MAX     (2 * SEG_NAME_MAX + 64)   /* the thread's id and name, escaped */
+#define FORWARD_SD_MAX     (2 * SEG_NAME_MAX + 96)   /* the thread's id and name, escaped, and the source */
 #define FORWARD_ENTRY_HDR  sizeof(uint32_t)
 
 enum forward_transport {
@@ -103,20 +103,17 @@ forward_field(char *out, size_t max, const char *s, int tag)
 }
 
 /*
- * RFC 5424 structured data of r into out: the thread's id and name as
- * [mplog@32473 tid="..." thread="..."] (32473: the enterprise number RFC
- * 5612 sets aside for examples), or "-" when there is neither. In a
- * value, '"', '\\' and ']' are escaped and control bytes become '?'.
+ * RFC 5424 structured data of r into out: the thread's id and name (each
+ * when known) and the record's source as
+ * [mplog@32473 tid="..." thread="..." source="..."] (32473: the
+ * enterprise number RFC 5612 sets aside for examples). In a value, '"',
+ * '\\' and ']' are escaped and control bytes become '?'.
  */
 static void
 forward_sd(char *out, size_t cap, const struct fmt_record *r)
 {
 	size_t n = 0;
 
-	if (r->tid <= 0 && r->thread == NULL) {
-		snprintf(out, cap, "-");
-		return;
-	}
 	n += (size_t)snprintf(out, cap, "[" FORWARD_SD_ID);
 	if (r->tid > 0)
 		n += (size_t)snprintf(out + n, cap - n, " tid=\"%d\"", (int)r->tid);
@@ -131,7 +128,7 @@ forward_sd(char *out, size_t cap, const struct fmt_record *r)
 		}
 		out[n++] = '"';
 	}
-	snprintf(out + n, cap - n, "]");
+	snprintf(out + n, cap - n, " source=\"%s\"]", fmt_source_name(r->source));
 }
 
 int

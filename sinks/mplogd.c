@@ -258,7 +258,8 @@ mplogd_start_command(struct consumer *c, const struct mplogd_opts *o)
 		errx(MPLOGD_EXIT_USAGE, "a COMMAND needs --preload PATH (mplog-run passes it)");
 	struct run_spec spec = {
 		.argv = o->command, .preload = o->preload, .shm = o->shm,
-		.stderr_mode = o->stderr_mode, .stderr_severity = o->stderr_severity_name,
+		.stderr_mode = o->stderr_mode, .stdout_mode = o->stdout_mode,
+		.stderr_severity = o->stderr_severity_name,
 		.multiline = o->multiline,
 		.stderr_fd = -1, .ignored = mplogd_ignored,
 	};

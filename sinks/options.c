@@ -16,7 +16,7 @@
 
 enum {
 	OPT_SHM = 256, OPT_LANES, OPT_LANE_SIZE, OPT_LEVEL, OPT_POLICY,
-	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_VERSION,
+	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_STDOUT, OPT_VERSION,
 	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_MULTILINE, OPT_GROUP,
 	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH, OPT_RATE,
 	OPT_DAEMON, OPT_PIDFILE,
@@ -39,6 +39,7 @@ static const struct option options_long[] = {
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "preload", required_argument, NULL, OPT_PRELOAD },
 	{ "stderr", required_argument, NULL, OPT_STDERR },
+	{ "stdout", required_argument, NULL, OPT_STDOUT },
 	{ "stderr-severity", required_argument, NULL, OPT_STDERR_SEVERITY },
 	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
 	{ "multiline", no_argument, NULL, OPT_MULTILINE },
@@ -99,6 +100,8 @@ options_usage(void)
 "                        $XDG_RUNTIME_DIR/mplogd.pid, else /tmp/mplogd-UID.pid)\n"
 "  --preload PATH        with COMMAND: the shim to preload\n"
 "  --stderr MODE         with COMMAND: capture, tee or pass (MPLOG_STDERR)\n"
+"  --stdout MODE         with COMMAND: capture, tee or pass (default pass:\n"
+"                        stdout is left alone; MPLOG_STDOUT)\n"
 "  --stderr-severity LEVEL\n"
 "                        with COMMAND: severity of stderr lines without a\n"
 "                        <N> prefix (default info; MPLOG_STDERR_SEVERITY)\n"
@@ -216,6 +219,15 @@ options_rate(struct mplogd_opts *o, const char *arg)
 }
 
 /* Handle one option with a value. */
+/* The capture mode arg names for option opt, or exit saying it is none. */
+static const char *
+options_mode(const char *opt, const char *arg)
+{
+	if (strcmp(arg, "capture") != 0 && strcmp(arg, "tee") != 0 && strcmp(arg, "pass") != 0)
+		errx(MPLOGD_EXIT_USAGE, "%s: unknown mode '%s' (capture, tee, pass)", opt, arg);
+	return arg;
+}
+
 static void
 options_one(int c, const char *arg, struct mplogd_opts *o)
 {
@@ -284,9 +296,10 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 		o->preload = arg;
 		break;
 	case OPT_STDERR:
-		if (strcmp(arg, "capture") != 0 && strcmp(arg, "tee") != 0 && strcmp(arg, "pass") != 0)
-			errx(MPLOGD_EXIT_USAGE, "--stderr: unknown mode '%s' (capture, tee, pass)", arg);
-		o->stderr_mode = arg;
+		o->stderr_mode = options_mode("--stderr", arg);
+		break;
+	case OPT_STDOUT:
+		o->stdout_mode = options_mode("--stdout", arg);
 		break;
 	case OPT_STDERR_SEVERITY:
 		if ((v = pri_severity_parse(arg)) == -1)
@@ -379,8 +392,8 @@ static void
 options_run(struct mplogd_opts *o)
 {
 	if (o->command == NULL && (o->preload != NULL || o->stderr_mode != NULL ||
-	    o->stderr_severity != -1 || o->catch_all || o->multiline))
-		errx(MPLOGD_EXIT_USAGE, "--preload, --stderr, --stderr-severity, "
+	    o->stdout_mode != NULL || o->stderr_severity != -1 || o->catch_all || o->multiline))
+		errx(MPLOGD_EXIT_USAGE, "--preload, --stderr, --stdout, --stderr-severity, "
 		    "--catch-all and --multiline need a COMMAND");
 	if (o->catch_all && o->stderr_mode != NULL && strcmp(o->stderr_mode, "pass") == 0)
 		errx(MPLOGD_EXIT_USAGE, "--catch-all captures the command's stderr: "

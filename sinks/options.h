@@ -39,6 +39,7 @@ struct mplogd_opts {
 	int ready_fd;               /* -1: none */
 	const char *preload;        /* run mode: the shim to preload */
 	const char *stderr_mode;    /* run mode: MPLOG_STDERR for the command */
+	const char *stdout_mode;    /* run mode: MPLOG_STDOUT for the command */
 	const char *stderr_severity_name; /* run mode: MPLOG_STDERR_SEVERITY, or NULL */
 	int stderr_severity;        /* run mode: 0-7, of catch-all lines; default
 	                             * $MPLOG_STDERR_SEVERITY, else info */

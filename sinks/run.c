@@ -46,6 +46,23 @@ run_env_catchall(void)
 		_exit(127);
 }
 
+/* In the child: name its stdout by device and inode in MPLOG_STDOUT_ID,
+ * so that only what reaches this stdout is captured, not the pipes of
+ * the command's own pipelines (see the shim's shim_stdout_is_the_one). */
+static void
+run_env_stdout(const struct run_spec *s)
+{
+	struct stat st;
+	char id[48];
+
+	if (s->stdout_mode == NULL || strcmp(s->stdout_mode, "pass") == 0 || fstat(1, &st) == -1)
+		return;
+	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	if (setenv("MPLOG_STDOUT_ID", id, 1) == -1)
+		_exit(127);
+}
+
 /* In the child: set the environment the shim reads. */
 static void
 run_env(const struct run_spec *s)
@@ -55,6 +72,7 @@ run_env(const struct run_spec *s)
 
 	if (s->stderr_fd != -1)
 		run_env_catchall();
+	run_env_stdout(s);
 
 	if (old != NULL && old[0] != '\0') {
 		if (asprintf(&list, "%s:%s", old, s->preload) == -1)
@@ -64,6 +82,7 @@ run_env(const struct run_spec *s)
 	}
 	if (setenv("LD_PRELOAD", list, 1) == -1 || setenv("MPLOG_SHM", s->shm, 1) == -1 ||
 	    (s->stderr_mode != NULL && setenv("MPLOG_STDERR", s->stderr_mode, 1) == -1) ||
+	    (s->stdout_mode != NULL && setenv("MPLOG_STDOUT", s->stdout_mode, 1) == -1) ||
 	    (s->stderr_severity != NULL &&
 	    setenv("MPLOG_STDERR_SEVERITY", s->stderr_severity, 1) == -1) ||
 	    (s->multiline && setenv("MPLOG_MULTILINE", "1", 1) == -1))

@@ -26,6 +26,7 @@ struct run_spec {
 	const char *preload;            /* appended to LD_PRELOAD */
 	const char *shm;                /* MPLOG_SHM */
 	const char *stderr_mode;        /* MPLOG_STDERR, or NULL to leave it */
+	const char *stdout_mode;        /* MPLOG_STDOUT, or NULL to leave it */
 	const char *stderr_severity;    /* MPLOG_STDERR_SEVERITY, or NULL */
 	int multiline;                  /* MPLOG_MULTILINE=1 */
 	int stderr_fd;                  /* becomes the command's fd 2; -1: keep ours */

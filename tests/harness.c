@@ -913,7 +913,7 @@ harness_json_thread(struct harness_json *j, struct harness_rec *r)
 int
 harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, size_t whylen)
 {
-	static const char *const sources[] = { "stderr", "syslog", "mplog", NULL };
+	static const char *const sources[] = { "stderr", "syslog", "mplog", "stdout", NULL };
 	static const char *const severities[] = { "emerg", "alert", "crit", "err",
 	    "warning", "notice", "info", "debug", NULL };
 	static const char *const facilities[] = { "kern", "user", "mail", "daemon",

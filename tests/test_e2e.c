@@ -1638,8 +1638,9 @@ Test(e2e, line_written_before_fork_precedes_the_childs_line, .timeout = TEST_TIM
 
 /*
  * Usage errors exit 2 with a message, and start nothing: mplog-run with an
- * unknown option, no command, a bad --stderr mode, or -o with --shm;
- * mplogd with an unknown level or --stderr without a command.
+ * unknown option, no command, a bad --stderr or --stdout mode, or -o with
+ * --shm; mplogd with an unknown level, --stderr or --stdout without a
+ * command, or a bad --stdout mode.
  */
 Test(e2e, usage_errors_exit_2_with_a_message, .timeout = TEST_TIMEOUT(60))
 {
@@ -1649,9 +1650,12 @@ Test(e2e, usage_errors_exit_2_with_a_message, .timeout = TEST_TIMEOUT(60))
 		{ run, "--bogus", "--", say, NULL },
 		{ run, NULL },
 		{ run, "--stderr", "sideways", "--", say, NULL },
+		{ run, "--stdout", "sideways", "--", say, NULL },
 		{ run, "--shm", "/mplog-test-usage", "-o", "x.log", "--", say, NULL },
 		{ mplogd, "--level", "loud", NULL },
 		{ mplogd, "--stderr", "tee", NULL },
+		{ mplogd, "--stdout", "capture", NULL },
+		{ mplogd, "--preload", say, "--stdout", "everything", "--", say, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -515,7 +515,8 @@ Test(fmt, source_names)
 	cr_expect_str_eq(fmt_source_name(LANE_SRC_STDERR), "stderr");
 	cr_expect_str_eq(fmt_source_name(LANE_SRC_SYSLOG), "syslog");
 	cr_expect_str_eq(fmt_source_name(LANE_SRC_MPLOG), "mplog");
-	cr_expect_str_eq(fmt_source_name(3), "?");
+	cr_expect_str_eq(fmt_source_name(LANE_SRC_STDOUT), "stdout");
+	cr_expect_str_eq(fmt_source_name(4), "?");
 	cr_expect_str_eq(fmt_source_name(UINT_MAX), "?");
 }
 

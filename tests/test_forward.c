@@ -30,6 +30,7 @@
 
 #include "forward.h"
 #include "harness.h"
+#include "lane.h"
 #include "need.h"
 #include "sinkspec.h"
 
@@ -88,32 +89,33 @@ Test(forward, formats_rfc5424_from_the_rfc)
 	/* local0.err = 16 * 8 + 3 = 131; the ident is the APP-NAME. */
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "build01.example.org",
 	    fw_rec(t, 4242, 16, 3, "proc", "myapp", "disk full"),
-	    "<131>1 2023-11-14T22:13:20.123456Z build01.example.org myapp 4242 - [mplog@32473 tid=\"4242\"] disk full");
+	    "<131>1 2023-11-14T22:13:20.123456Z build01.example.org myapp 4242 - [mplog@32473 tid=\"4242\" source=\"syslog\"] disk full");
 	/* kern.emerg = 0; no ident: the process name; nanoseconds cut, not
 	 * rounded; an empty message: no space after the structured data,
-	 * which names the thread (section 6.3, an SD-ID of our own). */
+	 * which names the thread and the source (section 6.3, an SD-ID of
+	 * our own). */
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h",
 	    fw_rec(fw_utc(2024, 2, 29, 0, 0, 0, 999999999), 1, 0, 0, "init", NULL, ""),
-	    "<0>1 2024-02-29T00:00:00.999999Z h init 1 - [mplog@32473 tid=\"1\"]");
+	    "<0>1 2024-02-29T00:00:00.999999Z h init 1 - [mplog@32473 tid=\"1\" source=\"syslog\"]");
 	/* local7.debug = 23 * 8 + 7 = 191; an empty ident counts as none;
 	 * no pid, no host, no name: NILVALUE each. */
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "",
 	    fw_rec(t, 0, 23, 7, "", "", "x"),
-	    "<191>1 2023-11-14T22:13:20.123456Z - - - - - x");
+	    "<191>1 2023-11-14T22:13:20.123456Z - - - - [mplog@32473 source=\"syslog\"] x");
 	/* APP-NAME: PRINTUSASCII only (space, control and non-ASCII bytes
 	 * become '_'); newlines at the end go, newlines inside stay. */
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "host name",
 	    fw_rec(t, 7, 1, 6, "p", "my app\t\xc3\xa9", "one\ntwo\n\n"),
-	    "<14>1 2023-11-14T22:13:20.123456Z host_name my_app___ 7 - [mplog@32473 tid=\"7\"] one\ntwo");
+	    "<14>1 2023-11-14T22:13:20.123456Z host_name my_app___ 7 - [mplog@32473 tid=\"7\" source=\"syslog\"] one\ntwo");
 	/* APP-NAME is at most 48 characters. */
 	memset(app49, 'a', 49);
 	app49[49] = '\0';
-	snprintf(want, sizeof(want), "<13>1 2023-11-14T22:13:20.123456Z h %.48s 9 - [mplog@32473 tid=\"9\"] m", app49);
+	snprintf(want, sizeof(want), "<13>1 2023-11-14T22:13:20.123456Z h %.48s 9 - [mplog@32473 tid=\"9\" source=\"syslog\"] m", app49);
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h", fw_rec(t, 9, 1, 5, "p", app49, "m"), want);
 	/* The message bytes go as they are: no BOM, invalid UTF-8 kept. */
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h",
 	    fw_rec(t, 9, 1, 5, "p", NULL, "\xff\xfe bytes"),
-	    "<13>1 2023-11-14T22:13:20.123456Z h p 9 - [mplog@32473 tid=\"9\"] \xff\xfe bytes");
+	    "<13>1 2023-11-14T22:13:20.123456Z h p 9 - [mplog@32473 tid=\"9\" source=\"syslog\"] \xff\xfe bytes");
 	/* The thread's name, its '"', '\\' and ']' escaped (section 6.3.3),
 	 * control bytes made '?'. */
 	struct fmt_record named = fw_rec(t, 9, 1, 5, "p", NULL, "m");
@@ -121,7 +123,12 @@ Test(forward, formats_rfc5424_from_the_rfc)
 	named.thread = "w\"o\\r]k\ter";
 	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h", named,
 	    "<13>1 2023-11-14T22:13:20.123456Z h p 9 - "
-	    "[mplog@32473 tid=\"10\" thread=\"w\\\"o\\\\r\\]k?er\"] m");
+	    "[mplog@32473 tid=\"10\" thread=\"w\\\"o\\\\r\\]k?er\" source=\"syslog\"] m");
+	/* Captured stdout says so. */
+	named.source = LANE_SRC_STDOUT;
+	FW_EXPECT_FORMAT(FORWARD_RFC5424, "h", named,
+	    "<13>1 2023-11-14T22:13:20.123456Z h p 9 - "
+	    "[mplog@32473 tid=\"10\" thread=\"w\\\"o\\\\r\\]k?er\" source=\"stdout\"] m");
 }
 
 /* RFC 3164 section 4.1: <PRI>TIMESTAMP SP HOSTNAME SP TAG[PID]: MSG;
