@@ -155,19 +155,29 @@ sink_age(const struct sink *s, int64_t now_mono)
 }
 
 /* Is the file we write the one the path names? 1 when it is, or when
- * that cannot be told (the path's folder unreadable): we keep it. Our
- * file's size is taken again (another program may have truncated it). */
+ * that cannot be told (the path's folder unreadable), or while it was
+ * renamed away less than SINK_RENAMED_NS ago with nothing new at its
+ * name: we keep it. Our file's size is taken again (another program may
+ * have truncated it). */
 static int
 sink_same_file(struct sink *s)
 {
 	struct stat ours, named;
+	int64_t now;
 
 	if (fstat(s->fd, &ours) == -1)
 		return 1;
 	s->size = (uint64_t)ours.st_size;
-	if (stat(s->spec.target, &named) == -1)
-		return errno != ENOENT;
-	return ours.st_dev == named.st_dev && ours.st_ino == named.st_ino;
+	if (stat(s->spec.target, &named) == 0) {
+		s->renamed_ns = 0;
+		return ours.st_dev == named.st_dev && ours.st_ino == named.st_ino;
+	}
+	if (errno != ENOENT || ours.st_nlink == 0)
+		return errno != ENOENT;         /* removed: a new file now */
+	now = seg_now_mono();
+	if (s->renamed_ns == 0)
+		s->renamed_ns = now;
+	return now - s->renamed_ns < SINK_RENAMED_NS;
 }
 
 /* Write to a new file of the sink's path from now on. */
@@ -200,6 +210,7 @@ sink_check(struct sink *s)
 	}
 	warnx("%s: removed or renamed; writing to a new file of that name", s->spec.target);
 	s->orphaned = 0;
+	s->renamed_ns = 0;
 }
 
 void

@@ -48,6 +48,8 @@ struct sink {
 	uint64_t lost;          /* records dropped since last reported */
 	int failing;            /* the last write failed */
 	int orphaned;           /* the path is gone and cannot be created */
+	int64_t renamed_ns;     /* CLOCK_MONOTONIC when the file was first
+	                         * seen renamed away, or 0 */
 };
 
 /*
@@ -75,5 +77,13 @@ void sink_reopen(struct sink *s);
 void sink_close(struct sink *s);
 
 #define SINK_CLOSE_NS (2000 * 1000000LL)
+
+/*
+ * A file renamed away with nothing at its name is written on for this
+ * long before a new one is made: logrotate's create mode makes the new
+ * file right after its rename, with O_EXCL, and would set aside one made
+ * first. A removed file (no name left at all) is replaced at once.
+ */
+#define SINK_RENAMED_NS (500 * 1000000LL)
 
 #endif
