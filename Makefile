@@ -29,7 +29,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
               preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c sinks/forward.c sinks/ratelimit.c
+              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c

@@ -9,6 +9,7 @@
  * times. Over TCP, qsent counts the bytes of the front entry already sent.
  */
 #include "forward.h"
+#include "journal.h"
 
 #include <err.h>
 #include <errno.h>
@@ -150,6 +151,8 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 	if (r->pid > 0)
 		snprintf(procid, sizeof(procid), "%d", (int)r->pid);
 	forward_field(hostf, FORWARD_HOST_MAX, host, 0);
+	if (proto == FORWARD_JOURNAL)
+		return journal_format(b, r, geteuid() == 0);
 	if (proto == FORWARD_RFC3164 || proto == FORWARD_LOCAL) {
 		char *dot = strchr(hostf, '.');
 
@@ -288,7 +291,7 @@ forward_parse_unix(struct forward *f, const char *path)
 
 	if (path[0] != '/' || n >= sizeof(sa->sun_path)) {
 		snprintf(forward_why, sizeof(forward_why),
-		    "%s: expected unix:///PATH, an absolute path of at most %zu bytes",
+		    "%s: expected SCHEME:///PATH, an absolute socket path of at most %zu bytes",
 		    f->url, sizeof(sa->sun_path) - 1);
 		return -1;
 	}
@@ -322,9 +325,14 @@ forward_open(const char *url, enum forward_proto proto, const char **why)
 		f->transport = FORWARD_UNIX;
 		f->max_dgram = FORWARD_UNIX_MAX;
 		rc = forward_parse_unix(f, url + 7);
+	} else if (strcmp(url, "journal") == 0 || strncmp(url, "journal://", 10) == 0) {
+		f->transport = FORWARD_UNIX;
+		f->max_dgram = SIZE_MAX;        /* big entries go by memfd */
+		f->proto = FORWARD_JOURNAL;
+		rc = forward_parse_unix(f, url[7] == '\0' ? JOURNAL_SOCKET : url + 10);
 	} else {
-		return forward_fail_open(f,
-		    "%s: expected udp://HOST[:PORT], tcp://HOST[:PORT] or unix:///PATH", url);
+		return forward_fail_open(f, "%s: expected udp://HOST[:PORT], tcp://HOST[:PORT], "
+		    "unix:///PATH, journal or journal:///PATH", url);
 	}
 	if (rc == -1)
 		return forward_fail_open(f, NULL);
@@ -600,8 +608,10 @@ forward_send_dgram(struct forward *f, int64_t now)
 		const char *p;
 		size_t len = forward_entry(f, f->qhead, &p);
 
-		if (sendto(f->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-		    (struct sockaddr *)&f->addr[0], f->addrlen[0]) == -1) {
+		if ((f->proto == FORWARD_JOURNAL ?
+		    journal_send(f->fd, (struct sockaddr *)&f->addr[0], f->addrlen[0], p, len) :
+		    sendto(f->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		    (struct sockaddr *)&f->addr[0], f->addrlen[0])) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)

@@ -9,7 +9,10 @@
  * URLs: udp://HOST[:PORT] and tcp://HOST[:PORT] (PORT defaults to 514; an
  * IPv6 address goes in brackets), unix:///PATH (a datagram socket, as
  * /dev/log; no stream fallback, as a stream socket at that path is not a
- * syslog socket we could frame for).
+ * syslog socket we could frame for), journal (journald's own socket,
+ * /run/systemd/journal/socket) and journal:///PATH (another journald's,
+ * as a journal namespace's): these speak journald's native protocol
+ * (journal.h) and are never cut.
  *
  * RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID - - MSG
  *   PRI is facility * 8 + severity of the record; TIMESTAMP is UTC to the
@@ -70,6 +73,7 @@ enum forward_proto {
 	FORWARD_RFC3164 = 1,
 	FORWARD_LOCAL = 2,      /* <PRI>Mmm dd hh:mm:ss TAG[PID]: MSG, as glibc's
 	                         * syslog(3) sends it to /dev/log: no host */
+	FORWARD_JOURNAL = 3,    /* journald's native protocol (journal.h) */
 };
 
 struct forward;

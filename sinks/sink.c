@@ -43,7 +43,8 @@ sink_wants_color(const struct sink *s)
 }
 
 _Static_assert((int)SINK_RFC5424 == (int)FORWARD_RFC5424 &&
-    (int)SINK_RFC3164 == (int)FORWARD_RFC3164 && (int)SINK_LOCAL == (int)FORWARD_LOCAL,
+    (int)SINK_RFC3164 == (int)FORWARD_RFC3164 && (int)SINK_LOCAL == (int)FORWARD_LOCAL &&
+    (int)SINK_JOURNAL == (int)FORWARD_JOURNAL,
     "a sink's protocol is its forwarder's");
 
 /* A server sink: set up its forwarder. */

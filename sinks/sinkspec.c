@@ -158,10 +158,20 @@ sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *
 		snprintf(why, len, "no %s before the options", kind == SINK_FILE ? "file" : "URL");
 		return -1;
 	}
-	/* A local socket (/dev/log) takes what syslog(3) sends it. */
-	if (kind == SINK_FORWARD && !(s->set & SINKSPEC_SET_FORMAT) &&
-	    strncmp(s->target, "unix://", 7) == 0)
+	/* A local socket (/dev/log) takes what syslog(3) sends it; journald's
+	 * own socket its native protocol, and nothing else. */
+	if (kind == SINK_FORWARD && (strcmp(s->target, "journal") == 0 ||
+	    strncmp(s->target, "journal://", 10) == 0)) {
+		if (s->set & SINKSPEC_SET_FORMAT) {
+			snprintf(why, len, "a journal URL takes no format: it speaks "
+			    "journald's native protocol");
+			return -1;
+		}
+		s->proto = SINK_JOURNAL;
+	} else if (kind == SINK_FORWARD && !(s->set & SINKSPEC_SET_FORMAT) &&
+	    strncmp(s->target, "unix://", 7) == 0) {
 		s->proto = SINK_LOCAL;
+	}
 	return 0;
 }
 

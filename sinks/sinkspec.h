@@ -6,7 +6,8 @@
  *
  * Keys, each at most once: format (text or json for a file; rfc5424,
  * rfc3164 or local for a server: local is the default of a unix://
- * socket, rfc5424 of the others), level (the least severe severity written:
+ * socket, rfc5424 of the others; a journal URL speaks journald's native
+ * protocol and takes no format), level (the least severe severity written:
  * emerg ... debug or 0-7), rotate-size (a file: rotate once it would
  * pass this many bytes, K/M/G suffix), rotate-keep (rotated files kept,
  * 1-999), color (a file: auto, always or never; auto colours a terminal
@@ -37,6 +38,7 @@ enum sink_proto {
 	SINK_RFC5424 = 0,
 	SINK_RFC3164 = 1,
 	SINK_LOCAL = 2,         /* what syslog(3) sends to /dev/log */
+	SINK_JOURNAL = 3,       /* journald's native protocol: journal URLs */
 };
 
 #define SINKSPEC_KEEP_DEFAULT 5

@@ -1163,3 +1163,106 @@ Test(forward, the_syslog_form_reaches_journald_intact, .init = harness_setup,
 	free(got);
 	free(seen);
 }
+
+/* The journal's entries of the native test as JSON lines with the fields
+ * it checks. */
+static char *
+fw_journal_native_read(void)
+{
+	/* --all: journalctl shows a field past 4096 bytes as null without it. */
+	char *sh[] = { "/bin/sh", "-c", harness_fmt("journalctl --namespace=%s -o json --all "
+	    "--no-pager | jq -c 'select(.MPLOG_SOURCE != null) | {m: .MESSAGE, p: .PRIORITY, "
+	    "f: .SYSLOG_FACILITY, i: .SYSLOG_IDENTIFIER, pid: .SYSLOG_PID, tid: .TID, "
+	    "th: .MPLOG_THREAD, s: .MPLOG_SOURCE, ts: .SYSLOG_TIMESTAMP, us: .MPLOG_TIME_USEC, "
+	    "op: .OBJECT_PID, oc: .OBJECT_COMM}'", fw_ns), NULL };
+	struct harness_result r;
+
+	cr_assert_eq(harness_run(sh, NULL, NULL, &r), 0, "journalctl: %s", r.err);
+	return strdup(r.out);
+}
+
+/*
+ * journald's native protocol, to a real systemd-journald: every field of
+ * a record arrives as itself, a multi-line message intact, a 40 KiB one
+ * (past JOURNAL_DGRAM_MAX: a sealed memfd) whole, and OBJECT_PID names
+ * the writer (this test's own process, whose command journald then adds
+ * as OBJECT_COMM), as mplogd runs as root here.
+ */
+Test(forward, the_native_protocol_reaches_journald_field_by_field, .init = harness_setup,
+    .fini = fw_journald_fini, .timeout = TEST_TIMEOUT(60))
+{
+	uint64_t t = fw_utc(2026, 3, 4, 5, 6, 7, 890123456);
+	size_t big_len = 40 * 1024;
+	char *big = malloc(big_len + 1), *got = NULL, *url;
+	long long deadline;
+	const char *why;
+	struct forward *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to run systemd-journald");
+	TEST_NEED(access(FW_JOURNALD, X_OK) == 0, "systemd-journald");
+	TEST_NEED(access("/usr/bin/jq", X_OK) == 0, "jq");
+	cr_assert_not_null(big);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)('a' + i % 26);
+	big[big_len] = '\0';
+	fw_journald_start();
+	url = harness_fmt("journal:///run/systemd/journal.%s/socket", fw_ns);
+	f = forward_open(url, FORWARD_RFC5424, &why);
+	cr_assert(f != NULL, "%s", why);
+
+	struct fmt_record one = fw_rec(t, getpid(), 16, 3, "proc", "myapp", "disk full");
+	one.tid = 4243;
+	one.thread = "worker-1";
+	one.source = LANE_SRC_STDERR;
+	struct fmt_record two = fw_rec(t + 1000, 77, 1, 6, "pyapp", NULL,
+	    "Traceback (most recent call last):\n  File \"x\", line 1\nValueError: boom\n");
+	two.source = LANE_SRC_STDOUT;
+	struct fmt_record three = fw_rec(t + 2000, 78, 1, 7, "bigapp", NULL, big);
+	forward_put(f, &one);
+	forward_put(f, &two);
+	forward_put(f, &three);
+	fw_drain(f);
+	forward_close(f, 1000000000LL);
+	for (deadline = harness_now_ms() + FW_WAIT_MS; ; harness_tick()) {
+		free(got);
+		got = fw_journal_native_read();
+		if (harness_count_lines(got, "") >= 3)
+			break;
+		cr_assert(harness_now_ms() < deadline, "entries in the journal: %s", got);
+	}
+	cr_assert_eq(harness_count_lines(got, ""), 3, "%s", got);
+	cr_expect(harness_contains(got, harness_fmt("{\"m\":\"disk full\",\"p\":\"3\",\"f\":\"16\","
+	    "\"i\":\"myapp\",\"pid\":\"%d\",\"tid\":\"4243\",\"th\":\"worker-1\",\"s\":\"stderr\","
+	    "\"ts\":\"2026-03-04T05:06:07.890123Z\",\"us\":\"1772600767890123\",\"op\":\"%d\","
+	    "\"oc\":\"mplog-tests\"}", (int)getpid(), (int)getpid())), "%s", got);
+	cr_expect(harness_contains(got, "{\"m\":\"Traceback (most recent call last):\\n"
+	    "  File \\\"x\\\", line 1\\nValueError: boom\",\"p\":\"6\",\"f\":\"1\",\"i\":\"pyapp\","
+	    "\"pid\":\"77\",\"tid\":\"77\",\"th\":null,\"s\":\"stdout\""), "%s", got);
+	cr_expect(harness_contains(got, harness_fmt("{\"m\":\"%s\",\"p\":\"7\"", big)),
+	    "the 40 KiB message, whole");
+	free(got);
+	free(big);
+}
+
+/* A journal URL takes no format, and names an absolute path. */
+Test(forward, journal_urls_are_checked)
+{
+	struct sink_spec s;
+	char why[256];
+	const char *w;
+
+	cr_assert_eq(sinkspec_parse(&s, SINK_FORWARD, "journal", why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(s.proto, SINK_JOURNAL);
+	sinkspec_free(&s);
+	cr_assert_eq(sinkspec_parse(&s, SINK_FORWARD, "journal:///run/j/socket,level=err", why,
+	    sizeof(why)), 0, "%s", why);
+	cr_expect_eq(s.proto, SINK_JOURNAL);
+	cr_expect_eq(s.level, 3);
+	sinkspec_free(&s);
+	cr_expect_eq(sinkspec_parse(&s, SINK_FORWARD, "journal,format=rfc5424", why,
+	    sizeof(why)), -1);
+	cr_expect(harness_contains(why, "takes no format"), "%s", why);
+	cr_expect_null(forward_open("journal://relative", FORWARD_JOURNAL, &w));
+	cr_expect(harness_contains(w, "absolute"), "%s", w);
+}
