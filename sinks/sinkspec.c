@@ -124,6 +124,38 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 	}
 }
 
+/* 1 when s has the form of a key and its value, "word=...": a lower-case
+ * letter, then lower-case letters, digits and '-'. */
+static int
+sinkspec_looks_like_key(const char *s)
+{
+	size_t n = 0;
+
+	if (s[0] < 'a' || s[0] > 'z')
+		return 0;
+	while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-')
+		n++;
+	return s[n] == '=';
+}
+
+/* Say in why that the key of "word=..." at s is none we know, and list
+ * those we do. */
+static void
+sinkspec_unknown(const char *s, char *why, size_t len)
+{
+	int n = snprintf(why, len, "unknown key '%.*s' (keys:", (int)strcspn(s, "="), s);
+
+	for (size_t i = 0; i < sizeof(sinkspec_keys) / sizeof(sinkspec_keys[0]); i++)
+		if (n >= 0 && (size_t)n < len)
+			n += snprintf(why + n, len - (size_t)n, "%s %s", i > 0 ? "," : "",
+			    sinkspec_keys[i]);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(why + n, len - (size_t)n, "); a path that really ends in such a "
+		    "suffix is written with a final comma");
+}
+
+static int sinkspec_finish(struct sink_spec *s, enum sink_kind kind, char *why, size_t len);
+
 int
 sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *why,
     size_t len)
@@ -139,10 +171,22 @@ sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *
 		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
+	/* A final comma ends a path that takes no keys: it is dropped, and
+	 * whatever comes before it is the path. */
+	size_t n = strlen(s->target);
+
+	if (n > 0 && s->target[n - 1] == ',') {
+		s->target[n - 1] = '\0';
+		return sinkspec_finish(s, kind, why, len);
+	}
 	/* Keys from the end: the target keeps any comma not followed by one. */
 	while ((comma = strrchr(s->target, ',')) != NULL) {
 		int k = sinkspec_key(comma + 1);
 
+		if (k == -1 && sinkspec_looks_like_key(comma + 1)) {
+			sinkspec_unknown(comma + 1, why, len);
+			return -1;
+		}
 		if (k == -1)
 			break;
 		if (seen & (1u << k)) {
@@ -154,6 +198,13 @@ sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *
 			return -1;
 		*comma = '\0';
 	}
+	return sinkspec_finish(s, kind, why, len);
+}
+
+/* Check the target and set the protocol its URL implies. */
+static int
+sinkspec_finish(struct sink_spec *s, enum sink_kind kind, char *why, size_t len)
+{
 	if (s->target[0] == '\0') {
 		snprintf(why, len, "no %s before the options", kind == SINK_FILE ? "file" : "URL");
 		return -1;

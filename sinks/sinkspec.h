@@ -13,8 +13,10 @@
  * 1-999), color (a file: auto, always or never; auto colours a terminal
  * unless NO_COLOR is set). The options --format, --rotate-size and
  * --rotate-keep give the defaults of every file sink. Keys are split off
- * from the end of the argument at commas: a path whose text holds
- * ",KEY=" for one of these keys cannot be named (use a link).
+ * from the end of the argument at commas; a final ",word=value" whose word
+ * is no key is an error naming the keys. A final comma ends a target that
+ * takes no keys (and is dropped): that is how a path ending in ",KEY=..."
+ * is named.
  */
 #ifndef MPLOG_SINKSPEC_H
 #define MPLOG_SINKSPEC_H

@@ -97,6 +97,32 @@ Test(sinks, bad_keys_are_named)
 	sk_parse_fails(SINK_FILE, "a.log,color=pink", "color 'pink'");
 	sk_parse_fails(SINK_FILE, "a.log,level=err,level=crit", "level given twice");
 	sk_parse_fails(SINK_FILE, ",format=json", "no file before the options");
+	/* A typo in a key is not part of the path. */
+	sk_parse_fails(SINK_FILE, "app.log,rotate-sise=10M", "unknown key 'rotate-sise' (keys: "
+	    "format, level, rotate-size, rotate-keep, color)");
+	sk_parse_fails(SINK_FILE, "app.log,level=err,colour=never", "unknown key 'colour'");
+	sk_parse_fails(SINK_FORWARD, "tcp://h:514,leve=3", "unknown key 'leve'");
+}
+
+/* A final comma ends the path, which then takes no keys: a path that
+ * really holds ",word=value" is written so. A comma before anything that
+ * is not "word=" stays in the path. */
+Test(sinks, a_final_comma_keeps_a_key_like_suffix_in_the_path)
+{
+	struct sink_spec s = sk_parse(SINK_FILE, "odd,rotate-sise=10M,");
+
+	cr_assert_str_eq(s.target, "odd,rotate-sise=10M");
+	cr_assert_eq(s.set, 0);
+	sinkspec_free(&s);
+	s = sk_parse(SINK_FILE, "odd,level=err,");
+	cr_assert_str_eq(s.target, "odd,level=err");
+	cr_assert_eq(s.level, 7, "no key taken");
+	sinkspec_free(&s);
+	s = sk_parse(SINK_FILE, "a,B=1,2=x,-x=y,level=err");
+	cr_assert_str_eq(s.target, "a,B=1,2=x,-x=y");
+	cr_assert_eq(s.level, 3);
+	sinkspec_free(&s);
+	sk_parse_fails(SINK_FILE, ",", "no file before the options");
 }
 
 /* mplogd with args fails with code and a one-line message holding needle. */
