@@ -33,7 +33,6 @@
 #define FORWARD_APP_MAX    48     /* RFC 5424 APP-NAME */
 #define FORWARD_TAG_MAX    32     /* RFC 3164 TAG */
 #define FORWARD_HOST_MAX   255    /* RFC 5424 HOSTNAME */
-#define FORWARD_SD_ID      "mplog@32473"
 #define FORWARD_SD_MAX     (2 * SEG_NAME_MAX + 96)   /* the thread's id and name, escaped, and the source */
 #define FORWARD_ENTRY_HDR  sizeof(uint32_t)
 

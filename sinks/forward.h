@@ -14,11 +14,12 @@
  * as a journal namespace's): these speak journald's native protocol
  * (journal.h) and are never cut.
  *
- * RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID - - MSG
+ * RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID - SD MSG
  *   PRI is facility * 8 + severity of the record; TIMESTAMP is UTC to the
  *   microsecond ("2026-11-25T07:36:53.631494Z"); HOSTNAME is gethostname's
  *   (no DNS lookup); APP-NAME is the ident, else the process name, at most
- *   48 characters; PROCID is the pid; no MSGID, no structured data. MSG is
+ *   48 characters; PROCID is the pid; no MSGID; SD is one element,
+ *   FORWARD_SD_ID with the thread's id and name and the source. MSG is
  *   the record's bytes unchanged and without a BOM: they are whatever the
  *   program wrote, not known to be UTF-8, so they are sent as MSG-ANY (a
  *   BOM would claim UTF-8, and receivers keep it as part of the text).
@@ -60,6 +61,14 @@
 #include <stdint.h>
 
 #include "fmt.h"
+
+/*
+ * The SD-ID of the structured data RFC 5424 messages carry,
+ * [mplog@32473 tid="..." thread="..." source="..."]: a name of our own
+ * ("name@number", RFC 5424 section 7.2.2) under 32473, the private
+ * enterprise number RFC 5612 sets aside for documentation and examples.
+ */
+#define FORWARD_SD_ID         "mplog@32473"
 
 #define FORWARD_QUEUE_MAX     (4 * 1024 * 1024)    /* queued bytes; then records are dropped */
 #define FORWARD_UDP_MAX       2048                 /* bytes per UDP datagram */

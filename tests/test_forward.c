@@ -241,7 +241,7 @@ Test(forward, refuses_bad_urls_with_a_reason, .timeout = TEST_TIMEOUT(30))
 
 /* rsyslogd's template: every field forward sets, the message last. */
 #define FW_TEMPLATE "%pri% %timereported:::date-rfc3339% %hostname% %app-name% " \
-	"%procid% %msgid% [%msg%]\\n"
+	"%procid% %msgid% {%structured-data%} [%msg%]\\n"
 
 /* One rsyslogd, and what arrived in its output file. */
 struct fw_rs {
@@ -439,6 +439,9 @@ static const char *const fw_idents[] = { NULL, "fwapp", "fw.app-2", "fw_app/3" }
 /* Record seq of a batch with pad bytes of text (at least); msg is its
  * buffer, of pad + 64 bytes. Facility, severity, pid, ident, time and
  * a newline inside vary with seq. */
+/* Thread names of the batch: none, one that needs escaping, a plain one. */
+static const char *const fw_threads[] = { NULL, "w\"o]k\\er", "worker" };
+
 static struct fmt_record
 fw_batch_rec(int seq, size_t pad, char *msg)
 {
@@ -457,7 +460,8 @@ fw_batch_rec(int seq, size_t pad, char *msg)
 		msg[n + (int)i] = (char)('a' + (seq + (int)i) % 26);
 	r.ts_ns = base + (uint64_t)seq * 1234567u;
 	r.pid = r.tid = 100 + seq % 30000;
-	r.source = 1;
+	r.source = (uint8_t)(seq % 4);
+	r.thread = fw_threads[seq % 3];
 	r.facility = (uint8_t)(seq % 24);
 	r.severity = (uint8_t)(seq % 8);
 	r.proc = "fwproc";
@@ -500,10 +504,39 @@ fw_pad(int seq)
 	return fw_cur.big != 0 && seq % 100 == 50 ? fw_cur.big : fw_cur.pad;
 }
 
+/* The structured data of r as RFC 5424 section 6.3 writes it, built
+ * here from the record ('"', '\\' and ']' escaped in a value), which
+ * rsyslogd's %structured-data% must give back as it arrived; "-" for
+ * the forms without any. */
+static void
+fw_check_sd(const struct fw_rs *rs, int seq, const struct fmt_record *r, const char *sd)
+{
+	static const char *const sources[] = { "stderr", "syslog", "mplog", "stdout" };
+	char want[256];
+	int n;
+
+	if (rs->proto != FORWARD_RFC5424) {
+		cr_expect_str_eq(sd, "-", "seq %d", seq);
+		return;
+	}
+	n = snprintf(want, sizeof(want), "[mplog@32473 tid=\"%d\"", (int)r->tid);
+	if (r->thread != NULL) {
+		n += snprintf(want + n, sizeof(want) - (size_t)n, " thread=\"");
+		for (const char *p = r->thread; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\' || *p == ']')
+				want[n++] = '\\';
+			want[n++] = *p;
+		}
+		want[n++] = '"';
+	}
+	snprintf(want + n, sizeof(want) - (size_t)n, " source=\"%s\"]", sources[r->source]);
+	cr_expect_str_eq(sd, want, "seq %d: structured data", seq);
+}
+
 /* Check one record line of the output against record seq. */
 static void
 fw_check_line(struct fw_rs *rs, int seq, int pri, const char *ts, const char *host,
-    const char *app, const char *procid, const char *msgid, const char *msg)
+    const char *app, const char *procid, const char *msgid, const char *sd, const char *msg)
 {
 	size_t pad = fw_pad(seq);
 	char *buf = malloc(pad + 64), want_ts[40], want_host[256], want_app[64], *want_msg;
@@ -544,6 +577,7 @@ fw_check_line(struct fw_rs *rs, int seq, int pri, const char *ts, const char *ho
 	cr_expect(strcmp(app, want_app) == 0, "seq %d: app name %s, not %s", seq, app, want_app);
 	cr_expect_eq(atoi(procid), r.pid, "seq %d: procid %s", seq, procid);
 	cr_expect(strcmp(msgid, "-") == 0, "seq %d: msgid %s", seq, msgid);
+	fw_check_sd(rs, seq, &r, sd);
 	if (fw_cur.cut != 0) {
 		struct fmt_buf b = { 0 };
 
@@ -564,12 +598,16 @@ static void
 fw_rs_line(struct fw_rs *rs, char *line)
 {
 	char ts[64], host[300], app[64], procid[32], msgid[64];
-	char *msg, *end;
+	char *msg, *end, *sd;
 	int pri, seq, off = 0;
 
-	cr_assert(sscanf(line, "%d %63s %299s %63s %31s %63s [%n", &pri, ts, host, app,
+	cr_assert(sscanf(line, "%d %63s %299s %63s %31s %63s {%n", &pri, ts, host, app,
 	    procid, msgid, &off) == 6 && off > 0, "not a line of the template: %s", line);
-	msg = line + off;
+	sd = line + off;
+	msg = strstr(sd, "} [");
+	cr_assert(msg != NULL, "not a line of the template: %s", line);
+	*msg = '\0';
+	msg += 3;
 	end = strrchr(msg, ']');
 	cr_assert(end != NULL && end[1] == '\0', "not a line of the template: %s", line);
 	*end = '\0';
@@ -588,7 +626,7 @@ fw_rs_line(struct fw_rs *rs, char *line)
 	cr_assert(rs->count[seq] == 0, "seq %d arrived twice", seq);
 	rs->count[seq]++;
 	rs->got++;
-	fw_check_line(rs, seq, pri, ts, host, app, procid, msgid, msg);
+	fw_check_line(rs, seq, pri, ts, host, app, procid, msgid, sd, msg);
 }
 
 /* Read what rsyslogd has written since the last call; take whole lines. */
@@ -956,13 +994,26 @@ Test(forward, close_reports_what_could_not_be_sent, .timeout = TEST_TIMEOUT(30))
 
 /* ---- through mplogd --------------------------------------------------- */
 
-/* Lines of rsyslogd's output ending "PREFIX[MSG]" (rsyslogd may keep the
- * space before the message: "[ MSG]"). */
+/* Lines of rsyslogd's output that hold PREFIX and end "[MSG]" (rsyslogd
+ * may keep the space before the message: "[ MSG]"). */
 static size_t
 fw_count_msg(const char *out, const char *prefix, const char *msg)
 {
-	return harness_count(out, harness_fmt("%s[%s]\n", prefix, msg)) +
-	    harness_count(out, harness_fmt("%s[ %s]\n", prefix, msg));
+	char *a = harness_fmt("[%s]", msg), *b = harness_fmt("[ %s]", msg);
+	size_t count = 0, na = strlen(a), nb = strlen(b);
+
+	for (const char *l = out, *nl; *l != '\0'; l = nl + 1) {
+		size_t n;
+
+		if ((nl = strchr(l, '\n')) == NULL)
+			break;
+		n = (size_t)(nl - l);
+		if (memmem(l, n, prefix, strlen(prefix)) != NULL &&
+		    ((n >= na && memcmp(nl - na, a, na) == 0) ||
+		    (n >= nb && memcmp(nl - nb, b, nb) == 0)))
+			count++;
+	}
+	return count;
 }
 
 /* 1 for a severity the UDP sink of the test below takes (warning or worse
@@ -1021,8 +1072,8 @@ Test(forward, mplogd_feeds_a_file_and_rsyslogd_over_every_transport_at_once, .ti
 		if (strncmp(recs[i].msg, "logmix p=", 9) != 0)
 			continue;
 		lines++;
-		/* "PRI TS HOST logmix PID - [MSG]", over each transport. */
-		want = harness_fmt(" logmix %ld - ", recs[i].pid);
+		/* "PRI TS HOST logmix PID - {SD} [MSG]", over each transport. */
+		want = harness_fmt(" logmix %ld - {", recs[i].pid);
 		cr_assert_eq(fw_count_msg(out, want, recs[i].msg), (size_t)(2 + warn),
 		    "%s:%zu: %s not once over TCP, the socket%s", log, recs[i].line,
 		    recs[i].msg, warn ? " and UDP" : "");
