@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -133,10 +135,34 @@ segguard_take(size_t *lowest)
 	return n;
 }
 
+/*
+ * The size of our segment now, when name still names it, or SIZE_MAX.
+ * Faults come from whichever thread touches the lost part first (the
+ * catch-all reader may, in its lane), not from the lowest page: the size
+ * says at once where the cut is, so that it is reported once.
+ */
+static size_t
+segguard_size_now(const struct consumer *c, const char *name)
+{
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int ok;
+
+	if (fd == -1)
+		return SIZE_MAX;
+	ok = fstat(fd, &st) == 0 && st.st_dev == c->seg.dev && st.st_ino == c->seg.ino;
+	close(fd);
+	return ok ? (size_t)st.st_size : SIZE_MAX;
+}
+
 /* Report once more of the mapping reads as zeroes, and keep reading it. */
 static void
 segguard_keep(struct consumer *c, const char *name, size_t lowest)
 {
+	size_t now = segguard_size_now(c, name);
+
+	if (now < lowest)
+		lowest = now;
 	if (lowest >= segguard_told)
 		return;
 	segguard_told = lowest;
