@@ -29,8 +29,10 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
               preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/ratelimit.c
+              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
+# zlib and libzstd compress rotated files (sinks/rotate.c).
+SINK_LIBS   = -lz -lzstd
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
@@ -78,7 +80,7 @@ NOCAPTURE = -Wl,--export-dynamic-symbol=mplog_no_capture
 
 $(MPLOGD): $(call obj,$(MPLOGD_SRC) $(SINKS_SRC) $(SHM_SRC)) \
           $(patsubst %.c,$(BUILD)/obj/test-%.o,$(MPLOGD_PRELOAD_SRC))
-	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ -lbsd -lpthread
+	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ $(SINK_LIBS) -lbsd -lpthread
 
 $(MPLOGCTL): $(call obj,$(CTL_SRC) $(SHM_SRC))
 	$(CC) $(SANFLAGS) $(NOCAPTURE) -o $@ $^ -lbsd -lpthread
@@ -140,7 +142,7 @@ SNAP_CORPUS = $(BUILD)/obj/gen/snapcases.o
 
 $(TESTS): $(call obj,$(TEST_SRC) $(SINKS_SRC) sinks/catchall.c $(SHM_SRC)) $(SNAP_CORPUS) \
           $(patsubst %.c,$(BUILD)/obj/test-%.o,$(TEST_PRELOAD_SRC))
-	$(CC) $(SANFLAGS) -o $@ $^ -lcriterion -lbsd -ldl -lpthread
+	$(CC) $(SANFLAGS) -o $@ $^ -lcriterion $(SINK_LIBS) -lbsd -ldl -lpthread
 
 $(BUILD)/gen/snapcases.c: tests/snapgen.py
 	@mkdir -p $(dir $@)
@@ -167,7 +169,7 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # checks neither slow the fuzzer down nor count as coverage.
 FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
                   sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
-                  sinks/catchall.c shm/laneout.c preload/lines.c
+                  sinks/journal.c sinks/rotate.c sinks/catchall.c shm/laneout.c preload/lines.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
@@ -204,7 +206,7 @@ $(FUZZ_DIR)/fuzz-lane $(FUZZ_DIR)/fuzz-catchall: $(FUZZ_DIR)/fuzz-%: tests/fuzz/
     tests/fuzz/fuzz_init.c $(FUZZ_DIR)/lanefeed.o $(FUZZ_UNDER_TEST) $(FUZZ_HDRS)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -DFUZZ_FEED=$(FEED_$*) -fsanitize=fuzzer -o $@ \
 	    tests/fuzz/fuzz_feed.c tests/fuzz/fuzz_init.c $(FUZZ_UNDER_TEST) \
-	    $(FUZZ_DIR)/lanefeed.o -lbsd -lpthread
+	    $(FUZZ_DIR)/lanefeed.o $(SINK_LIBS) -lbsd -lpthread
 
 $(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
@@ -221,7 +223,7 @@ fuzz-cov: $(FUZZ_LIB_SRC) $(FUZZ_HDRS) tests/fuzz/fuzz_feed.c tests/fuzz/fuzz_in
 	$(foreach t,lane catchall,$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 -O0 -g \
 	    -fprofile-instr-generate -fcoverage-mapping -DFUZZ_FEED=$(FEED_$(t)) \
 	    -o $(FUZZ_COV)/replay-$(t) tests/fuzz/replay.c tests/fuzz/fuzz_feed.c \
-	    tests/fuzz/fuzz_init.c $(FUZZ_LIB_SRC) -lbsd -lpthread &&) true
+	    tests/fuzz/fuzz_init.c $(FUZZ_LIB_SRC) $(SINK_LIBS) -lbsd -lpthread &&) true
 	LLVM_PROFILE_FILE=$(FUZZ_COV)/lane.profraw $(FUZZ_COV)/replay-lane \
 	    tests/fuzz/corpus/* tests/fuzz/corpus-regress/* $$(find $(FUZZ_DIR)/corpus-lane -type f)
 	LLVM_PROFILE_FILE=$(FUZZ_COV)/catchall.profraw $(FUZZ_COV)/replay-catchall \
@@ -241,7 +243,7 @@ fuzz-seed: $(FUZZ_DIR)/lanefeed-seed
 $(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(CFLAGS) -o $@ \
-	    tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) -lbsd -lpthread
+	    tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(SINK_LIBS) -lbsd -lpthread
 
 # Benchmarks: `make bench` measures mplog against its baselines (rsyslogd
 # for syslog, a plain file for stderr) and prints a table, with

@@ -83,6 +83,7 @@ sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
 		s->owned = 1;
 		if (fstat(s->fd, &st) == 0)
 			s->size = (uint64_t)st.st_size;
+		s->rotate_at = rotate_next(time(NULL), s->spec.rotate_every);
 	}
 	s->color = sink_wants_color(s);
 	return 0;
@@ -222,33 +223,31 @@ sink_reopen(struct sink *s)
 		    s->spec.target);
 }
 
-/* FILE.i, in buf. */
-static void
-sink_rotated_name(char *buf, size_t len, const char *path, unsigned i)
-{
-	snprintf(buf, len, "%s.%u", path, i);
-}
-
-/* Rename FILE.N-1 to FILE.N ... FILE to FILE.1 and start a new FILE. */
+/* Rename FILE.N-1 to FILE.N ... FILE to FILE.1, queue FILE.1 for its
+ * compression, and start a new FILE (rotate.h). */
 static int
 sink_rotate(struct sink *s)
 {
-	size_t len = strlen(s->spec.target) + 16;
-	char from[len], to[len];
-
-	for (unsigned i = s->spec.rotate_keep; i > 1; i--) {
-		sink_rotated_name(from, len, s->spec.target, i - 1);
-		sink_rotated_name(to, len, s->spec.target, i);
-		if (rename(from, to) == -1 && errno != ENOENT)
-			goto fail;
+	if (rotate_shift(s->spec.target, s->spec.rotate_keep, s->spec.compress) == -1 ||
+	    sink_switch(s) == -1) {
+		warn("%s: cannot rotate; writing on to it", s->spec.target);
+		return -1;
 	}
-	sink_rotated_name(to, len, s->spec.target, 1);
-	if (rename(s->spec.target, to) == -1 || sink_switch(s) == -1)
-		goto fail;
 	return 0;
-fail:
-	warn("%s: cannot rotate; writing on to it", s->spec.target);
-	return -1;
+}
+
+/* Rotate a file that holds lines of a period that has ended
+ * (rotate-every), and see when the current one ends. */
+static void
+sink_rotate_by_time(struct sink *s)
+{
+	time_t now = time(NULL);
+
+	if (s->spec.rotate_every == ROTATE_NEVER || !s->owned || now < s->rotate_at)
+		return;
+	if (s->size > 0)
+		sink_rotate(s);
+	s->rotate_at = rotate_next(now, s->spec.rotate_every);
 }
 
 /*
@@ -280,7 +279,10 @@ sink_flush(struct sink *s)
 	s->unflushed = 0;
 	if (s->fwd != NULL)
 		return forward_flush(s->fwd);
+	if (s->spec.compress != ROTATE_PLAIN)
+		rotate_poll();
 	sink_check(s);
+	sink_rotate_by_time(s);
 	while (s->buf.len > 0) {
 		size_t n = sink_fits(s);
 		ssize_t w;
@@ -320,6 +322,8 @@ sink_close(struct sink *s)
 	sink_report_lost(s);
 	if (s->owned)
 		close(s->fd);
+	if (s->spec.compress != ROTATE_PLAIN)
+		rotate_finish();
 	fmt_buf_free(&s->buf);
 	sinkspec_free(&s->spec);
 }

@@ -17,7 +17,9 @@
  * checks (one stat(2)). sink_reopen (SIGHUP) opens it again in any case.
  * With a rotation size, a write that would take the file past it first
  * renames FILE.N-1 to FILE.N ... FILE to FILE.1, keeping rotate_keep of
- * them, and starts a new FILE. A terminal gets colour by severity (text
+ * them, and starts a new FILE; with rotate-every, so does the first write
+ * of a new hour or day to a file that holds lines; with compress, FILE.1
+ * is then compressed by another thread (rotate.h). A terminal gets colour by severity (text
  * format, colour auto, NO_COLOR unset). Used by mplogd's single thread.
  */
 #ifndef MPLOG_SINK_H
@@ -48,6 +50,7 @@ struct sink {
 	uint64_t lost;          /* records dropped since last reported */
 	int failing;            /* the last write failed */
 	int orphaned;           /* the path is gone and cannot be created */
+	time_t rotate_at;       /* rotate-every: the end of the current period */
 	int64_t renamed_ns;     /* CLOCK_MONOTONIC when the file was first
 	                         * seen renamed away, or 0 */
 };

@@ -8,8 +8,14 @@
 
 #include "pri.h"
 
+/* The keys, by their index in sinkspec_keys. */
+enum sinkspec_key {
+	KEY_FORMAT, KEY_LEVEL, KEY_ROTATE_SIZE, KEY_ROTATE_KEEP, KEY_COLOR,
+	KEY_ROTATE_EVERY, KEY_COMPRESS,
+};
+
 static const char *const sinkspec_keys[] = {
-	"format", "level", "rotate-size", "rotate-keep", "color",
+	"format", "level", "rotate-size", "rotate-keep", "color", "rotate-every", "compress",
 };
 
 int
@@ -59,6 +65,32 @@ sinkspec_proto(const char *v)
 	    SINK_RFC3164 : strcmp(v, "local") == 0 ? SINK_LOCAL : -1;
 }
 
+/* The values of rotate-every and compress, by their enum's value. */
+static const char *const sinkspec_every[] = { "never", "hourly", "daily", NULL };
+static const char *const sinkspec_compress[] = { "none", "gzip", "zstd", NULL };
+
+/* Which of names (NULL-ended) the value v of key of a file sink is, in
+ * *out; 0, or -1 with why naming them. */
+static int
+sinkspec_choice(const struct sink_spec *s, const char *v, const char *key,
+    const char *const *names, int *out, char *why, size_t len)
+{
+	int n;
+
+	for (int i = 0; names[i] != NULL; i++)
+		if (s->kind == SINK_FILE && strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	n = snprintf(why, len, "%s '%s' is not", key, v);
+	for (int i = 0; names[i] != NULL && n >= 0 && (size_t)n < len; i++)
+		n += snprintf(why + n, len - (size_t)n, "%s %s", i == 0 ? "" :
+		    names[i + 1] == NULL ? " or" : ",", names[i]);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(why + n, len - (size_t)n, " of a file");
+	return -1;
+}
+
 /* Set key k of s to value v; 0, or -1 with why. */
 static int
 sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
@@ -66,7 +98,7 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 	int n;
 
 	switch (k) {
-	case 0:
+	case KEY_FORMAT:
 		if (s->kind == SINK_FORWARD && (n = sinkspec_proto(v)) != -1) {
 			s->proto = (enum sink_proto)n;
 		} else if (s->kind == SINK_FILE && (n = fmt_parse(v)) != -1) {
@@ -78,7 +110,7 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		}
 		s->set |= SINKSPEC_SET_FORMAT;
 		return 0;
-	case 1:
+	case KEY_LEVEL:
 		if ((n = pri_severity_parse(v)) == -1) {
 			snprintf(why, len, "unknown level '%s' (emerg alert crit err warning "
 			    "notice info debug, or 0-7)", v);
@@ -86,7 +118,7 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		}
 		s->level = n;
 		return 0;
-	case 2:
+	case KEY_ROTATE_SIZE:
 		if (s->kind != SINK_FILE || sinkspec_size(v, &s->rotate_size) == -1 ||
 		    s->rotate_size == 0) {
 			snprintf(why, len, "rotate-size '%s' is not a size above 0 (K, M, G "
@@ -95,7 +127,7 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		}
 		s->set |= SINKSPEC_SET_SIZE;
 		return 0;
-	case 3: {
+	case KEY_ROTATE_KEEP: {
 		char *end;
 		long keep = strtol(v, &end, 10);
 
@@ -109,6 +141,12 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		s->set |= SINKSPEC_SET_KEEP;
 		return 0;
 	}
+	case KEY_ROTATE_EVERY:
+		return sinkspec_choice(s, v, "rotate-every", sinkspec_every, &n, why, len) == -1 ?
+		    -1 : (s->rotate_every = (enum rotate_every)n, 0);
+	case KEY_COMPRESS:
+		return sinkspec_choice(s, v, "compress", sinkspec_compress, &n, why, len) == -1 ?
+		    -1 : (s->compress = (enum rotate_compress)n, 0);
 	default:
 		if (s->kind == SINK_FILE && strcmp(v, "auto") == 0)
 			s->color = SINK_COLOR_AUTO;

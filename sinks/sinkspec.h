@@ -11,7 +11,9 @@
  * emerg ... debug or 0-7), rotate-size (a file: rotate once it would
  * pass this many bytes, K/M/G suffix), rotate-keep (rotated files kept,
  * 1-999), color (a file: auto, always or never; auto colours a terminal
- * unless NO_COLOR is set). The options --format, --rotate-size and
+ * unless NO_COLOR is set), rotate-every (a file: never, hourly or daily:
+ * rotate too at the first write of a new local hour or day), compress (a
+ * file: none, gzip or zstd, of the files rotated; rotate.h). The options --format, --rotate-size and
  * --rotate-keep give the defaults of every file sink. Keys are split off
  * from the end of the argument at commas; a final ",word=value" whose word
  * is no key is an error naming the keys. A final comma ends a target that
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "fmt.h"
+#include "rotate.h"
 
 enum sink_kind {
 	SINK_FILE = 0,
@@ -55,6 +58,8 @@ struct sink_spec {
 	uint64_t rotate_size;   /* SINK_FILE: 0 never */
 	unsigned rotate_keep;
 	enum sink_color color;
+	enum rotate_every rotate_every; /* SINK_FILE: also rotate by time */
+	enum rotate_compress compress;  /* SINK_FILE: of rotated files */
 	unsigned set;           /* SINKSPEC_SET_*: keys the argument gave */
 };
 

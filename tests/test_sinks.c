@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "need.h"
 #include "ratelimit.h"
+#include "rotate.h"
 #include "sink.h"
 #include "sinkspec.h"
 
@@ -99,7 +101,7 @@ Test(sinks, bad_keys_are_named)
 	sk_parse_fails(SINK_FILE, ",format=json", "no file before the options");
 	/* A typo in a key is not part of the path. */
 	sk_parse_fails(SINK_FILE, "app.log,rotate-sise=10M", "unknown key 'rotate-sise' (keys: "
-	    "format, level, rotate-size, rotate-keep, color)");
+	    "format, level, rotate-size, rotate-keep, color, rotate-every, compress)");
 	sk_parse_fails(SINK_FILE, "app.log,level=err,colour=never", "unknown key 'colour'");
 	sk_parse_fails(SINK_FORWARD, "tcp://h:514,leve=3", "unknown key 'leve'");
 }
@@ -366,6 +368,183 @@ Test(sinks, rotation_keeps_only_the_newest_files, .timeout = TEST_TIMEOUT(60))
 	sk_seen_init(&s, 1, 2, 1500);
 	cr_assert_eq(sk_seen_rotated(&s, log, 2, 32 * 1024), 2);
 	sk_seen_all(&s, 1);
+}
+
+/* ---- ageing and compression ---------------------------------------------- */
+
+/* The decompressed bytes of path with the real tool (zcat, zstdcat). */
+static char *
+sk_unpack(const char *tool, const char *path, size_t *len)
+{
+	char *out = harness_file(harness_fmt("unpacked-%s", strrchr(path, '/') + 1));
+	char *argv[] = { "/bin/sh", "-c", harness_fmt("%s '%s' > '%s'", tool, path, out), NULL };
+	struct harness_result r;
+
+	cr_assert_eq(harness_run(argv, NULL, NULL, &r), 0, "%s %s: %s", tool, path, r.err);
+	return harness_read_file(out, len);
+}
+
+/* A record of a fixed time, so that its text is known. */
+static struct fmt_record
+sk_rec(int seq, char *msg, size_t cap)
+{
+	struct fmt_record r = { .ts_ns = 1767225600000000000ull + (uint64_t)seq * 1000000u,
+	    .pid = 42, .tid = 42, .source = 0, .facility = 1, .severity = 6,
+	    .proc = "ager", .msg = msg };
+
+	r.msg_len = (size_t)snprintf(msg, cap, "line %05d of a file that ages %s", seq,
+	    "................................................................");
+	return r;
+}
+
+/*
+ * A sink rotated by size with compress=gzip, then zstd (a dozen
+ * rotations, fewer than ROTATE_JOBS_MAX, so that none is left plain for
+ * want of a place in the queue): every rotated
+ * file is compressed (no plain one, no temporary left once mplogd's sinks
+ * are closed), and the files read back with the real zcat and zstdcat,
+ * oldest first, then the log, are byte for byte the text written.
+ */
+Test(sinks, compressed_rotations_read_back_byte_for_byte, .timeout = TEST_TIMEOUT(60))
+{
+	static const char *const tools[] = { NULL, "zcat", "zstdcat" };
+	static const char *const ext[] = { NULL, ".gz", ".zst" };
+
+	TEST_NEED(access("/usr/bin/zstdcat", X_OK) == 0, "zstd");
+	for (int c = ROTATE_GZIP; c <= ROTATE_ZSTD; c++) {
+		char *path = harness_file(harness_fmt("aged-%d.log", c)), why[256], msg[128];
+		struct sink_spec spec;
+		struct fmt_buf want = { 0 }, got = { 0 };
+		struct sink s;
+		struct stat st;
+		unsigned files = 0;
+
+		cr_assert_eq(sinkspec_parse(&spec, SINK_FILE, harness_fmt("%s,rotate-size=16K,"
+		    "rotate-keep=99,compress=%s", path, c == ROTATE_GZIP ? "gzip" : "zstd"),
+		    why, sizeof(why)), 0, "%s", why);
+		cr_assert_eq(spec.compress, c);
+		cr_assert_eq(sink_open(&s, &spec, -1, why, sizeof(why)), 0, "%s", why);
+		for (int seq = 0; seq < 1200; seq++) {
+			struct fmt_record r = sk_rec(seq, msg, sizeof(msg));
+
+			cr_assert_eq(fmt_record(&want, FMT_TEXT, &r), 0);
+			sink_put(&s, &r);
+			if (seq % 50 == 49)
+				cr_assert_eq(sink_flush(&s), 0);
+		}
+		sink_close(&s);
+		for (unsigned i = 99; i >= 1; i--) {
+			char *f = harness_fmt("%s.%u%s", path, i, ext[c]);
+			size_t n;
+			char *text;
+
+			cr_assert(stat(harness_fmt("%s.%u", path, i), &st) == -1,
+			    "%s.%u is left plain", path, i);
+			if (stat(f, &st) == -1)
+				continue;
+			files++;
+			text = sk_unpack(tools[c], f, &n);
+			cr_assert_leq(n, 16 * 1024, "%s: %zu bytes", f, n);
+			cr_assert_eq(fmt_buf_put(&got, text, n), 0);
+		}
+		size_t n;
+		char *last = harness_read_file(path, &n);
+
+		cr_assert_eq(fmt_buf_put(&got, last, n), 0);
+		cr_assert(files >= 6 && files < ROTATE_JOBS_MAX, "%u rotated files", files);
+		cr_assert_eq(got.len, want.len, "%zu bytes read back, %zu written", got.len,
+		    want.len);
+		cr_assert(memcmp(got.data, want.data, want.len) == 0, "the bytes differ");
+		char *ls[] = { "/bin/sh", "-c", harness_fmt("ls '%s'.compressing-* 2>/dev/null",
+		    path), NULL };
+		struct harness_result r;
+
+		harness_run(ls, NULL, NULL, &r);
+		cr_assert_str_eq(r.out, "", "temporary files left");
+		fmt_buf_free(&want);
+		fmt_buf_free(&got);
+	}
+}
+
+/* The next full hour, and the next midnight, in local time, also across
+ * a change of the clocks (Europe/Berlin, 29 March 2026 02:00 CET becomes
+ * 03:00 CEST). */
+Test(sinks, rotate_every_ends_periods_at_local_hours_and_midnights)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	/* 2026-01-01 10:20:30 UTC */
+	cr_assert_eq(rotate_next(1767262830, ROTATE_HOURLY), 1767265200);  /* 11:00 */
+	cr_assert_eq(rotate_next(1767262830, ROTATE_DAILY), 1767312000);   /* 02 00:00 */
+	cr_assert_eq(rotate_next(1767265200, ROTATE_HOURLY), 1767268800);  /* on the hour */
+	cr_assert_eq(rotate_next(1767262830, ROTATE_NEVER), (time_t)-1);
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	/* 2026-03-29 01:30 CET (00:30 UTC): the next hour is 03:00 CEST,
+	 * 01:00 UTC; that day's midnight-to-midnight is 23 hours. */
+	cr_assert_eq(rotate_next(1774744200, ROTATE_HOURLY), 1774746000);
+	cr_assert_eq(rotate_next(1774744200, ROTATE_DAILY), 1774821600);  /* 30th 00:00 CEST */
+	/* 2026-03-28 12:00 CET: midnight is 23:00 UTC. */
+	cr_assert_eq(rotate_next(1774695600, ROTATE_DAILY), 1774738800);
+}
+
+/*
+ * rotate-every: once the period the sink's file began in is over (its
+ * end set in the past here: rotate_next is tested above), the next write
+ * rotates the file, and lines written after go to a new one. An empty
+ * file is not rotated.
+ */
+Test(sinks, rotate_every_moves_the_last_periods_lines_aside, .timeout = TEST_TIMEOUT(30))
+{
+	char *path = harness_file("hourly.log"), why[256], msg[128];
+	struct fmt_buf first = { 0 }, second = { 0 };
+	struct sink_spec spec;
+	struct sink s;
+	struct stat st;
+	size_t n;
+
+	cr_assert_eq(sinkspec_parse(&spec, SINK_FILE, harness_fmt("%s,rotate-every=hourly", path),
+	    why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(spec.rotate_every, ROTATE_HOURLY);
+	cr_assert_eq(sink_open(&s, &spec, -1, why, sizeof(why)), 0, "%s", why);
+	cr_assert_gt(s.rotate_at, time(NULL), "the period ends ahead");
+	s.rotate_at = time(NULL) - 1;
+	cr_assert_eq(sink_flush(&s), 0);
+	cr_assert(stat(harness_fmt("%s.1", path), &st) == -1, "an empty file was rotated");
+	cr_assert_gt(s.rotate_at, time(NULL), "the next period's end");
+	for (int seq = 0; seq < 10; seq++) {
+		struct fmt_record r = sk_rec(seq, msg, sizeof(msg));
+
+		fmt_record(&first, FMT_TEXT, &r);
+		sink_put(&s, &r);
+	}
+	cr_assert_eq(sink_flush(&s), 0);
+	s.rotate_at = time(NULL) - 1;
+	for (int seq = 10; seq < 15; seq++) {
+		struct fmt_record r = sk_rec(seq, msg, sizeof(msg));
+
+		fmt_record(&second, FMT_TEXT, &r);
+		sink_put(&s, &r);
+	}
+	cr_assert_eq(sink_flush(&s), 0);
+	sink_close(&s);
+	char *old = harness_read_file(harness_fmt("%s.1", path), &n);
+
+	cr_assert(n == first.len && memcmp(old, first.data, n) == 0, "%s.1: %s", path, old);
+	char *now = harness_read_file(path, &n);
+
+	cr_assert(n == second.len && memcmp(now, second.data, n) == 0, "%s: %s", path, now);
+	fmt_buf_free(&first);
+	fmt_buf_free(&second);
+}
+
+/* The new keys are checked. */
+Test(sinks, rotate_every_and_compress_take_only_their_values)
+{
+	sk_parse_fails(SINK_FILE, "a.log,rotate-every=weekly",
+	    "rotate-every 'weekly' is not never, hourly or daily of a file");
+	sk_parse_fails(SINK_FILE, "a.log,compress=xz", "compress 'xz' is not none, gzip or zstd");
+	sk_parse_fails(SINK_FORWARD, "udp://h:514,compress=gzip", "of a file");
 }
 
 /* ---- logrotate ----------------------------------------------------------- */
