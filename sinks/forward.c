@@ -10,6 +10,7 @@
  */
 #include "forward.h"
 #include "journal.h"
+#include "spool.h"
 
 #include <err.h>
 #include <errno.h>
@@ -71,6 +72,10 @@ struct forward {
 	struct fmt_buf msg;     /* one message being formatted */
 	struct fmt_buf q;       /* entries from q.data + qhead to q.len */
 	size_t qhead, qsent, qcount;
+	struct spool *spool;    /* spool=DIR, or NULL */
+	int q_spooled;          /* the queue holds a batch from the spool */
+	int spool_full;         /* said so */
+	uint64_t spooled;       /* records put in the spool */
 };
 
 static char forward_why[512];
@@ -419,6 +424,45 @@ forward_drop(struct forward *f)
 	f->overflowing = 1;
 }
 
+/* A record the memory queue cannot take goes to the spool, after every
+ * one there; past the spool's maximum it is dropped and counted. */
+static void
+forward_spool_put(struct forward *f, const char *p, size_t n)
+{
+	if (spool_put(f->spool, p, n) == 0) {
+		f->spooled++;
+		return;
+	}
+	if (!f->spool_full)
+		warnx("%s: the spool holds %llu bytes, its maximum: dropping records", f->url,
+		    (unsigned long long)spool_bytes(f->spool));
+	f->spool_full = 1;
+	f->overflowing = 1;     /* forward_drop says nothing more */
+	forward_drop(f);
+}
+
+/* spool_take's function: queue one spooled message, framed. */
+static int
+forward_unspool(void *arg, const char *p, size_t n)
+{
+	struct forward *f = arg;
+	char pre[24];
+	size_t npre = f->transport == FORWARD_TCP ?
+	    (size_t)snprintf(pre, sizeof(pre), "%zu ", n) : 0;
+
+	return forward_enqueue(f, pre, npre, p, n);
+}
+
+/* Once the queue is empty (all it held was sent), take the next batch of
+ * the spool into it. */
+static void
+forward_refill(struct forward *f)
+{
+	if (f->spool == NULL || forward_queued(f) > 0 || !spool_active(f->spool))
+		return;
+	f->q_spooled = spool_take(f->spool, FORWARD_QUEUE_MAX / 2, forward_unspool, f) > 0;
+}
+
 void
 forward_put(struct forward *f, const struct fmt_record *r)
 {
@@ -437,6 +481,11 @@ forward_put(struct forward *f, const struct fmt_record *r)
 		n = f->max_dgram;
 		if (f->cut++ == 0)
 			warnx("%s: messages longer than %zu bytes are cut", f->url, f->max_dgram);
+	}
+	if (f->spool != NULL && (spool_active(f->spool) ||
+	    forward_queued(f) + FORWARD_ENTRY_HDR + npre + n > FORWARD_QUEUE_MAX)) {
+		forward_spool_put(f, f->msg.data, n);
+		return;
 	}
 	if (forward_enqueue(f, pre, npre, f->msg.data, n) == -1)
 		forward_drop(f);
@@ -641,6 +690,7 @@ forward_flush(struct forward *f)
 	} else {
 		forward_send_dgram(f, now);
 	}
+	forward_refill(f);
 	if (f->overflowing && !f->down && forward_queued(f) <= FORWARD_QUEUE_MAX / 2) {
 		warnx("%s: sending again; %llu records dropped: queue full", f->url,
 		    (unsigned long long)f->dropped);
@@ -653,7 +703,51 @@ forward_flush(struct forward *f)
 int
 forward_pending(const struct forward *f)
 {
-	return forward_queued(f) > 0;
+	return forward_queued(f) > 0 || (f->spool != NULL && spool_active(f->spool));
+}
+
+int
+forward_spool(struct forward *f, const char *dir, uint64_t max, const char **why)
+{
+	f->spool = spool_open(dir, max, forward_why, sizeof(forward_why));
+	*why = forward_why;
+	return f->spool != NULL ? 0 : -1;
+}
+
+/* The message of a queued entry, without its TCP framing ("LEN "). */
+static size_t
+forward_entry_msg(const struct forward *f, size_t off, const char **p)
+{
+	size_t len = forward_entry(f, off, p), k = 0;
+
+	if (f->transport != FORWARD_TCP)
+		return len;
+	while (k < len && (*p)[k] != ' ')
+		k++;
+	*p += k + 1;
+	return len - k - 1;
+}
+
+/* Keep the queue's records, older than any in the spool, in front of
+ * them there, for the next mplogd; the number kept. */
+static size_t
+forward_spool_queue(struct forward *f)
+{
+	size_t kept = 0;
+
+	if (f->spool == NULL || f->q_spooled || forward_queued(f) == 0 ||
+	    spool_front_begin(f->spool) == -1)
+		return 0;
+	for (size_t off = f->qhead; off < f->q.len; kept++) {
+		const char *p;
+		size_t n = forward_entry_msg(f, off, &p);
+
+		if (spool_put_front(f->spool, p, n) == -1)
+			break;
+		off += FORWARD_ENTRY_HDR + forward_entry(f, off, &p);
+	}
+	spool_front_end(f->spool);
+	return kept;
 }
 
 void
@@ -674,6 +768,14 @@ forward_close(struct forward *f, int64_t timeout_ns)
 		poll(&p, wait_fd ? 1 : 0, ms < 10 ? (int)ms : 10);
 	}
 	lost = f->dropped + f->qcount;
+	if (f->spool != NULL) {
+		/* A batch from the spool that is not all sent is sent again. */
+		lost = f->dropped + (f->q_spooled ? 0 : f->qcount - forward_spool_queue(f));
+		if (spool_active(f->spool) || forward_queued(f) > 0)
+			warnx("%s: %llu bytes of records wait in the spool for the next start",
+			    f->url, (unsigned long long)spool_bytes(f->spool));
+		spool_close(f->spool, forward_queued(f) == 0);
+	}
 	if (lost > 0)
 		warnx("%s: %llu records lost", f->url, (unsigned long long)lost);
 	if (f->cut > 0)

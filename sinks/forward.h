@@ -54,6 +54,12 @@
  * a queue that overflows while connected (a server that stopped reading).
  * UDP gives no sign of a server that is down: its datagrams are lost
  * unseen.
+ *
+ * Spool (forward_spool): a record the memory queue cannot take goes to a
+ * queue on disk instead (spool.h), and so does every later one while the
+ * spool holds any, so that order is kept; once the memory queue is sent
+ * empty, the next batch of the spool is taken into it. At close, records
+ * still queued in memory go to the front of the spool.
  */
 #ifndef MPLOG_FORWARD_H
 #define MPLOG_FORWARD_H
@@ -107,8 +113,14 @@ int forward_flush(struct forward *f);
 /* 1 when the queue holds bytes not yet sent. */
 int forward_pending(const struct forward *f);
 
+/* Spool to dir (spool.h) what the queue cannot hold, up to max bytes,
+ * and send it once the server takes records again, oldest first. 0, or
+ * -1 with *why naming dir and the problem. */
+int forward_spool(struct forward *f, const char *dir, uint64_t max, const char **why);
+
 /* Flush for at most timeout_ns, report the records lost (dropped or still
- * queued), close and free everything. */
+ * queued; with a spool, those queued go into it), close and free
+ * everything. */
 void forward_close(struct forward *f, int64_t timeout_ns);
 
 /* Append r as one message of proto, without framing, to b, with host as

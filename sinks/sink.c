@@ -1,6 +1,7 @@
 /* sink.c - buffered output of formatted records to files, descriptors
  * and syslog servers. */
 #include "sink.h"
+#include "spool.h"
 
 #include <err.h>
 #include <errno.h>
@@ -54,9 +55,13 @@ sink_open_forward(struct sink *s, char *why, size_t len)
 	const char *msg = NULL;
 
 	s->fwd = forward_open(s->spec.target, (enum forward_proto)s->spec.proto, &msg);
-	if (s->fwd != NULL)
+	if (s->fwd != NULL && (s->spec.spool == NULL || forward_spool(s->fwd, s->spec.spool,
+	    s->spec.spool_max != 0 ? s->spec.spool_max : SPOOL_MAX_DEFAULT, &msg) == 0))
 		return 0;
 	snprintf(why, len, "%s", msg);
+	if (s->fwd != NULL)
+		forward_close(s->fwd, 0);
+	s->fwd = NULL;
 	sinkspec_free(&s->spec);
 	return -1;
 }
@@ -68,7 +73,8 @@ sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
 
 	memset(s, 0, sizeof(*s));
 	s->spec = *spec;
-	spec->target = NULL;
+	spec->target = NULL;    /* taken over */
+	spec->spool = NULL;
 	s->fd = -1;
 	if (s->spec.kind == SINK_FORWARD)
 		return sink_open_forward(s, why, len);

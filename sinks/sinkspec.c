@@ -11,11 +11,12 @@
 /* The keys, by their index in sinkspec_keys. */
 enum sinkspec_key {
 	KEY_FORMAT, KEY_LEVEL, KEY_ROTATE_SIZE, KEY_ROTATE_KEEP, KEY_COLOR,
-	KEY_ROTATE_EVERY, KEY_COMPRESS,
+	KEY_ROTATE_EVERY, KEY_COMPRESS, KEY_SPOOL, KEY_SPOOL_MAX,
 };
 
 static const char *const sinkspec_keys[] = {
 	"format", "level", "rotate-size", "rotate-keep", "color", "rotate-every", "compress",
+	"spool", "spool-max",
 };
 
 int
@@ -141,6 +142,22 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		s->set |= SINKSPEC_SET_KEEP;
 		return 0;
 	}
+	case KEY_SPOOL:
+		free(s->spool);
+		if (s->kind != SINK_FORWARD || v[0] == '\0' || (s->spool = strdup(v)) == NULL) {
+			s->spool = NULL;
+			snprintf(why, len, "spool '%s' is not a folder of a server", v);
+			return -1;
+		}
+		return 0;
+	case KEY_SPOOL_MAX:
+		if (s->kind != SINK_FORWARD || sinkspec_size(v, &s->spool_max) == -1 ||
+		    s->spool_max == 0) {
+			snprintf(why, len, "spool-max '%s' is not a size above 0 (K, M, G "
+			    "suffixes) of a server", v);
+			return -1;
+		}
+		return 0;
 	case KEY_ROTATE_EVERY:
 		return sinkspec_choice(s, v, "rotate-every", sinkspec_every, &n, why, len) == -1 ?
 		    -1 : (s->rotate_every = (enum rotate_every)n, 0);
@@ -268,5 +285,7 @@ void
 sinkspec_free(struct sink_spec *s)
 {
 	free(s->target);
+	free(s->spool);
 	s->target = NULL;
+	s->spool = NULL;
 }

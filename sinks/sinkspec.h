@@ -13,7 +13,9 @@
  * 1-999), color (a file: auto, always or never; auto colours a terminal
  * unless NO_COLOR is set), rotate-every (a file: never, hourly or daily:
  * rotate too at the first write of a new local hour or day), compress (a
- * file: none, gzip or zstd, of the files rotated; rotate.h). The options --format, --rotate-size and
+ * file: none, gzip or zstd, of the files rotated; rotate.h), spool (a
+ * server: a folder for what its queue cannot hold; spool.h), spool-max
+ * (its size at most, K/M/G suffix; default 1 GiB). The options --format, --rotate-size and
  * --rotate-keep give the defaults of every file sink. Keys are split off
  * from the end of the argument at commas; a final ",word=value" whose word
  * is no key is an error naming the keys. A final comma ends a target that
@@ -60,6 +62,8 @@ struct sink_spec {
 	enum sink_color color;
 	enum rotate_every rotate_every; /* SINK_FILE: also rotate by time */
 	enum rotate_compress compress;  /* SINK_FILE: of rotated files */
+	char *spool;            /* SINK_FORWARD: spool folder (malloc'd), or NULL */
+	uint64_t spool_max;     /* its bytes at most; 0: SPOOL_MAX_DEFAULT */
 	unsigned set;           /* SINKSPEC_SET_*: keys the argument gave */
 };
 

@@ -260,6 +260,8 @@ struct fw_rs {
 	int got;                        /* records of the batch that arrived */
 	int probes;                     /* bit per transport: a probe arrived */
 	int ends;                       /* end markers that arrived */
+	int last_seq;                   /* of the batch, the last that arrived */
+	int disorder;                   /* records that came after a later one */
 	char host[256];
 };
 
@@ -626,6 +628,8 @@ fw_rs_line(struct fw_rs *rs, char *line)
 	cr_assert(rs->count[seq] == 0, "seq %d arrived twice", seq);
 	rs->count[seq]++;
 	rs->got++;
+	rs->disorder += seq < rs->last_seq;
+	rs->last_seq = seq;
 	fw_check_line(rs, seq, pri, ts, host, app, procid, msgid, sd, msg);
 }
 
@@ -710,6 +714,8 @@ fw_rs_batch(struct fw_rs *rs, enum forward_proto proto, struct fw_batch b)
 	rs->proto = proto;
 	memset(rs->count, 0, (size_t)rs->nseq);
 	rs->got = 0;
+	rs->last_seq = -1;
+	rs->disorder = 0;
 	fw_cur = b;
 }
 
@@ -956,6 +962,138 @@ Test(forward, tcp_resends_after_the_server_restarts, .timeout = TEST_TIMEOUT(120
 	cr_expect(dropped > 1000, "only %llu records dropped", dropped);
 	cr_expect(!harness_contains(text, "queue full"), "an outage, not an overflow:\n%s", text);
 	fw_expect_head(&rs, f, seq, dropped);
+	forward_close(f, 1000000000LL);
+}
+
+/* Kill rs's rsyslogd, let f see it, then put records [100, end) (about
+ * 400 bytes each) through f, flushing as mplogd does. */
+static void
+fw_outage(struct fw_rs *rs, struct forward *f, int end)
+{
+	cr_assert(kill(rs->pid, SIGKILL) == 0);
+	harness_wait(rs->pid, FW_WAIT_MS);
+	forward_flush(f);
+	for (int seq = 100; seq < end; seq++) {
+		fw_put(f, seq);
+		if (seq % 256 == 0)
+			cr_expect(forward_flush(f) == -1, "records wait for the server");
+	}
+}
+
+/* The spool files in dir. */
+static size_t
+fw_spool_files(const char *dir)
+{
+	char *sh[] = { "/bin/sh", "-c", harness_fmt("ls '%s' | grep -c '^spool\\.[0-9]'", dir),
+	    NULL };
+	struct harness_result r;
+
+	harness_run(sh, NULL, NULL, &r);
+	return (size_t)atoi(r.out);
+}
+
+/*
+ * spool=DIR: rsyslogd is down for longer than the 4 MiB memory queue
+ * lasts (16,000 records of about 400 bytes); what the queue cannot hold
+ * goes to disk, and once the server is back every record arrives, exactly
+ * once and in the order it was put, oldest first; the spool is left
+ * empty, and nothing is reported lost or dropped.
+ */
+Test(forward, tcp_spools_an_outage_longer_than_the_queue_and_sends_it_in_order,
+    .timeout = TEST_TIMEOUT(120))
+{
+	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	const char *why;
+	struct fw_rs rs;
+	struct forward *f;
+	const int end = 100 + 16000;
+
+	fw_rs_init(&rs, end + 10);
+	f = fw_tcp_start(&rs);
+	cr_assert_eq(forward_spool(f, dir, 64u << 20, &why), 0, "%s", why);
+	fw_outage(&rs, f, end);
+	cr_assert_geq(fw_spool_files(dir), 1, "nothing was spooled");
+	fw_rs_start(&rs);
+	fw_drain(f);
+	fw_expect_head(&rs, f, end, 0);
+	cr_expect_eq(rs.disorder, 0, "%d records came after a later one", rs.disorder);
+	forward_close(f, 1000000000LL);
+	text = harness_read_file(err, NULL);
+	cr_expect(!harness_contains(text, "lost") && !harness_contains(text, "dropping"), "%s",
+	    text);
+	cr_expect_eq(fw_spool_files(dir), 0, "the spool is not empty");
+}
+
+/*
+ * The spool survives mplogd: a forwarder closed while the server is down
+ * puts what its memory queue holds in front of the spool, and a new one
+ * on the same folder sends all of it, in order, once the server is back.
+ * A second forwarder on a spool in use is refused, naming it.
+ */
+Test(forward, the_spool_outlives_its_forwarder_and_a_new_one_sends_it,
+    .timeout = TEST_TIMEOUT(120))
+{
+	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	const char *why;
+	struct fw_rs rs;
+	struct forward *f, *g;
+	const int end = 100 + 16000;
+
+	fw_rs_init(&rs, end + 10);
+	f = fw_tcp_start(&rs);
+	cr_assert_eq(forward_spool(f, dir, 64u << 20, &why), 0, "%s", why);
+	g = forward_open(fw_url(&rs, "tcp"), FORWARD_RFC5424, &why);
+	cr_assert_not_null(g, "%s", why);
+	cr_assert_eq(forward_spool(g, dir, 64u << 20, &why), -1);
+	cr_expect(harness_contains(why, "in use"), "%s", why);
+	forward_close(g, 0);
+	fw_outage(&rs, f, end);
+	forward_close(f, 100000000LL);
+	text = harness_read_file(err, NULL);
+	cr_expect(harness_contains(text, "wait in the spool for the next start"), "%s", text);
+	cr_expect(!harness_contains(text, "lost"), "%s", text);
+
+	f = forward_open(fw_url(&rs, "tcp"), FORWARD_RFC5424, &why);
+	cr_assert_not_null(f, "%s", why);
+	cr_assert_eq(forward_spool(f, dir, 64u << 20, &why), 0, "%s", why);
+	cr_expect(forward_pending(f), "the spool waits to be sent");
+	fw_rs_start(&rs);
+	fw_drain(f);
+	/* The first 100 went before the outage. */
+	fw_rs_wait(&rs, end);
+	fw_rs_end(&rs, f);
+	cr_expect_eq(rs.got, end, "%d of %d records arrived", rs.got, end);
+	for (int seq = 0; seq < end; seq++)
+		cr_assert_eq(rs.count[seq], 1, "seq %d arrived %d times", seq, rs.count[seq]);
+	cr_expect_eq(rs.disorder, 0, "%d records came after a later one", rs.disorder);
+	forward_close(f, 1000000000LL);
+}
+
+/* spool-max: past it, the newest records are dropped and counted; those
+ * before arrive. */
+Test(forward, past_spool_max_the_newest_records_are_dropped_and_counted,
+    .timeout = TEST_TIMEOUT(120))
+{
+	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	unsigned long long dropped;
+	const char *why;
+	struct fw_rs rs;
+	struct forward *f;
+	const int end = 100 + 16000;
+
+	fw_rs_init(&rs, end + 10);
+	f = fw_tcp_start(&rs);
+	cr_assert_eq(forward_spool(f, dir, 1u << 20, &why), 0, "%s", why);
+	fw_outage(&rs, f, end);
+	text = harness_read_file(err, NULL);
+	cr_expect(harness_contains(text, "its maximum: dropping records"), "%s", text);
+	fw_rs_start(&rs);
+	fw_drain(f);
+	text = harness_read_file(err, NULL);
+	dropped = fw_reported(text, "sending again; ");
+	cr_expect(dropped > 1000 && dropped < 10000, "%llu records dropped", dropped);
+	fw_expect_head(&rs, f, end, dropped);
+	cr_expect_eq(rs.disorder, 0);
 	forward_close(f, 1000000000LL);
 }
 
