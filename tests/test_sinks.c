@@ -101,7 +101,8 @@ Test(sinks, bad_keys_are_named)
 	sk_parse_fails(SINK_FILE, ",format=json", "no file before the options");
 	/* A typo in a key is not part of the path. */
 	sk_parse_fails(SINK_FILE, "app.log,rotate-sise=10M", "unknown key 'rotate-sise' (keys: "
-	    "format, level, rotate-size, rotate-keep, color, rotate-every, compress)");
+	    "format, level, rotate-size, rotate-keep, color, rotate-every, compress, spool, "
+	    "spool-max)");
 	sk_parse_fails(SINK_FILE, "app.log,level=err,colour=never", "unknown key 'colour'");
 	sk_parse_fails(SINK_FORWARD, "tcp://h:514,leve=3", "unknown key 'leve'");
 }
@@ -538,13 +539,20 @@ Test(sinks, rotate_every_moves_the_last_periods_lines_aside, .timeout = TEST_TIM
 	fmt_buf_free(&second);
 }
 
-/* The new keys are checked. */
+/* The keys of ageing, compression and the spool are checked. */
 Test(sinks, rotate_every_and_compress_take_only_their_values)
 {
 	sk_parse_fails(SINK_FILE, "a.log,rotate-every=weekly",
 	    "rotate-every 'weekly' is not never, hourly or daily of a file");
 	sk_parse_fails(SINK_FILE, "a.log,compress=xz", "compress 'xz' is not none, gzip or zstd");
 	sk_parse_fails(SINK_FORWARD, "udp://h:514,compress=gzip", "of a file");
+	sk_parse_fails(SINK_FILE, "a.log,spool=/tmp/s", "spool '/tmp/s' is not a folder of a server");
+	sk_parse_fails(SINK_FORWARD, "tcp://h:514,spool-max=0", "spool-max '0'");
+	struct sink_spec s = sk_parse(SINK_FORWARD, "tcp://h:514,spool=/var/spool/mplog,spool-max=2G");
+
+	cr_assert_str_eq(s.spool, "/var/spool/mplog");
+	cr_assert_eq(s.spool_max, 2ull << 30);
+	sinkspec_free(&s);
 }
 
 /* ---- logrotate ----------------------------------------------------------- */
