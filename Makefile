@@ -29,15 +29,16 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
               preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/spool.c sinks/ratelimit.c
+              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c sinks/tlsout.c sinks/ratelimit.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
-# zlib and libzstd compress rotated files (sinks/rotate.c).
-SINK_LIBS   = -lz -lzstd
+# zlib and libzstd compress rotated files (sinks/rotate.c); librelp and
+# GnuTLS carry relp:// and tls:// (sinks/relp.c, sinks/tlsout.c).
+SINK_LIBS   = -lz -lzstd -lrelp -lgnutls
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
-              tests/test_stdout.c \
+              tests/test_stdout.c tests/test_relp.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/test_conform.c tests/test_life.c \
@@ -169,7 +170,8 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # checks neither slow the fuzzer down nor count as coverage.
 FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
                   sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
-                  sinks/journal.c sinks/rotate.c sinks/spool.c sinks/catchall.c shm/laneout.c preload/lines.c
+                  sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c \
+                  sinks/tlsout.c sinks/catchall.c shm/laneout.c preload/lines.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all

@@ -10,7 +10,10 @@
  */
 #include "forward.h"
 #include "journal.h"
+#include "relp.h"
+#include "sender.h"
 #include "spool.h"
+#include "tlsout.h"
 
 #include <err.h>
 #include <errno.h>
@@ -41,6 +44,8 @@ enum forward_transport {
 	FORWARD_UDP,
 	FORWARD_TCP,
 	FORWARD_UNIX,
+	FORWARD_RELP,           /* sender.h and relp.h */
+	FORWARD_TLS,            /* sender.h and tlsout.h */
 };
 
 /* Of the TCP connection; datagram sockets stay FORWARD_UP. */
@@ -72,6 +77,7 @@ struct forward {
 	struct fmt_buf msg;     /* one message being formatted */
 	struct fmt_buf q;       /* entries from q.data + qhead to q.len */
 	size_t qhead, qsent, qcount;
+	struct sender *sender;  /* RELP, TLS: the thread that sends */
 	struct spool *spool;    /* spool=DIR, or NULL */
 	int q_spooled;          /* the queue holds a batch from the spool */
 	int spool_full;         /* said so */
@@ -238,12 +244,13 @@ forward_resolve(struct forward *f, const char *host, const char *port)
 	return 0;
 }
 
-/* The HOST[:PORT] of a udp:// or tcp:// URL, resolved. 0, or -1 with
- * forward_why set. */
+/* Split rest, "HOST[:PORT]" (an IPv6 address in brackets), into host and
+ * port (dport when none). 0, or -1 with forward_why set; scheme names
+ * the URL's kind in the message. */
 static int
-forward_parse_inet(struct forward *f, const char *rest)
+forward_split(struct forward *f, const char *rest, const char *scheme, const char *dport,
+    char *host, size_t hostlen, char port[8])
 {
-	char host[256], port[8] = "514";
 	const char *end, *colon;
 	size_t n;
 
@@ -264,10 +271,11 @@ forward_parse_inet(struct forward *f, const char *rest)
 		}
 		n = colon != NULL ? (size_t)(colon - rest) : strlen(rest);
 	}
-	if (n == 0 || n >= sizeof(host))
+	if (n == 0 || n >= hostlen)
 		goto bad;
 	memcpy(host, rest, n);
 	host[n] = '\0';
+	snprintf(port, 8, "%s", dport);
 	if (colon != NULL) {
 		char *stop;
 		unsigned long p = strtoul(colon + 1, &stop, 10);
@@ -277,13 +285,26 @@ forward_parse_inet(struct forward *f, const char *rest)
 			    "%s: the port must be a number from 1 to 65535", f->url);
 			return -1;
 		}
-		snprintf(port, sizeof(port), "%lu", p);
+		snprintf(port, 8, "%lu", p);
 	}
-	return forward_resolve(f, host, port);
+	return 0;
 bad:
-	snprintf(forward_why, sizeof(forward_why),
-	    "%s: expected %s://HOST[:PORT]", f->url, f->transport == FORWARD_TCP ? "tcp" : "udp");
+	snprintf(forward_why, sizeof(forward_why), "%s: expected %s://HOST[:PORT]", f->url,
+	    scheme);
 	return -1;
+}
+
+/* The HOST[:PORT] of a udp:// or tcp:// URL, resolved. 0, or -1 with
+ * forward_why set. */
+static int
+forward_parse_inet(struct forward *f, const char *rest)
+{
+	char host[256], port[8];
+
+	if (forward_split(f, rest, f->transport == FORWARD_TCP ? "tcp" : "udp", "514", host,
+	    sizeof(host), port) == -1)
+		return -1;
+	return forward_resolve(f, host, port);
 }
 
 /* The /PATH of a unix:// URL. 0, or -1 with forward_why set. */
@@ -306,8 +327,65 @@ forward_parse_unix(struct forward *f, const char *path)
 	return 0;
 }
 
+/*
+ * relp://HOST[:PORT] (2514 by default; over TLS when tls is given) or
+ * tls://HOST[:PORT] (6514; tls required): a transport of sender.h in a
+ * thread of its own. 0, or -1 with forward_why set.
+ */
+static int
+forward_open_sender(struct forward *f, const char *rest, const struct tls_conf *tls)
+{
+	int relp = f->transport == FORWARD_RELP;
+	char host[256], port[8];
+	const struct sender_ops *ops;
+	struct tls_conf named;
+	void *ctx;
+
+	if (forward_split(f, rest, relp ? "relp" : "tls", relp ? "2514" : "6514", host,
+	    sizeof(host), port) == -1)
+		return -1;
+	if (!relp && (tls == NULL || tls->ca == NULL)) {
+		snprintf(forward_why, sizeof(forward_why), "%s: a tls:// server needs ca=FILE, "
+		    "the CA its certificate must chain to", f->url);
+		return -1;
+	}
+	if (tls != NULL && tls->ca == NULL) {
+		snprintf(forward_why, sizeof(forward_why), "%s: TLS needs ca=FILE, the CA the "
+		    "server's certificate must chain to", f->url);
+		return -1;
+	}
+	for (int i = 0; tls != NULL && i < 3; i++) {
+		const char *file = i == 0 ? tls->ca : i == 1 ? tls->cert : tls->key;
+
+		if (file != NULL && access(file, R_OK) == -1) {
+			snprintf(forward_why, sizeof(forward_why), "%s: %s=%s: %s", f->url,
+			    i == 0 ? "ca" : i == 1 ? "cert" : "key", file, strerror(errno));
+			return -1;
+		}
+	}
+	if (tls != NULL) {
+		named = *tls;
+		if (named.name == NULL)
+			named.name = host;      /* the certificate must carry the URL's host */
+		tls = &named;
+	}
+	if ((relp ? relp_transport(f->url, host, port, tls, &ops, &ctx, forward_why,
+	    sizeof(forward_why)) : tlsout_transport(f->url, host, port, tls, &ops, &ctx,
+	    forward_why, sizeof(forward_why))) == -1)
+		return -1;
+	f->sender = sender_start(f->url, ops, ctx, forward_why, sizeof(forward_why));
+	return f->sender != NULL ? 0 : -1;
+}
+
 struct forward *
 forward_open(const char *url, enum forward_proto proto, const char **why)
+{
+	return forward_open_tls(url, proto, NULL, why);
+}
+
+struct forward *
+forward_open_tls(const char *url, enum forward_proto proto, const struct tls_conf *tls,
+    const char **why)
 {
 	struct forward *f = calloc(1, sizeof(*f));
 	int rc;
@@ -334,13 +412,21 @@ forward_open(const char *url, enum forward_proto proto, const char **why)
 		f->max_dgram = SIZE_MAX;        /* big entries go by memfd */
 		f->proto = FORWARD_JOURNAL;
 		rc = forward_parse_unix(f, url[7] == '\0' ? JOURNAL_SOCKET : url + 10);
+	} else if (strncmp(url, "relp://", 7) == 0 || strncmp(url, "tls://", 6) == 0) {
+		f->transport = url[0] == 'r' ? FORWARD_RELP : FORWARD_TLS;
+		f->state = FORWARD_UP;
+		rc = forward_open_sender(f, url + (url[0] == 'r' ? 7 : 6), tls);
 	} else {
 		return forward_fail_open(f, "%s: expected udp://HOST[:PORT], tcp://HOST[:PORT], "
-		    "unix:///PATH, journal or journal:///PATH", url);
+		    "relp://HOST[:PORT], tls://HOST[:PORT], unix:///PATH, journal or "
+		    "journal:///PATH", url);
 	}
 	if (rc == -1)
 		return forward_fail_open(f, NULL);
-	if (f->transport != FORWARD_TCP) {
+	if (tls != NULL && f->sender == NULL)
+		return forward_fail_open(f, "%s: ca, cert, key and name are for relp:// and "
+		    "tls:// servers", url);
+	if (f->transport != FORWARD_TCP && f->sender == NULL) {
 		f->fd = socket(f->addr[0].ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (f->fd == -1)
 			return forward_fail_open(f, "%s: socket: %s", url, strerror(errno));
@@ -475,6 +561,11 @@ forward_put(struct forward *f, const struct fmt_record *r)
 		return;
 	}
 	n = f->msg.len;
+	if (f->sender != NULL) {
+		if (sender_put(f->sender, f->msg.data, n) == -1)
+			forward_drop(f);
+		return;
+	}
 	if (f->transport == FORWARD_TCP) {
 		npre = (size_t)snprintf(pre, sizeof(pre), "%zu ", n);
 	} else if (n > f->max_dgram) {
@@ -682,6 +773,9 @@ forward_flush(struct forward *f)
 {
 	int64_t now = seg_now_mono();
 
+	if (f->sender != NULL)
+		return sender_queued(f->sender) > 0 ? -1 : 0;
+
 	if (f->transport == FORWARD_TCP) {
 		if (f->state == FORWARD_UP)
 			forward_check_peer(f);
@@ -703,12 +797,25 @@ forward_flush(struct forward *f)
 int
 forward_pending(const struct forward *f)
 {
-	return forward_queued(f) > 0 || (f->spool != NULL && spool_active(f->spool));
+	return forward_queued(f) > 0 || (f->spool != NULL && spool_active(f->spool)) ||
+	    (f->sender != NULL && sender_queued(f->sender) > 0);
+}
+
+size_t
+forward_backlog(const struct forward *f)
+{
+	return f->sender != NULL ? sender_queued(f->sender) : f->qcount;
 }
 
 int
 forward_spool(struct forward *f, const char *dir, uint64_t max, const char **why)
 {
+	*why = forward_why;
+	if (f->sender != NULL) {
+		snprintf(forward_why, sizeof(forward_why), "%s: spool is for udp://, tcp:// "
+		    "and local sockets; relp:// and tls:// queue in memory", f->url);
+		return -1;
+	}
 	f->spool = spool_open(dir, max, forward_why, sizeof(forward_why));
 	*why = forward_why;
 	return f->spool != NULL ? 0 : -1;
@@ -756,8 +863,10 @@ forward_close(struct forward *f, int64_t timeout_ns)
 	int64_t deadline = seg_now_mono() + timeout_ns, left;
 	uint64_t lost;
 
+	if (f->sender != NULL)
+		f->dropped += sender_stop(f->sender, timeout_ns);
 	f->retry_at = 0;                /* one more attempt now, whatever the delay */
-	while (forward_pending(f) && forward_flush(f) == -1 &&
+	while (f->sender == NULL && forward_pending(f) && forward_flush(f) == -1 &&
 	    (left = deadline - seg_now_mono()) > 0) {
 		/* Room in the socket or a connect done wakes us; a server
 		 * that is down is tried again at retry_at, checked each 10 ms. */

@@ -9,7 +9,10 @@
  * URLs: udp://HOST[:PORT] and tcp://HOST[:PORT] (PORT defaults to 514; an
  * IPv6 address goes in brackets), unix:///PATH (a datagram socket, as
  * /dev/log; no stream fallback, as a stream socket at that path is not a
- * syslog socket we could frame for), journal (journald's own socket,
+ * syslog socket we could frame for), relp://HOST[:PORT] (RELP, 2514 by
+ * default: each message kept until the server acknowledged it; relp.h),
+ * tls://HOST[:PORT] (RFC 5425, 6514 by default; tlsout.h), journal
+ * (journald's own socket,
  * /run/systemd/journal/socket) and journal:///PATH (another journald's,
  * as a journal namespace's): these speak journald's native protocol
  * (journal.h) and are never cut.
@@ -102,6 +105,13 @@ struct forward;
  */
 struct forward *forward_open(const char *url, enum forward_proto proto, const char **why);
 
+struct tls_conf;
+
+/* forward_open, with TLS settings for relp:// (NULL: plain) and tls://
+ * (required); see tlsout.h. */
+struct forward *forward_open_tls(const char *url, enum forward_proto proto,
+    const struct tls_conf *tls, const char **why);
+
 /* Format r as one message and queue it; drops and counts it when the
  * queue is full. Never blocks. */
 void forward_put(struct forward *f, const struct fmt_record *r);
@@ -112,6 +122,9 @@ int forward_flush(struct forward *f);
 
 /* 1 when the queue holds bytes not yet sent. */
 int forward_pending(const struct forward *f);
+
+/* Records queued and not yet sent (relp://, tls://: handed over). */
+size_t forward_backlog(const struct forward *f);
 
 /* Spool to dir (spool.h) what the queue cannot hold, up to max bytes,
  * and send it once the server takes records again, oldest first. 0, or

@@ -2,6 +2,7 @@
  * and syslog servers. */
 #include "sink.h"
 #include "spool.h"
+#include "tlsout.h"
 
 #include <err.h>
 #include <errno.h>
@@ -54,7 +55,11 @@ sink_open_forward(struct sink *s, char *why, size_t len)
 {
 	const char *msg = NULL;
 
-	s->fwd = forward_open(s->spec.target, (enum forward_proto)s->spec.proto, &msg);
+	struct tls_conf tls = { s->spec.ca, s->spec.cert, s->spec.key, s->spec.name };
+	int want_tls = tls.ca != NULL || tls.cert != NULL || tls.name != NULL;
+
+	s->fwd = forward_open_tls(s->spec.target, (enum forward_proto)s->spec.proto,
+	    want_tls ? &tls : NULL, &msg);
 	if (s->fwd != NULL && (s->spec.spool == NULL || forward_spool(s->fwd, s->spec.spool,
 	    s->spec.spool_max != 0 ? s->spec.spool_max : SPOOL_MAX_DEFAULT, &msg) == 0))
 		return 0;
@@ -74,7 +79,7 @@ sink_open(struct sink *s, struct sink_spec *spec, int fd, char *why, size_t len)
 	memset(s, 0, sizeof(*s));
 	s->spec = *spec;
 	spec->target = NULL;    /* taken over */
-	spec->spool = NULL;
+	spec->spool = spec->ca = spec->cert = spec->key = spec->name = NULL;
 	s->fd = -1;
 	if (s->spec.kind == SINK_FORWARD)
 		return sink_open_forward(s, why, len);

@@ -11,12 +11,13 @@
 /* The keys, by their index in sinkspec_keys. */
 enum sinkspec_key {
 	KEY_FORMAT, KEY_LEVEL, KEY_ROTATE_SIZE, KEY_ROTATE_KEEP, KEY_COLOR,
-	KEY_ROTATE_EVERY, KEY_COMPRESS, KEY_SPOOL, KEY_SPOOL_MAX,
+	KEY_ROTATE_EVERY, KEY_COMPRESS, KEY_SPOOL, KEY_SPOOL_MAX, KEY_CA, KEY_CERT, KEY_KEY,
+	KEY_NAME,
 };
 
 static const char *const sinkspec_keys[] = {
 	"format", "level", "rotate-size", "rotate-keep", "color", "rotate-every", "compress",
-	"spool", "spool-max",
+	"spool", "spool-max", "ca", "cert", "key", "name",
 };
 
 int
@@ -92,6 +93,23 @@ sinkspec_choice(const struct sink_spec *s, const char *v, const char *key,
 	return -1;
 }
 
+/* Set *out to a copy of v, the text of key of a server; 0, or -1 with
+ * why. */
+static int
+sinkspec_text(const struct sink_spec *s, char **out, const char *key, const char *v,
+    char *why, size_t len)
+{
+	if (s->kind != SINK_FORWARD || v[0] == '\0') {
+		snprintf(why, len, "%s '%s' is not a file, folder or name of a server", key, v);
+		return -1;
+	}
+	if ((*out = strdup(v)) == NULL) {
+		snprintf(why, len, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Set key k of s to value v; 0, or -1 with why. */
 static int
 sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
@@ -143,13 +161,15 @@ sinkspec_set(struct sink_spec *s, int k, const char *v, char *why, size_t len)
 		return 0;
 	}
 	case KEY_SPOOL:
-		free(s->spool);
-		if (s->kind != SINK_FORWARD || v[0] == '\0' || (s->spool = strdup(v)) == NULL) {
-			s->spool = NULL;
-			snprintf(why, len, "spool '%s' is not a folder of a server", v);
-			return -1;
-		}
-		return 0;
+		return sinkspec_text(s, &s->spool, "spool", v, why, len);
+	case KEY_CA:
+		return sinkspec_text(s, &s->ca, "ca", v, why, len);
+	case KEY_CERT:
+		return sinkspec_text(s, &s->cert, "cert", v, why, len);
+	case KEY_KEY:
+		return sinkspec_text(s, &s->key, "key", v, why, len);
+	case KEY_NAME:
+		return sinkspec_text(s, &s->name, "name", v, why, len);
 	case KEY_SPOOL_MAX:
 		if (s->kind != SINK_FORWARD || sinkspec_size(v, &s->spool_max) == -1 ||
 		    s->spool_max == 0) {
@@ -260,6 +280,10 @@ sinkspec_parse(struct sink_spec *s, enum sink_kind kind, const char *arg, char *
 static int
 sinkspec_finish(struct sink_spec *s, enum sink_kind kind, char *why, size_t len)
 {
+	if ((s->cert == NULL) != (s->key == NULL)) {
+		snprintf(why, len, "cert and key go together");
+		return -1;
+	}
 	if (s->target[0] == '\0') {
 		snprintf(why, len, "no %s before the options", kind == SINK_FILE ? "file" : "URL");
 		return -1;
@@ -286,6 +310,9 @@ sinkspec_free(struct sink_spec *s)
 {
 	free(s->target);
 	free(s->spool);
-	s->target = NULL;
-	s->spool = NULL;
+	free(s->ca);
+	free(s->cert);
+	free(s->key);
+	free(s->name);
+	s->target = s->spool = s->ca = s->cert = s->key = s->name = NULL;
 }

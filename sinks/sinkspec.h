@@ -15,7 +15,9 @@
  * rotate too at the first write of a new local hour or day), compress (a
  * file: none, gzip or zstd, of the files rotated; rotate.h), spool (a
  * server: a folder for what its queue cannot hold; spool.h), spool-max
- * (its size at most, K/M/G suffix; default 1 GiB). The options --format, --rotate-size and
+ * (its size at most, K/M/G suffix; default 1 GiB), ca, cert, key and name
+ * (a relp:// or tls:// server: the CA file, our certificate and key, the
+ * name the server's certificate carries; tlsout.h). The options --format, --rotate-size and
  * --rotate-keep give the defaults of every file sink. Keys are split off
  * from the end of the argument at commas; a final ",word=value" whose word
  * is no key is an error naming the keys. A final comma ends a target that
@@ -63,6 +65,9 @@ struct sink_spec {
 	enum rotate_every rotate_every; /* SINK_FILE: also rotate by time */
 	enum rotate_compress compress;  /* SINK_FILE: of rotated files */
 	char *spool;            /* SINK_FORWARD: spool folder (malloc'd), or NULL */
+	char *ca, *cert, *key;  /* SINK_FORWARD: TLS files (malloc'd), or NULL */
+	char *name;             /* SINK_FORWARD: the name the server's certificate
+	                         * carries, or NULL: the URL's host */
 	uint64_t spool_max;     /* its bytes at most; 0: SPOOL_MAX_DEFAULT */
 	unsigned set;           /* SINKSPEC_SET_*: keys the argument gave */
 };

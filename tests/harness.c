@@ -4,7 +4,10 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -1076,4 +1079,31 @@ harness_find(const struct harness_rec *recs, size_t n, const char *msg)
 			return &recs[i];
 	cr_assert_fail("no record \"%s\" in the log", msg);
 	return NULL;
+}
+
+int
+harness_free_port(int type)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
+	cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+char *
+harness_capture_stderr(void)
+{
+	char *path = harness_file("stderr");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+
+	cr_assert(fd != -1, "%s: %s", path, strerror(errno));
+	fflush(stderr);
+	cr_assert(dup2(fd, 2) == 2);
+	close(fd);
+	return path;
 }

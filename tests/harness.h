@@ -61,6 +61,13 @@ struct harness_daemon {
 	char *err;              /* file holding its stderr */
 };
 
+/* A loopback port of type (SOCK_STREAM, SOCK_DGRAM) that is free now. */
+int harness_free_port(int type);
+
+/* From now on this process's stderr goes to a file of the scratch folder:
+ * its path. */
+char *harness_capture_stderr(void);
+
 /* Suite fixtures: make the test's scratch folder; clean everything up. */
 void harness_setup(void);
 void harness_teardown(void);

@@ -190,8 +190,6 @@ Test(forward, a_local_socket_gets_the_syslog_form_by_default)
 	}
 }
 
-static char *fw_capture_stderr(void);
-
 /* forward_open's reason for a URL it refuses, "" when it takes it. */
 static char *
 fw_refusal(const char *url)
@@ -221,7 +219,7 @@ Test(forward, refuses_bad_urls_with_a_reason, .timeout = TEST_TIMEOUT(30))
 	};
 	char *why;
 
-	fw_capture_stderr();
+	harness_capture_stderr();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why = fw_refusal(bad[i]);
 		cr_expect(why[0] != '\0', "%s was accepted", bad[i]);
@@ -264,21 +262,6 @@ struct fw_rs {
 	int disorder;                   /* records that came after a later one */
 	char host[256];
 };
-
-/* A loopback port of type that is free now. */
-static int
-fw_free_port(int type)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd != -1, "socket: %s", strerror(errno));
-	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
-	cr_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* Write the private config: the three inputs, one ruleset, one file. */
 static void
@@ -403,8 +386,8 @@ static void
 fw_rs_init(struct fw_rs *rs, int nseq)
 {
 	memset(rs, 0, sizeof(*rs));
-	rs->udp = fw_free_port(SOCK_DGRAM);
-	rs->tcp = fw_free_port(SOCK_STREAM);
+	rs->udp = harness_free_port(SOCK_DGRAM);
+	rs->tcp = harness_free_port(SOCK_STREAM);
 	rs->sock = harness_file("log.sock");
 	rs->lsock = harness_file("local.sock");
 	rs->conf = harness_file("rsyslog.conf");
@@ -758,21 +741,6 @@ fw_deliver(struct fw_rs *rs, const char *kind, enum forward_proto proto, int n,
 	free(url);
 }
 
-/* From now on this process's stderr (forward's reports) goes to a file:
- * its path. */
-static char *
-fw_capture_stderr(void)
-{
-	char *path = harness_file("stderr");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-
-	cr_assert(fd != -1, "%s: %s", path, strerror(errno));
-	fflush(stderr);
-	cr_assert(dup2(fd, 2) == 2);
-	close(fd);
-	return path;
-}
-
 Test(forward, udp_delivers_every_record_once, .timeout = TEST_TIMEOUT(60))
 {
 	struct fw_rs rs;
@@ -821,7 +789,7 @@ Test(forward, rfc3164_over_each_transport, .timeout = TEST_TIMEOUT(60))
 
 Test(forward, datagrams_are_cut_and_counted, .timeout = TEST_TIMEOUT(60))
 {
-	char *err = fw_capture_stderr(), *text;
+	char *err = harness_capture_stderr(), *text;
 	struct fw_rs rs;
 
 	fw_rs_init(&rs, 200);
@@ -888,7 +856,7 @@ fw_tcp_start(struct fw_rs *rs)
 
 Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = TEST_TIMEOUT(120))
 {
-	char *err = fw_capture_stderr(), *text = NULL;
+	char *err = harness_capture_stderr(), *text = NULL;
 	unsigned long long dropped;
 	struct fw_rs rs;
 	struct forward *f;
@@ -932,7 +900,7 @@ Test(forward, tcp_queues_while_the_server_is_stopped, .timeout = TEST_TIMEOUT(12
 
 Test(forward, tcp_resends_after_the_server_restarts, .timeout = TEST_TIMEOUT(120))
 {
-	char *err = fw_capture_stderr(), *text;
+	char *err = harness_capture_stderr(), *text;
 	unsigned long long dropped;
 	struct fw_rs rs;
 	struct forward *f;
@@ -1002,7 +970,7 @@ fw_spool_files(const char *dir)
 Test(forward, tcp_spools_an_outage_longer_than_the_queue_and_sends_it_in_order,
     .timeout = TEST_TIMEOUT(120))
 {
-	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	char *err = harness_capture_stderr(), *text, *dir = harness_file("spool");
 	const char *why;
 	struct fw_rs rs;
 	struct forward *f;
@@ -1033,7 +1001,7 @@ Test(forward, tcp_spools_an_outage_longer_than_the_queue_and_sends_it_in_order,
 Test(forward, the_spool_outlives_its_forwarder_and_a_new_one_sends_it,
     .timeout = TEST_TIMEOUT(120))
 {
-	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	char *err = harness_capture_stderr(), *text, *dir = harness_file("spool");
 	const char *why;
 	struct fw_rs rs;
 	struct forward *f, *g;
@@ -1074,7 +1042,7 @@ Test(forward, the_spool_outlives_its_forwarder_and_a_new_one_sends_it,
 Test(forward, past_spool_max_the_newest_records_are_dropped_and_counted,
     .timeout = TEST_TIMEOUT(120))
 {
-	char *err = fw_capture_stderr(), *text, *dir = harness_file("spool");
+	char *err = harness_capture_stderr(), *text, *dir = harness_file("spool");
 	unsigned long long dropped;
 	const char *why;
 	struct fw_rs rs;
@@ -1099,13 +1067,13 @@ Test(forward, past_spool_max_the_newest_records_are_dropped_and_counted,
 
 Test(forward, close_reports_what_could_not_be_sent, .timeout = TEST_TIMEOUT(30))
 {
-	char *err = fw_capture_stderr(), *text, *url;
+	char *err = harness_capture_stderr(), *text, *url;
 	const char *why;
 	struct forward *f;
 	char buf[128];
 
 	/* A port nobody listens on, and a socket path that does not exist. */
-	url = harness_fmt("tcp://127.0.0.1:%d", fw_free_port(SOCK_STREAM));
+	url = harness_fmt("tcp://127.0.0.1:%d", harness_free_port(SOCK_STREAM));
 	f = forward_open(url, FORWARD_RFC5424, &why);
 	cr_assert(f != NULL, "%s", why);
 	fw_cur = (struct fw_batch){ .pad = 10 };

@@ -102,7 +102,7 @@ Test(sinks, bad_keys_are_named)
 	/* A typo in a key is not part of the path. */
 	sk_parse_fails(SINK_FILE, "app.log,rotate-sise=10M", "unknown key 'rotate-sise' (keys: "
 	    "format, level, rotate-size, rotate-keep, color, rotate-every, compress, spool, "
-	    "spool-max)");
+	    "spool-max, ca, cert, key, name)");
 	sk_parse_fails(SINK_FILE, "app.log,level=err,colour=never", "unknown key 'colour'");
 	sk_parse_fails(SINK_FORWARD, "tcp://h:514,leve=3", "unknown key 'leve'");
 }
@@ -546,13 +546,23 @@ Test(sinks, rotate_every_and_compress_take_only_their_values)
 	    "rotate-every 'weekly' is not never, hourly or daily of a file");
 	sk_parse_fails(SINK_FILE, "a.log,compress=xz", "compress 'xz' is not none, gzip or zstd");
 	sk_parse_fails(SINK_FORWARD, "udp://h:514,compress=gzip", "of a file");
-	sk_parse_fails(SINK_FILE, "a.log,spool=/tmp/s", "spool '/tmp/s' is not a folder of a server");
+	sk_parse_fails(SINK_FILE, "a.log,spool=/tmp/s", "spool '/tmp/s' is not a file, folder or name of a server");
 	sk_parse_fails(SINK_FORWARD, "tcp://h:514,spool-max=0", "spool-max '0'");
 	struct sink_spec s = sk_parse(SINK_FORWARD, "tcp://h:514,spool=/var/spool/mplog,spool-max=2G");
 
 	cr_assert_str_eq(s.spool, "/var/spool/mplog");
 	cr_assert_eq(s.spool_max, 2ull << 30);
 	sinkspec_free(&s);
+	s = sk_parse(SINK_FORWARD, "relp://logs:2514,ca=/etc/ca.pem,cert=/etc/c.pem,key=/etc/c.key,"
+	    "name=logs.example");
+	cr_assert_str_eq(s.target, "relp://logs:2514");
+	cr_assert_str_eq(s.ca, "/etc/ca.pem");
+	cr_assert_str_eq(s.cert, "/etc/c.pem");
+	cr_assert_str_eq(s.key, "/etc/c.key");
+	cr_assert_str_eq(s.name, "logs.example");
+	sinkspec_free(&s);
+	sk_parse_fails(SINK_FORWARD, "tls://h,ca=/c,cert=/x", "cert and key go together");
+	sk_parse_fails(SINK_FILE, "a.log,ca=/c", "of a server");
 }
 
 /* ---- logrotate ----------------------------------------------------------- */
