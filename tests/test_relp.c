@@ -395,6 +395,38 @@ Test(relp, a_certificate_of_another_name_is_refused_clearly, .timeout = TEST_TIM
 	rl_stop(&s);
 }
 
+/* Through mplogd: logmix's lines, captured, reach rsyslogd over RELP,
+ * each once, besides the JSON log. */
+Test(relp, mplogd_forwards_every_captured_line_over_relp, .timeout = TEST_TIMEOUT(120))
+{
+	struct rl_server s;
+	const char *const args[] = { "-p", "2", "-t", "2", "-n", "500", "-m", "write", NULL };
+	char *log, *out, *url;
+	struct harness_rec *recs;
+	size_t n, lines = 0;
+	long long deadline;
+
+	rl_init(&s);
+	url = harness_fmt("relp://127.0.0.1:%d", s.relp);
+	const char *const opts[] = { "--forward", url, NULL };
+	struct harness_result r = harness_run_host(0, "json", opts, "logmix", args, &log);
+
+	cr_assert_eq(r.code, 0, "mplogd -- logmix: %d: %s", r.code, r.err);
+	cr_assert(!harness_contains(r.err, "lost"), "%s", r.err);
+	recs = harness_json_load(log, &n);
+	for (deadline = harness_now_ms() + RL_WAIT_MS;
+	    harness_count(out = harness_read_file(s.out, NULL), "\n") < n; harness_tick())
+		cr_assert(harness_now_ms() < deadline, "%zu of %zu lines over RELP",
+		    harness_count(out, "\n"), n);
+	for (size_t i = 0; i < n; i++) {
+		lines += strncmp(recs[i].msg, "logmix p=", 9) == 0;
+		cr_assert_eq(harness_count(out, harness_fmt("%s\n", recs[i].msg)), 1,
+		    "%s: not once over RELP", recs[i].msg);
+	}
+	cr_assert_eq(lines, 2 * 2 * 500);
+	rl_stop(&s);
+}
+
 /* Settings that cannot work are refused when the sink is made, naming
  * the problem. */
 Test(relp, bad_tls_settings_are_refused_naming_them, .timeout = TEST_TIMEOUT(30))
