@@ -948,6 +948,21 @@ fw_outage(struct fw_rs *rs, struct forward *f, int end)
 	}
 }
 
+/* Start rsyslogd and a TCP forwarder to it spooling to dir (max bytes),
+ * then an outage of records [100, end). */
+static struct forward *
+fw_spool_start(struct fw_rs *rs, int end, const char *dir, uint64_t max)
+{
+	const char *why;
+	struct forward *f;
+
+	fw_rs_init(rs, end + 10);
+	f = fw_tcp_start(rs);
+	cr_assert_eq(forward_spool(f, dir, max, &why), 0, "%s", why);
+	fw_outage(rs, f, end);
+	return f;
+}
+
 /* The spool files in dir. */
 static size_t
 fw_spool_files(const char *dir)
@@ -971,15 +986,10 @@ Test(forward, tcp_spools_an_outage_longer_than_the_queue_and_sends_it_in_order,
     .timeout = TEST_TIMEOUT(120))
 {
 	char *err = harness_capture_stderr(), *text, *dir = harness_file("spool");
-	const char *why;
 	struct fw_rs rs;
-	struct forward *f;
 	const int end = 100 + 16000;
+	struct forward *f = fw_spool_start(&rs, end, dir, 64u << 20);
 
-	fw_rs_init(&rs, end + 10);
-	f = fw_tcp_start(&rs);
-	cr_assert_eq(forward_spool(f, dir, 64u << 20, &why), 0, "%s", why);
-	fw_outage(&rs, f, end);
 	cr_assert_geq(fw_spool_files(dir), 1, "nothing was spooled");
 	fw_rs_start(&rs);
 	fw_drain(f);
@@ -1044,15 +1054,10 @@ Test(forward, past_spool_max_the_newest_records_are_dropped_and_counted,
 {
 	char *err = harness_capture_stderr(), *text, *dir = harness_file("spool");
 	unsigned long long dropped;
-	const char *why;
 	struct fw_rs rs;
-	struct forward *f;
 	const int end = 100 + 16000;
+	struct forward *f = fw_spool_start(&rs, end, dir, 1u << 20);
 
-	fw_rs_init(&rs, end + 10);
-	f = fw_tcp_start(&rs);
-	cr_assert_eq(forward_spool(f, dir, 1u << 20, &why), 0, "%s", why);
-	fw_outage(&rs, f, end);
 	text = harness_read_file(err, NULL);
 	cr_expect(harness_contains(text, "its maximum: dropping records"), "%s", text);
 	fw_rs_start(&rs);

@@ -295,59 +295,52 @@ Test(relp, a_server_killed_mid_load_misses_no_line, .timeout = TEST_TIMEOUT(300)
 	rl_stop(&s);
 }
 
+/* Send n lines to url with tls, close, and check that each arrived once. */
+static void
+rl_deliver_once(struct rl_server *s, const char *url, const struct tls_conf *tls, int n)
+{
+	const char *why;
+	struct forward *f = forward_open_tls(url, FORWARD_RFC5424, tls, &why);
+	unsigned char *count;
+	int other;
+
+	cr_assert_not_null(f, "%s", why);
+	rl_load(f, s, 0, n, -1);
+	rl_close(f);
+	count = rl_await(s, n, &other);
+	for (int seq = 0; seq < n; seq++)
+		cr_assert_eq(count[seq], 1, "seq %d arrived %d times", seq, count[seq]);
+	cr_expect_eq(other, 0, "%d stray lines", other);
+	free(count);
+}
+
 /* RELP over TLS to a server whose certificate carries the name asked
  * for (the URL's host by default): every line once. imrelp over TLS
  * takes only clients with a certificate of their own (its anonymous mode
  * offers no certificate suites): cert= and key= give ours. */
 Test(relp, relp_over_tls_delivers_to_the_named_server, .timeout = TEST_TIMEOUT(120))
 {
-	struct tls_conf tls = { NULL };
 	struct rl_server s;
-	const char *why;
-	struct forward *f;
-	unsigned char *count;
-	int other;
 
 	harness_capture_stderr();
 	rl_init(&s);
-	tls.ca = s.ca;
-	tls.cert = s.client_cert;
-	tls.key = s.client_key;
-	f = forward_open_tls(harness_fmt("relp://localhost:%d", s.relp_tls), FORWARD_RFC5424,
-	    &tls, &why);
-	cr_assert_not_null(f, "%s", why);
-	rl_load(f, &s, 0, 2000, -1);
-	rl_close(f);
-	count = rl_await(&s, 2000, &other);
-	for (int seq = 0; seq < 2000; seq++)
-		cr_assert_eq(count[seq], 1, "seq %d arrived %d times", seq, count[seq]);
+	struct tls_conf tls = { s.ca, s.client_cert, s.client_key, NULL };
+
+	rl_deliver_once(&s, harness_fmt("relp://localhost:%d", s.relp_tls), &tls, 2000);
 	rl_stop(&s);
 }
 
 /* tls:// (RFC 5425): every line once, octet-counted over TLS, to the
- * server named by the URL and by name=. */
+ * server named by name= (the URL holds its address). */
 Test(relp, tls_delivers_every_line_once_to_the_named_server, .timeout = TEST_TIMEOUT(120))
 {
-	struct tls_conf tls = { NULL };
 	struct rl_server s;
-	const char *why;
-	struct forward *f;
-	unsigned char *count;
-	int other;
 
 	harness_capture_stderr();
 	rl_init(&s);
-	tls.ca = s.ca;
-	tls.name = "localhost";
-	f = forward_open_tls(harness_fmt("tls://127.0.0.1:%d", s.tls), FORWARD_RFC5424, &tls,
-	    &why);
-	cr_assert_not_null(f, "%s", why);
-	rl_load(f, &s, 0, 5000, -1);
-	rl_close(f);
-	count = rl_await(&s, 5000, &other);
-	for (int seq = 0; seq < 5000; seq++)
-		cr_assert_eq(count[seq], 1, "seq %d arrived %d times", seq, count[seq]);
-	cr_expect_eq(other, 0);
+	struct tls_conf tls = { s.ca, NULL, NULL, "localhost" };
+
+	rl_deliver_once(&s, harness_fmt("tls://127.0.0.1:%d", s.tls), &tls, 5000);
 	rl_stop(&s);
 }
 
