@@ -188,7 +188,17 @@ fmt_text_vis(struct fmt_buf *b, const char *s, size_t n, unsigned char next)
 	return 0;
 }
 
-/* Append s[0..n) for text: printable UTF-8 as it is, the rest escaped. */
+/* 1 for a byte text copies as it is whatever follows it: printable ASCII
+ * but the backslash, and the tab. */
+static inline int
+fmt_text_plain(unsigned char c)
+{
+	return (c >= 0x20 && c < 0x7f && c != '\\') || c == '\t';
+}
+
+/* Append s[0..n) for text: printable UTF-8 as it is, the rest escaped.
+ * Runs of plain ASCII, nearly every byte of a log, are found with a
+ * tight loop and copied at once. */
 static int
 fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 {
@@ -198,6 +208,14 @@ fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 	if (fmt_reserve_field(b, n, FMT_VIS_GROW, 3) == -1)
 		return -1;
 	while (i < n) {
+		for (j = i; j < n && fmt_text_plain(u[j]); j++)
+			;
+		if (j > i) {
+			memcpy(b->data + b->len, s + i, j - i);
+			b->len += j - i;
+			i = j;
+			continue;
+		}
 		if ((k = fmt_text_keep(u + i, n - i)) > 0) {
 			memcpy(b->data + b->len, s + i, k);
 			b->len += k;
