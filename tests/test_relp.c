@@ -113,14 +113,17 @@ rl_config(struct rl_server *s, const char *cert, const char *key)
 }
 
 /* 1 when something listens on the TCP port (ss(8): a connection would
- * be a session the server reports as broken). */
+ * be a session the server reports as broken). Only its output counts: in
+ * a sanitizer build it runs with the sanitizer's runtime preloaded, whose
+ * leak report at exit changes its status. */
 static int
 rl_listening(int port)
 {
 	char *argv[] = { "/bin/ss", "-Htln", harness_fmt("sport = :%d", port), NULL };
 	struct harness_result r;
 
-	return harness_run(argv, NULL, NULL, &r) == 0 && r.out_len > 0;
+	harness_run(argv, NULL, NULL, &r);
+	return r.out_len > 0;
 }
 
 /* Start rsyslogd and wait until its three ports listen. */
