@@ -259,7 +259,8 @@ Test(stdout, bash_logs_its_stdout_but_not_its_own_pipes, .timeout = TEST_TIMEOUT
 }
 
 /* python3 and perl keep their own buffers; flushed at each line, their
- * lines interleave with stderr's in the order written. */
+ * lines interleave with stderr's in the order written, in capture and in
+ * tee mode; pass leaves their stdout alone. */
 Test(stdout, python3_and_perl_lines_interleave_with_stderr, .timeout = TEST_TIMEOUT(60))
 {
 	static const char *const py[] = { "/usr/bin/python3", "-c",
@@ -285,5 +286,15 @@ Test(stdout, python3_and_perl_lines_interleave_with_stderr, .timeout = TEST_TIME
 		cr_assert_eq(r.code, 0, "%s", r.err);
 		cr_expect_str_eq(r.out, "");
 		so_expect(recs, n, want, 6);
+		/* Tee: the same records, and stdout as without mplog. */
+		recs = so_run("tee", cmds[c], &n, &r);
+		cr_expect_str_eq(r.out, plain.out);
+		so_expect(recs, n, want, 6);
+		/* Pass: stdout as without mplog, only stderr logged. */
+		recs = so_run("pass", cmds[c], &n, &r);
+		cr_expect_str_eq(r.out, plain.out);
+		cr_expect_eq(n, 3, "the stderr lines alone");
+		for (size_t i = 0; i < n; i++)
+			cr_expect_str_eq(recs[i].source, "stderr");
 	}
 }
