@@ -60,7 +60,7 @@ errout_capture(int kind, const void *buf, size_t n)
 	size_t taken;
 
 	shim_enter();
-	taken = capture_bytes((uint8_t)kind, kind == HEAPRING_STDOUT ? shim.stdout_pri :
+	taken = capture_bytes((uint8_t)kind, kind == HEAPRING_STDOUT ? SHIM_STDOUT_PRI :
 	    shim.stderr_pri, 0, buf, n);
 	shim_leave();
 	return taken;
@@ -309,11 +309,12 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 {
 	struct errout_text t;
 	va_list copy;
-	int saved = errno, n;
+	int saved = errno, n, kind;
 
 	if (!errout_wants_fd(fd))
 		return 0;
-	if (errout_snap(errout_fd(fd), fmt, ap, &n)) {
+	kind = errout_fd(fd);
+	if (errout_snap(kind, fmt, ap, &n)) {
 		*ret = n;
 		return 1;
 	}
@@ -321,7 +322,7 @@ errout_hvdprintf(int fd, int flag, const char *fmt, va_list ap, int *ret)
 	n = errout_format(&t, flag, fmt, copy);
 	va_end(copy);
 	if (n >= 0)
-		*ret = errout_take(NULL, errout_fd(fd), fd, t.p, (size_t)n) == 0 ? n : -1;
+		*ret = errout_take(NULL, kind, fd, t.p, (size_t)n) == 0 ? n : -1;
 	else
 		errno = saved;  /* a format error: the real call reports it */
 	errout_text_free(&t);

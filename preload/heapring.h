@@ -45,6 +45,14 @@ enum heapring_kind {
 	HEAPRING_STDOUT = 6,    /* bytes written to stdout, maybe partial lines */
 };
 
+/* 1 for the kinds that arrive as bytes of a stream, to be cut into lines:
+ * stderr's, and stdout's when it is captured. */
+static inline int
+heapring_is_stream(uint8_t kind)
+{
+	return kind == HEAPRING_STDERR || kind == HEAPRING_STDOUT;
+}
+
 struct heapring_rec {
 	uint32_t len;           /* payload bytes */
 	uint16_t nslots;

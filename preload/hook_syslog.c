@@ -52,7 +52,8 @@ hook_perror_copy(int saved, const char *fmt, va_list ap)
 	char pid[16] = "";
 	va_list copy;
 
-	if (!(opt & LOG_PERROR) || (shim.stderr_mode == SHIM_CAPTURE && errout_fd(2) == HEAPRING_STDERR))
+	if (!(opt & LOG_PERROR) ||
+	    (shim.stderr_mode == SHIM_CAPTURE && errout_fd(2) == HEAPRING_STDERR))
 		return;
 	if (opt & LOG_PID)
 		snprintf(pid, sizeof(pid), "[%d]", (int)getpid());

@@ -6,19 +6,12 @@
 
 #include "pri.h"
 
-/* 1 for the kinds that arrive as bytes, to be cut into lines. */
-static int
-lines_bytes(uint8_t kind)
-{
-	return kind == HEAPRING_STDERR || kind == HEAPRING_STDOUT;
-}
-
 /* Hand a line to emit; the first piece of a stderr or stdout line gives up
  * its "<N>" priority prefix, which sets the priority of the whole line. */
 static void
 lines_deliver(struct lines_line *l, int first, lines_emit_fn emit, void *arg)
 {
-	if (first && lines_bytes(l->kind)) {
+	if (first && heapring_is_stream(l->kind)) {
 		size_t k = pri_prefix(l->data, l->len, &l->pri);
 
 		l->data += k;
@@ -178,7 +171,7 @@ lines_feed(struct lines *ls, const struct heapring_rec *rec, lines_emit_fn emit,
 	};
 	uint32_t len = rec->len;
 
-	if (lines_bytes(rec->kind)) {
+	if (heapring_is_stream(rec->kind)) {
 		lines_feed_bytes(ls, rec, emit, arg);
 		return;
 	}

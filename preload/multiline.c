@@ -165,8 +165,7 @@ void
 multiline_add(struct multiline *m, const struct lines_line *l, lines_emit_fn emit, void *arg)
 {
 	struct multiline_group *g = ml_find(m, l->tid);
-	int groupable = (l->kind == HEAPRING_STDERR || l->kind == HEAPRING_STDOUT) &&
-	    !(l->flags & LINES_F_SPLIT);
+	int groupable = heapring_is_stream(l->kind) && !(l->flags & LINES_F_SPLIT);
 
 	if (g != NULL && groupable && g->kind == l->kind && l->ts_ns >= g->last_ts &&
 	    l->ts_ns - g->last_ts <= (uint64_t)MULTILINE_GAP_NS &&

@@ -327,8 +327,7 @@ pipeline_reserve(uint32_t len, const struct lane_names *nm)
 static int
 pipeline_below_level(const struct lines_line *l)
 {
-	return (l->kind == HEAPRING_STDERR || l->kind == HEAPRING_STDOUT) &&
-	    LOG_PRI(l->pri) > l->level;
+	return heapring_is_stream(l->kind) && LOG_PRI(l->pri) > l->level;
 }
 
 /* The lane record header of line l. */

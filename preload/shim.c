@@ -27,7 +27,6 @@ struct shim shim = {
 	.facility = LOG_USER,
 	.stderr_pri = LOG_USER | LOG_INFO,
 	.stdout_mode = SHIM_PASS_THROUGH,
-	.stdout_pri = LOG_USER | LOG_INFO,
 };
 
 static _Atomic int shim_inited;         /* 0 no, 1 running, 2 done */

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "heapring.h"
@@ -34,6 +35,7 @@
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
 #define SHIM_SNAP_MAX     1024  /* a snapshot taken on the stack */
 #define SHIM_ESNAP_TEXT_MAX 65536 /* longest text a stderr snapshot makes */
+#define SHIM_STDOUT_PRI   (LOG_USER | LOG_INFO) /* of a stdout line without <N> */
 
 enum shim_state {
 	SHIM_UNINIT = 0,
@@ -58,7 +60,6 @@ struct shim {
 	int stdout_mode;                /* enum shim_mode; default pass */
 	_Atomic int pid;                /* this process (not a vfork child) */
 	uint8_t stderr_pri;             /* facility << 3 | severity */
-	uint8_t stdout_pri;             /* user.info */
 	int debug;
 	char shm_name[SEG_PATH_MAX];
 	char name[SEG_NAME_MAX];
