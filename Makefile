@@ -29,7 +29,8 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/rodata.c preload/hook_printf.c preload/divert.c preload/hook_libcmsg.c \
               preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
-              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c sinks/tlsout.c sinks/ratelimit.c
+              sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c sinks/tlsout.c sinks/ratelimit.c \
+              sinks/fdio.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # zlib and libzstd compress rotated files (sinks/rotate.c); librelp and
 # GnuTLS carry relp:// and tls:// (sinks/relp.c, sinks/tlsout.c).
@@ -171,7 +172,7 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
                   sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
                   sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c \
-                  sinks/tlsout.c sinks/catchall.c shm/laneout.c preload/lines.c
+                  sinks/tlsout.c sinks/fdio.c sinks/catchall.c shm/laneout.c preload/lines.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all

@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "lane.h"
 #include "laneout.h"
 #include "lines.h"
@@ -46,22 +47,6 @@ struct catchall {
 	struct catchall_name names[CATCHALL_NAMES];
 	struct heapring_rec *rec;       /* a header and CATCHALL_CHUNK bytes */
 };
-
-/* Write all of buf to fd, as far as fd takes it. */
-static void
-catchall_write_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;         /* nowhere else to report it */
-		buf += w;
-		n -= (size_t)w;
-	}
-}
 
 /* The deadline of catchall_stop; 0 until it is called. */
 static int64_t
@@ -121,9 +106,9 @@ catchall_pass(struct catchall *ca, int split, const char *data, uint32_t len)
 {
 	if (ca->tee)
 		return;
-	catchall_write_all(2, data, len);
+	fdio_write_all(2, data, len);     /* nowhere else to report a failure */
 	if (!split)
-		catchall_write_all(2, "\n", 1);
+		fdio_write_all(2, "\n", 1);
 }
 
 /* Commit one line, or piece of one, to the lane. */
@@ -221,7 +206,7 @@ catchall_chunk(struct catchall *ca, int32_t pid, uint32_t n)
 	struct heapring_rec *rec = ca->rec;
 
 	if (ca->tee)
-		catchall_write_all(2, rec->data, n);
+		fdio_write_all(2, rec->data, n);
 	catchall_name_update(ca, pid);
 	rec->len = n;
 	rec->nslots = 0;

@@ -81,7 +81,6 @@ struct forward {
 	struct spool *spool;    /* spool=DIR, or NULL */
 	int q_spooled;          /* the queue holds a batch from the spool */
 	int spool_full;         /* said so */
-	uint64_t spooled;       /* records put in the spool */
 };
 
 static char forward_why[512];
@@ -156,13 +155,13 @@ forward_format(struct fmt_buf *b, enum forward_proto proto, const char *host,
 	struct tm tm;
 	int w;
 
+	if (proto == FORWARD_JOURNAL)
+		return journal_format(b, r, geteuid() == 0);
 	while (len > 0 && r->msg[len - 1] == '\n')
 		len--;
 	if (r->pid > 0)
 		snprintf(procid, sizeof(procid), "%d", (int)r->pid);
 	forward_field(hostf, FORWARD_HOST_MAX, host, 0);
-	if (proto == FORWARD_JOURNAL)
-		return journal_format(b, r, geteuid() == 0);
 	if (proto == FORWARD_RFC3164 || proto == FORWARD_LOCAL) {
 		char *dot = strchr(hostf, '.');
 
@@ -344,12 +343,8 @@ forward_open_sender(struct forward *f, const char *rest, const struct tls_conf *
 	if (forward_split(f, rest, relp ? "relp" : "tls", relp ? "2514" : "6514", host,
 	    sizeof(host), port) == -1)
 		return -1;
-	if (!relp && (tls == NULL || tls->ca == NULL)) {
-		snprintf(forward_why, sizeof(forward_why), "%s: a tls:// server needs ca=FILE, "
-		    "the CA its certificate must chain to", f->url);
-		return -1;
-	}
-	if (tls != NULL && tls->ca == NULL) {
+	/* tls:// is always TLS; relp:// when TLS settings are given. */
+	if ((!relp || tls != NULL) && (tls == NULL || tls->ca == NULL)) {
 		snprintf(forward_why, sizeof(forward_why), "%s: TLS needs ca=FILE, the CA the "
 		    "server's certificate must chain to", f->url);
 		return -1;
@@ -515,10 +510,8 @@ forward_drop(struct forward *f)
 static void
 forward_spool_put(struct forward *f, const char *p, size_t n)
 {
-	if (spool_put(f->spool, p, n) == 0) {
-		f->spooled++;
+	if (spool_put(f->spool, p, n) == 0)
 		return;
-	}
 	if (!f->spool_full)
 		warnx("%s: the spool holds %llu bytes, its maximum: dropping records", f->url,
 		    (unsigned long long)spool_bytes(f->spool));
@@ -817,7 +810,6 @@ forward_spool(struct forward *f, const char *dir, uint64_t max, const char **why
 		return -1;
 	}
 	f->spool = spool_open(dir, max, forward_why, sizeof(forward_why));
-	*why = forward_why;
 	return f->spool != NULL ? 0 : -1;
 }
 

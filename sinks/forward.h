@@ -11,11 +11,10 @@
  * /dev/log; no stream fallback, as a stream socket at that path is not a
  * syslog socket we could frame for), relp://HOST[:PORT] (RELP, 2514 by
  * default: each message kept until the server acknowledged it; relp.h),
- * tls://HOST[:PORT] (RFC 5425, 6514 by default; tlsout.h), journal
- * (journald's own socket,
- * /run/systemd/journal/socket) and journal:///PATH (another journald's,
- * as a journal namespace's): these speak journald's native protocol
- * (journal.h) and are never cut.
+ * tls://HOST[:PORT] (RFC 5425, 6514 by default; tlsout.h), and journal
+ * (journald's own socket, /run/systemd/journal/socket) or journal:///PATH
+ * (another journald's, as a journal namespace's), which speak journald's
+ * native protocol (journal.h) and are never cut.
  *
  * RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID - SD MSG
  *   PRI is facility * 8 + severity of the record; TIMESTAMP is UTC to the

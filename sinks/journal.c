@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 
 #define JOURNAL_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
 
@@ -97,16 +99,7 @@ journal_send_memfd(int fd, const struct sockaddr *addr, socklen_t addrlen,
 
 	if (mfd == -1)
 		return -1;
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(mfd, p + off, n - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fcntl(mfd, F_ADD_SEALS, JOURNAL_SEALS) == -1)
+	if (fdio_write_all(mfd, p, n) == -1 || fcntl(mfd, F_ADD_SEALS, JOURNAL_SEALS) == -1)
 		goto out;
 	memset(&ctl, 0, sizeof(ctl));
 	mh.msg_name = (void *)addr;

@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "fdio.h"
 #include "seg.h"
 
 #define ROTATE_GZIP_LEVEL 6     /* gzip's own default */
@@ -85,23 +86,6 @@ rotate_name(const char *path, unsigned index, enum rotate_compress c)
 	return s;
 }
 
-/* Write all n bytes of p to fd; 0 or -1. */
-static int
-rotate_write(int fd, const void *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Read up to n bytes; the count, 0 at the end, -1 on error. */
 static ssize_t
 rotate_read(int fd, void *p, size_t n)
@@ -129,6 +113,7 @@ rotate_gzip(struct rotate_job *j, unsigned char *in, unsigned char *out)
 	do {
 		ssize_t n = rotate_read(j->src, in, ROTATE_CHUNK);
 
+		/* Relaxed: cancel is only a hint to stop early (rotate_job). */
 		if (n < 0 || atomic_load_explicit(&j->cancel, memory_order_relaxed)) {
 			rc = -1;
 			break;
@@ -140,7 +125,7 @@ rotate_gzip(struct rotate_job *j, unsigned char *in, unsigned char *out)
 			zs.next_out = out;
 			zs.avail_out = ROTATE_CHUNK;
 			deflate(&zs, flush);
-			if (rotate_write(j->dst, out, ROTATE_CHUNK - zs.avail_out) == -1) {
+			if (fdio_write_all(j->dst, out, ROTATE_CHUNK - zs.avail_out) == -1) {
 				rc = -1;
 				break;
 			}
@@ -168,6 +153,7 @@ rotate_zstd(struct rotate_job *j, unsigned char *in, unsigned char *out)
 		ZSTD_inBuffer ib = { in, n > 0 ? (size_t)n : 0, 0 };
 		size_t left;
 
+		/* Relaxed: cancel is only a hint to stop early (rotate_job). */
 		if (n < 0 || atomic_load_explicit(&j->cancel, memory_order_relaxed)) {
 			rc = -1;
 			break;
@@ -177,7 +163,7 @@ rotate_zstd(struct rotate_job *j, unsigned char *in, unsigned char *out)
 			ZSTD_outBuffer ob = { out, ROTATE_CHUNK, 0 };
 
 			left = ZSTD_compressStream2(cc, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
-			if (ZSTD_isError(left) || rotate_write(j->dst, out, ob.pos) == -1) {
+			if (ZSTD_isError(left) || fdio_write_all(j->dst, out, ob.pos) == -1) {
 				if (ZSTD_isError(left))
 					errno = EIO;
 				rc = -1;
@@ -218,6 +204,8 @@ rotate_take(void)
 		    (best == NULL || j->seq < best->seq))
 			best = j;
 	}
+	/* Relaxed: under rotate_lock too; the main thread only reads RUNNING
+	 * as "not done" (rotate_busy). */
 	if (best != NULL)
 		atomic_store_explicit(&best->state, ROTATE_RUNNING, memory_order_relaxed);
 	return best;
@@ -239,6 +227,7 @@ rotate_main(void *arg)
 			break;
 		if (in == NULL || out == NULL) {
 			j->err = ENOMEM;
+			/* Release pairs with the acquire in rotate_poll(): err. */
 			atomic_store_explicit(&j->state, ROTATE_FAILED, memory_order_release);
 			continue;
 		}
@@ -272,8 +261,9 @@ rotate_name_done(struct rotate_job *j, int state)
 	char *plain = rotate_name(j->path, j->index, ROTATE_PLAIN);
 	char *packed = rotate_name(j->path, j->index, j->c);
 
+	/* Relaxed: cancel is the main thread's own store. */
 	if (atomic_load_explicit(&j->cancel, memory_order_relaxed)) {
-		/* Shifted past keep: nothing to name. */
+		/* Shifted past keep, or stopped at exit: nothing to name. */
 	} else if (state == ROTATE_FAILED) {
 		warnx("%s: cannot compress it: %s; it stays as it is", plain, strerror(j->err));
 	} else if (plain == NULL || packed == NULL || rename(j->tmp, packed) == -1) {
@@ -336,16 +326,19 @@ rotate_queue(const char *path, unsigned keep, enum rotate_compress c)
 	j->keep = keep;
 	j->err = 0;
 	j->seq = ++rotate_seq;
+	/* Relaxed, as QUEUED below: the job is published to the compressor
+	 * by rotate_lock, which it takes before it reads a job. */
 	atomic_store_explicit(&j->cancel, 0, memory_order_relaxed);
 	pthread_mutex_lock(&rotate_lock);
 	if (!rotate_started)
 		rotate_started = pthread_create(&rotate_thread, NULL, rotate_main, NULL) == 0;
-	atomic_store_explicit(&j->state, ROTATE_QUEUED, memory_order_relaxed);
-	pthread_cond_signal(&rotate_cond);
+	if (rotate_started) {
+		atomic_store_explicit(&j->state, ROTATE_QUEUED, memory_order_relaxed);
+		pthread_cond_signal(&rotate_cond);
+	}
 	pthread_mutex_unlock(&rotate_lock);
 	if (!rotate_started) {
 		warnx("%s.1: no thread to compress it; it stays as it is", path);
-		atomic_store_explicit(&j->state, ROTATE_FREE, memory_order_relaxed);
 		rotate_free(j);
 	}
 }
@@ -358,9 +351,13 @@ rotate_move_jobs(const char *path, unsigned keep)
 	for (int i = 0; i < ROTATE_JOBS_MAX; i++) {
 		struct rotate_job *j = &rotate_jobs[i];
 
+		/* Relaxed: only the main thread moves a job out of FREE, and
+		 * path and index are its own. */
 		if (atomic_load_explicit(&j->state, memory_order_relaxed) == ROTATE_FREE ||
 		    strcmp(j->path, path) != 0)
 			continue;
+		/* Relaxed: a hint to the compressor; the result is dropped by
+		 * rotate_name_done either way. */
 		if (++j->index > keep)
 			atomic_store_explicit(&j->cancel, 1, memory_order_relaxed);
 	}
@@ -407,6 +404,8 @@ static int
 rotate_busy(void)
 {
 	for (int i = 0; i < ROTATE_JOBS_MAX; i++) {
+		/* Acquire pairs with the release in rotate_run(), as in
+		 * rotate_poll(), which names what this finds done. */
 		int st = atomic_load_explicit(&rotate_jobs[i].state, memory_order_acquire);
 
 		if (st == ROTATE_QUEUED || st == ROTATE_RUNNING)
@@ -428,6 +427,9 @@ rotate_finish(void)
 		nanosleep(&tick, NULL);
 	}
 	rotate_poll();
+	/* What is left stops at its next chunk and stays plain. Relaxed: a
+	 * hint; the compressor takes every queued job before it ends, and the
+	 * join below orders all it did before the last rotate_poll. */
 	for (int i = 0; i < ROTATE_JOBS_MAX; i++)
 		if (atomic_load_explicit(&rotate_jobs[i].state, memory_order_relaxed) != ROTATE_FREE)
 			atomic_store_explicit(&rotate_jobs[i].cancel, 1, memory_order_relaxed);
@@ -437,9 +439,6 @@ rotate_finish(void)
 	pthread_mutex_unlock(&rotate_lock);
 	pthread_join(rotate_thread, NULL);
 	rotate_poll();
-	for (int i = 0; i < ROTATE_JOBS_MAX; i++)
-		if (atomic_load_explicit(&rotate_jobs[i].state, memory_order_relaxed) == ROTATE_QUEUED)
-			rotate_free(&rotate_jobs[i]);
 	rotate_started = 0;
 	rotate_stopping = 0;
 }

@@ -252,9 +252,9 @@ sink_rotate(struct sink *s)
 static void
 sink_rotate_by_time(struct sink *s)
 {
-	time_t now = time(NULL);
+	time_t now;
 
-	if (s->spec.rotate_every == ROTATE_NEVER || !s->owned || now < s->rotate_at)
+	if (s->spec.rotate_every == ROTATE_NEVER || !s->owned || (now = time(NULL)) < s->rotate_at)
 		return;
 	if (s->size > 0)
 		sink_rotate(s);

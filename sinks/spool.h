@@ -42,8 +42,9 @@ int spool_active(const struct spool *sp);
 int spool_put(struct spool *sp, const char *p, size_t n);
 
 /* Put entries in front of every other (the memory queue of a forwarder
- * that stops, older than what it spooled): start(), then put_front() for
- * each, oldest first, then end_front(). */
+ * that stops, older than what it spooled): spool_front_begin(), then
+ * spool_put_front() for each, oldest first, then spool_front_end(). Only
+ * while nothing of the spool was handed out: -1 otherwise. */
 int spool_front_begin(struct spool *sp);
 int spool_put_front(struct spool *sp, const char *p, size_t n);
 void spool_front_end(struct spool *sp);

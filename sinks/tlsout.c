@@ -32,39 +32,52 @@ tlsout_drop(struct tlsout *t)
 	t->fd = -1;
 }
 
-/* A TCP connection to host:port, made within TLSOUT_TIMEOUT_MS; the
- * socket then blocks, with that bound on a send. -1 with err. */
+/* A TCP connection to ai, made within TLSOUT_TIMEOUT_MS; the socket
+ * then blocks, with that bound on a send. -1 with errno. */
+static int
+tlsout_tcp_one(const struct addrinfo *ai)
+{
+	struct timeval tv = { TLSOUT_TIMEOUT_MS / 1000, 0 };
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), e = 0;
+	struct pollfd p = { fd, POLLOUT, 0 };
+	socklen_t sl = sizeof(e);
+
+	if (fd == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS)
+			e = errno;
+		else if (poll(&p, 1, TLSOUT_TIMEOUT_MS) != 1)
+			e = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
+			e = errno;
+	}
+	if (e == 0 && (fcntl(fd, F_SETFL, 0) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1))
+		e = errno;
+	if (e != 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A TCP connection to host:port, to the first of its addresses that
+ * takes one. -1 with err. */
 static int
 tlsout_tcp(struct tlsout *t, char *err, size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	struct timeval tv = { TLSOUT_TIMEOUT_MS / 1000, 0 };
 	int e = getaddrinfo(t->host, t->port, &hints, &res), fd = -1;
 
 	if (e != 0) {
 		snprintf(err, len, "cannot resolve %s: %s", t->host, gai_strerror(e));
 		return -1;
 	}
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		struct pollfd p = { .events = POLLOUT };
-		socklen_t sl = sizeof(e);
-
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd == -1)
-			continue;
-		p.fd = fd;
-		e = 0;
-		if ((connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && (errno != EINPROGRESS ||
-		    poll(&p, 1, TLSOUT_TIMEOUT_MS) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1 || e != 0)) ||
-		    fcntl(fd, F_SETFL, 0) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
-			snprintf(err, len, "connect: %s", strerror(e != 0 ? e : errno != 0 ? errno :
-			    ETIMEDOUT));
-			close(fd);
-			fd = -1;
-		}
-	}
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		if ((fd = tlsout_tcp_one(ai)) == -1)
+			snprintf(err, len, "connect: %s", strerror(errno));
 	freeaddrinfo(res);
 	return fd;
 }
