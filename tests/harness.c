@@ -1107,3 +1107,23 @@ harness_capture_stderr(void)
 	close(fd);
 	return path;
 }
+
+pid_t
+harness_rsyslogd(const char *conf, const char *pidfile, const char *log)
+{
+	const char *env = getenv("MPLOG_RSYSLOGD");
+	char *rsyslogd = env != NULL && env[0] != '\0' ? (char *)env : "/usr/sbin/rsyslogd";
+	char *argv[] = { rsyslogd, "-n", "-f", (char *)conf, "-i", (char *)pidfile, NULL };
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct harness_io io = { -1, fd, fd, -1, -1 };
+	pid_t pid;
+
+	cr_assert(access(rsyslogd, X_OK) == 0,
+	    "%s: %s: the forwarding tests need rsyslog (apt-get install rsyslog; "
+	    "scripts/setup-deps installs it)", rsyslogd, strerror(errno));
+	cr_assert(fd != -1, "%s: %s", log, strerror(errno));
+	unlink(pidfile);
+	pid = harness_spawn(argv, NULL, &io);
+	close(fd);
+	return pid;
+}

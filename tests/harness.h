@@ -61,6 +61,11 @@ struct harness_daemon {
 	char *err;              /* file holding its stderr */
 };
 
+/* Start rsyslogd (MPLOG_RSYSLOGD, else /usr/sbin/rsyslogd) in the
+ * foreground on conf, its pid in pidfile, its own messages appended to
+ * log; its pid. Fails the test when it is not installed. */
+pid_t harness_rsyslogd(const char *conf, const char *pidfile, const char *log);
+
 /* A loopback port of type (SOCK_STREAM, SOCK_DGRAM) that is free now. */
 int harness_free_port(int type);
 

@@ -354,20 +354,9 @@ fw_rs_probe(struct fw_rs *rs)
 static void
 fw_rs_start(struct fw_rs *rs)
 {
-	const char *env = getenv("MPLOG_RSYSLOGD");
-	char *rsyslogd = env != NULL && env[0] != '\0' ? (char *)env : "/usr/sbin/rsyslogd";
-	char *argv[] = { rsyslogd, "-n", "-f", rs->conf, "-i", rs->pidfile, NULL };
-	int log = open(rs->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	struct harness_io io = { -1, log, log, -1, -1 };
 	long long deadline = harness_now_ms() + FW_WAIT_MS;
 
-	cr_assert(access(rsyslogd, X_OK) == 0,
-	    "%s: %s: the forwarding tests need rsyslog (apt-get install rsyslog; "
-	    "scripts/setup-deps installs it)", rsyslogd, strerror(errno));
-	cr_assert(log != -1, "%s: %s", rs->log, strerror(errno));
-	unlink(rs->pidfile);
-	rs->pid = harness_spawn(argv, NULL, &io);
-	close(log);
+	rs->pid = harness_rsyslogd(rs->conf, rs->pidfile, rs->log);
 	rs->probes = 0;
 	while (rs->probes != FW_PROBE_ALL) {
 		if (fw_dead(rs->pid))

@@ -146,15 +146,9 @@ rl_listening(int port)
 static void
 rl_start(struct rl_server *s)
 {
-	char *argv[] = { "/usr/sbin/rsyslogd", "-n", "-f", s->conf, "-i",
-	    harness_file("rsyslog.pid"), NULL };
 	long long deadline = harness_now_ms() + RL_WAIT_MS;
-	int log = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	struct harness_io io = { -1, log, log, -1, -1 };
 
-	unlink(harness_file("rsyslog.pid"));
-	s->pid = harness_spawn(argv, NULL, &io);
-	close(log);
+	s->pid = harness_rsyslogd(s->conf, harness_file("rsyslog.pid"), s->log);
 	while (!rl_listening(s->relp) || !rl_listening(s->relp_tls) || !rl_listening(s->tls)) {
 		cr_assert(harness_now_ms() < deadline, "rsyslogd not listening:\n%s",
 		    harness_read_file(s->log, NULL));
