@@ -18,7 +18,7 @@ WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
-SHM_SRC     = shm/seg.c shm/lane.c shm/laneout.c shm/procid.c shm/pri.c shm/snap.c
+SHM_SRC     = shm/seg.c shm/lanesock.c shm/lane.c shm/laneout.c shm/procid.c shm/pri.c shm/snap.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c preload/hook_open.c \
@@ -30,7 +30,7 @@ PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c pr
               preload/idents.c preload/threadname.c preload/hook_rename.c preload/multiline.c
 SINKS_SRC   = sinks/consumer.c sinks/fmt.c sinks/sink.c sinks/sinkspec.c sinks/run.c \
               sinks/options.c sinks/segguard.c sinks/forward.c sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c sinks/tlsout.c sinks/ratelimit.c \
-              sinks/fdio.c
+              sinks/fdio.c sinks/lanesrv.c
 MPLOGD_SRC  = sinks/mplogd.c sinks/catchall.c sinks/daemon.c
 # zlib and libzstd compress rotated files (sinks/rotate.c); librelp and
 # GnuTLS carry relp:// and tls:// (sinks/relp.c, sinks/tlsout.c).

@@ -873,4 +873,8 @@ pipeline_atfork_child(void)
 	shim_forget_tid();
 	atomic_compare_exchange_strong_explicit(&shim.state, &attaching, SHIM_UNINIT,
 	    memory_order_relaxed, memory_order_relaxed);
+	/* A lane handed over the socket is the parent's alone: the child asks
+	 * for its own at its first line. */
+	if (shim_seg() != NULL && shim_seg()->own_lane != NULL)
+		atomic_store_explicit(&shim.state, SHIM_UNINIT, memory_order_relaxed);
 }

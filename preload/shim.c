@@ -1,6 +1,8 @@
 /* shim.c - process state, configuration, and lazy attachment. */
 #include "shim.h"
 
+#include "lanesock.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "fdset.h"
+#include "lanesock.h"
 #include "pri.h"
 #include "real.h"
 #include "wfc.h"
@@ -105,10 +108,13 @@ static void
 shim_init_names(void)
 {
 	const char *name = secure_getenv("MPLOG_NAME");
+	const char *sock = secure_getenv("MPLOG_SOCKET");
 
 	if (seg_env_name(shim.shm_name, sizeof(shim.shm_name)) == -1)
 		shim_debug("MPLOG_SHM: not a segment name, using the default",
 		    secure_getenv("MPLOG_SHM"), 0);
+	if (sock != NULL && sock[0] != '\0')
+		snprintf(shim.sock_path, sizeof(shim.sock_path), "%s", sock);
 	if (name == NULL || name[0] == '\0')
 		name = program_invocation_short_name;
 	strncpy(shim.name, name, sizeof(shim.name) - 1);
@@ -161,9 +167,18 @@ shim_seg_alloc(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Try to attach to a live mplogd; LIVE or PASS afterwards. */
+/* Make sp, a live mplogd's segment or control page, the current one. */
+static void
+shim_go_live(struct seg *sp)
+{
+	/* Release pairs with the acquire in shim_seg(). */
+	atomic_store_explicit(&shim_segp, sp, memory_order_release);
+	atomic_store_explicit(&shim.state, SHIM_LIVE, memory_order_release);
+}
+
+/* Attach to the segment of our instance; 1 when its mplogd is live. */
 static int
-shim_attach_now(void)
+shim_attach_shm(void)
 {
 	struct seg s, *sp;
 
@@ -172,7 +187,8 @@ shim_attach_now(void)
 		/* The segment we had, taken over by a new mplogd: keep its
 		 * mapping (and the lane the pipeline holds in it). Our mapping
 		 * keeps the object, so its inode number is not reused. */
-		int same = cur != NULL && cur->dev == s.dev && cur->ino == s.ino;
+		int same = cur != NULL && cur->own_lane == NULL && cur->dev == s.dev &&
+		    cur->ino == s.ino;
 
 		if (same) {
 			seg_detach(&s);
@@ -181,9 +197,7 @@ shim_attach_now(void)
 		if (seg_consumer_live(&s) && (sp = same ? cur : shim_seg_alloc()) != NULL) {
 			if (!same)
 				*sp = s;
-			/* Release pairs with the acquire in shim_seg(). */
-			atomic_store_explicit(&shim_segp, sp, memory_order_release);
-			atomic_store_explicit(&shim.state, SHIM_LIVE, memory_order_release);
+			shim_go_live(sp);
 			return 1;
 		}
 		if (!same)
@@ -195,6 +209,41 @@ shim_attach_now(void)
 	} else {
 		shim_debug("cannot attach", shim.shm_name, errno);
 	}
+	return 0;
+}
+
+/* Ask the mplogd listening at path for a lane of our own; 1 when live.
+ * Every attachment is a new lane: a forked child never writes its
+ * parent's. */
+static int
+shim_attach_socket(const char *path)
+{
+	struct seg s, *sp;
+
+	if (lanesock_attach(&s, path) == -1) {
+		shim_debug("no lane from", path, errno);
+		return 0;
+	}
+	if (!seg_consumer_live(&s) || (sp = shim_seg_alloc()) == NULL) {
+		lanesock_detach(&s);
+		shim_debug("no live mplogd at", path, 0);
+		return 0;
+	}
+	*sp = s;
+	shim_go_live(sp);
+	return 1;
+}
+
+/*
+ * Try to attach to a live mplogd; LIVE or PASS afterwards. MPLOG_SOCKET
+ * names the one; else our instance's segment, else the system instance.
+ */
+static int
+shim_attach_now(void)
+{
+	if (shim.sock_path[0] != '\0' ? shim_attach_socket(shim.sock_path) :
+	    shim_attach_shm() || shim_attach_socket(LANESOCK_SYSTEM_PATH))
+		return 1;
 	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
 	atomic_store_explicit(&shim.state, SHIM_PASS, memory_order_release);
 	return 0;

@@ -62,6 +62,7 @@ struct shim {
 	uint8_t stderr_pri;             /* facility << 3 | severity */
 	int debug;
 	char shm_name[SEG_PATH_MAX];
+	char sock_path[108];            /* MPLOG_SOCKET, or "" */
 	char name[SEG_NAME_MAX];
 	struct seg seg;                 /* valid from LIVE on; never unmapped */
 	_Atomic(struct heapring *) ring;

@@ -10,8 +10,11 @@ int
 lane_lease(struct seg *seg, uint64_t me, struct lane_writer *w)
 {
 	uint32_t n = seg->lane_count;
-	struct lane_hdr *hdr = NULL;
+	struct lane_hdr *hdr = seg->own_lane;
 
+	/* A lane handed to us alone (lanesock.h): ours whatever it says. */
+	if (hdr != NULL)
+		atomic_store_explicit(&hdr->owner, me, memory_order_relaxed);
 	/* A process that exec'd keeps its pid and start time: its lane too. */
 	for (uint32_t i = 0; i < n && hdr == NULL; i++) {
 		struct lane_hdr *h = seg_lane(seg, i);

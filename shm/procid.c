@@ -50,6 +50,18 @@ procid_start(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
+pid_t
+procid_parent(pid_t pid)
+{
+	char buf[1024];
+	const char *p = procid_stat_fields(pid, buf, sizeof(buf));
+
+	/* After ")" come field 3 (state), then 4 (the parent's pid). */
+	if (p == NULL || (p = strchr(p + 1, ' ')) == NULL)
+		return 0;
+	return (pid_t)strtol(p + 1, NULL, 10);
+}
+
 uint64_t
 procid_pack(pid_t pid, uint64_t start)
 {

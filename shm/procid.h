@@ -35,6 +35,10 @@ int procid_comm(pid_t pid, char *out, size_t len);
  * zombie or a reused pid counts as existing. */
 int procid_exists(uint64_t packed);
 
+/* The parent of pid (field 4 of /proc/PID/stat); 0 when it cannot be
+ * read. */
+pid_t procid_parent(pid_t pid);
+
 /* The pid inside a packed word. */
 pid_t procid_pid(uint64_t packed);
 

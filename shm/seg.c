@@ -26,7 +26,9 @@ struct seg_layout {
 static int
 seg_layout(uint32_t lanes, uint32_t lane_size, struct seg_layout *l)
 {
-	if (lanes == 0 || lanes > SEG_LANES_MAX ||
+	/* No lanes: a control page (seg_ctl_create), the meta and config
+	 * alone. */
+	if (lanes > SEG_LANES_MAX ||
 	    lane_size < SEG_LANE_SIZE_MIN || lane_size > SEG_LANE_SIZE_MAX ||
 	    (lane_size & (lane_size - 1)) != 0) {
 		errno = EINVAL;
@@ -144,13 +146,15 @@ seg_keep_geometry(struct seg *seg)
 	seg->lane_size = m->lane_size;
 	seg->lane_stride = m->lane_stride;
 	seg->policy = m->policy;
+	seg->wake = &seg->config->wake;
+	seg->own_lane = NULL;
 }
 
-/* Map size bytes of fd read-write into seg. */
+/* Map size bytes of fd into seg, read-write or (prot PROT_READ) not. */
 static int
-seg_map(struct seg *seg, int fd, size_t size, const char *name)
+seg_map(struct seg *seg, int fd, size_t size, const char *name, int prot)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
 	struct stat st;
 
 	if (p == MAP_FAILED)
@@ -173,7 +177,7 @@ seg_create(struct seg *seg, const char *name, const struct seg_params *params)
 	int fd, saved;
 
 	if (!seg_name_valid(name) || p.policy > SEG_POLICY_DROP || p.level > 7 ||
-	    seg_layout(p.lane_count, p.lane_size, &l) == -1) {
+	    p.lane_count == 0 || seg_layout(p.lane_count, p.lane_size, &l) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -184,7 +188,7 @@ seg_create(struct seg *seg, const char *name, const struct seg_params *params)
 	if (fchmod(fd, p.mode & 0660) == -1 ||
 	    ((p.mode & 0060) != 0 && fchown(fd, (uid_t)-1, p.group) == -1) ||
 	    ftruncate(fd, (off_t)l.total) == -1 ||
-	    seg_map(seg, fd, l.total, name) == -1) {
+	    seg_map(seg, fd, l.total, name, PROT_READ | PROT_WRITE) == -1) {
 		saved = errno;
 		close(fd);
 		shm_unlink(name);
@@ -257,7 +261,7 @@ seg_attach(struct seg *seg, const char *name)
 		errno = EPROTO;
 		goto fail;
 	}
-	if (seg_map(seg, fd, (size_t)st.st_size, name) == -1)
+	if (seg_map(seg, fd, (size_t)st.st_size, name, PROT_READ | PROT_WRITE) == -1)
 		goto fail;
 	close(fd);
 	if (seg_validate(seg->meta, seg->size) == -1)
@@ -378,45 +382,69 @@ seg_consumer_exists(const struct seg *seg)
 void
 seg_wake_consumer(struct seg *seg)
 {
-	struct seg_config *c = seg->config;
-
 	/* Pairs with the fence in seg_consumer_sleep(): either the consumer
 	 * sees our published head, or we see it sleeping and wake it. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) != 0) {
-		/* Release pairs with the acquire of wake in
-		 * seg_consumer_sleep(): a consumer whose snapshot of wake
+	if (atomic_load_explicit(&seg->config->sleeping, memory_order_relaxed) != 0) {
+		/* Release pairs with the acquire of the word in
+		 * seg_consumer_sleep(): a consumer whose snapshot of it
 		 * already holds this bump also sees our head. */
-		atomic_fetch_add_explicit(&c->wake, 1, memory_order_release);
-		futex_wake(&c->wake);
+		atomic_fetch_add_explicit(seg->wake, 1, memory_order_release);
+		futex_wake(seg->wake);
 	}
+}
+
+/* Sleep on the words of up to two segments; ENOSYS (no futex_waitv,
+ * before Linux 5.16) waits on the first in slices, so that a wake of the
+ * second is seen within SEG_WAITV_SLICE_NS. */
+static void
+seg_wait_words(_Atomic uint32_t *const w[2], const uint32_t v[2], int n, int64_t timeout_ns)
+{
+	if (n == 2 && futex_wait2(w, v, timeout_ns) == -1 && errno == ENOSYS)
+		futex_wait(w[0], v[0], timeout_ns < SEG_WAITV_SLICE_NS ? timeout_ns :
+		    SEG_WAITV_SLICE_NS);
+	else if (n == 1)
+		futex_wait(w[0], v[0], timeout_ns);
+}
+
+void
+seg_consumer_sleep2(struct seg *seg, struct seg *ctl, int64_t timeout_ns,
+    int (*pending)(void *), void *arg)
+{
+	struct seg *s[2] = { seg, ctl };
+	_Atomic uint32_t *w[2] = { NULL, NULL };
+	uint32_t v[2] = { 0, 0 };
+	int n = ctl != NULL ? 2 : 1;
+
+	for (int i = 0; i < n; i++) {
+		w[i] = s[i]->wake;
+		/* Acquire pairs with the release bump in seg_wake_consumer():
+		 * if the snapshot already holds a bump (the futex would then
+		 * not see a change), pending() sees what the waker published. */
+		v[i] = atomic_load_explicit(w[i], memory_order_acquire);
+		atomic_store_explicit(&s[i]->config->sleeping, 1, memory_order_relaxed);
+	}
+	/* Pairs with the fence in seg_wake_consumer(). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!pending(arg))
+		seg_wait_words(w, v, n, timeout_ns);
+	for (int i = 0; i < n; i++)
+		atomic_store_explicit(&s[i]->config->sleeping, 0, memory_order_relaxed);
 }
 
 void
 seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg)
 {
-	struct seg_config *c = seg->config;
-	/* Acquire pairs with the release bump in seg_wake_consumer(): if
-	 * the snapshot already holds a bump (the futex would then not see
-	 * a change), pending() sees what the waker published. */
-	uint32_t word = atomic_load_explicit(&c->wake, memory_order_acquire);
-
-	atomic_store_explicit(&c->sleeping, 1, memory_order_relaxed);
-	/* Pairs with the fence in seg_wake_consumer(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!pending(arg))
-		futex_wait(&c->wake, word, timeout_ns);
-	atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
+	seg_consumer_sleep2(seg, NULL, timeout_ns, pending, arg);
 }
 
 void
 seg_consumer_nap(struct seg *seg, int64_t timeout_ns)
 {
-	struct seg_config *c = seg->config;
-	uint32_t word = atomic_load_explicit(&c->wake, memory_order_relaxed);
+	uint32_t word = atomic_load_explicit(seg->wake, memory_order_relaxed);
 
 	/* sleeping stays 0: producers do not wake us; a bump of wake does. */
-	futex_wait(&c->wake, word, timeout_ns);
+	futex_wait(seg->wake, word, timeout_ns);
 }
 
 struct lane_hdr *
@@ -459,4 +487,75 @@ seg_unlink_own(const struct seg *seg)
 	}
 	close(fd);
 	return shm_unlink(seg->name);
+}
+
+int
+seg_ctl_create(struct seg *ctl, int fd, const struct seg *from)
+{
+	struct seg_params p = { .lane_count = 0, .lane_size = from->lane_size,
+	    .policy = from->policy,
+	    .level = atomic_load_explicit(&from->config->level, memory_order_relaxed) };
+	struct seg_layout l;
+
+	if (seg_layout(0, p.lane_size, &l) == -1 || ftruncate(fd, (off_t)l.total) == -1 ||
+	    seg_map(ctl, fd, l.total, from->name, PROT_READ | PROT_WRITE) == -1)
+		return -1;
+	seg_init(ctl->meta, &l, &p);
+	seg_keep_geometry(ctl);
+	seg_ctl_mirror(ctl, from);
+	return 0;
+}
+
+void
+seg_ctl_mirror(struct seg *ctl, const struct seg *from)
+{
+	const struct seg_meta *f = from->meta;
+	struct seg_meta *m = ctl->meta;
+	uint32_t state = atomic_load_explicit(&f->state, memory_order_acquire);
+
+	/* Relaxed copies, then the state with release, as seg_consumer_start()
+	 * publishes them: pairs with the acquire in seg_consumer_running(). */
+	atomic_store_explicit(&m->consumer_pid, atomic_load_explicit(&f->consumer_pid,
+	    memory_order_relaxed), memory_order_relaxed);
+	atomic_store_explicit(&m->consumer_start, atomic_load_explicit(&f->consumer_start,
+	    memory_order_relaxed), memory_order_relaxed);
+	atomic_store_explicit(&m->heartbeat_ns, atomic_load_explicit(&f->heartbeat_ns,
+	    memory_order_relaxed), memory_order_relaxed);
+	atomic_store_explicit(&ctl->config->level, atomic_load_explicit(&from->config->level,
+	    memory_order_relaxed), memory_order_relaxed);
+	atomic_store_explicit(&ctl->config->mask, atomic_load_explicit(&from->config->mask,
+	    memory_order_relaxed), memory_order_relaxed);
+	/* seq_cst as in seg_consumer_close(): a producer that publishes
+	 * after a CLOSED copy sees it and takes its records back. */
+	if (atomic_load_explicit(&m->state, memory_order_relaxed) != state)
+		atomic_store_explicit(&m->state, state, memory_order_seq_cst);
+}
+
+int
+seg_ctl_attach(struct seg *seg, int fd)
+{
+	struct stat st;
+	int saved;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if ((size_t)st.st_size < sizeof(struct seg_meta) || st.st_size > 65536) {
+		errno = EBADMSG;
+		return -1;
+	}
+	if (seg_map(seg, fd, (size_t)st.st_size, "", PROT_READ) == -1)
+		return -1;
+	if (seg_validate(seg->meta, seg->size) == -1)
+		goto fail;
+	if (seg->meta->lane_count != 0) {
+		errno = EBADMSG;
+		goto fail;
+	}
+	seg_keep_geometry(seg);
+	return 0;
+fail:
+	saved = errno;
+	seg_detach(seg);
+	errno = saved;
+	return -1;
 }

@@ -36,6 +36,7 @@
 
 #define SEG_HEARTBEAT_NS   (100 * 1000000LL)
 #define SEG_STALE_NS       (2000 * 1000000LL)
+#define SEG_WAITV_SLICE_NS (10 * 1000000LL)   /* see seg_consumer_sleep2 */
 
 /* Limits on the parameters, checked at creation and at attachment. */
 #define SEG_LANES_DEFAULT      64
@@ -117,6 +118,12 @@ struct seg {
 	uint64_t lanes_off;
 	uint32_t lane_count, lane_size, lane_stride;
 	uint32_t policy;
+	/* The word producers bump to wake the consumer: the config's, or
+	 * for a control page (seg_ctl_attach) the instance's wake page. */
+	_Atomic uint32_t *wake;
+	/* A control page's one lane, handed to this process alone
+	 * (lanesock.h); NULL for a segment with lanes of its own. */
+	struct lane_hdr *own_lane;
 	dev_t dev;              /* the object mapped, to unlink only our own */
 	ino_t ino;
 	char name[SEG_PATH_MAX];
@@ -193,9 +200,34 @@ void seg_wake_consumer(struct seg *seg);
 /* Sleep as the consumer until woken or timeout_ns passes. */
 void seg_consumer_sleep(struct seg *seg, int64_t timeout_ns, int (*pending)(void *), void *arg);
 
+/*
+ * seg_consumer_sleep on two segments at once: seg, and ctl, the control
+ * page whose producers wake the consumer through their wake page.
+ */
+void seg_consumer_sleep2(struct seg *seg, struct seg *ctl, int64_t timeout_ns,
+    int (*pending)(void *), void *arg);
+
 /* Sleep timeout_ns as the consumer without asking producers to wake us
  * (they make no system call meanwhile). */
 void seg_consumer_nap(struct seg *seg, int64_t timeout_ns);
+
+/*
+ * A control page: the meta and config of a segment without lanes, in a
+ * memfd of its own (fd), laid out as from and mirroring it. mplogd hands
+ * it, sealed, to the processes it gives lanes over its socket; they map
+ * it read-only (seg_ctl_attach). Not async-signal-safe.
+ */
+int seg_ctl_create(struct seg *ctl, int fd, const struct seg *from);
+
+/* Copy from's consumer state, heartbeat, level and mask into ctl. */
+void seg_ctl_mirror(struct seg *ctl, const struct seg *from);
+
+/*
+ * Map the control page fd read-only into seg and validate it as
+ * seg_attach does, lanes excepted: -1 with errno EPROTO, EBADMSG, or
+ * what fstat or mmap set. seg->wake must then be set by the caller.
+ */
+int seg_ctl_attach(struct seg *seg, int fd);
 
 /* The lane at index i, i < lane_count. */
 struct lane_hdr *seg_lane(const struct seg *seg, uint32_t i);

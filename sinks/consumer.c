@@ -51,11 +51,43 @@ consumer_replace_stale(struct consumer *c, const char *name,
 	return shm_unlink(name);
 }
 
+uint32_t
+consumer_lanes_max(const struct consumer *c)
+{
+	return c->seg.lane_count + LANESRV_LANES_MAX;
+}
+
+/* The lanes to look at now: the segment's, then the server's in use. */
+static uint32_t
+consumer_nlanes(const struct consumer *c)
+{
+	return c->seg.lane_count + (c->srv != NULL ? lanesrv_count(c->srv) : 0);
+}
+
+/* The server's lane behind lane i, or NULL (a segment lane, or unused). */
+static struct lanesrv_lane *
+consumer_srv_lane(const struct consumer *c, uint32_t i)
+{
+	return i < c->seg.lane_count ? NULL : lanesrv_lane(c->srv, i - c->seg.lane_count);
+}
+
+/* Lane i's header; NULL for a server's lane that is not in use. */
+static struct lane_hdr *
+consumer_hdr(const struct consumer *c, uint32_t i)
+{
+	struct lanesrv_lane *l;
+
+	if (i < c->seg.lane_count)
+		return seg_lane(&c->seg, i);
+	l = consumer_srv_lane(c, i);
+	return l != NULL ? l->hdr : NULL;
+}
+
 /* Allocate the per-lane arrays. */
 static int
 consumer_alloc(struct consumer *c)
 {
-	uint32_t n = c->seg.lane_count;
+	uint32_t n = consumer_lanes_max(c);
 
 	c->cands = calloc(n, sizeof(*c->cands));
 	c->seen_head = calloc(n, sizeof(*c->seen_head));
@@ -89,6 +121,34 @@ consumer_open(struct consumer *c, const char *name, const struct seg_params *par
 	return 0;
 }
 
+int
+consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid)
+{
+	struct lanesrv *s = calloc(1, sizeof(*s));
+	int saved;
+
+	if (s == NULL)
+		return -1;
+	if (lanesrv_open(s, path, mode, &c->seg, per_uid) == 0) {
+		c->srv = s;
+		return 0;
+	}
+	saved = errno;
+	free(s);
+	errno = saved;
+	return -1;
+}
+
+/* The heartbeat, in the segment and in the control page handed out with
+ * the server's lanes. */
+void
+consumer_beat(struct consumer *c)
+{
+	seg_heartbeat(&c->seg);
+	if (c->srv != NULL)
+		seg_ctl_mirror(&c->srv->ctl, &c->seg);
+}
+
 /*
  * Each claimed record has been written, or (a sink failing) sits in that
  * sink's bounded retry buffer. Only we move tail in the lanes we hold,
@@ -99,10 +159,10 @@ consumer_flush(struct consumer *c)
 {
 	for (size_t i = 0; i < c->nsinks; i++)
 		sink_flush(&c->sinks[i]);
-	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
-		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	for (uint32_t i = 0, n = consumer_nlanes(c); i < n; i++) {
+		struct lane_hdr *hdr = consumer_hdr(c, i);
 
-		if (lane_reader(hdr) == c->me)
+		if (hdr != NULL && lane_reader(hdr) == c->me)
 			/* Relaxed: we are the only party moving tail. */
 			lane_done(hdr, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
 	}
@@ -257,11 +317,24 @@ consumer_snap(struct consumer *c, uint32_t i, struct fmt_record *r)
 	return 0;
 }
 
+/*
+ * The process a record of a server's lane l speaks for: the lane's, as
+ * the kernel named it, or a child of it that wrote before its exec (the
+ * vfork case: the child shares its parent's memory, lane included).
+ * Whatever pid else a record claims is not believed.
+ */
+static int32_t
+consumer_vouched_pid(const struct lanesrv_lane *l, int32_t pid)
+{
+	return pid == l->pid || (pid > 0 && procid_parent(pid) == l->pid) ? pid : l->pid;
+}
+
 /* Copy the record of v out of lane i, consume it, and deliver it. */
 static void
 consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 {
-	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	struct lane_hdr *hdr = consumer_hdr(c, i);
+	struct lanesrv_lane *l = consumer_srv_lane(c, i);
 	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX], thread[SEG_NAME_MAX];
 	const char *names = c->msg + v->msg_len;
 	int has_ident, has_thread;
@@ -283,6 +356,12 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.thread = has_thread ? thread : NULL,
 		.multiline = (v->rec.flags & LANE_F_MULTI) != 0,
 	};
+	if (l != NULL) {
+		r.pid = consumer_vouched_pid(l, r.pid);
+		r.has_cred = 1;
+		r.uid = l->uid;
+		r.gid = l->gid;
+	}
 	if ((v->rec.flags & LANE_F_SNAP) && consumer_snap(c, i, &r) == -1)
 		return;
 	if (consumer_limit(c, i, &r))
@@ -293,7 +372,7 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 static void
 consumer_damaged(struct consumer *c, uint32_t i, struct lane_view *v)
 {
-	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	struct lane_hdr *hdr = consumer_hdr(c, i);
 	uint64_t lost = v->next - v->pos;
 
 	if (v->next < v->pos || v->next - v->pos > c->seg.lane_size)
@@ -341,10 +420,11 @@ consumer_undelivered(const struct consumer *c, struct lane_hdr *hdr)
 static int
 consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 {
-	struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	struct lane_hdr *hdr = consumer_hdr(c, i);
 	char *data = (char *)(hdr + 1);
 
-	if ((lane_used(hdr) == 0 && !consumer_undelivered(c, hdr)) || !consumer_hold(c, hdr))
+	if (hdr == NULL || (lane_used(hdr) == 0 && !consumer_undelivered(c, hdr)) ||
+	    !consumer_hold(c, hdr))
 		return 0;
 	for (int tries = 0; tries < 4; tries++) {
 		int r = lane_peek(hdr, data, c->seg.lane_size, &cand->view);
@@ -358,6 +438,44 @@ consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 		consumer_damaged(c, i, &cand->view);
 	}
 	return 0;
+}
+
+/* Say that the server refused lanes since we last looked. */
+static void
+consumer_report_refusals(struct consumer *c)
+{
+	struct lanesrv_refusal r = lanesrv_refusals(c->srv);
+
+	if (r.count == c->refusals)
+		return;
+	consumer_note(c, LOG_WARNING, "refused a lane to %llu process(es); the last, pid %d "
+	    "of uid %u: %s; its lines go where they would without mplog",
+	    (unsigned long long)(r.count - c->refusals), (int)r.pid, (unsigned)r.uid,
+	    r.why == EDQUOT ? "the user has all the lanes one user may have" :
+	    r.why == EAGAIN ? "every lane is taken" : "its handshake did not add up");
+	c->refusals = r.count;
+}
+
+/* Give the server back the lanes of processes that are gone, once every
+ * record in them is delivered; report refusals. */
+static void
+consumer_reap_srv(struct consumer *c)
+{
+	if (c->srv == NULL)
+		return;
+	for (uint32_t i = c->seg.lane_count, n = consumer_nlanes(c); i < n; i++) {
+		struct lanesrv_lane *l = consumer_srv_lane(c, i);
+
+		/* Acquire: the state GONE was stored with release after the
+		 * peer's last publication could have happened (it exited). */
+		if (l == NULL || atomic_load_explicit(&l->state, memory_order_acquire) !=
+		    LANESRV_GONE || lane_used(l->hdr) != 0 || consumer_undelivered(c, l->hdr) ||
+		    atomic_load_explicit(&l->hdr->done, memory_order_relaxed) !=
+		    atomic_load_explicit(&l->hdr->head, memory_order_acquire))
+			continue;
+		lanesrv_retire(c->srv, i - c->seg.lane_count);
+	}
+	consumer_report_refusals(c);
 }
 
 /* Give back lanes whose owner died, once they are drained. */
@@ -380,6 +498,7 @@ consumer_reap(struct consumer *c)
 		atomic_compare_exchange_strong_explicit(&hdr->owner, &owner, 0,
 		    memory_order_release, memory_order_relaxed);
 	}
+	consumer_reap_srv(c);
 }
 
 /* Gather each lane's first record; returns how many lanes have one. */
@@ -388,12 +507,13 @@ consumer_gather(struct consumer *c)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
-		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	for (uint32_t i = 0, lanes = consumer_nlanes(c); i < lanes; i++) {
+		struct lane_hdr *hdr = consumer_hdr(c, i);
 
 		/* Relaxed: only compared in consumer_pending(); lane_peek()
 		 * loads head again with acquire before reading records. */
-		c->seen_head[i] = atomic_load_explicit(&hdr->head, memory_order_relaxed);
+		c->seen_head[i] = hdr == NULL ? 0 :
+		    atomic_load_explicit(&hdr->head, memory_order_relaxed);
 		if (consumer_peek(c, i, &c->cands[n]))
 			n++;
 	}
@@ -422,7 +542,7 @@ consumer_oldest(const struct consumer *c, uint32_t n)
 static int
 consumer_due(const struct consumer *c, const struct consumer_cand *cand, int drain, int64_t now)
 {
-	struct lane_hdr *hdr = seg_lane(&c->seg, cand->lane);
+	struct lane_hdr *hdr = consumer_hdr(c, cand->lane);
 
 	return drain || (int64_t)cand->view.rec.ts_ns <= now - c->window_ns ||
 	    lane_used(hdr) > c->seg.lane_size / 2;
@@ -467,13 +587,14 @@ consumer_pending(void *arg)
 {
 	struct consumer *c = arg;
 
-	for (uint32_t i = 0; i < c->seg.lane_count; i++) {
-		struct lane_hdr *hdr = seg_lane(&c->seg, i);
+	for (uint32_t i = 0, n = consumer_nlanes(c); i < n; i++) {
+		struct lane_hdr *hdr = consumer_hdr(c, i);
 
 		/* Relaxed after the fence in seg_consumer_sleep(), which pairs
 		 * with the one in seg_wake_consumer(): a head published before
 		 * the producer saw us awake is seen here. */
-		if (atomic_load_explicit(&hdr->head, memory_order_relaxed) != c->seen_head[i])
+		if (hdr != NULL && atomic_load_explicit(&hdr->head, memory_order_relaxed) !=
+		    c->seen_head[i])
 			return 1;
 	}
 	return 0;
@@ -496,8 +617,9 @@ consumer_sleep(struct consumer *c)
 	if (timeout > 0 && nap)
 		seg_consumer_nap(&c->seg, timeout);
 	else if (timeout > 0)
-		seg_consumer_sleep(&c->seg, timeout, consumer_pending, c);
-	seg_heartbeat(&c->seg);
+		seg_consumer_sleep2(&c->seg, c->srv != NULL ? &c->srv->ctl : NULL, timeout,
+		    consumer_pending, c);
+	consumer_beat(c);
 }
 
 void
@@ -509,8 +631,9 @@ consumer_finish(struct consumer *c)
 	 * the bound, since a process that outlives the command may write on
 	 * for ever: what is left it takes back and writes through itself. */
 	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
-		seg_heartbeat(&c->seg);
+		consumer_beat(c);
 	seg_consumer_close(&c->seg);
+	consumer_beat(c);
 	/* A producer that published before it saw CLOSED: the CAS on tail
 	 * decides between us and its own take-back. */
 	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
@@ -519,13 +642,19 @@ consumer_finish(struct consumer *c)
 	consumer_flush(c);
 	/* Everything we claimed is delivered: producers may now take back
 	 * what was published after our last look. */
-	for (uint32_t i = 0; i < c->seg.lane_count; i++)
-		lane_release(seg_lane(&c->seg, i), c->me);
+	for (uint32_t i = 0, n = consumer_nlanes(c); i < n; i++)
+		if (consumer_hdr(c, i) != NULL)
+			lane_release(consumer_hdr(c, i), c->me);
 }
 
 void
 consumer_close(struct consumer *c)
 {
+	if (c->srv != NULL) {
+		lanesrv_close(c->srv);
+		free(c->srv);
+		c->srv = NULL;
+	}
 	if (c->seg.meta != NULL) {
 		seg_unlink_own(&c->seg);
 		seg_detach(&c->seg);

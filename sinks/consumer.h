@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lane.h"
+#include "lanesrv.h"
 #include "ratelimit.h"
 #include "seg.h"
 #include "sink.h"
@@ -38,13 +39,17 @@ struct consumer_cand {
 
 struct consumer {
 	struct seg seg;
+	struct lanesrv *srv;            /* lanes handed over a socket, or NULL;
+	                                 * lane i >= seg.lane_count is the
+	                                 * server's lane i - seg.lane_count */
 	struct sink *sinks;
 	size_t nsinks;
 	int64_t window_ns;
 	int64_t flush_ns;               /* longest a sink holds a byte when busy */
 	struct ratelimit rate;          /* --rate-limit; set after consumer_open */
-	struct consumer_cand *cands;    /* lane_count entries */
-	uint64_t *seen_head;            /* lane_count entries */
+	struct consumer_cand *cands;    /* consumer_lanes_max entries */
+	uint64_t *seen_head;            /* consumer_lanes_max entries */
+	uint64_t refusals;              /* of the server, reported so far */
 	char *msg;                      /* LANE_MSG_MAX bytes */
 	char *text;                     /* LANE_MSG_MAX + 1: a snapshot's text */
 	int64_t next_reap;
@@ -68,6 +73,19 @@ struct consumer {
  */
 int consumer_open(struct consumer *c, const char *name, const struct seg_params *params,
     pid_t *owner);
+
+/* How many lanes c may read: the segment's and a server's. */
+uint32_t consumer_lanes_max(const struct consumer *c);
+
+/*
+ * Serve lanes over a socket at path (lanesrv_open) besides the segment's.
+ * Their records carry the pid, uid and gid the kernel gave for the
+ * connection. -1 with errno as lanesrv_open.
+ */
+int consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid);
+
+/* Refresh the heartbeat (and the control page of the server's lanes). */
+void consumer_beat(struct consumer *c);
 
 /* Write a record of mplogd's own (source "mplog", facility daemon) to
  * every sink. */

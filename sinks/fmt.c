@@ -473,6 +473,9 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	if (r->thread == NULL ? fmt_buf_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->thread, strlen(r->thread)) == -1)
 		return -1;
+	if (r->has_cred && fmt_printf(b, ",\"uid\":%u,\"gid\":%u", (unsigned)r->uid,
+	    (unsigned)r->gid) == -1)
+		return -1;
 	return fmt_buf_put(b, "}\n", 2);
 }
 

@@ -55,6 +55,9 @@ struct fmt_record {
 	const char *thread;     /* the writing thread's name; NULL if unknown */
 	uint8_t multiline;      /* lines of one thread joined by "\n": text
 	                         * shows each on a line of its own, indented */
+	uint8_t has_cred;       /* uid and gid are the kernel's word (a lane
+	                         * handed over mplogd's socket, lanesrv.h) */
+	uint32_t uid, gid;
 };
 
 /* A growable output buffer; zero-initialise, release with fmt_buf_free. */

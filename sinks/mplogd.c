@@ -120,6 +120,23 @@ mplogd_open(struct consumer *c, const struct mplogd_opts *o)
 	err(MPLOGD_EXIT_FAIL, "%s: cannot create the segment", o->shm);
 }
 
+/* --system, --socket: hand lanes over a socket, or exit saying why not. */
+static void
+mplogd_listen(struct consumer *c, const struct mplogd_opts *o)
+{
+	int saved;
+
+	if (o->socket[0] == '\0' || consumer_listen(c, o->socket, o->socket_mode,
+	    o->lanes_per_uid) == 0)
+		return;
+	saved = errno;
+	consumer_close(c);
+	if (saved == EADDRINUSE)
+		errx(MPLOGD_EXIT_BUSY, "%s: another mplogd listens there", o->socket);
+	errno = saved;
+	err(MPLOGD_EXIT_FAIL, "%s: cannot listen", o->socket);
+}
+
 /* Tell whoever waits on --ready-fd that producers can attach. */
 static void
 mplogd_ready(int fd)
@@ -210,7 +227,7 @@ mplogd_loop(struct consumer *c, const struct mplogd_opts *o)
 	for (;;) {
 		size_t n = consumer_step(c, 0);
 
-		seg_heartbeat(&c->seg);
+		consumer_beat(c);
 		if (segguard_pending())
 			mplogd_truncated(c, o);
 		if (mplogd_hup) {
@@ -309,7 +326,8 @@ main(int argc, char **argv)
 	c.nsinks = o.nsinks;
 	c.window_ns = o.window_ns;
 	c.flush_ns = o.flush_ns;
-	if (ratelimit_init(&c.rate, c.seg.lane_count, o.rate_burst, o.rate_ns) == -1)
+	mplogd_listen(&c, &o);
+	if (ratelimit_init(&c.rate, consumer_lanes_max(&c), o.rate_burst, o.rate_ns) == -1)
 		err(MPLOGD_EXIT_FAIL, "--rate-limit");
 	if (c.adopted)
 		consumer_note(&c, LOG_NOTICE, "took over %s from mplogd pid %d, which died",

@@ -19,7 +19,7 @@ enum {
 	OPT_WINDOW, OPT_READY_FD, OPT_PRELOAD, OPT_STDERR, OPT_STDOUT, OPT_VERSION,
 	OPT_STDERR_SEVERITY, OPT_CATCH_ALL, OPT_MULTILINE, OPT_GROUP,
 	OPT_FORWARD, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_FLUSH, OPT_RATE,
-	OPT_DAEMON, OPT_PIDFILE,
+	OPT_DAEMON, OPT_PIDFILE, OPT_SYSTEM, OPT_SOCKET, OPT_PER_UID,
 };
 
 static const struct option options_long[] = {
@@ -46,6 +46,9 @@ static const struct option options_long[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "system", no_argument, NULL, OPT_SYSTEM },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "lanes-per-uid", required_argument, NULL, OPT_PER_UID },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -96,6 +99,13 @@ options_usage(void)
 "  --group GROUP         let the members of GROUP (a name or number) log\n"
 "                        too: the segment gets mode 0660 and that group\n"
 "                        (default: mode 0600, this user only)\n"
+"  --system              serve every user of the machine: listen on\n"
+"                        %s (mode 0666), segment /mplog-system\n"
+"                        unless --shm; each process gets a lane of its own\n"
+"  --socket PATH         listen on PATH (@NAME: an abstract name) for\n"
+"                        processes to ask for a lane of their own\n"
+"                        (MPLOG_SOCKET); with --system, instead of its path\n"
+"  --lanes-per-uid N     lanes one user may hold over the socket (default %d)\n"
 "  --ready-fd FD         write \"ready\\n\" to FD once producers can attach\n"
 "  --daemon              detach once producers can attach (fork, new session,\n"
 "                        stdio to /dev/null); needs -o FILE; not with COMMAND\n"
@@ -124,7 +134,7 @@ options_usage(void)
 "With COMMAND: COMMAND's exit status, or 128+N when it was killed by\n"
 "signal N.\n",
 	    SINKSPEC_KEEP_DEFAULT, OPTIONS_FLUSH_DEFAULT_MS, SEG_LANES_DEFAULT,
-	    OPTIONS_WINDOW_DEFAULT_MS);
+	    OPTIONS_WINDOW_DEFAULT_MS, LANESOCK_SYSTEM_PATH, LANESRV_PER_UID_DEFAULT);
 }
 
 /* A whole number in [lo, hi] for option name, or exit with usage. */
@@ -268,6 +278,19 @@ options_one(int c, const char *arg, struct mplogd_opts *o)
 			errx(MPLOGD_EXIT_USAGE, "--format: unknown format '%s' (text, json)", arg);
 		o->format = (enum fmt_kind)v;
 		break;
+	case OPT_SYSTEM:
+		o->system = 1;
+		break;
+	case OPT_SOCKET:
+		if (strlen(arg) < 2 || strlen(arg) >= sizeof(o->socket))
+			errx(MPLOGD_EXIT_USAGE, "--socket: '%s' is not a socket path (a path, "
+			    "or @NAME, under %zu bytes)", arg, sizeof(o->socket));
+		snprintf(o->socket, sizeof(o->socket), "%s", arg);
+		break;
+	case OPT_PER_UID:
+		o->lanes_per_uid = (uint32_t)options_number("--lanes-per-uid", arg, 1,
+		    LANESRV_LANES_MAX);
+		break;
 	case OPT_LANES:
 		o->params.lane_count = (uint32_t)options_number("--lanes", arg, 1, SEG_LANES_MAX);
 		break;
@@ -346,13 +369,15 @@ options_defaults(struct mplogd_opts *o)
 }
 
 /* The segment name: --shm; with a COMMAND and no --shm, a private one;
- * else $MPLOG_SHM; else /mplog-UID. */
+ * with --system, /mplog-system; else $MPLOG_SHM; else /mplog-UID. */
 static void
 options_segment(struct mplogd_opts *o, int have_shm)
 {
 	if (have_shm)
 		return;
-	if (o->command != NULL) {
+	if (o->system) {
+		snprintf(o->shm, sizeof(o->shm), "%s", OPTIONS_SYSTEM_SHM);
+	} else if (o->command != NULL) {
 		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
 		o->private_shm = 1;
 	} else if (seg_env_name(o->shm, sizeof(o->shm)) == -1) {
@@ -389,6 +414,20 @@ options_daemon(const struct mplogd_opts *o)
 		if (o->sinks[i].kind == SINK_FILE && strcmp(o->sinks[i].target, "-") == 0)
 			errx(MPLOGD_EXIT_USAGE, "--daemon: standard output becomes /dev/null; "
 			    "name an output with -o FILE");
+}
+
+/* The socket of --system and --socket, and its mode: every user may
+ * connect to the system instance's; else the segment's users. */
+static void
+options_socket(struct mplogd_opts *o)
+{
+	if (o->system && o->command != NULL)
+		errx(MPLOGD_EXIT_USAGE, "--system serves the machine: not with a COMMAND");
+	if (o->system && o->socket[0] == '\0')
+		snprintf(o->socket, sizeof(o->socket), "%s", LANESOCK_SYSTEM_PATH);
+	if (o->lanes_per_uid != 0 && o->socket[0] == '\0')
+		errx(MPLOGD_EXIT_USAGE, "--lanes-per-uid needs --system or --socket");
+	o->socket_mode = o->system ? 0666 : o->params.mode != 0 ? o->params.mode & 0660 : 0600;
 }
 
 /* Check the options that only make sense with a COMMAND. */
@@ -431,6 +470,7 @@ options_parse(int argc, char **argv, struct mplogd_opts *o)
 	if (optind < argc)
 		o->command = argv + optind;
 	options_segment(o, have_shm);
+	options_socket(o);
 	options_run(o);
 	options_sink_defaults(o);
 	options_daemon(o);

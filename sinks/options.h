@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "fmt.h"
+#include "lanesock.h"
+#include "lanesrv.h"
 #include "seg.h"
 #include "sinkspec.h"
 
@@ -22,6 +24,7 @@
 #define OPTIONS_WINDOW_DEFAULT_MS 50
 #define OPTIONS_FLUSH_DEFAULT_MS  100
 #define OPTIONS_SINKS_MAX         32
+#define OPTIONS_SYSTEM_SHM        "/mplog-system"   /* --system's segment */
 
 struct mplogd_opts {
 	char shm[SEG_PATH_MAX];
@@ -50,6 +53,11 @@ struct mplogd_opts {
 	/* --daemon and --pidfile (daemon.h); not in run mode. */
 	int daemon;                 /* --daemon: detach once serving */
 	const char *pidfile;        /* --pidfile, or NULL: daemon.h's default */
+	/* --system and --socket (lanesrv.h). */
+	int system;                 /* --system: serve every user */
+	char socket[108];           /* where to listen; "" nowhere */
+	mode_t socket_mode;         /* of a socket path */
+	uint32_t lanes_per_uid;     /* --lanes-per-uid; 0 the default */
 };
 
 /* Parse argv into o; exits with a message on bad usage. */

@@ -1,0 +1,511 @@
+/* lanesrv.c - hand every process that asks a lane of its own (lanesrv.h). */
+#include "lanesrv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77         /* Linux 6.5 */
+#endif
+
+/* What an epoll event is about: the kind in the high bits, an index in
+ * the low ones. */
+#define LANESRV_EV_LISTEN  (UINT64_C(1) << 32)
+#define LANESRV_EV_STOP    (UINT64_C(2) << 32)
+#define LANESRV_EV_PENDING (UINT64_C(3) << 32)
+#define LANESRV_EV_PIDFD   (UINT64_C(4) << 32)
+#define LANESRV_EV_KIND    (UINT64_C(0xffffffff) << 32)
+
+/* A sealed memfd of size bytes, mapped read-write into *map. */
+static int
+lanesrv_memfd(const char *name, size_t size, unsigned seals, void **map)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd == -1)
+		return -1;
+	if (ftruncate(fd, (off_t)size) == -1 ||
+	    (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (fcntl(fd, F_ADD_SEALS, seals) == -1) {
+		int saved = errno;
+
+		munmap(p, size);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*map = p;
+	return fd;
+}
+
+/* The control page and the wake page. */
+static int
+lanesrv_pages(struct lanesrv *s, const struct seg *seg)
+{
+	void *wake;
+
+	s->ctl_fd = memfd_create("mplog-control", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->ctl_fd == -1 || seg_ctl_create(&s->ctl, s->ctl_fd, seg) == -1 ||
+	    fcntl(s->ctl_fd, F_ADD_SEALS, LANESOCK_SEALS | F_SEAL_FUTURE_WRITE) == -1)
+		return -1;
+	s->wake_fd = lanesrv_memfd("mplog-wake", LANESOCK_WAKE_SIZE, LANESOCK_SEALS, &wake);
+	if (s->wake_fd == -1)
+		return -1;
+	s->wake = wake;
+	s->ctl.wake = &s->wake->word;
+	return 0;
+}
+
+/* Is something listening at path? (Then it is not ours to replace.) */
+static int
+lanesrv_in_use(const struct sockaddr_un *a, socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int used;
+
+	if (fd == -1)
+		return 0;
+	used = connect(fd, (const struct sockaddr *)a, len) == 0;
+	close(fd);
+	return used;
+}
+
+/* Make path's directory when it is missing (/run/mplog), 0755. */
+static void
+lanesrv_mkdir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+/* Bind and listen on path; a stale socket file left by a dead mplogd is
+ * replaced. */
+static int
+lanesrv_listen(struct lanesrv *s, const char *path, mode_t mode)
+{
+	struct sockaddr_un a;
+	socklen_t len;
+
+	if (lanesock_addr(path, &a, &len) == -1)
+		return -1;
+	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd == -1)
+		return -1;
+	if (path[0] != '@') {
+		struct stat st;
+
+		if (lanesrv_in_use(&a, len)) {
+			errno = EADDRINUSE;
+			return -1;
+		}
+		lanesrv_mkdir(path);
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	}
+	if (bind(s->listen_fd, (struct sockaddr *)&a, len) == -1 ||
+	    (path[0] != '@' && chmod(path, mode) == -1) ||
+	    listen(s->listen_fd, LANESRV_BACKLOG) == -1)
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	return 0;
+}
+
+static int
+lanesrv_watch(struct lanesrv *s, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void *lanesrv_main(void *arg);
+
+int
+lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct seg *seg,
+    uint32_t per_uid)
+{
+	sigset_t all, old;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->ctl_fd = s->wake_fd = s->listen_fd = s->ep = s->stop_fd = -1;
+	s->lane_size = seg->lane_size;
+	s->per_uid = per_uid != 0 ? per_uid : LANESRV_PER_UID_DEFAULT;
+	for (int i = 0; i < LANESRV_PENDING_MAX; i++)
+		s->pending[i].fd = -1;
+	pthread_mutex_init(&s->refusal_lock, NULL);
+	s->lanes = calloc(LANESRV_LANES_MAX, sizeof(*s->lanes));
+	if (s->lanes == NULL || lanesrv_pages(s, seg) == -1 ||
+	    lanesrv_listen(s, path, mode) == -1 ||
+	    (s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    lanesrv_watch(s, s->listen_fd, LANESRV_EV_LISTEN) == -1 ||
+	    lanesrv_watch(s, s->stop_fd, LANESRV_EV_STOP) == -1)
+		goto fail;
+	s->listening = 1;
+	/* The thread takes no signal: mplogd's main thread handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->thread, NULL, lanesrv_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		goto fail;
+	}
+	s->started = 1;
+	return 0;
+fail:
+	rc = errno;
+	lanesrv_close(s);
+	errno = rc;
+	return -1;
+}
+
+/* Count a refusal of a lane to the peer pid, uid, for why. */
+static void
+lanesrv_refuse(struct lanesrv *s, pid_t pid, uid_t uid, int why)
+{
+	pthread_mutex_lock(&s->refusal_lock);
+	s->refusal.count++;
+	s->refusal.pid = pid;
+	s->refusal.uid = uid;
+	s->refusal.why = why;
+	pthread_mutex_unlock(&s->refusal_lock);
+}
+
+struct lanesrv_refusal
+lanesrv_refusals(struct lanesrv *s)
+{
+	struct lanesrv_refusal r;
+
+	pthread_mutex_lock(&s->refusal_lock);
+	r = s->refusal;
+	pthread_mutex_unlock(&s->refusal_lock);
+	return r;
+}
+
+/*
+ * A free lane for a peer of uid, after marking GONE the lanes of a
+ * previous image of pid (it exec'd); its index, or -1 with the errno to
+ * refuse with: EDQUOT the user has per_uid lanes, EAGAIN none is free.
+ */
+static int
+lanesrv_slot(struct lanesrv *s, pid_t pid, uid_t uid)
+{
+	uint32_t hi = atomic_load_explicit(&s->hi, memory_order_relaxed), mine = 0;
+	int free_at = -1;
+
+	for (uint32_t i = 0; i < hi; i++) {
+		struct lanesrv_lane *l = &s->lanes[i];
+		/* Relaxed: this thread is the one that moves lanes out of FREE
+		 * and LIVE; the consumer's RETIRED only adds to what is busy. */
+		uint32_t st = atomic_load_explicit(&l->state, memory_order_relaxed);
+
+		if (st == LANESRV_FREE) {
+			if (free_at == -1)
+				free_at = (int)i;
+			continue;
+		}
+		if (st == LANESRV_LIVE && l->pid == pid)
+			/* Release pairs with the consumer's acquire in
+			 * lanesrv_lane(): what was published is still read. */
+			atomic_store_explicit(&l->state, LANESRV_GONE, memory_order_release);
+		if (l->uid == uid)
+			mine++;
+	}
+	if (mine >= s->per_uid) {
+		errno = EDQUOT;
+		return -1;
+	}
+	if (free_at == -1 && hi < LANESRV_LANES_MAX)
+		free_at = (int)hi;
+	if (free_at == -1)
+		errno = EAGAIN;
+	return free_at;
+}
+
+/* The peer's pidfd: from the kernel with the connection, else by pid. */
+static int
+lanesrv_pidfd(int conn, pid_t pid)
+{
+	int fd;
+	socklen_t len = sizeof(fd);
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0 && fd >= 0) {
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return fd;
+	}
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Make lane i for the peer of conn and send it; -1 with errno. */
+static int
+lanesrv_hand(struct lanesrv *s, int conn, uint32_t i, const struct ucred *cred)
+{
+	struct lanesrv_lane *l = &s->lanes[i];
+	size_t len = sizeof(struct lane_hdr) + s->lane_size;
+	struct lanesock_reply r = { LANESOCK_MAGIC, LANESOCK_VERSION, 0, s->lane_size };
+	void *map;
+	int fd = lanesrv_memfd("mplog-lane", len, LANESOCK_SEALS, &map), pidfd;
+
+	if (fd == -1)
+		return -1;
+	pidfd = lanesrv_pidfd(conn, cred->pid);
+	int fds[LANESOCK_FDS] = { s->ctl_fd, s->wake_fd, fd };
+	if (pidfd == -1 || lanesock_send(conn, &r, sizeof(r), fds, LANESOCK_FDS) == -1 ||
+	    lanesrv_watch(s, pidfd, LANESRV_EV_PIDFD | i) == -1) {
+		int saved = errno;
+
+		if (pidfd != -1)
+			close(pidfd);
+		munmap(map, len);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	l->hdr = map;
+	l->pid = cred->pid;
+	l->uid = cred->uid;
+	l->gid = cred->gid;
+	l->pidfd = pidfd;
+	/* Release pairs with the acquire in lanesrv_lane(). */
+	atomic_store_explicit(&l->state, LANESRV_LIVE, memory_order_release);
+	if (i >= atomic_load_explicit(&s->hi, memory_order_relaxed))
+		/* Release: a consumer that sees the new count sees the lane. */
+		atomic_store_explicit(&s->hi, i + 1, memory_order_release);
+	return 0;
+}
+
+/* Answer a refusal: a reply with status why and no descriptors. */
+static void
+lanesrv_say_no(int conn, int why)
+{
+	struct lanesock_reply r = { LANESOCK_MAGIC, LANESOCK_VERSION, why, 0 };
+
+	lanesock_send(conn, &r, sizeof(r), NULL, 0);
+}
+
+/* The hello on pending connection k has come (or the peer went away). */
+static void
+lanesrv_hello(struct lanesrv *s, int k)
+{
+	int conn = s->pending[k].fd, fds[LANESOCK_FDS], nfds, why, slot;
+	struct lanesock_hello h;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	ssize_t n = lanesock_recv(conn, &h, sizeof(h), fds, &nfds);
+
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);  /* a hello carries none */
+	if (n == -1 && errno == EAGAIN)
+		return;         /* a spurious wake-up: wait on */
+	s->pending[k].fd = -1;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 || n <= 0) {
+		close(conn);
+		return;
+	}
+	why = n == -1 || nfds > 0 ? EPROTO : lanesock_hello_check(&h, (size_t)n);
+	if (why == 0 && (slot = lanesrv_slot(s, cred.pid, cred.uid)) == -1)
+		why = errno;
+	if (why == 0 && lanesrv_hand(s, conn, (uint32_t)slot, &cred) == -1)
+		why = EAGAIN;
+	if (why != 0) {
+		lanesrv_say_no(conn, why);
+		lanesrv_refuse(s, cred.pid, cred.uid, why);
+	}
+	close(conn);
+}
+
+/* A free pending slot, or -1. */
+static int
+lanesrv_pending_slot(const struct lanesrv *s)
+{
+	for (int k = 0; k < LANESRV_PENDING_MAX; k++)
+		if (s->pending[k].fd == -1)
+			return k;
+	return -1;
+}
+
+/* Accept while handshakes may start; stop listening when they may not. */
+static void
+lanesrv_accept(struct lanesrv *s)
+{
+	int k, conn;
+
+	while ((k = lanesrv_pending_slot(s)) != -1) {
+		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (conn == -1)
+			return;
+		if (lanesrv_watch(s, conn, LANESRV_EV_PENDING | (uint32_t)k) == -1) {
+			close(conn);
+			return;
+		}
+		s->pending[k].fd = conn;
+		s->pending[k].until = seg_now_mono() + LANESRV_HELLO_NS;
+	}
+	if (s->listening && epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL) == 0)
+		s->listening = 0;
+}
+
+/* Drop handshakes past their time; unmap retired lanes; listen again
+ * once a handshake may start. */
+static void
+lanesrv_sweep(struct lanesrv *s)
+{
+	int64_t now = seg_now_mono();
+	uint32_t hi = atomic_load_explicit(&s->hi, memory_order_relaxed);
+
+	for (int k = 0; k < LANESRV_PENDING_MAX; k++) {
+		if (s->pending[k].fd != -1 && now > s->pending[k].until) {
+			close(s->pending[k].fd);
+			s->pending[k].fd = -1;
+		}
+	}
+	for (uint32_t i = 0; i < hi; i++) {
+		struct lanesrv_lane *l = &s->lanes[i];
+
+		/* Acquire pairs with the release in lanesrv_retire(): the
+		 * consumer is done with the mapping. */
+		if (atomic_load_explicit(&l->state, memory_order_acquire) != LANESRV_RETIRED)
+			continue;
+		munmap(l->hdr, sizeof(struct lane_hdr) + s->lane_size);
+		close(l->pidfd);        /* leaves the epoll set with it */
+		l->hdr = NULL;
+		atomic_store_explicit(&l->state, LANESRV_FREE, memory_order_relaxed);
+	}
+	if (!s->listening && lanesrv_pending_slot(s) != -1 &&
+	    lanesrv_watch(s, s->listen_fd, LANESRV_EV_LISTEN) == 0)
+		s->listening = 1;
+}
+
+/* The peer of lane i has exited. */
+static void
+lanesrv_exited(struct lanesrv *s, uint32_t i)
+{
+	uint32_t live = LANESRV_LIVE;
+
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lanes[i].pidfd, NULL);
+	/* Release pairs with the acquire in lanesrv_lane(). */
+	atomic_compare_exchange_strong_explicit(&s->lanes[i].state, &live, LANESRV_GONE,
+	    memory_order_release, memory_order_relaxed);
+}
+
+static void *
+lanesrv_main(void *arg)
+{
+	struct lanesrv *s = arg;
+	struct epoll_event ev[32];
+
+	for (;;) {
+		int n = epoll_wait(s->ep, ev, 32, (int)(LANESRV_SWEEP_NS / 1000000));
+
+		for (int e = 0; e < n; e++) {
+			uint64_t tag = ev[e].data.u64;
+			uint32_t i = (uint32_t)tag;
+
+			switch (tag & LANESRV_EV_KIND) {
+			case LANESRV_EV_STOP:
+				return NULL;
+			case LANESRV_EV_LISTEN:
+				lanesrv_accept(s);
+				break;
+			case LANESRV_EV_PENDING:
+				if (i < LANESRV_PENDING_MAX && s->pending[i].fd != -1)
+					lanesrv_hello(s, (int)i);
+				break;
+			case LANESRV_EV_PIDFD:
+				if (i < LANESRV_LANES_MAX)
+					lanesrv_exited(s, i);
+				break;
+			}
+		}
+		lanesrv_sweep(s);
+	}
+}
+
+struct lanesrv_lane *
+lanesrv_lane(struct lanesrv *s, uint32_t i)
+{
+	struct lanesrv_lane *l = &s->lanes[i];
+	/* Acquire pairs with the release in lanesrv_hand(): the fields and
+	 * the mapping are set. */
+	uint32_t st = atomic_load_explicit(&l->state, memory_order_acquire);
+
+	return st == LANESRV_LIVE || st == LANESRV_GONE ? l : NULL;
+}
+
+uint32_t
+lanesrv_count(const struct lanesrv *s)
+{
+	/* Acquire pairs with the release in lanesrv_hand(). */
+	return atomic_load_explicit(&s->hi, memory_order_acquire);
+}
+
+void
+lanesrv_retire(struct lanesrv *s, uint32_t i)
+{
+	uint32_t gone = LANESRV_GONE;
+
+	/* Release pairs with the acquire in lanesrv_sweep(): we are done
+	 * with the mapping before it is unmapped. */
+	atomic_compare_exchange_strong_explicit(&s->lanes[i].state, &gone, LANESRV_RETIRED,
+	    memory_order_release, memory_order_relaxed);
+}
+
+void
+lanesrv_close(struct lanesrv *s)
+{
+	if (s->started) {
+		eventfd_write(s->stop_fd, 1);
+		pthread_join(s->thread, NULL);
+		s->started = 0;
+	}
+	for (int k = 0; k < LANESRV_PENDING_MAX; k++)
+		if (s->pending[k].fd != -1)
+			close(s->pending[k].fd);
+	for (uint32_t i = 0; s->lanes != NULL && i < LANESRV_LANES_MAX; i++) {
+		if (s->lanes[i].hdr == NULL)
+			continue;
+		munmap(s->lanes[i].hdr, sizeof(struct lane_hdr) + s->lane_size);
+		close(s->lanes[i].pidfd);
+	}
+	if (s->path[0] != '\0' && s->path[0] != '@')
+		unlink(s->path);
+	int fds[] = { s->listen_fd, s->ep, s->stop_fd, s->ctl_fd, s->wake_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	if (s->wake != NULL)
+		munmap(s->wake, LANESOCK_WAKE_SIZE);
+	if (s->ctl.meta != NULL)
+		seg_detach(&s->ctl);
+	free(s->lanes);
+	pthread_mutex_destroy(&s->refusal_lock);
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = -1;
+}
