@@ -39,7 +39,7 @@ SINK_LIBS   = -lz -lzstd -lrelp -lgnutls
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
 TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
-              tests/test_stdout.c tests/test_relp.c \
+              tests/test_stdout.c tests/test_relp.c tests/test_lanesock.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \
               tests/test_conform.c tests/test_life.c \

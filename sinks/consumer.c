@@ -321,12 +321,16 @@ consumer_snap(struct consumer *c, uint32_t i, struct fmt_record *r)
  * The process a record of a server's lane l speaks for: the lane's, as
  * the kernel named it, or a child of it that wrote before its exec (the
  * vfork case: the child shares its parent's memory, lane included).
- * Whatever pid else a record claims is not believed.
+ * Whatever pid else a record claims is not believed; nor a tid that
+ * cannot be one.
  */
-static int32_t
-consumer_vouched_pid(const struct lanesrv_lane *l, int32_t pid)
+static void
+consumer_vouch(const struct lanesrv_lane *l, struct lane_rec *rec)
 {
-	return pid == l->pid || (pid > 0 && procid_parent(pid) == l->pid) ? pid : l->pid;
+	if (rec->pid != l->pid && (rec->pid <= 0 || procid_parent(rec->pid) != l->pid))
+		rec->pid = l->pid;
+	if (rec->tid <= 0)
+		rec->tid = rec->pid;
 }
 
 /* Copy the record of v out of lane i, consume it, and deliver it. */
@@ -339,16 +343,20 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 	const char *names = c->msg + v->msg_len;
 	int has_ident, has_thread;
 
+	struct lane_rec rec = v->rec;
+
 	/* The message and its names, checked by lane_peek() to fit. */
 	memcpy(c->msg, v->msg, v->msg_len + lane_rec_names(&v->rec));
 	if (lane_claim(hdr, v) == -1)
 		return;         /* moved under us: only a scribbled lane does that */
-	consumer_proc_name(&v->rec, names, proc);
+	if (l != NULL)
+		consumer_vouch(l, &rec);
+	consumer_proc_name(&rec, names, proc);
 	has_ident = consumer_name(names + v->rec.name_len, v->rec.ident_len, ident) > 0;
 	has_thread = consumer_name(names + v->rec.name_len + v->rec.ident_len,
 	    v->rec.thread_len, thread) > 0;
 	struct fmt_record r = {
-		.ts_ns = v->rec.ts_ns, .pid = v->rec.pid, .tid = v->rec.tid,
+		.ts_ns = v->rec.ts_ns, .pid = rec.pid, .tid = rec.tid,
 		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
 		.severity = v->rec.pri & 7, .proc = proc,
 		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
@@ -357,7 +365,6 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		.multiline = (v->rec.flags & LANE_F_MULTI) != 0,
 	};
 	if (l != NULL) {
-		r.pid = consumer_vouched_pid(l, r.pid);
 		r.has_cred = 1;
 		r.uid = l->uid;
 		r.gid = l->gid;
@@ -444,10 +451,11 @@ consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 static void
 consumer_report_refusals(struct consumer *c)
 {
-	struct lanesrv_refusal r = lanesrv_refusals(c->srv);
+	struct lanesrv_refusal r;
 
-	if (r.count == c->refusals)
+	if (lanesrv_refused(c->srv) == c->refusals)
 		return;
+	r = lanesrv_refusals(c->srv);
 	consumer_note(c, LOG_WARNING, "refused a lane to %llu process(es); the last, pid %d "
 	    "of uid %u: %s; its lines go where they would without mplog",
 	    (unsigned long long)(r.count - c->refusals), (int)r.pid, (unsigned)r.uid,
@@ -457,12 +465,10 @@ consumer_report_refusals(struct consumer *c)
 }
 
 /* Give the server back the lanes of processes that are gone, once every
- * record in them is delivered; report refusals. */
+ * record in them is delivered. */
 static void
 consumer_reap_srv(struct consumer *c)
 {
-	if (c->srv == NULL)
-		return;
 	for (uint32_t i = c->seg.lane_count, n = consumer_nlanes(c); i < n; i++) {
 		struct lanesrv_lane *l = consumer_srv_lane(c, i);
 
@@ -475,7 +481,6 @@ consumer_reap_srv(struct consumer *c)
 			continue;
 		lanesrv_retire(c->srv, i - c->seg.lane_count);
 	}
-	consumer_report_refusals(c);
 }
 
 /* Give back lanes whose owner died, once they are drained. */
@@ -498,7 +503,6 @@ consumer_reap(struct consumer *c)
 		atomic_compare_exchange_strong_explicit(&hdr->owner, &owner, 0,
 		    memory_order_release, memory_order_relaxed);
 	}
-	consumer_reap_srv(c);
 }
 
 /* Gather each lane's first record; returns how many lanes have one. */
@@ -574,6 +578,10 @@ consumer_step(struct consumer *c, int drain)
 			c->cands[m] = c->cands[--n];
 	}
 	consumer_reap(c);
+	if (c->srv != NULL) {
+		consumer_reap_srv(c);
+		consumer_report_refusals(c);
+	}
 	if (consumer_flush_due(c))
 		consumer_flush(c);
 	if (done > 0)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,15 @@ lanesrv_refuse(struct lanesrv *s, pid_t pid, uid_t uid, int why)
 	s->refusal.uid = uid;
 	s->refusal.why = why;
 	pthread_mutex_unlock(&s->refusal_lock);
+	/* Release pairs with the acquire in lanesrv_refused(). */
+	atomic_fetch_add_explicit(&s->refused, 1, memory_order_release);
+	seg_wake_consumer(&s->ctl);
+}
+
+uint64_t
+lanesrv_refused(struct lanesrv *s)
+{
+	return atomic_load_explicit(&s->refused, memory_order_acquire);
 }
 
 struct lanesrv_refusal
@@ -208,10 +218,27 @@ lanesrv_refusals(struct lanesrv *s)
 	return r;
 }
 
+/* The peer of lane i has exited. */
+static void lanesrv_exited(struct lanesrv *s, uint32_t i);
+
+/* Has the peer of live lane i exited, though we may not have read the
+ * event yet? (Then it is GONE now.) */
+static int
+lanesrv_peer_exited(struct lanesrv *s, uint32_t i)
+{
+	struct pollfd p = { .fd = s->lanes[i].pidfd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	lanesrv_exited(s, i);
+	return 1;
+}
+
 /*
  * A free lane for a peer of uid, after marking GONE the lanes of a
  * previous image of pid (it exec'd); its index, or -1 with the errno to
- * refuse with: EDQUOT the user has per_uid lanes, EAGAIN none is free.
+ * refuse with: EDQUOT the user's live processes hold per_uid lanes,
+ * EAGAIN none is free.
  */
 static int
 lanesrv_slot(struct lanesrv *s, pid_t pid, uid_t uid)
@@ -233,8 +260,8 @@ lanesrv_slot(struct lanesrv *s, pid_t pid, uid_t uid)
 		if (st == LANESRV_LIVE && l->pid == pid)
 			/* Release pairs with the consumer's acquire in
 			 * lanesrv_lane(): what was published is still read. */
-			atomic_store_explicit(&l->state, LANESRV_GONE, memory_order_release);
-		if (l->uid == uid)
+			atomic_store_explicit(&l->state, st = LANESRV_GONE, memory_order_release);
+		if (st == LANESRV_LIVE && l->uid == uid && !lanesrv_peer_exited(s, i))
 			mine++;
 	}
 	if (mine >= s->per_uid) {
@@ -351,21 +378,42 @@ lanesrv_pending_slot(const struct lanesrv *s)
 	return -1;
 }
 
+/* May a handshake of a peer of uid start, or has that user
+ * LANESRV_PENDING_PER_UID in progress already? */
+static int
+lanesrv_may_start(const struct lanesrv *s, uid_t uid)
+{
+	int n = 0;
+
+	for (int k = 0; k < LANESRV_PENDING_MAX; k++)
+		n += s->pending[k].fd != -1 && s->pending[k].uid == uid;
+	return n < LANESRV_PENDING_PER_UID;
+}
+
 /* Accept while handshakes may start; stop listening when they may not. */
 static void
 lanesrv_accept(struct lanesrv *s)
 {
+	struct ucred cred;
+	socklen_t clen;
 	int k, conn;
 
 	while ((k = lanesrv_pending_slot(s)) != -1) {
 		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (conn == -1)
 			return;
+		clen = sizeof(cred);
+		if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
+		    !lanesrv_may_start(s, cred.uid)) {
+			close(conn);    /* the user's own flood waits, nobody else's */
+			continue;
+		}
 		if (lanesrv_watch(s, conn, LANESRV_EV_PENDING | (uint32_t)k) == -1) {
 			close(conn);
 			return;
 		}
 		s->pending[k].fd = conn;
+		s->pending[k].uid = cred.uid;
 		s->pending[k].until = seg_now_mono() + LANESRV_HELLO_NS;
 	}
 	if (s->listening && epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL) == 0)
@@ -403,7 +451,6 @@ lanesrv_sweep(struct lanesrv *s)
 		s->listening = 1;
 }
 
-/* The peer of lane i has exited. */
 static void
 lanesrv_exited(struct lanesrv *s, uint32_t i)
 {
@@ -413,6 +460,9 @@ lanesrv_exited(struct lanesrv *s, uint32_t i)
 	/* Release pairs with the acquire in lanesrv_lane(). */
 	atomic_compare_exchange_strong_explicit(&s->lanes[i].state, &live, LANESRV_GONE,
 	    memory_order_release, memory_order_relaxed);
+	/* The consumer gives the lane back once it is drained: now, not at
+	 * its next heartbeat. */
+	seg_wake_consumer(&s->ctl);
 }
 
 static void *

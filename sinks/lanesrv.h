@@ -7,9 +7,12 @@
  * watches the peer's pidfd: exit is an event, not a probe. The consumer
  * reads the lanes (lanesrv_lane) next to the segment's own.
  *
- * Bounds: at most LANESRV_LANES_MAX lanes at once, per_uid of them for
- * one user; at most LANESRV_PENDING_MAX handshakes in progress, each given
- * LANESRV_HELLO_NS to say hello; past those, connections wait in the
+ * Bounds: at most LANESRV_LANES_MAX lanes at once, per_uid of them held
+ * by one user's live processes (so one user's memory is at most per_uid
+ * lanes of lane_size bytes, and others keep the rest); at most LANESRV_PENDING_MAX handshakes in progress, each given
+ * LANESRV_HELLO_NS to say hello, and LANESRV_PENDING_PER_UID of them for
+ * one user (a connection past that is closed at once: one user's flood of
+ * connects delays that user alone); past those, connections wait in the
  * listen backlog, and a full backlog refuses the connect (the process then
  * passes its lines through, as without mplog). A refused lane is counted
  * and its last refusal kept, for the consumer to report.
@@ -35,10 +38,12 @@
 #include "seg.h"
 
 #define LANESRV_LANES_MAX    4096   /* lanes handed out at once */
-#define LANESRV_PER_UID_DEFAULT 1024   /* one user's share of them */
+#define LANESRV_PER_UID_DEFAULT 256    /* held by one user's live processes */
 #define LANESRV_PENDING_MAX  64     /* handshakes in progress */
+#define LANESRV_PENDING_PER_UID 8   /* of them, one user's */
 #define LANESRV_BACKLOG      128    /* connections waiting past those */
-#define LANESRV_HELLO_NS     (1000 * 1000000LL)  /* a hello awaited at most */
+#define LANESRV_HELLO_NS     (100 * 1000000LL)   /* a hello awaited at most: a
+                                                 * process sends it at once */
 #define LANESRV_SWEEP_NS     (100 * 1000000LL)   /* retired lanes unmapped */
 
 enum lanesrv_state {
@@ -59,6 +64,7 @@ struct lanesrv_lane {
 
 struct lanesrv_pending {
 	int fd;                         /* -1: a free slot */
+	uid_t uid;                      /* the peer's */
 	int64_t until;                  /* CLOCK_MONOTONIC: hello due */
 };
 
@@ -81,6 +87,7 @@ struct lanesrv {
 	int listening;                  /* listen_fd is in the epoll set */
 	pthread_mutex_t refusal_lock;
 	struct lanesrv_refusal refusal;
+	_Atomic uint64_t refused;       /* refusal.count, without the lock */
 	pthread_t thread;
 	int started;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -109,6 +116,10 @@ uint32_t lanesrv_count(const struct lanesrv *s);
 /* The consumer has delivered everything in lane i, which is GONE: give
  * it back. */
 void lanesrv_retire(struct lanesrv *s, uint32_t i);
+
+/* How many lanes were refused so far: a load, for the consumer to ask
+ * every step. */
+uint64_t lanesrv_refused(struct lanesrv *s);
 
 /* The refusals so far, and the last one. */
 struct lanesrv_refusal lanesrv_refusals(struct lanesrv *s);

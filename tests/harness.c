@@ -819,9 +819,9 @@ harness_json_field(struct harness_json *j, char *dst, size_t dstlen)
 	return 0;
 }
 
-/* A JSON integer (no fraction, no exponent), positive for pid and tid. */
+/* A JSON integer (no fraction, no exponent) of at least min. */
 static int
-harness_json_int(struct harness_json *j, long *v)
+harness_json_int(struct harness_json *j, long *v, long min)
 {
 	const unsigned char *start;
 	char digits[24];
@@ -844,8 +844,9 @@ harness_json_int(struct harness_json *j, long *v)
 	memcpy(digits, start, (size_t)(j->p - start));
 	digits[j->p - start] = '\0';
 	*v = strtol(digits, NULL, 10);
-	if (*v <= 0)
-		return harness_json_fail(j, "pid and tid must be positive");
+	if (*v < min)
+		return harness_json_fail(j, min > 0 ? "pid and tid must be positive" :
+		    "uid and gid must not be negative");
 	return 0;
 }
 
@@ -913,6 +914,28 @@ harness_json_thread(struct harness_json *j, struct harness_rec *r)
 	return harness_json_field(j, r->thread, sizeof(r->thread));
 }
 
+/* The optional last keys, together or not at all: ,"uid":N,"gid":N. */
+static int
+harness_json_cred(struct harness_json *j, struct harness_rec *r)
+{
+	static const char uid[] = ",\"uid\":", gid[] = ",\"gid\":";
+
+	harness_json_ws(j);
+	if ((size_t)(j->end - j->p) < sizeof(uid) - 1 || memcmp(j->p, uid, sizeof(uid) - 1) != 0)
+		return 0;
+	j->p += sizeof(uid) - 1;
+	if (harness_json_int(j, &r->uid, 0) == -1)
+		return -1;
+	harness_json_ws(j);
+	if ((size_t)(j->end - j->p) < sizeof(gid) - 1 || memcmp(j->p, gid, sizeof(gid) - 1) != 0)
+		return harness_json_fail(j, "\"uid\" without \"gid\" after it");
+	j->p += sizeof(gid) - 1;
+	if (harness_json_int(j, &r->gid, 0) == -1)
+		return -1;
+	r->has_cred = 1;
+	return 0;
+}
+
 int
 harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, size_t whylen)
 {
@@ -956,8 +979,8 @@ harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, si
 			if (rc == 0 && !harness_ts_valid(r->ts))
 				rc = harness_json_fail(&j, "ts is not RFC 3339 UTC with ns");
 			break;
-		case 1: rc = harness_json_int(&j, &r->pid); break;
-		case 2: rc = harness_json_int(&j, &r->tid); break;
+		case 1: rc = harness_json_int(&j, &r->pid, 1); break;
+		case 2: rc = harness_json_int(&j, &r->tid, 1); break;
 		case 3: rc = harness_json_field(&j, r->proc, sizeof(r->proc)); break;
 		case 4:
 			rc = harness_json_word(&j, r->source, sizeof(r->source), sources,
@@ -983,7 +1006,8 @@ harness_json_parse(const char *s, size_t n, struct harness_rec *r, char *why, si
 		}
 	}
 	if (rc == -1 || harness_json_continued(&j, r) == -1 ||
-	    harness_json_thread(&j, r) == -1 || harness_json_expect(&j, '}') == -1)
+	    harness_json_thread(&j, r) == -1 || harness_json_cred(&j, r) == -1 ||
+	    harness_json_expect(&j, '}') == -1)
 		return -1;
 	harness_json_ws(&j);
 	if (j.p != j.end)

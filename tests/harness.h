@@ -51,6 +51,8 @@ struct harness_rec {
 	int continued;          /* "continued":true: more of the line follows */
 	int has_thread;         /* 0: "thread":null */
 	char thread[64];
+	int has_cred;           /* uid and gid given: the kernel's word */
+	long uid, gid;
 };
 
 /* A standalone mplogd serving its own segment. */
