@@ -12,6 +12,7 @@ BINDIR    = $(PREFIX)/bin
 SBINDIR   = $(PREFIX)/sbin
 LIBDIR    = $(PREFIX)/lib/mplog
 MANDIR    = $(PREFIX)/share/man
+UNITDIR   = $(PREFIX)/lib/systemd/system
 
 WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes
@@ -169,7 +170,7 @@ FUZZ_DIR      = $(BUILD)/fuzz
 # The code under test gets libFuzzer's coverage; the reading harness and
 # its checks (lanefeed.c) only the sanitizers, so that its byte-by-byte
 # checks neither slow the fuzzer down nor count as coverage.
-FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
+FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/lanesock.c sinks/lanesrv.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
                   sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
                   sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c \
                   sinks/tlsout.c sinks/fdio.c sinks/catchall.c shm/laneout.c preload/lines.c
@@ -182,7 +183,7 @@ FUZZ_HDRS     = $(wildcard shm/*.h) $(wildcard sinks/*.h) tests/fuzz/lanefeed.h
 # Each target: the lanes (FUZZ_SECONDS), snapshots and the catch-all
 # reader (a quarter of it each), on its seeds, regression inputs and what
 # earlier runs found.
-FUZZ_TARGETS = lane snap catchall
+FUZZ_TARGETS = lane snap catchall hello
 fuzz:
 	@scripts/setup-deps fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
@@ -196,6 +197,9 @@ fuzz:
 	$(FUZZ_DIR)/fuzz-catchall -max_total_time=$$(($(FUZZ_SECONDS) / 4)) -timeout=30 \
 	    -max_len=16384 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/catchall- \
 	    $(FUZZ_DIR)/corpus-catchall tests/fuzz/corpus-catchall
+	$(FUZZ_DIR)/fuzz-hello -max_total_time=$$(($(FUZZ_SECONDS) / 4)) -timeout=30 \
+	    -max_len=512 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/hello- \
+	    $(FUZZ_DIR)/corpus-hello tests/fuzz/corpus-hello
 
 $(FUZZ_DIR)/lanefeed.o: tests/fuzz/lanefeed.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
@@ -215,6 +219,13 @@ $(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c 
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c
+
+# fuzz-hello: handshakes with the lane server (tests/fuzz/fuzz_hello.c).
+HELLO_SRC = shm/seg.c shm/lanesock.c shm/lane.c shm/procid.c sinks/lanesrv.c
+$(FUZZ_DIR)/fuzz-hello: tests/fuzz/fuzz_hello.c tests/fuzz/fuzz_init.c $(HELLO_SRC) $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    tests/fuzz/fuzz_hello.c tests/fuzz/fuzz_init.c $(HELLO_SRC) -lpthread
 
 # Line coverage of the code under test by the seeds, the regression
 # inputs and what earlier runs found, through clang's source coverage.
@@ -328,12 +339,16 @@ install: all
 	install -m 0644 docs/mplog-run.1 docs/mplogctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/libmplog_preload.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 docs/mplogd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' contrib/mplogd-system.service \
+	    > $(DESTDIR)$(UNITDIR)/mplogd-system.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mplogd $(DESTDIR)$(BINDIR)/mplogctl \
 	    $(DESTDIR)$(BINDIR)/mplog-run $(DESTDIR)$(LIBDIR)/libmplog_preload.so \
 	    $(DESTDIR)$(MANDIR)/man1/mplog-run.1 $(DESTDIR)$(MANDIR)/man1/mplogctl.1 \
-	    $(DESTDIR)$(MANDIR)/man7/libmplog_preload.7 $(DESTDIR)$(MANDIR)/man8/mplogd.8
+	    $(DESTDIR)$(MANDIR)/man7/libmplog_preload.7 $(DESTDIR)$(MANDIR)/man8/mplogd.8 \
+	    $(DESTDIR)$(UNITDIR)/mplogd-system.service
 
 clean:
 	rm -rf $(BUILD)

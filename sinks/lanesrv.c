@@ -400,8 +400,10 @@ lanesrv_accept(struct lanesrv *s)
 
 	while ((k = lanesrv_pending_slot(s)) != -1) {
 		conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (conn == -1)
+		if (conn == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
+		if (conn == -1)
+			break;  /* out of descriptors: listen again at the sweep */
 		clen = sizeof(cred);
 		if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
 		    !lanesrv_may_start(s, cred.uid)) {
