@@ -263,7 +263,7 @@ $(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDR
 # for syslog, a plain file for stderr) and prints a table, with
 # $(BUILD)/bench/results.csv and latency.png/.svg; BENCH_QUICK=1 runs a
 # shorter version. bench/run says what each number is.
-BENCH_SRC   = bench/latency.c bench/load.c bench/spawn.c bench/rss.c bench/floor.c
+BENCH_SRC   = bench/latency.c bench/load.c bench/spawn.c bench/rss.c bench/floor.c bench/first.c
 BENCH_PROGS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BENCH_QUICK ?=
 
