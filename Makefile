@@ -221,7 +221,7 @@ $(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c 
 	    tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c
 
 # fuzz-hello: handshakes with the lane server (tests/fuzz/fuzz_hello.c).
-HELLO_SRC = shm/seg.c shm/lanesock.c shm/lane.c shm/procid.c sinks/lanesrv.c
+HELLO_SRC = shm/seg.c shm/lanesock.c shm/lane.c shm/procid.c sinks/lanesrv.c sinks/fdio.c
 $(FUZZ_DIR)/fuzz-hello: tests/fuzz/fuzz_hello.c tests/fuzz/fuzz_init.c $(HELLO_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \

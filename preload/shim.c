@@ -234,17 +234,42 @@ shim_attach_socket(const char *path)
 	return 1;
 }
 
+/* Our instance: a lane of our own from its socket, else its segment
+ * (an mplogd that does not listen). */
+static int
+shim_attach_instance(void)
+{
+	char path[sizeof(shim.sock_path)];
+
+	lanesock_instance_path(shim.shm_name, path, sizeof(path));
+	return shim_attach_socket(path) || shim_attach_shm();
+}
+
+/*
+ * When to try again, now that no live mplogd was found: soon while a
+ * lost mplogd may be being replaced (SHIM_RECONNECT_NS for
+ * SHIM_RECONNECT_FOR_NS after the loss), else after SHIM_RETRY_NS.
+ */
+static int64_t
+shim_next_try(int64_t now)
+{
+	int64_t lost = atomic_load_explicit(&shim.lost_ns, memory_order_relaxed);
+
+	return now + (lost != 0 && now - lost < SHIM_RECONNECT_FOR_NS ? SHIM_RECONNECT_NS :
+	    SHIM_RETRY_NS);
+}
+
 /*
  * Try to attach to a live mplogd; LIVE or PASS afterwards. MPLOG_SOCKET
- * names the one; else our instance's segment, else the system instance.
+ * names the one; else our instance, else the system instance.
  */
 static int
 shim_attach_now(void)
 {
 	if (shim.sock_path[0] != '\0' ? shim_attach_socket(shim.sock_path) :
-	    shim_attach_shm() || shim_attach_socket(LANESOCK_SYSTEM_PATH))
+	    shim_attach_instance() || shim_attach_socket(LANESOCK_SYSTEM_PATH))
 		return 1;
-	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
+	atomic_store_explicit(&shim.retry_ns, shim_next_try(seg_now_mono()), memory_order_relaxed);
 	atomic_store_explicit(&shim.state, SHIM_PASS, memory_order_release);
 	return 0;
 }
@@ -293,6 +318,10 @@ shim_attach(void)
 		if (st == SHIM_LIVE)
 			return 1;
 		if (st == SHIM_OFF)
+			return 0;
+		/* A vfork child attaches nothing: the lane it would be handed
+		 * would be its own pid's, in its parent's memory. */
+		if (!shim_ours())
 			return 0;
 		if (st == SHIM_ATTACHING)
 			return shim_attach_wait();
@@ -378,9 +407,11 @@ void
 shim_lost(pid_t gone)
 {
 	int live = SHIM_LIVE;
+	int64_t now = seg_now_mono();
 
 	atomic_store_explicit(&shim.lost_pid, gone, memory_order_relaxed);
-	atomic_store_explicit(&shim.retry_ns, seg_now_mono() + SHIM_RETRY_NS, memory_order_relaxed);
+	atomic_store_explicit(&shim.lost_ns, now, memory_order_relaxed);
+	atomic_store_explicit(&shim.retry_ns, shim_next_try(now), memory_order_relaxed);
 	atomic_compare_exchange_strong_explicit(&shim.state, &live, SHIM_PASS,
 	    memory_order_release, memory_order_relaxed);
 }

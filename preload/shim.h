@@ -31,6 +31,8 @@
 #include "seg.h"
 
 #define SHIM_RETRY_NS     (1000 * 1000000LL)  /* between attach attempts */
+#define SHIM_RECONNECT_NS (10 * 1000000LL)    /* the same, just after a loss */
+#define SHIM_RECONNECT_FOR_NS (5000 * 1000000LL) /* how long "just after" */
 #define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
 #define SHIM_SNAP_MAX     1024  /* a snapshot taken on the stack */
@@ -56,6 +58,7 @@ struct shim {
 	_Atomic int state;              /* enum shim_state */
 	_Atomic int64_t retry_ns;       /* PASS: next attach attempt */
 	_Atomic int32_t lost_pid;       /* PASS: the mplogd that went away */
+	_Atomic int64_t lost_ns;        /* CLOCK_MONOTONIC of that, 0 never */
 	int stderr_mode;                /* enum shim_mode */
 	int stdout_mode;                /* enum shim_mode; default pass */
 	_Atomic int pid;                /* this process (not a vfork child) */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -123,7 +124,7 @@ lanesock_hello_check(const void *buf, size_t len)
 		return EPROTO;
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != LANESOCK_MAGIC || h.version != LANESOCK_VERSION ||
-	    h.flags != 0 || h.reserved != 0)
+	    (h.flags & ~LANESOCK_F_STATUS) != 0 || h.reserved != 0)
 		return EPROTO;
 	return 0;
 }
@@ -158,11 +159,14 @@ fail:
 	return -1;
 }
 
-/* Send the hello on fd and wait, bounded, for the reply and its fds. */
+/* Send a hello with flags on fd and wait, bounded, for the reply and its
+ * want fds. */
 static int
-lanesock_exchange(int fd, struct lanesock_reply *r, int fds[LANESOCK_FDS])
+lanesock_exchange(int fd, uint32_t flags, int want, struct lanesock_reply *r,
+    int fds[LANESOCK_FDS])
 {
-	struct lanesock_hello h = { .magic = LANESOCK_MAGIC, .version = LANESOCK_VERSION };
+	struct lanesock_hello h = { .magic = LANESOCK_MAGIC, .version = LANESOCK_VERSION,
+	    .flags = flags };
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int nfds, got;
 	ssize_t n;
@@ -176,7 +180,7 @@ lanesock_exchange(int fd, struct lanesock_reply *r, int fds[LANESOCK_FDS])
 	if (got <= 0 || (n = lanesock_recv(fd, r, sizeof(*r), fds, &nfds)) == -1)
 		return -1;
 	if (n != (ssize_t)sizeof(*r) || r->magic != LANESOCK_MAGIC ||
-	    r->version != LANESOCK_VERSION || (r->status == 0 && nfds != LANESOCK_FDS)) {
+	    r->version != LANESOCK_VERSION || (r->status == 0 && nfds != want)) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		errno = EPROTO;
@@ -244,7 +248,7 @@ lanesock_attach(struct seg *seg, const char *path)
 
 	if (fd == -1)
 		return -1;
-	if (lanesock_exchange(fd, &r, fds) == 0) {
+	if (lanesock_exchange(fd, 0, LANESOCK_FDS, &r, fds) == 0) {
 		rc = lanesock_map(seg, &r, fds);
 		saved = errno;
 		for (int i = 0; i < LANESOCK_FDS; i++)
@@ -269,4 +273,55 @@ lanesock_detach(struct seg *seg)
 	seg->own_lane = NULL;
 	seg->wake = NULL;
 	seg_detach(seg);
+}
+
+/* Read the status memfd fd into a malloc'd array. */
+static int
+lanesock_read_stats(int fd, struct lanesock_stat **out, size_t *n)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (st.st_size % (off_t)sizeof(**out) != 0 ||
+	    st.st_size > (off_t)(LANESOCK_STATS_MAX * sizeof(**out))) {
+		errno = EBADMSG;
+		return -1;
+	}
+	*n = (size_t)st.st_size / sizeof(**out);
+	*out = malloc(*n > 0 ? (size_t)st.st_size : 1);
+	if (*out == NULL)
+		return -1;
+	if (*n == 0)
+		return 0;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		free(*out);
+		return -1;
+	}
+	memcpy(*out, p, (size_t)st.st_size);
+	munmap(p, (size_t)st.st_size);
+	return 0;
+}
+
+int
+lanesock_status(const char *path, struct lanesock_stat **out, size_t *n)
+{
+	struct lanesock_reply r;
+	int fds[LANESOCK_FDS];
+	int fd = lanesock_connect(path), rc = -1, saved;
+
+	if (fd == -1)
+		return -1;
+	if (lanesock_exchange(fd, LANESOCK_F_STATUS, 1, &r, fds) == 0) {
+		rc = lanesock_read_stats(fds[0], out, n);
+		saved = errno;
+		close(fds[0]);
+		errno = saved;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }

@@ -47,6 +47,7 @@
 #include "seg.h"
 
 #define LANESOCK_SYSTEM_PATH "/run/mplog/mplogd.sock"
+#define LANESOCK_SYSTEM_SHM  "/mplog-system"   /* the system instance's segment */
 #define LANESOCK_MAGIC   UINT32_C(0x4b534c4d)   /* "MLSK" */
 #define LANESOCK_VERSION 1
 #define LANESOCK_FDS     3                      /* control, wake, lane */
@@ -57,12 +58,33 @@
  * F_SEAL_FUTURE_WRITE. */
 #define LANESOCK_SEALS   (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
+#define LANESOCK_F_STATUS 0x1u   /* not a lane: the lanes' status */
+
 struct lanesock_hello {
 	uint32_t magic;
 	uint32_t version;
-	uint32_t flags;         /* none defined: must be 0 */
+	uint32_t flags;         /* 0, or LANESOCK_F_STATUS */
 	uint32_t reserved;      /* must be 0 */
 };
+
+/*
+ * One lane in the answer to LANESOCK_F_STATUS (mplogctl), which mplogd
+ * gives the instance's own user and root only: a sealed memfd of these,
+ * one per lane handed out and not yet given back. pid, uid and gid are
+ * the kernel's; the counters and positions are copied from the lane as
+ * its process wrote them (untrusted, as in a segment: ctlstat.h).
+ */
+struct lanesock_stat {
+	uint32_t index;         /* the server's lane number */
+	int32_t pid;
+	uint32_t uid, gid;
+	uint32_t live;          /* 1: its process runs; 0: it is being drained */
+	uint32_t reserved;
+	uint64_t head, tail, records, bytes, drops;
+	char name[SEG_NAME_MAX];        /* as the process wrote it */
+};
+
+#define LANESOCK_STATS_MAX 65536        /* entries an answer may hold */
 
 struct lanesock_reply {
 	uint32_t magic;
@@ -114,6 +136,13 @@ int lanesock_hello_check(const void *buf, size_t len);
  * or a page that does not add up.
  */
 int lanesock_attach(struct seg *seg, const char *path);
+
+/*
+ * Ask the mplogd at path for the status of the lanes it handed out: a
+ * malloc'd array in *out (free it), its length in *n. -1 with errno as
+ * lanesock_attach, EACCES when mplogd serves another user.
+ */
+int lanesock_status(const char *path, struct lanesock_stat **out, size_t *n);
 
 /* Unmap what lanesock_attach mapped. */
 void lanesock_detach(struct seg *seg);

@@ -531,6 +531,16 @@ seg_ctl_mirror(struct seg *ctl, const struct seg *from)
 		atomic_store_explicit(&m->state, state, memory_order_seq_cst);
 }
 
+void
+seg_set_mirrored(struct seg *seg, uint32_t version)
+{
+	/* Written only when it moves: the line is the one producers read
+	 * the level from. Release pairs with the acquire in mplogctl's
+	 * wait: the control page's level is stored first. */
+	if (atomic_load_explicit(&seg->config->mirrored, memory_order_relaxed) != version)
+		atomic_store_explicit(&seg->config->mirrored, version, memory_order_release);
+}
+
 int
 seg_ctl_attach(struct seg *seg, int fd)
 {

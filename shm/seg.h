@@ -84,7 +84,8 @@ struct seg_config {
 	_Atomic uint32_t level;     /* most verbose severity kept, 0..7 */
 	_Atomic uint32_t version;   /* bumped after every change */
 	_Atomic uint32_t mask;      /* SEG_MASK_* */
-	uint32_t reserved;
+	_Atomic uint32_t mirrored;  /* the version the control page holds
+	                             * (seg_ctl_mirror); 0 in a control page */
 	/* Wake-up of a sleeping consumer; see seg_wake_consumer(). */
 	alignas(SEG_CACHELINE) _Atomic uint32_t wake;
 	_Atomic uint32_t sleeping;
@@ -221,6 +222,10 @@ int seg_ctl_create(struct seg *ctl, int fd, const struct seg *from);
 
 /* Copy from's consumer state, heartbeat, level and mask into ctl. */
 void seg_ctl_mirror(struct seg *ctl, const struct seg *from);
+
+/* Say that the control page holds version of seg's config (read, with
+ * acquire, before the mirror): mplogctl waits for it. */
+void seg_set_mirrored(struct seg *seg, uint32_t version);
 
 /*
  * Map the control page fd read-only into seg and validate it as

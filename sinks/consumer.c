@@ -122,14 +122,15 @@ consumer_open(struct consumer *c, const char *name, const struct seg_params *par
 }
 
 int
-consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid)
+consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid,
+    const struct lanesrv_who *who)
 {
 	struct lanesrv *s = calloc(1, sizeof(*s));
 	int saved;
 
 	if (s == NULL)
 		return -1;
-	if (lanesrv_open(s, path, mode, &c->seg, per_uid) == 0) {
+	if (lanesrv_open(s, path, mode, &c->seg, per_uid, who) == 0) {
 		c->srv = s;
 		return 0;
 	}
@@ -144,9 +145,14 @@ consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_
 void
 consumer_beat(struct consumer *c)
 {
+	/* Acquire pairs with the release bump in mplogctl: the level the
+	 * mirror reads is at least that version's. */
+	uint32_t version = atomic_load_explicit(&c->seg.config->version, memory_order_acquire);
+
 	seg_heartbeat(&c->seg);
 	if (c->srv != NULL)
 		seg_ctl_mirror(&c->srv->ctl, &c->seg);
+	seg_set_mirrored(&c->seg, version);
 }
 
 /*
@@ -456,11 +462,20 @@ consumer_report_refusals(struct consumer *c)
 	if (lanesrv_refused(c->srv) == c->refusals)
 		return;
 	r = lanesrv_refusals(c->srv);
-	consumer_note(c, LOG_WARNING, "refused a lane to %llu process(es); the last, pid %d "
-	    "of uid %u: %s; its lines go where they would without mplog",
-	    (unsigned long long)(r.count - c->refusals), (int)r.pid, (unsigned)r.uid,
-	    r.why == EDQUOT ? "the user has all the lanes one user may have" :
-	    r.why == EAGAIN ? "every lane is taken" : "its handshake did not add up");
+	if (r.why == EDQUOT || r.why == EAGAIN || r.why == EACCES || r.why == EPROTO)
+		consumer_note(c, LOG_WARNING, "refused a lane to %llu process(es); the last, "
+		    "pid %d of uid %u: %s; its lines go where they would without mplog",
+		    (unsigned long long)(r.count - c->refusals), (int)r.pid, (unsigned)r.uid,
+		    r.why == EDQUOT ? "the user has all the lanes one user may have" :
+		    r.why == EAGAIN ? "every lane is taken" :
+		    r.why == EACCES ? "this instance serves another user" :
+		    "its handshake did not add up");
+	else
+		consumer_note(c, LOG_WARNING, "could not make a lane for %llu process(es); the "
+		    "last, pid %d of uid %u: %s; it writes into the segment if it may, else "
+		    "its lines go where they would without mplog",
+		    (unsigned long long)(r.count - c->refusals), (int)r.pid, (unsigned)r.uid,
+		    strerror(r.why));
 	c->refusals = r.count;
 }
 

@@ -82,7 +82,8 @@ uint32_t consumer_lanes_max(const struct consumer *c);
  * Their records carry the pid, uid and gid the kernel gave for the
  * connection. -1 with errno as lanesrv_open.
  */
-int consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid);
+int consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid,
+    const struct lanesrv_who *who);
 
 /* Refresh the heartbeat (and the control page of the server's lanes). */
 void consumer_beat(struct consumer *c);

@@ -134,9 +134,9 @@ ctlshow_text_segment(const struct ctlstat_segment *s, int64_t interval_ns)
 		if ((s->mode & 0070) != 0)
 			printf(" group %s", group);
 	}
-	printf("\nlanes    %" PRIu32 " of %" PRIu32 " in use, %s each; rates over %.2fs\n",
-	    s->lanes_used, s->lanes_total, ctlshow_human(size, s->lane_size, 1),
-	    (double)interval_ns / 1e9);
+	printf("\nlanes    %" PRIu32 " of %" PRIu32 " in use, %" PRIu32 " over the socket, "
+	    "%s each; rates over %.2fs\n", s->lanes_used, s->lanes_total, s->lanes_socket,
+	    ctlshow_human(size, s->lane_size, 1), (double)interval_ns / 1e9);
 }
 
 /* The cells of one lane's row. */
@@ -279,8 +279,9 @@ ctlshow_json_segment(struct fmt_buf *b, const struct ctlstat_segment *s)
 	return fmt_printf(b, "\"segment\":{") == -1 ||
 	    ctlshow_put_str(b, "name", s->name) == -1 ||
 	    fmt_printf(b, ",\"size\":%" PRIu64 ",\"lanes_total\":%" PRIu32
-	    ",\"lanes_used\":%" PRIu32 ",\"lane_size\":%" PRIu32 ",\"policy\":\"%s\",",
-	    s->size, s->lanes_total, s->lanes_used, s->lane_size,
+	    ",\"lanes_used\":%" PRIu32 ",\"lanes_socket\":%" PRIu32 ",\"lane_size\":%" PRIu32
+	    ",\"policy\":\"%s\",", s->size, s->lanes_total, s->lanes_used, s->lanes_socket,
+	    s->lane_size,
 	    s->policy == SEG_POLICY_DROP ? "drop" : "block") == -1 ||
 	    ctlshow_put_str(b, "level", s->level == -1 ? NULL :
 	    pri_severity_name((unsigned)s->level)) == -1 ||

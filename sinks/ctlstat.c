@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lane.h"
+#include "lanesock.h"
 #include "procid.h"
 
 /* The counters of one lane that the rates are computed from. */
@@ -207,9 +208,68 @@ ctlstat_lane(const struct seg *seg, uint32_t i, const struct ctlstat_sample *fir
 	return 1;
 }
 
-int
-ctlstat_read(struct ctlstat *st, const struct seg *seg, int interval_ms)
+/* The entry of lane index (of pid) in the first sample, or NULL. */
+static const struct lanesock_stat *
+ctlstat_before(const struct lanesock_stat *a, size_t na, uint32_t index, int32_t pid)
 {
+	for (size_t i = 0; i < na; i++)
+		if (a[i].index == index && a[i].pid == pid)
+			return &a[i];
+	return NULL;
+}
+
+/* A lane handed over the socket, as the second sample b finds it, rated
+ * against the first (before, or NULL). */
+static void
+ctlstat_socket_lane(const struct seg *seg, const struct lanesock_stat *b,
+    const struct lanesock_stat *before, int64_t dt_ns, struct ctlstat_lane *l)
+{
+	uint64_t used = b->head - b->tail;
+
+	memset(l, 0, sizeof(*l));
+	l->index = seg->lane_count + b->index;
+	l->pid = b->pid > 0 ? b->pid : -1;
+	l->alive = b->live != 0;
+	if (!l->alive || procid_comm(l->pid, l->name, sizeof(l->name)) == -1) {
+		memcpy(l->name, b->name, sizeof(l->name) - 1);
+		l->name[sizeof(l->name) - 1] = '\0';
+	}
+	l->fill_known = used <= seg->lane_size;
+	l->fill = l->fill_known ? used : 0;
+	l->records = b->records;
+	l->bytes = b->bytes;
+	l->drops = b->drops;
+	l->rate_known = before != NULL &&
+	    ctlstat_rate(before->records, l->records, dt_ns, &l->records_rate) &&
+	    ctlstat_rate(before->bytes, l->bytes, dt_ns, &l->bytes_rate);
+	if (!l->rate_known)
+		l->records_rate = l->bytes_rate = 0;
+}
+
+/* Append the lanes of the second sample b (nb of them) to st. */
+static int
+ctlstat_socket(struct ctlstat *st, const struct seg *seg, const struct lanesock_stat *a,
+    size_t na, const struct lanesock_stat *b, size_t nb)
+{
+	struct ctlstat_lane *more = realloc(st->lanes, (st->nlanes + nb + 1) * sizeof(*more));
+
+	if (more == NULL)
+		return -1;
+	st->lanes = more;
+	for (size_t j = 0; j < nb; j++) {
+		ctlstat_socket_lane(seg, &b[j], ctlstat_before(a, na, b[j].index, b[j].pid),
+		    st->interval_ns, &st->lanes[st->nlanes++]);
+		st->segment.lanes_socket++;
+	}
+	return 0;
+}
+
+int
+ctlstat_read(struct ctlstat *st, const struct seg *seg, const char *sock, int interval_ms)
+{
+	struct lanesock_stat *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	int have = sock != NULL && lanesock_status(sock, &a, &na) == 0, rc = 0;
 	struct ctlstat_sample *first;
 	int64_t t0;
 
@@ -217,6 +277,7 @@ ctlstat_read(struct ctlstat *st, const struct seg *seg, int interval_ms)
 	first = calloc(seg->lane_count, sizeof(*first));
 	st->lanes = calloc(seg->lane_count, sizeof(*st->lanes));
 	if (first == NULL || st->lanes == NULL) {
+		free(a);
 		free(first);
 		free(st->lanes);
 		st->lanes = NULL;
@@ -227,6 +288,7 @@ ctlstat_read(struct ctlstat *st, const struct seg *seg, int interval_ms)
 	ctlstat_sample(seg, first);
 	ctlstat_sleep(interval_ms);
 	st->interval_ns = seg_now_mono() - t0;
+	have = have && lanesock_status(sock, &b, &nb) == 0;
 	ctlstat_daemon(&st->daemon, seg);
 	ctlstat_segment(&st->segment, seg);
 	for (uint32_t i = 0; i < seg->lane_count; i++) {
@@ -239,7 +301,13 @@ ctlstat_read(struct ctlstat *st, const struct seg *seg, int interval_ms)
 			st->segment.lanes_used++;
 	}
 	free(first);
-	return 0;
+	if (have && ctlstat_socket(st, seg, a, na, b, nb) == -1) {
+		errno = ENOMEM;
+		rc = -1;
+	}
+	free(a);
+	free(b);
+	return rc;
 }
 
 void

@@ -47,6 +47,7 @@ struct ctlstat_segment {
 	const char *name;
 	uint64_t size;
 	uint32_t lanes_total, lanes_used, lane_size;
+	uint32_t lanes_socket;          /* handed over mplogd's socket, in use */
 	uint32_t policy;                /* enum seg_policy, checked at attach */
 	int level;                      /* 0-7, -1 when the word is not */
 	int mode;                       /* permission bits, -1 unknown */
@@ -75,10 +76,13 @@ struct ctlstat {
 };
 
 /*
- * Sample seg twice, interval_ms apart, and fill st. 0, or -1 with errno
- * ENOMEM. Release st with ctlstat_free.
+ * Sample seg twice, interval_ms apart, and fill st; with sock (not NULL),
+ * also the lanes the mplogd listening there handed out (lanesock_status),
+ * listed after the segment's with the index lane_count + their number.
+ * 0, or -1 with errno ENOMEM. Release st with ctlstat_free.
  */
-int ctlstat_read(struct ctlstat *st, const struct seg *seg, int interval_ms);
+int ctlstat_read(struct ctlstat *st, const struct seg *seg, const char *sock,
+    int interval_ms);
 
 /* Release what ctlstat_read allocated. */
 void ctlstat_free(struct ctlstat *st);

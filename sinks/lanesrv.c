@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77         /* Linux 6.5 */
 #endif
@@ -147,12 +149,13 @@ static void *lanesrv_main(void *arg);
 
 int
 lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct seg *seg,
-    uint32_t per_uid)
+    uint32_t per_uid, const struct lanesrv_who *who)
 {
 	sigset_t all, old;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->who = *who;
 	s->ctl_fd = s->wake_fd = s->listen_fd = s->ep = s->stop_fd = -1;
 	s->lane_size = seg->lane_size;
 	s->per_uid = per_uid != 0 ? per_uid : LANESRV_PER_UID_DEFAULT;
@@ -337,6 +340,91 @@ lanesrv_say_no(int conn, int why)
 	lanesock_send(conn, &r, sizeof(r), NULL, 0);
 }
 
+/* Is gid one of pid's supplementary groups (/proc/PID/status)? */
+static int
+lanesrv_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int in = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!in && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + 7, *end;
+
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (long g; (g = strtol(p, &end, 10)), end != p; p = end)
+			in |= (gid_t)g == gid;
+	}
+	fclose(f);
+	return in;
+}
+
+/* May the peer cred have a lane of this instance? */
+static int
+lanesrv_allowed(const struct lanesrv *s, const struct ucred *cred)
+{
+	const struct lanesrv_who *w = &s->who;
+
+	return w->everyone || cred->uid == w->owner || cred->uid == 0 ||
+	    (w->has_group && (cred->gid == w->group || lanesrv_in_group(cred->pid, w->group)));
+}
+
+/* One lane's status, for LANESOCK_F_STATUS. */
+static void
+lanesrv_stat(const struct lanesrv_lane *l, uint32_t i, uint32_t st, struct lanesock_stat *out)
+{
+	const struct lane_hdr *h = l->hdr;
+
+	memset(out, 0, sizeof(*out));
+	out->index = i;
+	out->pid = l->pid;
+	out->uid = l->uid;
+	out->gid = l->gid;
+	out->live = st == LANESRV_LIVE;
+	/* Relaxed: a snapshot of numbers nobody trusts (ctlstat.h). */
+	out->head = atomic_load_explicit(&h->head, memory_order_relaxed);
+	out->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	out->records = atomic_load_explicit(&h->records, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+	out->drops = atomic_load_explicit(&h->drops, memory_order_relaxed);
+	memcpy(out->name, h->name, sizeof(out->name) - 1);
+}
+
+/* Answer LANESOCK_F_STATUS on conn: the status of every lane handed out
+ * and not given back, in a sealed memfd. -1 with errno. */
+static int
+lanesrv_status(struct lanesrv *s, int conn)
+{
+	uint32_t hi = atomic_load_explicit(&s->hi, memory_order_relaxed), n = 0;
+	struct lanesock_reply r = { LANESOCK_MAGIC, LANESOCK_VERSION, 0, s->lane_size };
+	struct lanesock_stat *stats = calloc(hi > 0 ? hi : 1, sizeof(*stats));
+	size_t len;
+	int fd, rc;
+
+	if (stats == NULL)
+		return -1;
+	for (uint32_t i = 0; i < hi; i++) {
+		/* Relaxed: this thread is the one that maps and unmaps. */
+		uint32_t st = atomic_load_explicit(&s->lanes[i].state, memory_order_relaxed);
+
+		if (st == LANESRV_LIVE || st == LANESRV_GONE)
+			lanesrv_stat(&s->lanes[i], i, st, &stats[n++]);
+	}
+	len = n * sizeof(*stats);
+	fd = memfd_create("mplog-status", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	rc = fd == -1 || fdio_write_all(fd, stats, len) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, LANESOCK_SEALS | F_SEAL_WRITE) == -1 ? -1 :
+	    lanesock_send(conn, &r, sizeof(r), &fd, 1);
+	free(stats);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 /* The hello on pending connection k has come (or the peer went away). */
 static void
 lanesrv_hello(struct lanesrv *s, int k)
@@ -357,10 +445,27 @@ lanesrv_hello(struct lanesrv *s, int k)
 		return;
 	}
 	why = n == -1 || nfds > 0 ? EPROTO : lanesock_hello_check(&h, (size_t)n);
+	if (why == 0 && !lanesrv_allowed(s, &cred))
+		why = EACCES;
+	if (why == 0 && (h.flags & LANESOCK_F_STATUS)) {
+		/* The lanes of every user: for ours and root. */
+		if ((cred.uid == s->who.owner || cred.uid == 0) && lanesrv_status(s, conn) == 0) {
+			close(conn);
+			return;
+		}
+		why = EACCES;
+	}
 	if (why == 0 && (slot = lanesrv_slot(s, cred.pid, cred.uid)) == -1)
 		why = errno;
-	if (why == 0 && lanesrv_hand(s, conn, (uint32_t)slot, &cred) == -1)
-		why = EAGAIN;
+	if (why == 0 && lanesrv_hand(s, conn, (uint32_t)slot, &cred) == -1) {
+		/* The peer that left (it gave up waiting, or died) is not
+		 * refused; it passes its lines through already. */
+		if (errno == EPIPE || errno == ECONNRESET || errno == EAGAIN) {
+			close(conn);
+			return;
+		}
+		why = errno;
+	}
 	if (why != 0) {
 		lanesrv_say_no(conn, why);
 		lanesrv_refuse(s, cred.pid, cred.uid, why);

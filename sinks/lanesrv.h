@@ -73,10 +73,21 @@ struct lanesrv_refusal {
 	uint64_t count;                 /* refusals so far */
 	pid_t pid;                      /* the last one's peer */
 	uid_t uid;
-	int why;                        /* EDQUOT, EAGAIN or EPROTO */
+	int why;                        /* EDQUOT, EAGAIN, EPROTO, EACCES, or
+	                                 * why the lane could not be made */
+};
+
+/* Who may have a lane: everyone (the system instance), or the instance's
+ * own user, root, and with has_group the members of group. */
+struct lanesrv_who {
+	int everyone;
+	uid_t owner;
+	int has_group;
+	gid_t group;
 };
 
 struct lanesrv {
+	struct lanesrv_who who;
 	struct seg ctl;                 /* the control page, our mapping */
 	struct lanesock_wake *wake;     /* the wake page, our mapping */
 	int ctl_fd, wake_fd, listen_fd, ep, stop_fd;
@@ -95,13 +106,14 @@ struct lanesrv {
 
 /*
  * Listen on path (lanesock_addr's form) with the socket mode (a path
- * only; its directory is made 0755 when missing), and start the thread.
+ * only; its directory is made 0755 when missing), for the peers who
+ * names (others are refused with EACCES), and start the thread.
  * seg is the instance's segment: the control page mirrors it. per_uid 0
  * takes the default. -1 with errno: EADDRINUSE another mplogd listens
  * there, or what socket, bind or memfd_create set.
  */
 int lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct seg *seg,
-    uint32_t per_uid);
+    uint32_t per_uid, const struct lanesrv_who *who);
 
 /* Stop the thread, unmap every lane and remove the socket. Call after the
  * consumer's last look at the lanes. */

@@ -29,6 +29,8 @@
 
 #include "ctlshow.h"
 #include "ctlstat.h"
+#include "futex.h"
+#include "lanesock.h"
 #include "lane.h"
 #include "procid.h"
 #include "pri.h"
@@ -38,6 +40,7 @@
 __attribute__((visibility("default"))) int mplog_no_capture = 1;
 
 #define CTL_VERSION "0.1"
+#define CTL_MIRROR_NS (1000 * 1000000LL)  /* a level change waited for */
 #define CTL_LEVELS "emerg alert crit err warning notice info debug"
 #define CTL_COMMANDS "level status names"
 
@@ -58,10 +61,13 @@ enum {
 	CTL_OPT_SHM = 256,
 	CTL_OPT_VERSION,
 	CTL_OPT_JSON,
+	CTL_OPT_SOCKET,
+	CTL_OPT_SYSTEM,
 };
 
 struct ctl_args {
 	const char *shm;        /* --shm, or NULL */
+	const char *socket;     /* --socket, or NULL: the instance's */
 	enum ctl_cmd cmd;
 	int level;              /* level to set, -1 to show it */
 	int json;               /* --json: status as one JSON object */
@@ -71,9 +77,9 @@ struct ctl_args {
 static void __attribute__((noreturn))
 ctl_usage(void)
 {
-	printf("usage: mplogctl [--shm NAME] level [LEVEL]\n"
-	    "       mplogctl [--shm NAME] [--json] status [--json]\n"
-	    "       mplogctl [--shm NAME] names\n"
+	printf("usage: mplogctl [--shm NAME | --system] [--socket PATH] level [LEVEL]\n"
+	    "       mplogctl [--shm NAME | --system] [--socket PATH] [--json] status [--json]\n"
+	    "       mplogctl [--shm NAME | --system] [--socket PATH] names\n"
 	    "       mplogctl --help | --version\n"
 	    "\n"
 	    "Commands:\n"
@@ -87,6 +93,10 @@ ctl_usage(void)
 	    "\n"
 	    "Options:\n"
 	    "  --shm NAME     the segment (default: $MPLOG_SHM, else /mplog-UID)\n"
+	    "  --system       the system instance (mplogd --system): --shm\n"
+	    "                 " LANESOCK_SYSTEM_SHM " --socket " LANESOCK_SYSTEM_PATH "\n"
+	    "  --socket PATH  where mplogd hands out lanes, asked for their status\n"
+	    "                 (default: @mplog followed by the segment name)\n"
 	    "  --json         status as one JSON object (keys: see mplogctl(1))\n"
 	    "  -h, --help     print this help\n"
 	    "  --version      print the version\n"
@@ -136,11 +146,14 @@ ctl_parse(int argc, char **argv, struct ctl_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, CTL_OPT_VERSION },
 		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "socket", required_argument, NULL, CTL_OPT_SOCKET },
+		{ "system", no_argument, NULL, CTL_OPT_SYSTEM },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	a->shm = NULL;
+	a->socket = NULL;
 	a->json = 0;
 	/* getopt's own messages then start "mplogctl:" as err(3)'s do. */
 	argv[0] = program_invocation_short_name;
@@ -149,6 +162,14 @@ ctl_parse(int argc, char **argv, struct ctl_args *a)
 		switch (ch) {
 		case CTL_OPT_SHM:
 			a->shm = optarg;
+			break;
+		case CTL_OPT_SOCKET:
+			a->socket = optarg;
+			break;
+		case CTL_OPT_SYSTEM:
+			a->shm = LANESOCK_SYSTEM_SHM;
+			if (a->socket == NULL)
+				a->socket = LANESOCK_SYSTEM_PATH;
 			break;
 		case 'h':
 			ctl_usage();
@@ -206,6 +227,26 @@ ctl_attach(struct seg *seg, const char *name)
 	}
 }
 
+/*
+ * Wait, at most CTL_MIRROR_NS, until a running mplogd has put version
+ * want of the config into the control page its socket's processes read:
+ * when mplogctl returns, they follow the new level too. mplogd is woken
+ * for it, as a producer wakes it.
+ */
+static void
+ctl_wait_mirrored(struct seg *seg, unsigned want)
+{
+	int64_t until = seg_now_mono() + CTL_MIRROR_NS;
+	const struct timespec ms = { 0, 1000000 };
+
+	atomic_fetch_add_explicit(seg->wake, 1, memory_order_release);
+	futex_wake(seg->wake);
+	/* Acquire pairs with the release in seg_ctl_mirror(). */
+	while ((int)(atomic_load_explicit(&seg->config->mirrored, memory_order_acquire) - want) < 0 &&
+	    seg_consumer_running(seg) && seg_now_mono() < until)
+		nanosleep(&ms, NULL);
+}
+
 /* Print the level keyword, or set the level. */
 static void
 ctl_level(struct seg *seg, int level)
@@ -217,9 +258,10 @@ ctl_level(struct seg *seg, int level)
 		/* Relaxed: producers load the level itself (relaxed) on every
 		 * call; it is a single word and carries no other data. */
 		atomic_store_explicit(&c->level, (uint32_t)level, memory_order_relaxed);
-		/* Release, for a reader that loads version with acquire and
-		 * then the level (none does yet: producers do not watch it). */
-		atomic_fetch_add_explicit(&c->version, 1, memory_order_release);
+		/* Release pairs with the acquire in seg_ctl_mirror(): mplogd
+		 * copies this level into the control page of its socket. */
+		unsigned want = atomic_fetch_add_explicit(&c->version, 1, memory_order_release) + 1;
+		ctl_wait_mirrored(seg, want);
 		return;
 	}
 	cur = atomic_load_explicit(&c->level, memory_order_relaxed);
@@ -231,11 +273,11 @@ ctl_level(struct seg *seg, int level)
 
 /* Print the daemon, the segment and every lane in use, as text or JSON. */
 static void
-ctl_status(const struct seg *seg, int json)
+ctl_status(const struct seg *seg, const char *sock, int json)
 {
 	struct ctlstat st;
 
-	if (ctlstat_read(&st, seg, CTLSTAT_INTERVAL_MS) == -1)
+	if (ctlstat_read(&st, seg, sock, CTLSTAT_INTERVAL_MS) == -1)
 		err(CTL_EXIT_SEGMENT, "%s", seg->name);
 	if (json && ctlshow_json(&st) == -1)
 		err(CTL_EXIT_SEGMENT, "%s: cannot make the JSON", seg->name);
@@ -244,9 +286,32 @@ ctl_status(const struct seg *seg, int json)
 	ctlstat_free(&st);
 }
 
+/* The same rows for the lanes handed over the socket sock. */
+static void
+ctl_socket_names(const struct seg *seg, const char *sock)
+{
+	char name[CTLSHOW_VIS_LEN(SEG_NAME_MAX)];
+	struct lanesock_stat *st;
+	size_t n;
+
+	if (lanesock_status(sock, &st, &n) == -1)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char raw[SEG_NAME_MAX];
+
+		/* The kernel's name while it runs, else the one it wrote. */
+		if (!st[i].live || procid_comm(st[i].pid, raw, sizeof(raw)) == -1)
+			snprintf(raw, sizeof(raw), "%.*s", SEG_NAME_MAX - 1, st[i].name);
+		ctlshow_vis(name, raw, strlen(raw));
+		printf("%5" PRIu32 "  %7d  %s\n", seg->lane_count + st[i].index, (int)st[i].pid,
+		    name);
+	}
+	free(st);
+}
+
 /* Print the process name each lane's owner gave as LANE PID NAME rows. */
 static void
-ctl_names(const struct seg *seg)
+ctl_names(const struct seg *seg, const char *sock)
 {
 	char name[CTLSHOW_VIS_LEN(SEG_NAME_MAX)];
 
@@ -263,6 +328,7 @@ ctl_names(const struct seg *seg)
 		ctlshow_vis(name, raw, strnlen(raw, SEG_NAME_MAX - 1));
 		printf("%5" PRIu32 "  %7d  %s\n", i, (int)procid_pid(owner), name);
 	}
+	ctl_socket_names(seg, sock);
 }
 
 int
@@ -270,23 +336,25 @@ main(int argc, char **argv)
 {
 	struct ctl_args a;
 	struct seg seg;
-	char defname[SEG_PATH_MAX];
+	char defname[SEG_PATH_MAX], sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *name;
 
 	/* Names in the segment may be UTF-8: keep what the locale prints. */
 	setlocale(LC_CTYPE, "");
 	ctl_parse(argc, argv, &a);
 	name = ctl_shm_name(a.shm, defname, sizeof(defname));
+	if (a.socket == NULL)
+		lanesock_instance_path(name, sock, sizeof(sock));
 	ctl_attach(&seg, name);
 	switch (a.cmd) {
 	case CTL_CMD_LEVEL:
 		ctl_level(&seg, a.level);
 		break;
 	case CTL_CMD_STATUS:
-		ctl_status(&seg, a.json);
+		ctl_status(&seg, a.socket != NULL ? a.socket : sock, a.json);
 		break;
 	case CTL_CMD_NAMES:
-		ctl_names(&seg);
+		ctl_names(&seg, a.socket != NULL ? a.socket : sock);
 		break;
 	}
 	seg_detach(&seg);

@@ -126,8 +126,10 @@ mplogd_listen(struct consumer *c, const struct mplogd_opts *o)
 {
 	int saved;
 
-	if (o->socket[0] == '\0' || consumer_listen(c, o->socket, o->socket_mode,
-	    o->lanes_per_uid) == 0)
+	struct lanesrv_who who = { .everyone = o->system, .owner = geteuid(),
+	    .has_group = (o->params.mode & 0060) != 0, .group = o->params.group };
+
+	if (consumer_listen(c, o->socket, o->socket_mode, o->lanes_per_uid, &who) == 0)
 		return;
 	saved = errno;
 	consumer_close(c);

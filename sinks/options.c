@@ -376,7 +376,7 @@ options_segment(struct mplogd_opts *o, int have_shm)
 	if (have_shm)
 		return;
 	if (o->system) {
-		snprintf(o->shm, sizeof(o->shm), "%s", OPTIONS_SYSTEM_SHM);
+		snprintf(o->shm, sizeof(o->shm), "%s", LANESOCK_SYSTEM_SHM);
 	} else if (o->command != NULL) {
 		snprintf(o->shm, sizeof(o->shm), "/mplog-run-%d", (int)getpid());
 		o->private_shm = 1;
@@ -425,8 +425,8 @@ options_socket(struct mplogd_opts *o)
 		errx(MPLOGD_EXIT_USAGE, "--system serves the machine: not with a COMMAND");
 	if (o->system && o->socket[0] == '\0')
 		snprintf(o->socket, sizeof(o->socket), "%s", LANESOCK_SYSTEM_PATH);
-	if (o->lanes_per_uid != 0 && o->socket[0] == '\0')
-		errx(MPLOGD_EXIT_USAGE, "--lanes-per-uid needs --system or --socket");
+	else if (o->socket[0] == '\0')
+		lanesock_instance_path(o->shm, o->socket, sizeof(o->socket));
 	o->socket_mode = o->system ? 0666 : o->params.mode != 0 ? o->params.mode & 0660 : 0600;
 }
 

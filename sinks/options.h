@@ -24,7 +24,6 @@
 #define OPTIONS_WINDOW_DEFAULT_MS 50
 #define OPTIONS_FLUSH_DEFAULT_MS  100
 #define OPTIONS_SINKS_MAX         32
-#define OPTIONS_SYSTEM_SHM        "/mplog-system"   /* --system's segment */
 
 struct mplogd_opts {
 	char shm[SEG_PATH_MAX];

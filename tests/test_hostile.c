@@ -1669,6 +1669,9 @@ Test(hostile, truncated_in_run_mode_with_catch_all_is_kept_and_served, .timeout 
  * tail, the lane's producer goes on writing: every line it writes later
  * reaches the log or its own stderr: mplogd's skip moves tail and done
  * past the producer's own head, and the producer goes on from there.
+ * mplogd listens elsewhere, so that the producer takes a lane of the
+ * segment, where the test can scribble it (lanesock/ tests the lane a
+ * process scribbles itself).
  */
 Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .timeout = TEST_TIMEOUT(60))
 {
@@ -1682,7 +1685,10 @@ Test(hostile, lines_written_after_a_scribbled_head_is_skipped_are_not_lost, .tim
 	int in[2];
 	pid_t pid;
 
-	harness_daemon_start(&d, "json", NULL);
+	const char *elsewhere[] = { "--socket", harness_fmt("@mplog-test-elsewhere-%d",
+	    (int)getpid()), NULL };
+
+	harness_daemon_start(&d, "json", elsewhere);
 	cr_assert_eq(seg_attach(&s, d.shm), 0);
 	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
 	io = (struct harness_io){ in[0], open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),

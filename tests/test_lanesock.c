@@ -418,7 +418,7 @@ lst_silent_flood(int count, int ready, int done)
 
 /*
  * Bogus hellos (another magic, another version, cut short, carrying a
- * descriptor, flags set) are refused with EPROTO and no descriptor; a
+ * descriptor, an unknown flag set) are refused with EPROTO and no descriptor; a
  * flood of connections from another user that never say hello delays
  * nobody else: root's process is served while they are held open.
  */
@@ -433,7 +433,7 @@ Test(lanesock, bogus_partial_and_silent_handshakes_leave_mplogd_serving_everyone
 
 	magic.magic ^= 1;
 	version.version = 2;
-	flags.flags = 1;
+	flags.flags = LANESOCK_F_STATUS << 1;
 	lst_start(NULL);
 	cr_assert(lst_handshake(&magic, sizeof(magic), -1, fds) == EPROTO);
 	cr_assert(lst_handshake(&version, sizeof(version), -1, fds) == EPROTO);
@@ -560,4 +560,97 @@ Test(lanesock, lanes_of_processes_that_exited_are_given_back, .timeout = TEST_TI
 		snprintf(msg, sizeof(msg), "run %d", i);
 		lst_check_cred(lst_find(r, n, msg), pid[i], i % 2 ? LST_NOBODY : 0);
 	}
+}
+
+/*
+ * A process that scribbles its own lane (its head a terabyte past its
+ * tail) harms nobody else: mplogd skips the lane to its head and says so,
+ * another process is served meanwhile, and what the scribbler writes
+ * after the skip arrives.
+ */
+Test(lanesock, a_lane_scribbled_by_its_own_process_harms_nobody_else,
+    .timeout = TEST_TIMEOUT(60))
+{
+	const char *bystander[] = { "w:a bystander\\n", NULL };
+	struct lane_writer w;
+	struct seg s, seg;
+	size_t n;
+
+	lst_start(NULL);
+	cr_assert(seg_attach(&seg, lst_d.shm) == 0);
+	cr_assert(lanesock_attach(&s, lst_sock) == 0, "attach: %s", strerror(errno));
+	cr_assert(lane_lease(&s, procid_pack(getpid(), procid_start(getpid())), &w) == 0);
+	lst_put(&s, &w, getpid(), "before the scribble");
+	/* Relaxed: a scribbler orders nothing. */
+	uint64_t damaged = atomic_load_explicit(&seg.meta->damaged, memory_order_relaxed);
+	atomic_store_explicit(&w.hdr->head, atomic_load_explicit(&w.hdr->tail,
+	    memory_order_relaxed) + (UINT64_C(1) << 40), memory_order_relaxed);
+	seg_wake_consumer(&s);
+	/* Polled: mplogd reports the damage when it next reads the lane. */
+	for (int i = 0; i < 10000 && atomic_load_explicit(&seg.meta->damaged,
+	    memory_order_relaxed) == damaged; i++)
+		harness_tick();
+	cr_assert(atomic_load_explicit(&seg.meta->damaged, memory_order_relaxed) > damaged,
+	    "no damage counted");
+	pid_t other = lst_say(0, bystander, NULL);
+	for (int i = 0; i < 3; i++)
+		lst_put(&s, &w, getpid(), harness_fmt("after the scribble %d", i));
+	for (int i = 0; i < 10000 && !harness_contains(harness_read_file(lst_d.log, NULL),
+	    "after the scribble 2"); i++)
+		harness_tick();
+	struct harness_rec *r = lst_stop(&n);
+	const struct harness_rec *note = lst_note(r, n, "damaged");
+
+	lanesock_detach(&s);
+	seg_detach(&seg);
+	cr_assert(note != NULL && strcmp(note->source, "mplog") == 0, "the damage is not reported");
+	lst_check_cred(lst_find(r, n, "a bystander"), other, 0);
+	for (int i = 0; i < 3; i++)
+		lst_check_cred(lst_find(r, n, harness_fmt("after the scribble %d", i)), getpid(), 0);
+}
+
+/*
+ * mplogctl shows the lanes handed over the socket, after the segment's:
+ * status counts them and lists each with the kernel's pid, and names
+ * lists its process name; a user other than mplogd's and root is told
+ * nothing about them.
+ */
+Test(lanesock, mplogctl_status_and_names_list_the_lanes_handed_over_the_socket,
+    .timeout = TEST_TIMEOUT(60))
+{
+	struct harness_result st, names;
+	struct lanesock_stat *stats;
+	int ready[2], done[2];
+	size_t n;
+	char c;
+
+	lst_start(NULL);
+	cr_assert(pipe(ready) == 0 && pipe(done) == 0);
+	pid_t holder = fork();
+	if (holder == 0)
+		lst_hold_lane(ready[1], done[0]);
+	cr_assert(read(ready[0], &c, 1) == 1, "the holder got no lane");
+	char *status[] = { harness_build("mplogctl"), "--shm", lst_d.shm, "--socket", lst_sock,
+	    "status", "--json", NULL };
+	char *listing[] = { harness_build("mplogctl"), "--shm", lst_d.shm, "--socket", lst_sock,
+	    "names", NULL };
+	harness_run(status, NULL, NULL, &st);
+	harness_run(listing, NULL, NULL, &names);
+	pid_t denied = fork();
+	if (denied == 0) {
+		lst_become_nobody();
+		_exit(lanesock_status(lst_sock, &stats, &n) == -1 && errno == EACCES ? 0 : 1);
+	}
+	int code;
+	cr_assert(waitpid(denied, &code, 0) == denied);
+	cr_assert(write(done[1], "d", 1) == 1);
+	waitpid(holder, NULL, 0);
+	lst_stop(&n);
+
+	cr_assert(st.code == 0 && names.code == 0, "mplogctl: %s%s", st.err, names.err);
+	cr_assert(harness_contains(st.out, "\"lanes_socket\":1,"), "%s", st.out);
+	cr_assert(harness_contains(st.out, harness_fmt("\"pid\":%d,", (int)holder)), "%s", st.out);
+	cr_assert(harness_contains(names.out, harness_fmt("  %7d  mplog-tests\n", (int)holder)),
+	    "%s", names.out);
+	cr_assert(WIFEXITED(code) && WEXITSTATUS(code) == 0, "nobody got the status");
 }

@@ -45,7 +45,8 @@ fuzz_hello_start(void)
 	snprintf(fuzz_path, sizeof(fuzz_path), "@mplog-fuzz-hello-%d", (int)getpid());
 	shm_unlink(name);
 	if (seg_create(&fuzz_seg, name, &p) == -1 ||
-	    lanesrv_open(&fuzz_srv, fuzz_path, 0600, &fuzz_seg, 4) == -1) {
+	    lanesrv_open(&fuzz_srv, fuzz_path, 0600, &fuzz_seg, 4,
+	    &(struct lanesrv_who){ .everyone = 1 }) == -1) {
 		perror("fuzz_hello: start");
 		abort();
 	}

@@ -89,7 +89,8 @@
  *                          line of /proc/self/status, then raises each
  *                          ignored one and prints "survived".
  *   quiet                  prints "quiet threads=N shm=M sigcgt=HEX" (its
- *                          threads, its mappings of /dev/shm/mplog*, and
+ *                          threads, its mappings of /dev/shm/mplog* and of
+ *                          the pages mplogd hands over (/memfd:mplog-*), and
  *                          the caught signals of /proc/self/status), writes
  *                          "quiet line", then prints the same as "logged
  *                          threads=N shm=M sigcgt=HEX"
@@ -1174,7 +1175,8 @@ life_holds(const char *what)
 	}
 	if ((f = fopen("/proc/self/maps", "r")) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL)
-			shm += strstr(line, "/dev/shm/mplog") != NULL;
+			shm += strstr(line, "/dev/shm/mplog") != NULL ||
+			    strstr(line, "/memfd:mplog-") != NULL;
 		fclose(f);
 	}
 	printf("%s threads=%s shm=%d sigcgt=%s\n", what, threads, shm, cgt);
