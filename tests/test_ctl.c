@@ -361,7 +361,7 @@ Test(ctl, status_lists_the_leased_lane, .init = ctlt_setup, .fini = ctlt_teardow
 	cr_assert_not_null(strstr(r.out, "level info"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "policy block"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, " alive "), "%s", r.out);
-	cr_assert_not_null(strstr(r.out, "\nlanes    1 of 8 in use, 256K each"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\nlanes    1 of 8 in use, 0 over the socket, 256K each"), "%s", r.out);
 	row = ctlt_lane_row(r.out, 0);
 	cr_assert_not_null(row, "no lane 0 in:\n%s", r.out);
 	cr_assert_eq(sscanf(row, "%u %d %63s %llu", &lane, &pid, name, &records), 4,
