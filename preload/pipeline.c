@@ -57,6 +57,9 @@ struct pipeline {
 	uint64_t drops_pending;         /* dropped lines not yet reported */
 	struct seg *orphan_seg;         /* a lane left with records that */
 	struct lane_writer orphan;      /* nobody could take yet, or NULL */
+	struct lane_writer handback;    /* a lane of a dead mplogd's socket,
+	                                 * for the next mplogd (hdr NULL: none) */
+	int64_t handback_until;         /* CLOCK_MONOTONIC: else pass it through */
 	uint32_t stuck_checks;          /* drains that found the tail stuck */
 	int64_t stuck_since;            /* CLOCK_MONOTONIC of the first */
 };
@@ -64,6 +67,7 @@ struct pipeline {
 static struct pipeline pl;
 
 static void pipeline_flush(int whole);
+static int pipeline_gone(void *arg);
 /* The lane source of a heap-ring record kind. */
 static uint8_t
 pipeline_source(uint8_t kind)
@@ -184,13 +188,21 @@ pipeline_orphan_retry(int at_exit)
 	}
 }
 
-/* mplogd is gone: hand back what it did not deliver; pipeline_to_pass
+/* mplogd is gone: keep a lane a killed mplogd handed over its socket for
+ * the next mplogd, or take back what it did not deliver; pipeline_to_pass
  * then stops capturing. */
 static void
 pipeline_lost(pid_t gone)
 {
 	lane_publish(&pl.out.w);
-	if (pipeline_take_back(&pl.out.w) == -1) {
+	/* Acquire pairs with the seq_cst store in seg_consumer_close(): an
+	 * mplogd that closed delivered what it could; one that died did not. */
+	if (pl.out.seg->own_lane != NULL && pl.handback.hdr == NULL &&
+	    atomic_load_explicit(&pl.out.seg->meta->state, memory_order_acquire) !=
+	    SEG_STATE_CLOSED) {
+		pl.handback = pl.out.w;
+		pl.handback_until = seg_now_mono() + PIPELINE_HANDBACK_NS;
+	} else if (pipeline_take_back(&pl.out.w) == -1) {
 		pl.orphan_seg = pl.out.seg;
 		pl.orphan = pl.out.w;
 	}
@@ -228,6 +240,63 @@ pipeline_check_live(void)
 	return 1;
 }
 
+/*
+ * Copy what a dead mplogd left unread in the lane of pl.handback into our
+ * new lane, oldest first, before any record of ours: the new mplogd
+ * delivers it. Records the dead one had claimed but not marked delivered
+ * are read again (lane_seize rewinds to done): at most its last write
+ * twice. What the new lane will not take (its mplogd gone too, or full
+ * under the drop policy) is left for pipeline_handback_expire.
+ */
+static void
+pipeline_hand_back(void)
+{
+	struct lane_writer *old = &pl.handback;
+	uint64_t r = lane_reader(old->hdr);
+	struct lane_view v;
+	int got;
+
+	if (r != pl.me && (r == 0 || !procid_exists(r)) && lane_seize(old->hdr, r, pl.me) == -1)
+		return;
+	if (lane_reader(old->hdr) != pl.me)
+		return;         /* a stopped mplogd holds it: it may come back */
+	while ((got = lane_peek(old->hdr, old->data, old->size, &v)) != 0) {
+		if (got == 1) {
+			struct lane_names nm = {
+				.name = v.msg + v.msg_len, .name_len = v.rec.name_len,
+				.ident = v.msg + v.msg_len + v.rec.name_len,
+				.ident_len = v.rec.ident_len,
+				.thread = v.msg + v.msg_len + v.rec.name_len + v.rec.ident_len,
+				.thread_len = v.rec.thread_len,
+			};
+			struct lane_rec *rec = laneout_reserve(&pl.out,
+			    v.msg_len + lane_names_size(&nm), pipeline_gone, NULL);
+
+			if (rec == NULL)
+				break;
+			laneout_put(&pl.out, rec, &v.rec, v.msg, v.msg_len, &nm);
+		}
+		if (lane_consume(old->hdr, &v) == -1)
+			break;  /* only a scribbled lane moves tail under us */
+	}
+	laneout_publish(&pl.out);
+	if (got == 0) {
+		lane_release(old->hdr, pl.me);
+		pl.handback.hdr = NULL;
+	}
+}
+
+/* A lane kept for the next mplogd that none came for in time (or the
+ * process ends): write what it holds where it would have gone. */
+static void
+pipeline_handback_expire(int at_exit)
+{
+	if (pl.handback.hdr == NULL || (!at_exit && seg_now_mono() < pl.handback_until))
+		return;
+	if (pipeline_take_back(&pl.handback) == 0)
+		pl.handback.hdr = NULL;
+}
+
 /* Lease a lane in the current segment; 0 when capture should go on. */
 static int
 pipeline_lease(void)
@@ -258,6 +327,8 @@ pipeline_lease(void)
 	pl.leased = 1;
 	memset(pl.out.w.hdr->name, 0, SEG_NAME_MAX);      /* after an exec: the new name */
 	memcpy(pl.out.w.hdr->name, shim.name, strnlen(shim.name, SEG_NAME_MAX - 1));
+	if (pl.handback.hdr != NULL)
+		pipeline_hand_back();
 	/* Release pairs with the acquire in pipeline_wait_delivered(). */
 	atomic_store_explicit(&pl.shown, pl.out.w.hdr, memory_order_release);
 	return 0;
@@ -586,6 +657,7 @@ static void
 pipeline_flush_check(struct heapring *r)
 {
 	uint32_t req = atomic_load_explicit(&pl.flush_req, memory_order_acquire), whole;
+	int ending;
 
 	if (req == atomic_load_explicit(&pl.flush_done, memory_order_relaxed) ||
 	    !heapring_empty(r))
@@ -594,7 +666,8 @@ pipeline_flush_check(struct heapring *r)
 	 * the release bump that follows the whole_req bump in
 	 * pipeline_flush(). */
 	whole = atomic_load_explicit(&pl.whole_req, memory_order_relaxed);
-	if (whole != pl.whole_done) {
+	ending = whole != pl.whole_done;
+	if (ending) {
 		pipeline_lines_out(UINT64_MAX, UINT64_MAX);
 		pl.whole_done = whole;
 	}
@@ -604,6 +677,7 @@ pipeline_flush_check(struct heapring *r)
 	pipeline_to_pass(r);
 	pipeline_mark_synced(r);
 	pipeline_orphan_retry(1);
+	pipeline_handback_expire(ending);
 	/* Release pairs with the acquire in pipeline_flush_sync(). */
 	atomic_store_explicit(&pl.flush_done, req, memory_order_release);
 	futex_wake(&pl.flush_done);
@@ -619,6 +693,7 @@ pipeline_idle(struct heapring *r)
 	pipeline_sync();
 	pipeline_to_pass(r);
 	pipeline_orphan_retry(0);
+	pipeline_handback_expire(0);
 }
 
 /*

@@ -30,6 +30,8 @@
 #define PIPELINE_ACTIVE_NS   (20 * 1000000LL)   /* naps this long after a record */
 #define PIPELINE_FLUSH_NS    (2000 * 1000000LL) /* exit: no progress */
 #define PIPELINE_ORPHAN_NS   (1000 * 1000000LL) /* exit: a closing mplogd */
+#define PIPELINE_HANDBACK_NS (2000 * 1000000LL) /* a killed mplogd's lane
+                                                 * waits for the next one */
 #define PIPELINE_REPORT_NS   (1000 * 1000000LL) /* flush: room for a drop report */
 
 /* Start the thread if it does not run; cheap when it does. */

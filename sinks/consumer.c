@@ -670,6 +670,31 @@ consumer_finish(struct consumer *c)
 			lane_release(consumer_hdr(c, i), c->me);
 }
 
+int
+consumer_replace_segment(struct consumer *c, const char *name, const struct seg_params *params)
+{
+	int64_t until = seg_now_mono() + CONSUMER_DRAIN_NS;
+	struct seg fresh;
+
+	/* Deliver what is readable; then the segment's producers pass
+	 * through (CLOSED) and look for the name again, which we free: it
+	 * names our object still, truncated or not. */
+	while (consumer_step(c, 1) > 0 && seg_now_mono() < until)
+		consumer_beat(c);
+	consumer_flush(c);
+	seg_consumer_close(&c->seg);
+	for (uint32_t i = 0; i < c->seg.lane_count; i++)
+		lane_release(seg_lane(&c->seg, i), c->me);
+	seg_unlink_own(&c->seg);
+	if (seg_create(&fresh, name, params) == -1)
+		return -1;
+	seg_detach(&c->seg);
+	c->seg = fresh;
+	seg_consumer_start(&c->seg);
+	consumer_beat(c);
+	return 0;
+}
+
 void
 consumer_close(struct consumer *c)
 {

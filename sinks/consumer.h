@@ -85,6 +85,16 @@ uint32_t consumer_lanes_max(const struct consumer *c);
 int consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_uid,
     const struct lanesrv_who *who);
 
+/*
+ * Replace c's segment, truncated under it, with a new one of params under
+ * name: what the old one holds that can be read is delivered, its
+ * producers are told it closed, and the new one is started. Lanes handed
+ * over the socket, the sinks and every setting go on. -1 with errno of
+ * seg_create (c then keeps the old segment, closed).
+ */
+int consumer_replace_segment(struct consumer *c, const char *name,
+    const struct seg_params *params);
+
 /* Refresh the heartbeat (and the control page of the server's lanes). */
 void consumer_beat(struct consumer *c);
 

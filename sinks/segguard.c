@@ -177,8 +177,6 @@ int
 segguard_recover(struct consumer *c, const char *name, const struct seg_params *params,
     int replace)
 {
-	struct consumer fresh;
-	pid_t owner = 0;
 	size_t lowest;
 
 	if (segguard_take(&lowest) == 0)
@@ -191,12 +189,8 @@ segguard_recover(struct consumer *c, const char *name, const struct seg_params *
 	    "what is left, then replacing it", name, lowest);
 	consumer_note(c, LOG_ERR, "segment %s truncated by another process (from byte %zu on): "
 	    "records there are lost; replacing the segment", name, lowest);
-	/* Deliver what is readable, mark the old segment closed (its
-	 * producers pass through, then look for the name again), and free
-	 * the name: it names our object still, truncated or not. */
-	consumer_finish(c);
-	seg_unlink_own(&c->seg);
-	if (consumer_open(&fresh, name, params, &owner) == -1) {
+	/* The old mapping stays guarded while what is left is read. */
+	if (consumer_replace_segment(c, name, params) == -1) {
 		int saved = errno;
 
 		warnx("%s: cannot create a new segment: %s", name, strerror(saved));
@@ -205,16 +199,7 @@ segguard_recover(struct consumer *c, const char *name, const struct seg_params *
 		errno = saved;
 		return -1;
 	}
-	fresh.sinks = c->sinks;
-	fresh.nsinks = c->nsinks;
-	fresh.window_ns = c->window_ns;
-	fresh.flush_ns = c->flush_ns;
-	fresh.rate = c->rate;
-	fresh.records += c->records;
-	fresh.damaged += c->damaged;
 	segguard_disarm();
-	consumer_close(c);      /* the name is the new one's: not unlinked */
-	*c = fresh;
 	if (segguard_arm(c->seg.meta, c->seg.size) == -1)
 		warn("%s: cannot guard the new segment against SIGBUS", name);
 	warnx("%s: replaced with a new segment; processes attach to it again", name);

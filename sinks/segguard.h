@@ -46,10 +46,11 @@ uint64_t segguard_take(size_t *lowest);
 /*
  * React to repaired faults in c's segment name, created with params:
  * report them (warnx, and a warning record of mplogd's own). With
- * replace, deliver what can still be read (consumer_finish), then give
- * the name a new segment (a fresh consumer_open on the same name; the
- * old object is closed, unlinked and unmapped), so that processes attach
- * again; c keeps its sinks and reorder window. Without replace (another
+ * replace, the consumer replaces its segment (consumer_replace_segment:
+ * what can still be read is delivered, the old object is closed,
+ * unlinked and unmapped, the name gets a new one), so that processes
+ * attach again; the lanes handed over the socket are not touched. The
+ * guard moves to the new mapping. Without replace (another
  * thread of mplogd writes into the mapping), keep reading the damaged
  * mapping. 0, or -1 when no new segment could be made: the error is
  * reported, and c still reads the old, closed one.

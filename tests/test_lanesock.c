@@ -654,3 +654,91 @@ Test(lanesock, mplogctl_status_and_names_list_the_lanes_handed_over_the_socket,
 	    "%s", names.out);
 	cr_assert(WIFEXITED(code) && WEXITSTATUS(code) == 0, "nobody got the status");
 }
+
+/* The lines of log (a file) whose message is msg. */
+static size_t
+lst_count(const char *log, const char *msg)
+{
+	size_t n, k = 0;
+	struct harness_rec *r = harness_json_load(log, &n);
+
+	for (size_t i = 0; i < n; i++)
+		k += strcmp(r[i].msg, msg) == 0;
+	return k;
+}
+
+/*
+ * mplogd is killed (SIGKILL) with lines of a process unread in its lane
+ * (it was stopped when they were written, and the process made sure they
+ * were in the lane with a crit syslog record, which waits for that). A
+ * new mplogd on the same socket delivers them: the process copies what
+ * its old lane holds into the lane the new one hands it, before any new
+ * line. The lines it writes meanwhile arrive once, in the new log or on
+ * its stderr.
+ */
+Test(lanesock, a_new_mplogd_delivers_what_a_killed_one_left_unread, .timeout = TEST_TIMEOUT(60))
+{
+	const char *extra[] = { "--system", "--socket", NULL, NULL };
+	char *argv[32], *err = harness_file("handback.err"), line[64];
+	struct harness_daemon next;
+	int in[2], out[2], n = 0, code;
+
+	lst_start(NULL);
+	extra[2] = lst_sock;
+	argv[n++] = harness_build("hosts/say");
+	for (const char *d = "w:first\\n g: r:50:unread\\n s:2:synced m: g:"; *d != '\0'; ) {
+		size_t k = strcspn(d, " ");
+
+		argv[n++] = harness_fmt("%.*s", (int)k, d);
+		d += k + (d[k] == ' ');
+	}
+	for (int i = 0; i < 10; i++) {
+		argv[n++] = harness_fmt("w:after %d\\n", i);
+		argv[n++] = "z:100";
+	}
+	argv[n] = NULL;
+	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	struct harness_io io = { in[0], out[1],
+	    open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), -1, -1 };
+	pid_t pid = harness_spawn(argv, harness_env(harness_fmt("LD_PRELOAD=%s", harness_shim()),
+	    harness_fmt("MPLOG_SOCKET=%s", lst_sock), NULL), &io);
+	close(in[0]);
+	close(out[1]);
+	close(io.err);
+	for (int i = 0; i < 10000 && lst_count(lst_d.log, "first") == 0; i++)
+		harness_tick();
+	cr_assert(lst_count(lst_d.log, "first") == 1, "the first line never arrived");
+	cr_assert(kill(lst_d.pid, SIGSTOP) == 0);
+	cr_assert(write(in[1], "g", 1) == 1);
+	/* say's first line gives its pid; the next says it got past the crit
+	 * record. */
+	for (int i = 0; i < 2 && harness_read_line(out[0], line, sizeof(line), 10000) > 0 &&
+	    strncmp(line, "mono=", 5) != 0; i++)
+		;
+	cr_assert(strncmp(line, "mono=", 5) == 0, "say did not get past its crit record: %s",
+	    line);
+	cr_assert(kill(lst_d.pid, SIGKILL) == 0);
+	cr_assert(harness_wait(lst_d.pid, HARNESS_WAIT_MS) == 128 + SIGKILL);
+	harness_daemon_start_on(&next, lst_d.shm, "json", extra);
+	cr_assert(write(in[1], "g", 1) == 1);
+	close(in[1]);
+	code = harness_wait(pid, HARNESS_WAIT_MS);
+	close(out[0]);
+	cr_assert(harness_daemon_stop(&next) == 0, "%s", harness_read_file(next.err, NULL));
+	char *said = harness_read_file(err, NULL);
+
+	cr_assert(code == 0, "say: status %d", code);
+	cr_assert(lst_count(lst_d.log, "unread") == 0, "the stopped mplogd read a line");
+	cr_assert(lst_count(next.log, "unread") == 50, "%zu of 50 unread lines in the new log, "
+	    "%zu on stderr", lst_count(next.log, "unread"), harness_count_lines(said, "unread"));
+	cr_assert(lst_count(next.log, "synced") == 1);
+	cr_assert(!harness_contains(said, "unread") && !harness_contains(said, "synced"), "%s",
+	    said);
+	for (int i = 0; i < 10; i++) {
+		char *msg = harness_fmt("after %d", i);
+
+		cr_assert(lst_count(next.log, msg) + harness_count_lines(said, msg) == 1,
+		    "\"%s\": %zu in the log, %zu on stderr", msg, lst_count(next.log, msg),
+		    harness_count_lines(said, msg));
+	}
+}

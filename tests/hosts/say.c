@@ -31,6 +31,7 @@
  *   L:N:TEXT       N write(2, TEXT) calls; print "longest=NS", the longest
  *   z:MS           pause MS milliseconds (a pause the test is about, not a
  *                  wait for anything)
+ *   g:             wait for the test: read one byte from stdin (or its end)
  *   n:NAME         prctl(PR_SET_NAME, NAME): the main thread's name
  *   N:NAME:TEXT    a thread, named NAME by the main thread with
  *                  pthread_setname_np before it starts, writes TEXT with
@@ -395,6 +396,14 @@ main(int argc, char **argv)
 		case 'I':
 			say_old_names(a + 2);
 			break;
+		case 'g': {
+			char c;
+
+			/* Wait for the test: a byte on stdin, or its end. */
+			if (read(0, &c, 1) == -1)
+				printf("FAIL read stdin\n");
+			break;
+		}
 		case 'z': {
 			struct timespec ms = { atoi(a + 2) / 1000, (long)(atoi(a + 2) % 1000) * 1000000 };
 
