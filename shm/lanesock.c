@@ -224,6 +224,11 @@ lanesock_map(struct seg *seg, const struct lanesock_reply *r, const int fds[LANE
 
 	if (seg_ctl_attach(seg, fds[0]) == -1)
 		return -1;
+	if (seg->size < LANESOCK_ALIVE_OFF + sizeof(uint32_t)) {
+		seg_detach(seg);
+		errno = EBADMSG;
+		return -1;
+	}
 	if (seg->lane_size != r->lane_size ||
 	    (wake = lanesock_map_sealed(fds[1], LANESOCK_WAKE_SIZE)) == NULL ||
 	    (lane = lanesock_map_sealed(fds[2], lane_len)) == NULL) {
@@ -236,6 +241,7 @@ lanesock_map(struct seg *seg, const struct lanesock_reply *r, const int fds[LANE
 	}
 	seg->wake = &wake->word;
 	seg->own_lane = lane;
+	seg->alive = (const _Atomic uint32_t *)((const char *)seg->meta + LANESOCK_ALIVE_OFF);
 	return 0;
 }
 

@@ -95,6 +95,16 @@ struct lanesock_reply {
 	uint32_t lane_size;     /* bytes of the lane's ring */
 };
 
+/*
+ * Where, in the control page, mplogd keeps a robust, process-shared
+ * pthread mutex locked for its life (lanesrv_open). Its word holds the
+ * holder's tid; when mplogd dies, however it dies, the kernel sets
+ * FUTEX_OWNER_DIED in it (robust futexes): a producer learns of the death
+ * from a load, with no system call, no descriptor, and no pid that could
+ * have been reused (seg->alive).
+ */
+#define LANESOCK_ALIVE_OFF 2048
+
 /* The wake page's layout: the word, alone on its cache line. */
 struct lanesock_wake {
 	_Atomic uint32_t word;

@@ -148,6 +148,7 @@ seg_keep_geometry(struct seg *seg)
 	seg->policy = m->policy;
 	seg->wake = &seg->config->wake;
 	seg->own_lane = NULL;
+	seg->alive = NULL;
 }
 
 /* Map size bytes of fd into seg, read-write or (prot PROT_READ) not. */
@@ -343,12 +344,29 @@ seg_consumer_close(struct seg *seg)
 	atomic_store_explicit(&seg->meta->consumer_pid, 0, memory_order_relaxed);
 }
 
+/* 0 once the robust mutex of a control page says its holder died (or
+ * let it go); 1 without one. */
+static int
+seg_holder_lives(const struct seg *seg)
+{
+	uint32_t w;
+
+	if (seg->alive == NULL)
+		return 1;
+	/* Relaxed: the kernel writes the word once at the holder's death;
+	 * nothing else is read through it. */
+	w = atomic_load_explicit(seg->alive, memory_order_relaxed);
+	return (w & FUTEX_TID_MASK) != 0 && (w & FUTEX_OWNER_DIED) == 0;
+}
+
 int
 seg_consumer_running(const struct seg *seg)
 {
 	const struct seg_meta *m = seg->meta;
 	int64_t beat;
 
+	if (!seg_holder_lives(seg))
+		return 0;
 	/* Pairs with the release in seg_consumer_start(). */
 	if (atomic_load_explicit(&m->state, memory_order_acquire) != SEG_STATE_RUNNING)
 		return 0;
@@ -363,6 +381,8 @@ seg_consumer_live(const struct seg *seg)
 
 	if (!seg_consumer_running(seg))
 		return 0;
+	if (seg->alive != NULL)
+		return 1;       /* its death would be in the word: no probe */
 	/* A killed consumer is seen at once, not only when its heartbeat
 	 * goes stale; EPERM means it exists under another user. */
 	pid = atomic_load_explicit(&seg->meta->consumer_pid, memory_order_relaxed);

@@ -125,6 +125,10 @@ struct seg {
 	/* A control page's one lane, handed to this process alone
 	 * (lanesock.h); NULL for a segment with lanes of its own. */
 	struct lane_hdr *own_lane;
+	/* In a control page: the word of the robust mutex mplogd holds for
+	 * its life (lanesock.h): its tid while it lives, the kernel's
+	 * FUTEX_OWNER_DIED once it died. NULL: ask kill(2) instead. */
+	const _Atomic uint32_t *alive;
 	dev_t dev;              /* the object mapped, to unlink only our own */
 	ino_t ino;
 	char name[SEG_PATH_MAX];
@@ -186,7 +190,7 @@ void seg_heartbeat(struct seg *seg);
 void seg_consumer_close(struct seg *seg);
 
 /* 1 while a consumer runs, its pid exists and its heartbeat is fresh.
- * Signal-safe (one kill(pid, 0)). */
+ * Signal-safe (one kill(pid, 0), or loads only with an alive word). */
 int seg_consumer_live(const struct seg *seg);
 
 /* seg_consumer_live without asking whether the pid exists: loads only. */

@@ -58,6 +58,35 @@ lanesrv_memfd(const char *name, size_t size, unsigned seals, void **map)
 	return fd;
 }
 
+#ifdef __GLIBC__
+_Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0,
+    "the robust futex word comes first in a pthread mutex");
+#endif
+_Static_assert(LANESOCK_ALIVE_OFF + sizeof(pthread_mutex_t) <= 4096,
+    "the alive mutex fits in the control page");
+
+/* Lock the robust mutex of the control page, for the life of this
+ * process (lanesock.h): its death marks the word. */
+static int
+lanesrv_hold_alive(struct lanesrv *s)
+{
+	pthread_mutex_t *m = (pthread_mutex_t *)((char *)s->ctl.meta + LANESOCK_ALIVE_OFF);
+	pthread_mutexattr_t a;
+	int rc;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	rc = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	if (rc == 0 && (rc = pthread_mutex_lock(m)) == 0) {
+		s->alive = m;
+		return 0;
+	}
+	errno = rc;
+	return -1;
+}
+
 /* The control page and the wake page. */
 static int
 lanesrv_pages(struct lanesrv *s, const struct seg *seg)
@@ -66,6 +95,7 @@ lanesrv_pages(struct lanesrv *s, const struct seg *seg)
 
 	s->ctl_fd = memfd_create("mplog-control", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (s->ctl_fd == -1 || seg_ctl_create(&s->ctl, s->ctl_fd, seg) == -1 ||
+	    lanesrv_hold_alive(s) == -1 ||
 	    fcntl(s->ctl_fd, F_ADD_SEALS, LANESOCK_SEALS | F_SEAL_FUTURE_WRITE) == -1)
 		return -1;
 	s->wake_fd = lanesrv_memfd("mplog-wake", LANESOCK_WAKE_SIZE, LANESOCK_SEALS, &wake);
@@ -659,6 +689,11 @@ lanesrv_close(struct lanesrv *s)
 			close(fds[i]);
 	if (s->wake != NULL)
 		munmap(s->wake, LANESOCK_WAKE_SIZE);
+	if (s->alive != NULL) {
+		/* Out of this thread's robust list before it is unmapped. */
+		pthread_mutex_unlock(s->alive);
+		pthread_mutex_destroy(s->alive);
+	}
 	if (s->ctl.meta != NULL)
 		seg_detach(&s->ctl);
 	free(s->lanes);

@@ -99,6 +99,7 @@ struct lanesrv {
 	pthread_mutex_t refusal_lock;
 	struct lanesrv_refusal refusal;
 	_Atomic uint64_t refused;       /* refusal.count, without the lock */
+	pthread_mutex_t *alive;         /* held for our life (lanesock.h) */
 	pthread_t thread;
 	int started;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -116,7 +117,8 @@ int lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct 
     uint32_t per_uid, const struct lanesrv_who *who);
 
 /* Stop the thread, unmap every lane and remove the socket. Call after the
- * consumer's last look at the lanes. */
+ * consumer's last look at the lanes, from the thread that called
+ * lanesrv_open (it holds the control page's robust mutex). */
 void lanesrv_close(struct lanesrv *s);
 
 /* The lane at index i, i < hi, while LIVE or GONE; else NULL. */

@@ -8,6 +8,7 @@
  * before it runs anything.
  */
 #include <criterion/criterion.h>
+#include <linux/futex.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -741,4 +742,34 @@ Test(lanesock, a_new_mplogd_delivers_what_a_killed_one_left_unread, .timeout = T
 		    "\"%s\": %zu in the log, %zu on stderr", msg, lst_count(next.log, msg),
 		    harness_count_lines(said, msg));
 	}
+}
+
+/*
+ * A process learns that its mplogd died from the kernel, without asking
+ * whether a pid exists: the robust mutex mplogd holds in the control
+ * page is marked FUTEX_OWNER_DIED when it is killed, while its heartbeat
+ * is still fresh.
+ */
+Test(lanesock, a_killed_mplogds_death_is_marked_in_the_control_page_by_the_kernel,
+    .timeout = TEST_TIMEOUT(60))
+{
+	struct seg s;
+	uint32_t w;
+
+	lst_start(NULL);
+	cr_assert(lanesock_attach(&s, lst_sock) == 0, "attach: %s", strerror(errno));
+	cr_assert(s.alive != NULL);
+	w = atomic_load(s.alive);
+	cr_assert((w & FUTEX_TID_MASK) == (uint32_t)lst_d.pid && (w & FUTEX_OWNER_DIED) == 0,
+	    "the word is %#x, mplogd's pid %d", w, (int)lst_d.pid);
+	cr_assert(seg_consumer_running(&s) && seg_consumer_live(&s));
+	cr_assert(kill(lst_d.pid, SIGKILL) == 0);
+	cr_assert(harness_wait(lst_d.pid, HARNESS_WAIT_MS) == 128 + SIGKILL);
+	w = atomic_load(s.alive);
+	cr_assert((w & FUTEX_OWNER_DIED) != 0, "the word is %#x", w);
+	cr_assert(seg_now_mono() - (int64_t)atomic_load(&s.meta->heartbeat_ns) < SEG_STALE_NS,
+	    "too slow to tell the mark from the heartbeat");
+	cr_assert(!seg_consumer_running(&s), "a dead mplogd is running");
+	cr_assert(!seg_consumer_live(&s), "a dead mplogd is alive");
+	lanesock_detach(&s);
 }
