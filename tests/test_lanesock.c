@@ -68,12 +68,20 @@ lst_stop(size_t *n)
 	return harness_json_load(lst_d.log, n);
 }
 
+/* In a forked child: become uid nobody with primary group gid only, or
+ * exit 99. */
+static void
+lst_become(gid_t gid)
+{
+	if (setgroups(0, NULL) == -1 || setgid(gid) == -1 || setuid(LST_NOBODY) == -1)
+		_exit(99);
+}
+
 /* In a forked child: become nobody, or exit 99. */
 static void
 lst_become_nobody(void)
 {
-	if (setgroups(0, NULL) == -1 || setgid(LST_NOBODY) == -1 || setuid(LST_NOBODY) == -1)
-		_exit(99);
+	lst_become(LST_NOBODY);
 }
 
 /* Run say with directives as uid 0 or nobody, with MPLOG_SOCKET set; its
@@ -772,4 +780,55 @@ Test(lanesock, a_killed_mplogds_death_is_marked_in_the_control_page_by_the_kerne
 	cr_assert(!seg_consumer_running(&s), "a dead mplogd is running");
 	cr_assert(!seg_consumer_live(&s), "a dead mplogd is alive");
 	lanesock_detach(&s);
+}
+
+/* In a forked child: the errno of asking sock for a lane as nobody with
+ * group gid, 0 when one was handed over. */
+static int
+lst_ask_as(gid_t gid)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct seg s;
+
+		lst_become(gid);
+		_exit(lanesock_attach(&s, lst_sock) == 0 ? 0 : errno & 0xff);
+	}
+	cr_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A per-user mplogd hands lanes to its own user and root, and with
+ * --group to that group's members; anyone else is refused (EACCES), and
+ * the refusal is reported.
+ */
+Test(lanesock, a_per_user_instance_serves_its_user_root_and_its_group_only,
+    .timeout = TEST_TIMEOUT(60))
+{
+	struct harness_daemon d;
+	size_t n;
+	const char *extra[] = { "--group", "65534", "--socket", NULL, NULL };
+
+	cr_assert(chmod(harness_file(""), 0711) == 0);
+	lst_sock = harness_fmt("@mplog-test-group-%d", (int)getpid());
+	extra[3] = lst_sock;
+	harness_daemon_start(&d, "json", extra);
+	int member = lst_ask_as(LST_NOBODY), stranger = lst_ask_as(1);
+	struct seg s;
+	int root = lanesock_attach(&s, lst_sock);
+
+	if (root == 0)
+		lanesock_detach(&s);
+	cr_assert(harness_daemon_stop(&d) == 0);
+	struct harness_rec *r = harness_json_load(d.log, &n);
+	const struct harness_rec *note = lst_note(r, n, "refused a lane");
+
+	cr_assert(member == 0, "a member of the group got no lane: %s", strerror(member));
+	cr_assert(stranger == EACCES, "a stranger: %s", strerror(stranger));
+	cr_assert(root == 0, "root got no lane: %s", strerror(errno));
+	cr_assert(note != NULL && harness_contains(note->msg, "uid 65534") &&
+	    harness_contains(note->msg, "serves another user"), "%s", note ? note->msg : "none");
 }
