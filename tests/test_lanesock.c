@@ -832,3 +832,37 @@ Test(lanesock, a_per_user_instance_serves_its_user_root_and_its_group_only,
 	cr_assert(note != NULL && harness_contains(note->msg, "uid 65534") &&
 	    harness_contains(note->msg, "serves another user"), "%s", note ? note->msg : "none");
 }
+
+/*
+ * mplog-run needs no root: run by nobody, its private mplogd hands the
+ * command a lane over an abstract socket, and the line arrives with
+ * nobody's uid and gid.
+ */
+Test(lanesock, mplog_run_by_another_user_needs_no_root, .timeout = TEST_TIMEOUT(60))
+{
+	char *dir = harness_file("nobody"), *log = harness_fmt("%s/run.log", dir);
+	char *argv[] = { harness_repo("scripts/mplog-run"), "--format", "json", "-o", log, "--",
+	    harness_build("hosts/say"), "w:from nobody's run\\n", NULL };
+	char **env = harness_env(NULL);
+	int status;
+	size_t n;
+
+	cr_assert(chmod(harness_file(""), 0711) == 0);
+	cr_assert(mkdir(dir, 0700) == 0 && chown(dir, LST_NOBODY, LST_NOBODY) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null == -1 || dup2(null, 1) == -1)
+			_exit(98);
+		lst_become_nobody();
+		execve(argv[0], argv, env);
+		_exit(97);
+	}
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "mplog-run: status %#x", status);
+	struct harness_rec *r = harness_json_load(log, &n);
+
+	lst_check_cred(lst_find(r, n, "from nobody's run"), (pid_t)lst_find(r, n,
+	    "from nobody's run")->pid, LST_NOBODY);
+}
