@@ -1103,6 +1103,9 @@ Test(e2e, command_that_cannot_run_exits_127_or_126_naming_it, .timeout = TEST_TI
 /*
  * A signal sent to mplogd in run mode goes on to the command: SIGTERM to
  * mplogd while logmix waits on its stdin ends logmix, and mplogd exits 143.
+ * The signal is sent once logmix's first line is in the log, so that it
+ * finds the shim's handler in place (the path a real program takes), not
+ * the default action of a process that has not logged yet.
  */
 Test(e2e, sigterm_to_mplogd_in_run_mode_reaches_the_command, .timeout = TEST_TIMEOUT(60))
 {
@@ -1120,6 +1123,12 @@ Test(e2e, sigterm_to_mplogd_in_run_mode_reaches_the_command, .timeout = TEST_TIM
 	close(out[1]);
 	cr_assert(harness_read_line(out[0], line, sizeof(line), 20000) != -1);
 	cr_assert(sscanf(line, "main pid=%ld", &child) == 1, "logmix says %s", line);
+	/* Polled: the first line reaches the log once mplogd has read it. */
+	for (int i = 0; i < 20000 && !harness_contains(harness_read_file(log, NULL),
+	    "logmix start"); i++)
+		harness_tick();
+	cr_assert(harness_contains(harness_read_file(log, NULL), "logmix start"),
+	    "logmix's first line never arrived");
 	cr_assert(kill(pid, SIGTERM) == 0);
 	cr_assert(harness_wait(pid, HARNESS_WAIT_MS) == 128 + SIGTERM);
 	cr_assert(kill((pid_t)child, 0) == -1 && errno == ESRCH, "logmix still runs");

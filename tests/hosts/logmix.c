@@ -43,6 +43,7 @@
 #define _FORTIFY_SOURCE 2       /* so syslog() is __syslog_chk(), hooked too */
 #endif
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -114,6 +115,22 @@ logmix_out(const char *fmt, ...)
 	va_end(ap);
 	if (n > 0 && write(1, buf, (size_t)n) != n)
 		_exit(99);
+}
+
+/*
+ * Read one byte of fd into *c, waiting in poll(2) first: a signal that
+ * arrives meanwhile is handled at once, under ThreadSanitizer too, which
+ * runs a handler only when it comes during a call it knows to block
+ * (poll), not during read(2). Returns what read returned.
+ */
+static ssize_t
+logmix_read(int fd, char *c)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, -1) == -1 && errno == EINTR)
+		;
+	return read(fd, c, 1);
 }
 
 /* The text of a line without its newline; returns its length. */
@@ -234,7 +251,7 @@ logmix_thread_main(void *arg)
 			char c;
 
 			logmix_out("phase1 p=%d\n", th->p);
-			while (read(logmix_go, &c, 1) != 0)
+			while (logmix_read(logmix_go, &c) != 0)
 				;       /* the main process closes it: phase 2 */
 		}
 		pthread_barrier_wait(&logmix_barrier);
@@ -332,7 +349,7 @@ main(int argc, char **argv)
 	}
 	if (opts.wait) {
 		close(go[0]);
-		while (read(0, &c, 1) == 1 && c != '\n')
+		while (logmix_read(0, &c) == 1 && c != '\n')
 			;
 		close(go[1]);
 	}
