@@ -263,7 +263,7 @@ $(FUZZ_DIR)/lanefeed-seed: tests/fuzz/lanefeed_seed.c $(FUZZ_LIB_SRC) $(FUZZ_HDR
 # for syslog, a plain file for stderr) and prints a table, with
 # $(BUILD)/bench/results.csv and latency.png/.svg; BENCH_QUICK=1 runs a
 # shorter version. bench/run says what each number is.
-BENCH_SRC   = bench/latency.c bench/load.c bench/spawn.c bench/rss.c bench/floor.c bench/first.c
+BENCH_SRC   = bench/latency.c bench/load.c bench/spawn.c bench/rss.c bench/floor.c bench/first.c bench/handshake.c
 BENCH_PROGS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BENCH_QUICK ?=
 
@@ -278,6 +278,12 @@ $(BUILD)/bench/%: bench/%.c bench/pct.h bench/opt.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread
 
 # floor pushes into the shim's own heap ring.
+# handshake times lanesock_attach itself.
+$(BUILD)/bench/handshake: bench/handshake.c shm/lanesock.c shm/seg.c shm/procid.c bench/pct.h bench/opt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/handshake.c shm/lanesock.c shm/seg.c \
+	    shm/procid.c -lpthread
+
 $(BUILD)/bench/floor: bench/floor.c preload/heapring.c preload/heapring.h bench/pct.h bench/opt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/floor.c preload/heapring.c -lpthread

@@ -154,6 +154,21 @@ def table_idle(rows):
                 col = [v[s, m] for m in IDLE_MEMORY + ("thr",)]
             out.append("%-20s %-8s %8s %8s %8s %8s %8s" % (
                 when if s == "no shim" else "", s, *(fmt(c) for c in col)))
+    return out + table_first(idle)
+
+
+def table_first(idle):
+    """A process's first write(2) (attaching included) and its second."""
+    setups = ("no shim", "mplog segment", "mplog")
+    v = {(s, m): pick(idle, test="%s write(2)" % m, setup=s)
+         for s in setups for m in ("first", "second")}
+    out = ["first line of a process (bench/first), median, us: the first write(2) attaches",
+           "  (mplog: a lane of its own over mplogd's socket; mplog segment: the shared segment)",
+           "%-14s %10s %10s" % ("setup", "first", "second")]
+    for s in setups:
+        out.append("%-14s %10s %10s" % (s, us(v[s, "first"]), us(v[s, "second"])))
+    out.append("the handshake alone (bench/handshake: connect, hello, reply, three mappings): "
+               "%s us" % us(pick(idle, test="handshake", setup="mplog")))
     return out
 
 

@@ -176,6 +176,7 @@ lanesrv_watch(struct lanesrv *s, int fd, uint64_t tag)
 }
 
 static void *lanesrv_main(void *arg);
+static void lanesrv_fill_pool(struct lanesrv *s);
 
 int
 lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct seg *seg,
@@ -201,6 +202,7 @@ lanesrv_open(struct lanesrv *s, const char *path, mode_t mode, const struct seg 
 	    lanesrv_watch(s, s->stop_fd, LANESRV_EV_STOP) == -1)
 		goto fail;
 	s->listening = 1;
+	lanesrv_fill_pool(s);
 	/* The thread takes no signal: mplogd's main thread handles them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -322,7 +324,36 @@ lanesrv_pidfd(int conn, pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Make lane i for the peer of conn and send it; -1 with errno. */
+/* Make lanes ahead until the pool is full (or one cannot be made). */
+static void
+lanesrv_fill_pool(struct lanesrv *s)
+{
+	size_t len = sizeof(struct lane_hdr) + s->lane_size;
+
+	while (s->npool < LANESRV_POOL) {
+		struct lanesrv_ready *r = &s->pool[s->npool];
+
+		if ((r->fd = lanesrv_memfd("mplog-lane", len, LANESOCK_SEALS, &r->map)) == -1)
+			return;
+		s->npool++;
+	}
+}
+
+/* A lane for a handshake: one made ahead, else a new one. -1 with errno. */
+static int
+lanesrv_take_lane(struct lanesrv *s, void **map)
+{
+	if (s->npool > 0) {
+		struct lanesrv_ready *r = &s->pool[--s->npool];
+
+		*map = r->map;
+		return r->fd;
+	}
+	return lanesrv_memfd("mplog-lane", sizeof(struct lane_hdr) + s->lane_size,
+	    LANESOCK_SEALS, map);
+}
+
+/* Hand lane i to the peer of conn; -1 with errno. */
 static int
 lanesrv_hand(struct lanesrv *s, int conn, uint32_t i, const struct ucred *cred)
 {
@@ -330,7 +361,7 @@ lanesrv_hand(struct lanesrv *s, int conn, uint32_t i, const struct ucred *cred)
 	size_t len = sizeof(struct lane_hdr) + s->lane_size;
 	struct lanesock_reply r = { LANESOCK_MAGIC, LANESOCK_VERSION, 0, s->lane_size };
 	void *map;
-	int fd = lanesrv_memfd("mplog-lane", len, LANESOCK_SEALS, &map), pidfd;
+	int fd = lanesrv_take_lane(s, &map), pidfd;
 
 	if (fd == -1)
 		return -1;
@@ -632,6 +663,7 @@ lanesrv_main(void *arg)
 			}
 		}
 		lanesrv_sweep(s);
+		lanesrv_fill_pool(s);
 	}
 }
 
@@ -675,6 +707,10 @@ lanesrv_close(struct lanesrv *s)
 	for (int k = 0; k < LANESRV_PENDING_MAX; k++)
 		if (s->pending[k].fd != -1)
 			close(s->pending[k].fd);
+	for (int k = 0; k < s->npool; k++) {
+		munmap(s->pool[k].map, sizeof(struct lane_hdr) + s->lane_size);
+		close(s->pool[k].fd);
+	}
 	for (uint32_t i = 0; s->lanes != NULL && i < LANESRV_LANES_MAX; i++) {
 		if (s->lanes[i].hdr == NULL)
 			continue;

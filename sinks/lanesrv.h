@@ -45,6 +45,9 @@
 #define LANESRV_HELLO_NS     (100 * 1000000LL)   /* a hello awaited at most: a
                                                  * process sends it at once */
 #define LANESRV_SWEEP_NS     (100 * 1000000LL)   /* retired lanes unmapped */
+#define LANESRV_POOL         4      /* lanes made ahead of the handshakes
+                                     * that take them: not on a first
+                                     * line's path */
 
 enum lanesrv_state {
 	LANESRV_FREE = 0,
@@ -60,6 +63,12 @@ struct lanesrv_lane {
 	uid_t uid;
 	gid_t gid;
 	int pidfd;
+};
+
+/* A lane made ahead: its memfd, sealed, and our mapping of it. */
+struct lanesrv_ready {
+	int fd;
+	void *map;
 };
 
 struct lanesrv_pending {
@@ -95,6 +104,8 @@ struct lanesrv {
 	struct lanesrv_lane *lanes;     /* LANESRV_LANES_MAX */
 	_Atomic uint32_t hi;            /* lanes[0, hi) have been used */
 	struct lanesrv_pending pending[LANESRV_PENDING_MAX];
+	struct lanesrv_ready pool[LANESRV_POOL];
+	int npool;
 	int listening;                  /* listen_fd is in the epoll set */
 	pthread_mutex_t refusal_lock;
 	struct lanesrv_refusal refusal;
