@@ -17,29 +17,22 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t
-first_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "pct.h"
 
 int
 main(void)
 {
 	static const char line[] = "first: a line of sixty-four bytes, newline included, to stderr.\n";
-	int64_t t0, t1, t2;
+	uint64_t t0, t1, t2;
 
 	_Static_assert(sizeof(line) - 1 == 64, "a 64-byte line");
-	t0 = first_now();
+	t0 = pct_now_ns();
 	if (write(2, line, sizeof(line) - 1) != (ssize_t)sizeof(line) - 1)
 		return 1;
-	t1 = first_now();
+	t1 = pct_now_ns();
 	if (write(2, line, sizeof(line) - 1) != (ssize_t)sizeof(line) - 1)
 		return 1;
-	t2 = first_now();
+	t2 = pct_now_ns();
 	printf("first=%lld second=%lld\n", (long long)(t1 - t0), (long long)(t2 - t1));
 	return 0;
 }

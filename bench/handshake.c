@@ -46,10 +46,6 @@ main(int argc, char **argv)
 		ns[i] = pct_now_ns() - t0;
 		lanesock_detach(&s);
 	}
-	pct_sort(ns, (size_t)count);
-	printf("p50=%llu p10=%llu p90=%llu runs=%d\n",
-	    (unsigned long long)pct_of(ns, (size_t)count, 500),
-	    (unsigned long long)pct_of(ns, (size_t)count, 100),
-	    (unsigned long long)pct_of(ns, (size_t)count, 900), count);
+	pct_print_spread(ns, (size_t)count);
 	return 0;
 }

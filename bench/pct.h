@@ -6,6 +6,7 @@
 #define MPLOG_BENCH_PCT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -35,6 +36,15 @@ pct_of(const uint64_t *v, size_t n, unsigned permille)
 	if (n == 0)
 		return 0;
 	return v[rank == 0 ? 0 : rank - 1];
+}
+
+/* Sort the n timings of v and print "p50=N p10=N p90=N runs=N". */
+static inline void
+pct_print_spread(uint64_t *v, size_t n)
+{
+	pct_sort(v, n);
+	printf("p50=%llu p10=%llu p90=%llu runs=%zu\n", (unsigned long long)pct_of(v, n, 500),
+	    (unsigned long long)pct_of(v, n, 100), (unsigned long long)pct_of(v, n, 900), n);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */
