@@ -367,12 +367,13 @@ lanesrv_hand(struct lanesrv *s, int conn, uint32_t i, const struct ucred *cred)
 		return -1;
 	pidfd = lanesrv_pidfd(conn, cred->pid);
 	int fds[LANESOCK_FDS] = { s->ctl_fd, s->wake_fd, fd };
-	if (pidfd == -1 || lanesock_send(conn, &r, sizeof(r), fds, LANESOCK_FDS) == -1 ||
-	    lanesrv_watch(s, pidfd, LANESRV_EV_PIDFD | i) == -1) {
+	/* Watched before it is sent: a lane handed out is always watched. */
+	if (pidfd == -1 || lanesrv_watch(s, pidfd, LANESRV_EV_PIDFD | i) == -1 ||
+	    lanesock_send(conn, &r, sizeof(r), fds, LANESOCK_FDS) == -1) {
 		int saved = errno;
 
 		if (pidfd != -1)
-			close(pidfd);
+			close(pidfd);   /* leaves the epoll set with it */
 		munmap(map, len);
 		close(fd);
 		errno = saved;
