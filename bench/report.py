@@ -130,6 +130,24 @@ def table_throughput(rows):
 IDLE_MEMORY = ("rss", "anon", "file", "shmem")
 
 
+def table_profile(rows):
+    """The top functions of each side of the end-to-end load."""
+    prof = [r for r in rows if r["section"] == "profile"]
+    if not prof:
+        return []
+    out = ["", "2b. Profile of the load above, 4 processes x 2 threads (perf record -a):",
+           "    share of the samples of the three sides, the top functions of each"]
+    for comm, what in (("mplogd", "mplogd"), ("mplog-pipeline", "the pipeline threads"),
+                       ("load", "the producers' threads")):
+        mine = [r for r in prof if r["test"] == comm]
+        if len(mine) == 1 and mine[0]["value"] is None:
+            out.append("%-24s %s" % (what, mine[0]["note"]))
+            continue
+        out.append("%-24s %s" % (what, ", ".join("%s %.1f%%" % (r["setup"], r["value"])
+                                                for r in mine)))
+    return out
+
+
 def table_idle(rows):
     idle = [r for r in rows if r["section"] == "idle"]
     ex = {s: pick(idle, test="exec /bin/true", setup=s) for s in ("no shim", "mplog")}
@@ -346,7 +364,8 @@ def plot(rows, out, title):
 def write_all(rows, out, header, secs):
     """Print the tables, write results.csv and the plot."""
     lines = [header]
-    for t in (table_latency, table_throughput, table_idle, table_scaling, table_syscalls):
+    for t in (table_latency, table_throughput, table_profile, table_idle, table_scaling,
+              table_syscalls):
         lines += t(rows)
     path = os.path.join(out, "results.csv")
     write_csv(rows, path)
