@@ -59,6 +59,7 @@ struct pipeline {
 	struct lane_writer orphan;      /* nobody could take yet, or NULL */
 	struct lane_writer handback;    /* a lane of a dead mplogd's socket,
 	                                 * for the next mplogd (hdr NULL: none) */
+	struct seg *handback_seg;       /* its control page */
 	int64_t handback_until;         /* CLOCK_MONOTONIC: else pass it through */
 	uint32_t stuck_checks;          /* drains that found the tail stuck */
 	int64_t stuck_since;            /* CLOCK_MONOTONIC of the first */
@@ -130,20 +131,35 @@ pipeline_pass(uint8_t source, uint8_t pri, uint8_t split, const char *data, uint
 }
 
 /*
+ * Is the party r, the reader of a lane of seg, gone? A control page's
+ * robust mutex says so of its mplogd even while it is a zombie (its
+ * records would otherwise wait for it to be reaped); else kill(2) does.
+ * Both open nothing: this thread must not take an fd.
+ */
+static int
+pipeline_reader_gone(struct seg *seg, uint64_t r)
+{
+	/* Relaxed: the pid the control page names is compared, not used. */
+	if (seg != NULL && seg->alive != NULL && !seg_holder_lives(seg) &&
+	    procid_pid(r) == atomic_load_explicit(&seg->meta->consumer_pid, memory_order_relaxed))
+		return 1;
+	return !procid_exists(r);
+}
+
+/*
  * Pass through what nobody delivered from our lane w: possible once its
  * reading side is ours, free, or held by a party that no longer exists
  * (a dead mplogd's claimed records are read again). 0 when done, -1 when
  * a live holder (a stopped mplogd, or one still closing) keeps it.
  */
 static int
-pipeline_take_back(struct lane_writer *w)
+pipeline_take_back(struct seg *seg, struct lane_writer *w)
 {
 	uint64_t r = lane_reader(w->hdr);
 	struct lane_view v;
 	int got;
 
-	/* procid_exists opens nothing: this thread must not take an fd. */
-	if (r != pl.me && r != 0 && procid_exists(r))
+	if (r != pl.me && r != 0 && !pipeline_reader_gone(seg, r))
 		return -1;
 	if (r != pl.me && lane_seize(w->hdr, r, pl.me) == -1)
 		return -1;
@@ -175,7 +191,8 @@ pipeline_orphan_retry(int at_exit)
 	const struct timespec ms = { 0, 1000000 };
 
 	while (pl.orphan_seg != NULL) {
-		if (seg_consumer_live(pl.orphan_seg) || pipeline_take_back(&pl.orphan) == 0) {
+		if (seg_consumer_live(pl.orphan_seg) ||
+		    pipeline_take_back(pl.orphan_seg, &pl.orphan) == 0) {
 			pl.orphan_seg = NULL;
 			return;
 		}
@@ -201,8 +218,9 @@ pipeline_lost(pid_t gone)
 	    atomic_load_explicit(&pl.out.seg->meta->state, memory_order_acquire) !=
 	    SEG_STATE_CLOSED) {
 		pl.handback = pl.out.w;
+		pl.handback_seg = pl.out.seg;
 		pl.handback_until = seg_now_mono() + PIPELINE_HANDBACK_NS;
-	} else if (pipeline_take_back(&pl.out.w) == -1) {
+	} else if (pipeline_take_back(pl.out.seg, &pl.out.w) == -1) {
 		pl.orphan_seg = pl.out.seg;
 		pl.orphan = pl.out.w;
 	}
@@ -256,7 +274,8 @@ pipeline_hand_back(void)
 	struct lane_view v;
 	int got;
 
-	if (r != pl.me && (r == 0 || !procid_exists(r)) && lane_seize(old->hdr, r, pl.me) == -1)
+	if (r != pl.me && (r == 0 || pipeline_reader_gone(pl.handback_seg, r)) &&
+	    lane_seize(old->hdr, r, pl.me) == -1)
 		return;
 	if (lane_reader(old->hdr) != pl.me)
 		return;         /* a stopped mplogd holds it: it may come back */
@@ -293,7 +312,7 @@ pipeline_handback_expire(int at_exit)
 {
 	if (pl.handback.hdr == NULL || (!at_exit && seg_now_mono() < pl.handback_until))
 		return;
-	if (pipeline_take_back(&pl.handback) == 0)
+	if (pipeline_take_back(pl.handback_seg, &pl.handback) == 0)
 		pl.handback.hdr = NULL;
 }
 
@@ -303,8 +322,11 @@ pipeline_lease(void)
 {
 	struct seg *seg = shim_seg();
 
-	if (pl.leased && pl.out.seg == seg)
+	if (pl.leased && pl.out.seg == seg) {
+		if (pl.handback.hdr != NULL)
+			pipeline_hand_back();   /* its reader was not gone yet */
 		return 0;
+	}
 	/* Not LIVE: mplogd went away and no hook has found a new one yet. */
 	if (seg == NULL || seg_now_mono() < pl.lease_retry ||
 	    atomic_load_explicit(&shim.state, memory_order_acquire) != SHIM_LIVE)

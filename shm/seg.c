@@ -344,9 +344,7 @@ seg_consumer_close(struct seg *seg)
 	atomic_store_explicit(&seg->meta->consumer_pid, 0, memory_order_relaxed);
 }
 
-/* 0 once the robust mutex of a control page says its holder died (or
- * let it go); 1 without one. */
-static int
+int
 seg_holder_lives(const struct seg *seg)
 {
 	uint32_t w;

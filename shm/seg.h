@@ -196,6 +196,11 @@ int seg_consumer_live(const struct seg *seg);
 /* seg_consumer_live without asking whether the pid exists: loads only. */
 int seg_consumer_running(const struct seg *seg);
 
+/* 0 once the robust mutex of a control page says the mplogd that holds
+ * it died (or let it go), even while it is a zombie; 1 without one.
+ * Loads only. */
+int seg_holder_lives(const struct seg *seg);
+
 /* 1 if the segment's recorded consumer process still exists. */
 int seg_consumer_exists(const struct seg *seg);
 
