@@ -7,9 +7,9 @@
  * a byte whose low two bits say how many descriptors go with it and whose
  * bit 2 says to hang up without reading the reply, a length byte, and
  * that many bytes. A finding: a crash or sanitizer report in the server,
- * a reply that is not a well-formed lanesock_reply, a lane handed for
- * anything but a well-formed hello without descriptors, a handed page
- * that is not sealed, or no answer within FUZZ_HELLO_MS.
+ * a reply that is not a well-formed lanesock_reply, a lane or a status
+ * handed for anything but a well-formed hello without descriptors, a
+ * handed file that is not sealed, or no answer within FUZZ_HELLO_MS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +88,14 @@ fuzz_hello_check(int conn, const uint8_t *msg, size_t len, int nfds)
 	if (n != (ssize_t)sizeof(r) || r.magic != LANESOCK_MAGIC || r.version != LANESOCK_VERSION)
 		fuzz_hello_fail("a malformed reply", (long)n);
 	int good = nfds == 0 && lanesock_hello_check(msg, len) == 0;
-	if ((r.status == 0) != (got == LANESOCK_FDS) || (r.status == 0 && !good) ||
+	struct lanesock_hello h = { 0 };
+
+	if (good)
+		memcpy(&h, msg, sizeof(h));
+	/* A lane comes with LANESOCK_FDS pages, a status (we are mplogd's
+	 * own user) with one file. */
+	int want = (h.flags & LANESOCK_F_STATUS) ? 1 : LANESOCK_FDS;
+	if ((r.status == 0) != (got == want) || (r.status == 0 && !good) ||
 	    (r.status != 0 && got != 0))
 		fuzz_hello_fail("a reply that does not fit its hello", r.status);
 	for (int i = 0; i < got; i++) {
