@@ -4,15 +4,22 @@
  *
  * Configuration is read once, in the constructor, with secure_getenv; in a
  * secure-execution (setuid) process, or in mplog's own programs, the shim
- * is off and every hook passes straight through. The segment is attached
- * lazily, on the first line, by the thread that writes it: a process that
- * never logs maps nothing and starts nothing.
+ * is off and every hook passes straight through. mplogd is attached
+ * lazily, on the first line, by the thread that writes it: a lane of its
+ * own from MPLOG_SOCKET, else from its instance's socket, else its
+ * instance's segment, else the system instance (lanesock.h). A process
+ * that never logs maps nothing and starts nothing. Attaching makes system
+ * calls (connect, mmap, close; no descriptor stays open) and waits at
+ * most LANESOCK_REPLY_NS for mplogd's answer; a vfork child attaches
+ * nothing.
  *
- * States: UNINIT -> ATTACHING -> LIVE, or -> PASS when there is no
- * segment or no live mplogd; PASS retries after SHIM_RETRY_NS. The
- * pipeline thread moves LIVE -> PASS when mplogd goes away.
+ * States: UNINIT -> ATTACHING -> LIVE, or -> PASS when there is no live
+ * mplogd; PASS retries after SHIM_RETRY_NS, or every SHIM_RECONNECT_NS
+ * for SHIM_RECONNECT_FOR_NS after a loss. The pipeline thread moves
+ * LIVE -> PASS when mplogd goes away.
  *
- * Everything here is lock-free and async-signal-safe. The capture of a
+ * Everything here is lock-free; all but the attachment is
+ * async-signal-safe. The capture of a
  * line itself is capture.h's; start.c runs the constructor and the exit
  * flush.
  */
