@@ -35,12 +35,16 @@
 #include <unistd.h>
 
 #include "heapring.h"
+#include "lanesock.h"
 #include "seg.h"
 
 #define SHIM_RETRY_NS     (1000 * 1000000LL)  /* between attach attempts */
 #define SHIM_RECONNECT_NS (10 * 1000000LL)    /* the same, just after a loss */
 #define SHIM_RECONNECT_FOR_NS (5000 * 1000000LL) /* how long "just after" */
-#define SHIM_ATTACH_NS    (50 * 1000000LL)    /* wait for another attacher */
+/* Wait for another thread's attachment: as long as it may take, its
+ * handshake with mplogd included (its reply waited for up to
+ * LANESOCK_REPLY_NS), or a line written meanwhile would be passed through. */
+#define SHIM_ATTACH_NS    (LANESOCK_REPLY_NS + 100 * 1000000LL)
 #define SHIM_BLOCK_NS     (1000 * 1000000LL)  /* block policy: no progress */
 #define SHIM_SNAP_MAX     1024  /* a snapshot taken on the stack */
 #define SHIM_ESNAP_TEXT_MAX 65536 /* longest text a stderr snapshot makes */
