@@ -332,6 +332,34 @@ Test(fmt, json_escapes_quotes_backslashes_and_controls)
 	TF_JSON("/ < > '", "/ < > '");
 }
 
+/*
+ * Plain runs are scanned 16 bytes a step: a byte that needs escaping is
+ * found at every offset of a long run, at either end of a step, and the
+ * bytes around it are copied whole.
+ */
+Test(fmt, a_byte_to_escape_is_found_at_every_offset_of_a_long_run)
+{
+	static const struct { char c; const char *text, *json; } odd[] = {
+		{ '\\', "\\\\", "\\\\" }, { '\x7f', "\\177", "\\u007f" },
+		{ '\x1b', "\\033", "\\u001b" }, { '"', "\"", "\\\"" },
+		{ '\t', "\t", "\\t" }, { '\xc3', "\\303", TF_FFFD },
+	};
+	char msg[48], text[128], json[128];
+
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+		for (size_t at = 0; at < sizeof(msg); at++) {
+			for (size_t i = 0; i < sizeof(msg); i++)
+				msg[i] = (char)('a' + i % 26);
+			msg[at] = odd[k].c;
+			snprintf(text, sizeof(text), TF_PFX "%.*s%s%.*s\n", (int)at, msg, odd[k].text,
+			    (int)(sizeof(msg) - at - 1), msg + at + 1);
+			snprintf(json, sizeof(json), "%.*s%s%.*s", (int)at, msg, odd[k].json,
+			    (int)(sizeof(msg) - at - 1), msg + at + 1);
+			tf_expect_text_msg(msg, sizeof(msg), text);
+			tf_expect_json_msg(msg, sizeof(msg), json);
+		}
+}
+
 Test(fmt, json_escapes_nul_bytes)
 {
 	TF_JSON("a\0b\0", "a\\u0000b\\u0000");
