@@ -234,20 +234,26 @@ consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 static size_t
 consumer_name(const char *p, uint8_t len, char out[SEG_NAME_MAX])
 {
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return strlen(out);
+	const char *nul = memchr(p, '\0', len);
+	size_t n = nul != NULL ? (size_t)(nul - p) : len;
+
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
 }
 
 /* The name of a record's process: the one it carries (at name, its copy),
- * else /proc, else "?". */
-static void
+ * else /proc, else "?"; its length. */
+static size_t
 consumer_proc_name(const struct lane_rec *rec, const char *name, char out[SEG_NAME_MAX])
 {
-	if (consumer_name(name, rec->name_len, out) > 0 ||
-	    procid_comm(rec->pid, out, SEG_NAME_MAX) == 0)
-		return;
-	snprintf(out, SEG_NAME_MAX, "?");
+	size_t n = consumer_name(name, rec->name_len, out);
+
+	if (n > 0)
+		return n;
+	if (procid_comm(rec->pid, out, SEG_NAME_MAX) == 0)
+		return strlen(out);
+	return (size_t)snprintf(out, SEG_NAME_MAX, "?");
 }
 
 /* Deliver the count of a process's records the rate limit suppressed. */
@@ -347,8 +353,7 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 	struct lanesrv_lane *l = consumer_srv_lane(c, i);
 	char proc[SEG_NAME_MAX], ident[SEG_NAME_MAX], thread[SEG_NAME_MAX];
 	const char *names = c->msg + v->msg_len;
-	int has_ident, has_thread;
-
+	size_t proc_len, ident_len, thread_len;
 	struct lane_rec rec = v->rec;
 
 	/* The message and its names, checked by lane_peek() to fit. */
@@ -357,18 +362,19 @@ consumer_emit(struct consumer *c, uint32_t i, const struct lane_view *v)
 		return;         /* moved under us: only a scribbled lane does that */
 	if (l != NULL)
 		consumer_vouch(l, &rec);
-	consumer_proc_name(&rec, names, proc);
-	has_ident = consumer_name(names + v->rec.name_len, v->rec.ident_len, ident) > 0;
-	has_thread = consumer_name(names + v->rec.name_len + v->rec.ident_len,
-	    v->rec.thread_len, thread) > 0;
+	proc_len = consumer_proc_name(&rec, names, proc);
+	ident_len = consumer_name(names + v->rec.name_len, v->rec.ident_len, ident);
+	thread_len = consumer_name(names + v->rec.name_len + v->rec.ident_len,
+	    v->rec.thread_len, thread);
 	struct fmt_record r = {
 		.ts_ns = v->rec.ts_ns, .pid = rec.pid, .tid = rec.tid,
 		.source = v->rec.source, .facility = (uint8_t)(v->rec.pri >> 3),
 		.severity = v->rec.pri & 7, .proc = proc,
-		.ident = has_ident ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
+		.ident = ident_len > 0 ? ident : NULL, .msg = c->msg, .msg_len = v->msg_len,
 		.continued = (v->rec.flags & LANE_F_SPLIT) != 0,
-		.thread = has_thread ? thread : NULL,
+		.thread = thread_len > 0 ? thread : NULL,
 		.multiline = (v->rec.flags & LANE_F_MULTI) != 0,
+		.proc_len = proc_len, .ident_len = ident_len, .thread_len = thread_len,
 	};
 	if (l != NULL) {
 		r.has_cred = 1;

@@ -333,10 +333,21 @@ fmt_second(struct fmt_second *c, time_t t, int local)
 	return 0;
 }
 
+/* The length of a name of r: the one given, else measured. */
+static size_t
+fmt_len(const char *s, size_t given)
+{
+	return given != 0 ? given : strlen(s);
+}
+
 /* The time ts_ns: its second, then frac digits of the fraction, then
- * after (the local offset first when local). */
+ * after, a literal (the local offset first when local). */
+#define fmt_time(b, ts_ns, local, frac, after) \
+	fmt_time_n(b, ts_ns, local, frac, after, sizeof(after) - 1)
+
 static int
-fmt_time(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *after)
+fmt_time_n(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *after,
+    size_t after_len)
 {
 	static _Thread_local struct fmt_second utc, here;
 	struct fmt_second *c = local ? &here : &utc;
@@ -352,20 +363,17 @@ fmt_time(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *aft
 	return fmt_buf_put(b, c->head, c->head_len) == -1 ||
 	    fmt_buf_put(b, end - frac - 1, (size_t)frac + 1) == -1 ||
 	    (local && fmt_buf_put(b, c->off, c->off_len) == -1) ? -1 :
-	    fmt_buf_put(b, after, strlen(after));
+	    fmt_buf_put(b, after, after_len);
 }
 
 /* Is the thread's name worth showing beside the process name? Not when
  * it is that name, or that name cut to the kernel's 15 bytes (the main
  * thread's comm). */
 static int
-fmt_thread_differs(const struct fmt_record *r)
+fmt_thread_differs(const struct fmt_record *r, size_t n)
 {
-	size_t n;
-
 	if (r->thread == NULL)
 		return 0;
-	n = strlen(r->thread);
 	return !(strncmp(r->thread, r->proc, n) == 0 &&
 	    (r->proc[n] == '\0' || n == FMT_COMM_MAX));
 }
@@ -403,18 +411,19 @@ static int
 fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 {
 	const char *sev = pri_severity_name(r->severity);
-	size_t start = b->len;
+	size_t start = b->len, thread_len = r->thread == NULL ? 0 :
+	    fmt_len(r->thread, r->thread_len);
 
 	/* Local time to the microsecond with its UTC offset. */
 	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
-	    fmt_text_str(b, r->proc, strlen(r->proc)) == -1 ||
-	    (fmt_thread_differs(r) && (fmt_buf_put(b, "/", 1) == -1 ||
-	    fmt_text_str(b, r->thread, strlen(r->thread)) == -1)) ||
+	    fmt_text_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
+	    (fmt_thread_differs(r, thread_len) && (fmt_buf_put(b, "/", 1) == -1 ||
+	    fmt_text_str(b, r->thread, thread_len) == -1)) ||
 	    fmt_buf_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
 	    fmt_buf_put(b, "] ", 2) == -1 || fmt_buf_put(b, sev, strlen(sev)) == -1)
 		return -1;
 	if (r->ident != NULL && (fmt_buf_put(b, " ", 1) == -1 ||
-	    fmt_text_str(b, r->ident, strlen(r->ident)) == -1))
+	    fmt_text_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1))
 		return -1;
 	if (fmt_buf_put(b, ": ", 2) == -1 || fmt_text_msg(b, r, start) == -1 ||
 	    (r->continued && fmt_buf_put(b, " [continued]", 12) == -1))
@@ -496,13 +505,13 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_time(b, r->ts_ns, 0, 9, "Z\",\"pid\":") == -1 || fmt_int(b, r->pid) == -1 ||
 	    fmt_buf_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
 	    fmt_buf_put(b, ",\"proc\":", 8) == -1 ||
-	    fmt_json_str(b, r->proc, strlen(r->proc)) == -1 ||
+	    fmt_json_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
 	    fmt_printf(b, ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
 	    fmt_source_name(r->source), pri_facility_name(r->facility),
 	    pri_severity_name(r->severity)) == -1)
 		return -1;
 	if (r->ident == NULL ? fmt_buf_put(b, "null", 4) == -1 :
-	    fmt_json_str(b, r->ident, strlen(r->ident)) == -1)
+	    fmt_json_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1)
 		return -1;
 	if (fmt_buf_put(b, ",\"msg\":", 7) == -1 ||
 	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
@@ -510,7 +519,7 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_buf_put(b, ",\"thread\":", 10) == -1)
 		return -1;
 	if (r->thread == NULL ? fmt_buf_put(b, "null", 4) == -1 :
-	    fmt_json_str(b, r->thread, strlen(r->thread)) == -1)
+	    fmt_json_str(b, r->thread, fmt_len(r->thread, r->thread_len)) == -1)
 		return -1;
 	if (r->has_cred && fmt_printf(b, ",\"uid\":%u,\"gid\":%u", (unsigned)r->uid,
 	    (unsigned)r->gid) == -1)

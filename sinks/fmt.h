@@ -58,6 +58,9 @@ struct fmt_record {
 	uint8_t has_cred;       /* uid and gid are the kernel's word (a lane
 	                         * handed over mplogd's socket, lanesrv.h) */
 	uint32_t uid, gid;
+	/* The lengths of proc, ident and thread when the caller knows them;
+	 * 0: fmt measures them. */
+	size_t proc_len, ident_len, thread_len;
 };
 
 /* A growable output buffer; zero-initialise, release with fmt_buf_free. */
