@@ -270,6 +270,7 @@ lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane_vie
 			lane_claim(hdr, v);
 			continue;
 		}
+		v->head = head;
 		v->rec = rec;   /* the checked values, not a re-read */
 		v->msg = data + off + sizeof(rec);
 		v->msg_len = rec.size - (uint32_t)sizeof(rec) - lane_rec_names(&rec);

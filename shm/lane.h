@@ -143,6 +143,8 @@ struct lane_view {
 	uint32_t msg_len;       /* the names follow, lane_rec_names(&rec)
 	                         * bytes, checked */
 	uint64_t pos, next;     /* tail before and after this record */
+	uint64_t head;          /* head as lane_peek saw it: pos..head were
+	                         * published then */
 };
 
 /* The names a record carries after its message; lengths are cut to

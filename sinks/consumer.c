@@ -442,8 +442,12 @@ consumer_peek(struct consumer *c, uint32_t i, struct consumer_cand *cand)
 	struct lane_hdr *hdr = consumer_hdr(c, i);
 	char *data = (char *)(hdr + 1);
 
-	if (hdr == NULL || (lane_used(hdr) == 0 && !consumer_undelivered(c, hdr)) ||
-	    !consumer_hold(c, hdr))
+	if (hdr == NULL)
+		return 0;
+	/* A lane we read already needs no look at its used bytes and holder:
+	 * lane_peek sees an empty one. */
+	if (lane_reader(hdr) != c->me && ((lane_used(hdr) == 0 &&
+	    !consumer_undelivered(c, hdr)) || !consumer_hold(c, hdr)))
 		return 0;
 	for (int tries = 0; tries < 4; tries++) {
 		int r = lane_peek(hdr, data, c->seg.lane_size, &cand->view);
@@ -561,16 +565,15 @@ consumer_oldest(const struct consumer *c, uint32_t n)
  * May the oldest candidate go now, or must it wait for the window? An
  * older record may still be on its way in a process's heap ring, or in a
  * process that has not leased its lane yet (a parent that wrote just
- * before fork), so every record waits out the window unless its lane is
- * more than half full.
+ * before fork), so every record waits out the window unless its lane was
+ * more than half full when it was peeked (the head lane_peek saw: no
+ * second look at a line the producer writes).
  */
 static int
 consumer_due(const struct consumer *c, const struct consumer_cand *cand, int drain, int64_t now)
 {
-	struct lane_hdr *hdr = consumer_hdr(c, cand->lane);
-
 	return drain || (int64_t)cand->view.rec.ts_ns <= now - c->window_ns ||
-	    lane_used(hdr) > c->seg.lane_size / 2;
+	    cand->view.head - cand->view.pos > c->seg.lane_size / 2;
 }
 
 size_t
