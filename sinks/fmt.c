@@ -30,15 +30,13 @@
 #define FMT_VIS_GROW   4      /* "\ooo": output bytes per escaped byte */
 #define FMT_JSON_GROW  6      /* "\u00XX": output bytes per escaped byte */
 
-/* Make room for n more bytes after b->len. */
+/* Grow b to room for n more bytes after b->len. */
 static int
-fmt_reserve(struct fmt_buf *b, size_t n)
+fmt_grow(struct fmt_buf *b, size_t n)
 {
 	size_t cap;
 	char *p;
 
-	if (b->cap - b->len >= n)
-		return 0;
 	if (n > SIZE_MAX - b->len) {
 		errno = ENOMEM;
 		return -1;
@@ -55,14 +53,28 @@ fmt_reserve(struct fmt_buf *b, size_t n)
 	return 0;
 }
 
-int
-fmt_buf_put(struct fmt_buf *b, const char *s, size_t n)
+/* Make room for n more bytes after b->len. Inline, as fmt_put: a line
+ * is some twenty pieces, most of a few bytes. */
+static inline int
+fmt_reserve(struct fmt_buf *b, size_t n)
+{
+	return b->cap - b->len >= n ? 0 : fmt_grow(b, n);
+}
+
+static inline int
+fmt_put(struct fmt_buf *b, const char *s, size_t n)
 {
 	if (fmt_reserve(b, n) == -1)
 		return -1;
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	return 0;
+}
+
+int
+fmt_buf_put(struct fmt_buf *b, const char *s, size_t n)
+{
+	return fmt_put(b, s, n);
 }
 
 /* Append a short printf-formatted piece (numbers, keywords, times). */
@@ -80,7 +92,7 @@ fmt_printf(struct fmt_buf *b, const char *fmt, ...)
 		errno = EOVERFLOW;
 		return -1;
 	}
-	return fmt_buf_put(b, s, (size_t)w);
+	return fmt_put(b, s, (size_t)w);
 }
 
 /* Reserve room for a field of n input bytes growing at most grow-fold. */
@@ -187,7 +199,7 @@ fmt_text_vis(struct fmt_buf *b, const char *s, size_t n, unsigned char next)
 	b->len += (size_t)w;
 	/* strnvisx() saw NUL after s; "\0" then a digit must be "\000". */
 	if (s[n - 1] == '\0' && next >= '0' && next <= '7')
-		return fmt_buf_put(b, "00", 2);
+		return fmt_put(b, "00", 2);
 	return 0;
 }
 
@@ -290,7 +302,7 @@ fmt_int(struct fmt_buf *b, long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	return fmt_buf_put(b, p, (size_t)(end - p));
+	return fmt_put(b, p, (size_t)(end - p));
 }
 
 /*
@@ -360,10 +372,10 @@ fmt_time_n(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *a
 		ns /= 10;
 	end[-frac - 1] = '.';
 	fmt_digits(end, ns, frac);
-	return fmt_buf_put(b, c->head, c->head_len) == -1 ||
-	    fmt_buf_put(b, end - frac - 1, (size_t)frac + 1) == -1 ||
-	    (local && fmt_buf_put(b, c->off, c->off_len) == -1) ? -1 :
-	    fmt_buf_put(b, after, after_len);
+	return fmt_put(b, c->head, c->head_len) == -1 ||
+	    fmt_put(b, end - frac - 1, (size_t)frac + 1) == -1 ||
+	    (local && fmt_put(b, c->off, c->off_len) == -1) ? -1 :
+	    fmt_put(b, after, after_len);
 }
 
 /* Is the thread's name worth showing beside the process name? Not when
@@ -394,14 +406,14 @@ fmt_text_msg(struct fmt_buf *b, const struct fmt_record *r, size_t start)
 	if (!r->multiline)
 		return fmt_text_str(b, p, n);
 	while ((nl = memchr(p, '\n', n)) != NULL) {
-		if (fmt_text_str(b, p, (size_t)(nl - p)) == -1 || fmt_buf_put(b, "\n", 1) == -1)
+		if (fmt_text_str(b, p, (size_t)(nl - p)) == -1 || fmt_put(b, "\n", 1) == -1)
 			return -1;
 		n -= (size_t)(nl + 1 - p);
 		p = nl + 1;
 		if (n == 0 || *p == '\n')
 			continue;       /* an empty line: no trailing spaces */
 		for (size_t k = indent; k > 0; k -= k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1)
-			if (fmt_buf_put(b, spaces, k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1) == -1)
+			if (fmt_put(b, spaces, k < sizeof(spaces) - 1 ? k : sizeof(spaces) - 1) == -1)
 				return -1;
 	}
 	return fmt_text_str(b, p, n);
@@ -417,18 +429,18 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	/* Local time to the microsecond with its UTC offset. */
 	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
 	    fmt_text_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
-	    (fmt_thread_differs(r, thread_len) && (fmt_buf_put(b, "/", 1) == -1 ||
+	    (fmt_thread_differs(r, thread_len) && (fmt_put(b, "/", 1) == -1 ||
 	    fmt_text_str(b, r->thread, thread_len) == -1)) ||
-	    fmt_buf_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
-	    fmt_buf_put(b, "] ", 2) == -1 || fmt_buf_put(b, sev, strlen(sev)) == -1)
+	    fmt_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
+	    fmt_put(b, "] ", 2) == -1 || fmt_put(b, sev, strlen(sev)) == -1)
 		return -1;
-	if (r->ident != NULL && (fmt_buf_put(b, " ", 1) == -1 ||
+	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1))
 		return -1;
-	if (fmt_buf_put(b, ": ", 2) == -1 || fmt_text_msg(b, r, start) == -1 ||
-	    (r->continued && fmt_buf_put(b, " [continued]", 12) == -1))
+	if (fmt_put(b, ": ", 2) == -1 || fmt_text_msg(b, r, start) == -1 ||
+	    (r->continued && fmt_put(b, " [continued]", 12) == -1))
 		return -1;
-	return fmt_buf_put(b, "\n", 1);
+	return fmt_put(b, "\n", 1);
 }
 
 /* Write the ASCII character c as JSON string content; return the end. */
@@ -501,30 +513,30 @@ static int
 fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 {
 	/* ts: UTC to the nanosecond, quoted. */
-	if (fmt_buf_put(b, "{\"ts\":\"", 7) == -1 ||
+	if (fmt_put(b, "{\"ts\":\"", 7) == -1 ||
 	    fmt_time(b, r->ts_ns, 0, 9, "Z\",\"pid\":") == -1 || fmt_int(b, r->pid) == -1 ||
-	    fmt_buf_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
-	    fmt_buf_put(b, ",\"proc\":", 8) == -1 ||
+	    fmt_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
+	    fmt_put(b, ",\"proc\":", 8) == -1 ||
 	    fmt_json_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
 	    fmt_printf(b, ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
 	    fmt_source_name(r->source), pri_facility_name(r->facility),
 	    pri_severity_name(r->severity)) == -1)
 		return -1;
-	if (r->ident == NULL ? fmt_buf_put(b, "null", 4) == -1 :
+	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1)
 		return -1;
-	if (fmt_buf_put(b, ",\"msg\":", 7) == -1 ||
+	if (fmt_put(b, ",\"msg\":", 7) == -1 ||
 	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
-	    (r->continued && fmt_buf_put(b, ",\"continued\":true", 17) == -1) ||
-	    fmt_buf_put(b, ",\"thread\":", 10) == -1)
+	    (r->continued && fmt_put(b, ",\"continued\":true", 17) == -1) ||
+	    fmt_put(b, ",\"thread\":", 10) == -1)
 		return -1;
-	if (r->thread == NULL ? fmt_buf_put(b, "null", 4) == -1 :
+	if (r->thread == NULL ? fmt_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->thread, fmt_len(r->thread, r->thread_len)) == -1)
 		return -1;
 	if (r->has_cred && fmt_printf(b, ",\"uid\":%u,\"gid\":%u", (unsigned)r->uid,
 	    (unsigned)r->gid) == -1)
 		return -1;
-	return fmt_buf_put(b, "}\n", 2);
+	return fmt_put(b, "}\n", 2);
 }
 
 /* Append one formatted line; on failure the buffer keeps its old length. */
