@@ -19,7 +19,8 @@ WARN      = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ishm -Isinks -Ipreload -Itests $(CPPFLAGS)
 ALL_CFLAGS   = -std=gnu11 -fPIC $(WARN) $(WERROR) $(CFLAGS) $(SANFLAGS) -MMD -MP
 
-SHM_SRC     = shm/seg.c shm/lanesock.c shm/lane.c shm/laneout.c shm/procid.c shm/pri.c shm/snap.c
+SHM_SRC     = shm/seg.c shm/lanesock.c shm/lane.c shm/laneout.c shm/procid.c shm/pri.c shm/snap.c \
+              shm/tsc.c
 PRELOAD_SRC = preload/real.c preload/shim.c preload/capture.c preload/start.c preload/heapring.c \
               preload/lines.c preload/pipeline.c preload/hook_stderr.c \
               preload/hook_syslog.c preload/hook_fd.c preload/hook_open.c \
@@ -39,7 +40,7 @@ SINK_LIBS   = -lz -lzstd -lrelp -lgnutls
 # The shim's pure line assembly, linked into mplogd as into the tests.
 MPLOGD_PRELOAD_SRC = preload/lines.c
 CTL_SRC     = sinks/mplogctl.c sinks/ctlstat.c sinks/ctlshow.c sinks/fmt.c
-TEST_SRC    = tests/test_seg.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
+TEST_SRC    = tests/test_seg.c tests/test_tsc.c tests/test_lane.c tests/test_names.c tests/test_promises.c tests/test_consumer.c tests/test_multiline.c \
               tests/test_stdout.c tests/test_relp.c tests/test_lanesock.c \
               tests/test_pri.c tests/test_fmt.c tests/test_heapring.c \
               tests/test_lines.c tests/test_ctl.c tests/test_e2e.c \

@@ -105,7 +105,7 @@ size_t
 capture_bytes(uint8_t kind, uint8_t pri, uint16_t ident, const void *data, size_t len)
 {
 	struct heapring *r = capture_ring();
-	uint64_t ts = (uint64_t)seg_now_real();
+	uint64_t ts = shim_now_real();
 	size_t taken = 0;
 	struct heapring_claim c;
 
@@ -165,7 +165,7 @@ capture_snap(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list
 	if (got == 1)
 		return 0;       /* dropped and counted */
 	memcpy(c.rec->data, buf, (size_t)n);
-	return capture_publish(r, &c, kind, pri, ident, (uint64_t)seg_now_real());
+	return capture_publish(r, &c, kind, pri, ident, shim_now_real());
 }
 
 int
@@ -202,7 +202,7 @@ capture_fmt(uint8_t kind, uint8_t pri, uint16_t ident, const char *fmt, va_list 
 		errno = saved;  /* %m reads errno at the call */
 		vsnprintf(c.rec->data, c.rec->len, fmt, again);
 		c.rec->len = (uint32_t)strnlen(c.rec->data, c.rec->len);
-		got = capture_publish(r, &c, kind, pri, ident, (uint64_t)seg_now_real());
+		got = capture_publish(r, &c, kind, pri, ident, shim_now_real());
 	}
 	va_end(again);
 	return got == -1 ? -1 : 0;

@@ -475,7 +475,7 @@ pipeline_report_drops(int wait)
 		return;
 	n = snprintf(msg, sizeof(msg), "mplog: %llu lines dropped: queue full",
 	    (unsigned long long)pl.drops_pending);
-	struct lines_line l = { .ts_ns = (uint64_t)seg_now_real(), .tid = shim_tid(),
+	struct lines_line l = { .ts_ns = shim_now_real(), .tid = shim_tid(),
 	    .kind = HEAPRING_MPLOG, .pri = LOG_USER | LOG_WARNING,
 	    .data = msg, .len = (uint32_t)n };
 	struct lane_names nm = pipeline_names(l.kind, 0, l.tid);
@@ -710,8 +710,8 @@ static void
 pipeline_idle(struct heapring *r)
 {
 	pipeline_report_drops(0);
-	pipeline_lines_out((uint64_t)seg_now_real() - PIPELINE_PARTIAL_NS,
-	    (uint64_t)seg_now_real() - MULTILINE_GAP_NS);
+	pipeline_lines_out(shim_now_real() - PIPELINE_PARTIAL_NS,
+	    shim_now_real() - MULTILINE_GAP_NS);
 	pipeline_sync();
 	pipeline_to_pass(r);
 	pipeline_orphan_retry(0);
@@ -768,7 +768,7 @@ pipeline_main(void *arg)
 		pipeline_mark_synced(r);
 		pipeline_flush_check(r);
 		if (shim.multiline && multiline_pending(&pl.ml))
-			multiline_flush(&pl.ml, (uint64_t)seg_now_real() - MULTILINE_GAP_NS, 0,
+			multiline_flush(&pl.ml, shim_now_real() - MULTILINE_GAP_NS, 0,
 			    pipeline_emit, NULL);
 		if (n > 0)
 			last = seg_now_mono();

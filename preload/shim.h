@@ -116,6 +116,17 @@ shim_seg(void)
 	return atomic_load_explicit(&shim_segp, memory_order_acquire);
 }
 
+/* CLOCK_REALTIME now, for a record: from the TSC on the line of the
+ * attached mplogd (shm/tsc.h), else from the vDSO. Inline: every captured
+ * call takes one. */
+static inline uint64_t
+shim_now_real(void)
+{
+	struct seg *s = shim_seg();
+
+	return tsc_now_real(s != NULL ? &s->config->tsc : NULL);
+}
+
 /* Move from LIVE to PASS: mplogd (pid gone) went away; retry attaching
  * later, or as soon as another mplogd takes over the segment. */
 void shim_lost(pid_t gone);

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tsc.h"
+
 #define SEG_MAGIC          UINT64_C(0x31474553474f4c4d) /* "MLOGSEG1" */
 #define SEG_LAYOUT_VERSION 3
 #define SEG_CACHELINE      64
@@ -86,6 +88,8 @@ struct seg_config {
 	_Atomic uint32_t mask;      /* SEG_MASK_* */
 	_Atomic uint32_t mirrored;  /* the version the control page holds
 	                             * (seg_ctl_mirror); 0 in a control page */
+	struct tsc_line tsc;        /* the TSC's line to CLOCK_REALTIME (tsc.h):
+	                             * read at every call, as level is */
 	/* Wake-up of a sleeping consumer; see seg_wake_consumer(). */
 	alignas(SEG_CACHELINE) _Atomic uint32_t wake;
 	_Atomic uint32_t sleeping;

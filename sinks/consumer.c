@@ -117,6 +117,7 @@ consumer_open(struct consumer *c, const char *name, const struct seg_params *par
 		return -1;
 	}
 	c->me = procid_pack(getpid(), procid_start(getpid()));
+	tsc_clock_init(&c->clock);
 	seg_consumer_start(&c->seg);
 	return 0;
 }
@@ -132,6 +133,7 @@ consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_
 		return -1;
 	if (lanesrv_open(s, path, mode, &c->seg, per_uid, who) == 0) {
 		c->srv = s;
+		tsc_publish(&s->ctl.config->tsc, &c->clock);
 		return 0;
 	}
 	saved = errno;
@@ -140,8 +142,17 @@ consumer_listen(struct consumer *c, const char *path, mode_t mode, uint32_t per_
 	return -1;
 }
 
+/* The TSC's line, to the segment's producers and the server's. */
+static void
+consumer_publish_clock(struct consumer *c)
+{
+	tsc_publish(&c->seg.config->tsc, &c->clock);
+	if (c->srv != NULL)
+		tsc_publish(&c->srv->ctl.config->tsc, &c->clock);
+}
+
 /* The heartbeat, in the segment and in the control page handed out with
- * the server's lanes. */
+ * the server's lanes; and the TSC's line when there is a new one. */
 void
 consumer_beat(struct consumer *c)
 {
@@ -150,6 +161,8 @@ consumer_beat(struct consumer *c)
 	uint32_t version = atomic_load_explicit(&c->seg.config->version, memory_order_acquire);
 
 	seg_heartbeat(&c->seg);
+	if (tsc_clock_tick(&c->clock, seg_now_mono()))
+		consumer_publish_clock(c);
 	if (c->srv != NULL)
 		seg_ctl_mirror(&c->srv->ctl, &c->seg);
 	seg_set_mirrored(&c->seg, version);
@@ -700,6 +713,7 @@ consumer_replace_segment(struct consumer *c, const char *name, const struct seg_
 	seg_detach(&c->seg);
 	c->seg = fresh;
 	seg_consumer_start(&c->seg);
+	consumer_publish_clock(c);
 	consumer_beat(c);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "lanesrv.h"
 #include "ratelimit.h"
 #include "seg.h"
+#include "tsc.h"
 #include "sink.h"
 
 #define CONSUMER_REAP_NS   (200 * 1000000LL)
@@ -56,6 +57,7 @@ struct consumer {
 	int64_t active;                 /* CLOCK_MONOTONIC of the last delivery */
 	int64_t wait_until;             /* CLOCK_REALTIME: held record due */
 	uint64_t me;                    /* our procid: the lanes' reader */
+	struct tsc_clock clock;         /* the TSC's line producers apply */
 	int adopted;                    /* took over a dead mplogd's segment */
 	pid_t adopted_from;             /* its pid */
 	uint64_t records;               /* delivered */
