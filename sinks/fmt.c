@@ -77,6 +77,16 @@ fmt_buf_put(struct fmt_buf *b, const char *s, size_t n)
 	return fmt_put(b, s, n);
 }
 
+/* A string literal, measured by the compiler. */
+#define fmt_lit(b, s) fmt_put(b, s, sizeof(s) - 1)
+
+/* A keyword: a name of ours that needs no escaping. */
+static int
+fmt_word(struct fmt_buf *b, const char *s)
+{
+	return fmt_put(b, s, strlen(s));
+}
+
 /* Append a short printf-formatted piece (numbers, keywords, times). */
 int
 fmt_printf(struct fmt_buf *b, const char *fmt, ...)
@@ -432,7 +442,7 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	    (fmt_thread_differs(r, thread_len) && (fmt_put(b, "/", 1) == -1 ||
 	    fmt_text_str(b, r->thread, thread_len) == -1)) ||
 	    fmt_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
-	    fmt_put(b, "] ", 2) == -1 || fmt_put(b, sev, strlen(sev)) == -1)
+	    fmt_put(b, "] ", 2) == -1 || fmt_word(b, sev) == -1)
 		return -1;
 	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
 	    fmt_text_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1))
@@ -518,9 +528,11 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
 	    fmt_put(b, ",\"proc\":", 8) == -1 ||
 	    fmt_json_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
-	    fmt_printf(b, ",\"source\":\"%s\",\"facility\":\"%s\",\"severity\":\"%s\",\"ident\":",
-	    fmt_source_name(r->source), pri_facility_name(r->facility),
-	    pri_severity_name(r->severity)) == -1)
+	    fmt_lit(b, ",\"source\":\"") == -1 || fmt_word(b, fmt_source_name(r->source)) == -1 ||
+	    fmt_lit(b, "\",\"facility\":\"") == -1 ||
+	    fmt_word(b, pri_facility_name(r->facility)) == -1 ||
+	    fmt_lit(b, "\",\"severity\":\"") == -1 ||
+	    fmt_word(b, pri_severity_name(r->severity)) == -1 || fmt_lit(b, "\",\"ident\":") == -1)
 		return -1;
 	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1)
@@ -533,8 +545,8 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	if (r->thread == NULL ? fmt_put(b, "null", 4) == -1 :
 	    fmt_json_str(b, r->thread, fmt_len(r->thread, r->thread_len)) == -1)
 		return -1;
-	if (r->has_cred && fmt_printf(b, ",\"uid\":%u,\"gid\":%u", (unsigned)r->uid,
-	    (unsigned)r->gid) == -1)
+	if (r->has_cred && (fmt_lit(b, ",\"uid\":") == -1 || fmt_int(b, (long)r->uid) == -1 ||
+	    fmt_lit(b, ",\"gid\":") == -1 || fmt_int(b, (long)r->gid) == -1))
 		return -1;
 	return fmt_put(b, "}\n", 2);
 }
