@@ -945,7 +945,7 @@ pipeline_wait_delivered(int64_t bound_ns)
 
 		/* seq_cst store then load, as in lane_wait_room(): pairs with
 		 * lane_done(), which wakes every waiter once it sees waiting. */
-		atomic_store_explicit(&h->waiting, 1, memory_order_seq_cst);
+		atomic_fetch_or_explicit(&h->waiting, LANE_WAIT_DONE, memory_order_seq_cst);
 		if (atomic_load_explicit(&h->done, memory_order_seq_cst) >= want)
 			return;
 		futex_wait(&h->room, room, 10 * 1000000LL);

@@ -128,8 +128,12 @@ void
 lane_commit(struct lane_writer *w, struct lane_rec *rec)
 {
 	w->head += lane_rec_span(rec->size - (uint32_t)sizeof(*rec));
-	atomic_fetch_add_explicit(&w->hdr->records, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->hdr->bytes, rec->size, memory_order_relaxed);
+	/* Relaxed load and store, no read-modify-write: statistics with
+	 * one writer (this one), read by mplogctl. */
+	atomic_store_explicit(&w->hdr->records, atomic_load_explicit(&w->hdr->records,
+	    memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_store_explicit(&w->hdr->bytes, atomic_load_explicit(&w->hdr->bytes,
+	    memory_order_relaxed) + rec->size, memory_order_relaxed);
 }
 
 void
@@ -145,9 +149,13 @@ lane_wait_room(struct lane_writer *w, uint32_t msg_len, int64_t timeout_ns)
 {
 	uint32_t room = atomic_load_explicit(&w->hdr->room, memory_order_relaxed);
 
-	/* seq_cst store then load: pairs with lane_done(), which advances
-	 * done (seq_cst) and then reads waiting. One of us sees the other. */
-	atomic_store_explicit(&w->hdr->waiting, 1, memory_order_seq_cst);
+	/* want first (relaxed): the seq_cst read-modify-write of waiting
+	 * releases it to lane_done(), which loads waiting (seq_cst) first.
+	 * seq_cst read-modify-write then load: pairs with lane_done(), which
+	 * advances done (seq_cst) and then reads waiting. One of us sees the
+	 * other. */
+	atomic_store_explicit(&w->hdr->want, (uint32_t)lane_need(w, msg_len), memory_order_relaxed);
+	atomic_fetch_or_explicit(&w->hdr->waiting, LANE_WAIT_ROOM, memory_order_seq_cst);
 	if (lane_fits(w, msg_len))
 		return;
 	futex_wait(&w->hdr->room, room, timeout_ns);
@@ -289,10 +297,27 @@ lane_claim(struct lane_hdr *hdr, const struct lane_view *v)
 	    memory_order_release, memory_order_relaxed) ? 0 : -1;
 }
 
-void
-lane_done(struct lane_hdr *hdr, uint64_t pos)
+/* Is the room a waiting writer wants free below pos, and a quarter of
+ * the lane more? (A writer that scribbled head or want only delays its
+ * own wake; a drained lane wakes it anyway.) */
+static int
+lane_room_for_waiter(const struct lane_hdr *hdr, uint64_t pos, uint32_t size)
+{
+	/* Relaxed: a hint; the writer's room is its own seq_cst load of
+	 * done. want was released by the writer's seq_cst or of waiting,
+	 * which our caller loaded (seq_cst) first. */
+	uint64_t head = atomic_load_explicit(&hdr->head, memory_order_relaxed);
+	uint64_t want = (uint64_t)atomic_load_explicit(&hdr->want, memory_order_relaxed) + size / 4;
+
+	return head <= pos || (head - pos <= size && size - (head - pos) >= want);
+}
+
+/* lane_done; size 0: wake a waiting writer whatever the room. */
+static void
+lane_done_to(struct lane_hdr *hdr, uint64_t pos, uint32_t size)
 {
 	uint64_t done = atomic_load_explicit(&hdr->done, memory_order_relaxed);
+	uint32_t waiting;
 
 	/* seq_cst: releases the bytes to the writer (pairs with the load of
 	 * done in lane_room()) and orders before the load of waiting below
@@ -304,11 +329,25 @@ lane_done(struct lane_hdr *hdr, uint64_t pos)
 	/* Exchange, not a store of 0: a plain store could overwrite a
 	 * waiting = 1 the writer set after our load, and the writer would
 	 * then sleep its full timeout with nobody left to wake it. */
-	if (atomic_load_explicit(&hdr->waiting, memory_order_seq_cst) != 0 &&
-	    atomic_exchange_explicit(&hdr->waiting, 0, memory_order_seq_cst) != 0) {
+	waiting = atomic_load_explicit(&hdr->waiting, memory_order_seq_cst);
+	if (size != 0 && waiting == LANE_WAIT_ROOM && !lane_room_for_waiter(hdr, pos, size))
+		return; /* waiting stays: a later call wakes it */
+	if (waiting != 0 && atomic_exchange_explicit(&hdr->waiting, 0, memory_order_seq_cst) != 0) {
 		atomic_fetch_add_explicit(&hdr->room, 1, memory_order_relaxed);
 		futex_wake(&hdr->room);
 	}
+}
+
+void
+lane_done(struct lane_hdr *hdr, uint64_t pos)
+{
+	lane_done_to(hdr, pos, 0);
+}
+
+void
+lane_done_lazy(struct lane_hdr *hdr, uint64_t pos, uint32_t size)
+{
+	lane_done_to(hdr, pos, size);
 }
 
 int

@@ -63,14 +63,18 @@ enum lane_source {
 #define LANE_F_MULTI  0x4u  /* several lines of one thread, joined by "\n"
                              * (MPLOG_MULTILINE) */
 
+/* Who waits on a lane's room futex (lane_hdr.waiting). */
+#define LANE_WAIT_ROOM 0x1u     /* the writer, for want bytes of room */
+#define LANE_WAIT_DONE 0x2u     /* a thread, for its records' delivery */
+
 struct lane_hdr {
 	/* Written by the owning producer. */
 	_Atomic uint64_t owner;
 	_Atomic uint64_t records;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t drops;
-	_Atomic uint32_t waiting;
-	uint32_t reserved;
+	_Atomic uint32_t waiting;       /* LANE_WAIT_* of who waits on room */
+	_Atomic uint32_t want;          /* the room a LANE_WAIT_ROOM writer needs */
 	/* Written by the producer, read by the consumer. */
 	alignas(SEG_CACHELINE) _Atomic uint64_t head;
 	/* Written by the holder of the reading side (see reader). */
@@ -231,8 +235,18 @@ int lane_peek(struct lane_hdr *hdr, const char *data, uint32_t size, struct lane
 int lane_claim(struct lane_hdr *hdr, const struct lane_view *v);
 
 /* Every record below pos is delivered: give its bytes back to the writer
- * (done only grows) and wake the writer if it waits for room. */
+ * (done only grows) and wake whoever waits on the lane. */
 void lane_done(struct lane_hdr *hdr, uint64_t pos);
+
+/*
+ * lane_done for a reader that gives bytes back often (mplogd at each
+ * flush): one waiting for delivery is woken at once, but a writer waiting
+ * for room (alone) only once the lane, of size bytes, has its want and a
+ * quarter more free. A writer that outruns its reader is then woken once
+ * per quarter lane, not at every flush; a reader that drains the lane
+ * always wakes it.
+ */
+void lane_done_lazy(struct lane_hdr *hdr, uint64_t pos, uint32_t size);
 
 /* lane_claim, then lane_done: for a reader that delivers at once. */
 int lane_consume(struct lane_hdr *hdr, const struct lane_view *v);

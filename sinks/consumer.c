@@ -183,7 +183,8 @@ consumer_flush(struct consumer *c)
 
 		if (hdr != NULL && lane_reader(hdr) == c->me)
 			/* Relaxed: we are the only party moving tail. */
-			lane_done(hdr, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
+			lane_done_lazy(hdr, atomic_load_explicit(&hdr->tail, memory_order_relaxed),
+			    c->seg.lane_size);
 	}
 }
 

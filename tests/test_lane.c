@@ -1079,6 +1079,62 @@ Test(lane, writer_waiting_for_room_is_woken_by_the_reader, .timeout = TEST_TIMEO
 	seg_detach(&seg);
 }
 
+/*
+ * mplogd gives bytes back at every flush with lane_done_lazy: a writer
+ * waiting for room is woken only once the room it wants and a quarter of
+ * the lane more are free, not at the first record delivered; one waiting
+ * for delivery is woken at once.
+ */
+Test(lane, a_lazy_reader_wakes_a_writer_once_a_quarter_of_the_lane_is_free,
+    .timeout = TEST_TIMEOUT(10))
+{
+	struct seg seg;
+	struct lanet_waiter t;
+	struct lane_view v;
+	struct lanet_reader r;
+	pthread_t th;
+	uint32_t room, wake_at;
+
+	lanet_create(&seg, "lazy", 1, SEG_LANE_SIZE_MIN);
+	memset(&t, 0, sizeof(t));
+	cr_assert_eq(lane_lease(&seg, lanet_me(), &t.w), 0);
+	r = lanet_reader(&seg, 0);
+	cr_assert_eq(pthread_create(&th, NULL, lanet_waiter_main, &t), 0);
+	while (atomic_load(&t.full) == 0 || atomic_load(&r.hdr->waiting) == 0 ||
+	    lanet_thread_state(atomic_load(&t.tid)) != 'S')
+		sched_yield();
+	cr_assert_eq(atomic_load(&r.hdr->waiting), LANE_WAIT_ROOM);
+	cr_assert_eq(atomic_load(&r.hdr->want), 64, "a 32-byte message takes 64 bytes");
+
+	/* 64 bytes a record: the wake is due at the record that frees 64
+	 * bytes more than a quarter of the lane. */
+	wake_at = 1 + r.size / 4 / 64;
+	room = atomic_load(&r.hdr->room);
+	for (uint32_t k = 1; k < wake_at; k++) {
+		cr_assert_eq(lanet_peek(&r, &v), 1);
+		cr_assert_eq(lane_claim(r.hdr, &v), 0);
+		lane_done_lazy(r.hdr, v.next, r.size);
+		cr_assert_eq(atomic_load(&r.hdr->room), room, "woken with %u records free", k);
+		cr_assert_eq(atomic_load(&r.hdr->waiting), LANE_WAIT_ROOM);
+	}
+	cr_assert_eq(lanet_peek(&r, &v), 1);
+	cr_assert_eq(lane_claim(r.hdr, &v), 0);
+	lane_done_lazy(r.hdr, v.next, r.size);
+	cr_assert_neq(atomic_load(&r.hdr->room), room, "not woken with %u records free", wake_at);
+	cr_assert_eq(atomic_load(&r.hdr->waiting), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+
+	/* One waiting for delivery is woken by the next record delivered. */
+	atomic_fetch_or(&r.hdr->waiting, LANE_WAIT_DONE);
+	room = atomic_load(&r.hdr->room);
+	cr_assert_eq(lanet_peek(&r, &v), 1);
+	cr_assert_eq(lane_claim(r.hdr, &v), 0);
+	lane_done_lazy(r.hdr, v.next, r.size);
+	cr_assert_neq(atomic_load(&r.hdr->room), room);
+	cr_assert_eq(atomic_load(&r.hdr->waiting), 0);
+	seg_detach(&seg);
+}
+
 /* -------------------------------------------------------------------- */
 /* Stress: forked writers, one reader. */
 
