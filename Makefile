@@ -285,9 +285,10 @@ $(BUILD)/bench/handshake: bench/handshake.c shm/lanesock.c shm/seg.c shm/procid.
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/handshake.c shm/lanesock.c shm/seg.c \
 	    shm/procid.c -lpthread
 
-$(BUILD)/bench/floor: bench/floor.c preload/heapring.c preload/heapring.h bench/pct.h bench/opt.h
+$(BUILD)/bench/floor: bench/floor.c preload/heapring.c preload/heapring.h shm/tsc.c shm/tsc.h \
+                   bench/pct.h bench/opt.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/floor.c preload/heapring.c -lpthread
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/floor.c preload/heapring.c shm/tsc.c -lpthread
 
 deps:
 	@scripts/setup-deps

@@ -1,9 +1,11 @@
 /*
  * floor - what a captured line cannot cost less than on this machine: the
  * bare work of a hook, without the hook. Each push takes a CLOCK_REALTIME
- * timestamp, claims room in a heap ring (preload/heapring.c, the shim's
- * own), copies SIZE bytes into it and publishes the record, as the shim
- * does; a second thread pops the records as the shim's pipeline thread
+ * timestamp as the shim does (from the TSC on a line calibrated here as
+ * mplogd calibrates it, shm/tsc.h, where the clocksource is the TSC; else
+ * from the vDSO), claims room in a heap ring (preload/heapring.c, the
+ * shim's own), copies SIZE bytes into it and publishes the record, as the
+ * shim does; a second thread pops the records as the shim's pipeline thread
  * does (and naps 2 ms when the ring is empty). Each push is timed with
  * CLOCK_MONOTONIC as bench/latency times a call, back to back.
  *
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "heapring.h"
+#include "tsc.h"
 #include "opt.h"
 #include "pct.h"
 
@@ -30,6 +33,23 @@
 static const char floor_usage[] = "floor [-n CALLS] [-s SIZE] [-w WARMUP]";
 
 static _Atomic int floor_done;
+static struct tsc_line floor_line;      /* withdrawn (zero): the vDSO */
+
+/* Calibrate a line as mplogd makes its first: two samples TSC_FIRST_NS
+ * apart. Nothing when the clocksource is not the TSC. */
+static void
+floor_clock(void)
+{
+	struct tsc_clock k;
+	struct timespec ts = { 0, TSC_FIRST_NS };
+
+	tsc_clock_init(&k);
+	if (tsc_clock_tick(&k, 0) == 0 && k.usable) {
+		nanosleep(&ts, NULL);
+		if (tsc_clock_tick(&k, TSC_FIRST_NS))
+			tsc_publish(&floor_line, &k);
+	}
+}
 
 /* The reader: pop every record, nap while the ring is empty. */
 static void *
@@ -53,14 +73,13 @@ static void
 floor_push(struct heapring *r, const char *line, uint32_t size)
 {
 	struct heapring_claim c;
-	struct timespec ts;
+	uint64_t ts = tsc_now_real(&floor_line);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	while (heapring_claim(r, size, &c) == -1)
 		;
 	memcpy(c.rec->data, line, size);
 	c.rec->kind = HEAPRING_STDERR;
-	c.rec->ts_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c.rec->ts_ns = ts;
 	heapring_publish(r, &c);
 	if (heapring_reader_sleeps(r))
 		heapring_wake(r);
@@ -90,6 +109,7 @@ main(int argc, char **argv)
 	if (ns == NULL || line == NULL || (r = heapring_new()) == NULL ||
 	    pthread_create(&reader, NULL, floor_reader, r) != 0)
 		return 1;
+	floor_clock();
 	memset(line, 'x', (size_t)size);
 	line[size - 1] = '\n';
 	for (int i = 0; i < warmup + calls; i++) {

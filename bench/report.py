@@ -106,20 +106,22 @@ def table_latency(rows):
 
 def table_throughput(rows):
     out = ["", "2. Throughput: P processes x 2 threads, 64-byte lines back to back, until all are written",
-           "%5s  %-9s %10s %8s %13s %13s %8s  %s" % (
+           "%5s  %-10s %10s %8s %13s %13s %8s  %s" % (
                "procs", "setup", "lines/s", "vs file", "vs rsyslogd", "daemon cpu", "prod cpu",
                "lines (all arrived)"),
-           "%5s  %-9s %10s %8s %13s %13s %8s" % ("", "", "", "", "", "s/M lines", "s/M")]
+           "%5s  %-10s %10s %8s %13s %13s %8s" % ("", "", "", "", "", "s/M lines", "s/M")]
     tp = [r for r in rows if r["section"] == "throughput"]
     for procs in sorted({r["procs"] for r in tp}):
-        for setup in ("mplog", "rsyslogd", "file"):
+        for setup in ("mplog", "mplog json", "rsyslogd", "file"):
             sel = dict(procs=procs, setup=setup)
             rate = pick(tp, metric="rate", **sel)
+            if setup == "mplog json" and rate is None:
+                continue
             vs = ["", ""]
-            if setup == "mplog":
+            if setup.startswith("mplog"):
                 vs = [fmt_ratio(ratio(rate, pick(tp, metric="rate", procs=procs, setup=b)))
                       for b in ("file", "rsyslogd")]
-            out.append("%5d  %-9s %10s %8s %13s %13s %8s  %s" % (
+            out.append("%5d  %-10s %10s %8s %13s %13s %8s  %s" % (
                 procs, setup, fmt(rate), vs[0], vs[1],
                 fmt(pick(tp, metric="daemon", **sel), "cpu s/M lines"),
                 fmt(pick(tp, metric="producer", **sel), "cpu s/M lines"),
@@ -136,15 +138,18 @@ def table_profile(rows):
     if not prof:
         return []
     out = ["", "2b. Profile of the load above, 4 processes x 2 threads (perf record -a):",
-           "    share of the samples of the three sides, the top functions of each"]
+           "    the CPU each side spent a line (from its count of samples), and the top",
+           "    functions of each by share of its samples"]
     for comm, what in (("mplogd", "mplogd"), ("mplog-pipeline", "the pipeline threads"),
                        ("load", "the producers' threads")):
-        mine = [r for r in prof if r["test"] == comm]
+        mine = [r for r in prof if r["test"] == comm and r["metric"] == "share"]
+        cpu = pick(prof, test=comm, metric="cpu")
+        what = "%s (%s ns a line)" % (what, fmt(cpu)) if cpu is not None else what
         if len(mine) == 1 and mine[0]["value"] is None:
             out.append("%-24s %s" % (what, mine[0]["note"]))
             continue
-        out.append("%-24s %s" % (what, ", ".join("%s %.1f%%" % (r["setup"], r["value"])
-                                                for r in mine)))
+        out.append("%s\n    %s" % (what, ", ".join("%s %.1f%%" % (r["setup"], r["value"])
+                                                  for r in mine)))
     return out
 
 
