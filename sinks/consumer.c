@@ -248,7 +248,7 @@ consumer_note(struct consumer *c, unsigned sev, const char *fmt, ...)
 static size_t
 consumer_name(const char *p, uint8_t len, char out[SEG_NAME_MAX])
 {
-	const char *nul = memchr(p, '\0', len);
+	const char *nul = len > 0 ? memchr(p, '\0', len) : NULL;
 	size_t n = nul != NULL ? (size_t)(nul - p) : len;
 
 	memcpy(out, p, n);
