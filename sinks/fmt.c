@@ -288,14 +288,22 @@ fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* "00" to "99": two digits a step, half the divisions. */
+static const char fmt_pairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 /* v as width decimal digits, zero-padded, ending at end; the start. */
 static char *
 fmt_digits(char *end, unsigned long v, int width)
 {
-	while (width-- > 0) {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
+	for (; width >= 2; width -= 2) {
+		end -= 2;
+		memcpy(end, fmt_pairs + (v % 100) * 2, 2);
+		v /= 100;
 	}
+	if (width > 0)
+		*--end = (char)('0' + v % 10);
 	return end;
 }
 
@@ -306,10 +314,16 @@ fmt_int(struct fmt_buf *b, long v)
 	char s[24], *end = s + sizeof(s), *p = end;
 	unsigned long u = v < 0 ? 0 - (unsigned long)v : (unsigned long)v;
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	for (; u >= 100; u /= 100) {
+		p -= 2;
+		memcpy(p, fmt_pairs + (u % 100) * 2, 2);
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, fmt_pairs + u * 2, 2);
+	} else {
+		*--p = (char)('0' + u);
+	}
 	if (v < 0)
 		*--p = '-';
 	return fmt_put(b, p, (size_t)(end - p));
@@ -367,7 +381,7 @@ fmt_len(const char *s, size_t given)
 #define fmt_time(b, ts_ns, local, frac, after) \
 	fmt_time_n(b, ts_ns, local, frac, after, sizeof(after) - 1)
 
-static int
+static inline int
 fmt_time_n(struct fmt_buf *b, uint64_t ts_ns, int local, int frac, const char *after,
     size_t after_len)
 {

@@ -360,6 +360,31 @@ Test(fmt, a_byte_to_escape_is_found_at_every_offset_of_a_long_run)
 		}
 }
 
+/* Numbers are written two digits a step: every width, both formats, with
+ * printf as the reference. */
+Test(fmt, numbers_keep_every_digit_at_every_width)
+{
+	static const long pids[] = { 0, 7, 10, 99, 100, 101, 999, 1000, 4194304, -5, -10 };
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
+		struct fmt_record r = tf_rec("m", 1);
+		char *text, *json;
+
+		r.pid = (int32_t)pids[i];
+		r.tid = (int32_t)(pids[i] * 3 + 1);
+		tf_zone("UTC");
+		text = tf_line(FMT_TEXT, &r);
+		json = tf_line(FMT_JSON, &r);
+		snprintf(want, sizeof(want), "app[%ld] info: m\n", pids[i]);
+		cr_expect(strstr(text, want) != NULL, "%s has no %s", text, want);
+		snprintf(want, sizeof(want), "\"pid\":%ld,\"tid\":%ld,", pids[i], pids[i] * 3 + 1);
+		cr_expect(strstr(json, want) != NULL, "%s has no %s", json, want);
+		free(text);
+		free(json);
+	}
+}
+
 Test(fmt, json_escapes_nul_bytes)
 {
 	TF_JSON("a\0b\0", "a\\u0000b\\u0000");
