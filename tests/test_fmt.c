@@ -385,6 +385,29 @@ Test(fmt, numbers_keep_every_digit_at_every_width)
 	}
 }
 
+Test(fmt, fractions_keep_every_digit)
+{
+	static const struct { uint64_t ns; const char *text, *json; } t[] = {
+		{ 5, ":26.000000+00:00 ", ":26.000000005Z\"" },
+		{ 10000, ":26.000010+00:00 ", ":26.000010000Z\"" },
+		{ 999999999, ":26.999999+00:00 ", ":26.999999999Z\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct fmt_record r = tf_rec("m", 1);
+		char *text, *json;
+
+		r.ts_ns = TF_SEC_A * TF_NS + t[i].ns;
+		tf_zone("UTC");
+		text = tf_line(FMT_TEXT, &r);
+		json = tf_line(FMT_JSON, &r);
+		cr_expect(strstr(text, t[i].text) != NULL, "%s has no %s", text, t[i].text);
+		cr_expect(strstr(json, t[i].json) != NULL, "%s has no %s", json, t[i].json);
+		free(text);
+		free(json);
+	}
+}
+
 Test(fmt, json_escapes_nul_bytes)
 {
 	TF_JSON("a\0b\0", "a\\u0000b\\u0000");
