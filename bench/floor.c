@@ -6,7 +6,8 @@
  * from the vDSO), claims room in a heap ring (preload/heapring.c, the
  * shim's own), copies SIZE bytes into it and publishes the record, as the
  * shim does; a second thread pops the records as the shim's pipeline thread
- * does (and naps 2 ms when the ring is empty). Each push is timed with
+ * does, and looks again PIPELINE_GAP_NS after it found the ring empty, as
+ * the pipeline thread does while records come. Each push is timed with
  * CLOCK_MONOTONIC as bench/latency times a call, back to back.
  *
  *   floor [-n CALLS] [-s SIZE] [-w WARMUP]
@@ -24,11 +25,11 @@
 #include <unistd.h>
 
 #include "heapring.h"
+#include "pipeline.h"
 #include "tsc.h"
 #include "opt.h"
 #include "pct.h"
 
-#define FLOOR_NAP_NS (2 * 1000000)      /* the pipeline thread's nap */
 
 static const char floor_usage[] = "floor [-n CALLS] [-s SIZE] [-w WARMUP]";
 
@@ -51,7 +52,9 @@ floor_clock(void)
 	}
 }
 
-/* The reader: pop every record, nap while the ring is empty. */
+/* The reader: pop every record, then look again PIPELINE_GAP_NS later,
+ * as the pipeline thread lingers: a reader that peeks right behind the
+ * pusher pulls to its CPU the lines the pusher writes next. */
 static void *
 floor_reader(void *arg)
 {
@@ -64,7 +67,8 @@ floor_reader(void *arg)
 			heapring_pop(r, rec);
 		if (atomic_load(&floor_done) && heapring_empty(r))
 			return NULL;
-		heapring_nap(r, FLOOR_NAP_NS);
+		for (uint64_t until = pct_now_ns() + PIPELINE_GAP_NS; pct_now_ns() < until;)
+			;
 	}
 }
 
