@@ -1046,6 +1046,24 @@ lanet_waiter_main(void *arg)
 	return NULL;
 }
 
+/* A new segment of one minimal lane, whose writer thread t has filled it
+ * and sleeps in lane_wait_room; its reader. */
+static struct lanet_reader
+lanet_waiter_asleep(struct seg *seg, const char *tag, struct lanet_waiter *t, pthread_t *th)
+{
+	struct lanet_reader r;
+
+	lanet_create(seg, tag, 1, SEG_LANE_SIZE_MIN);
+	memset(t, 0, sizeof(*t));
+	cr_assert_eq(lane_lease(seg, lanet_me(), &t->w), 0);
+	r = lanet_reader(seg, 0);
+	cr_assert_eq(pthread_create(th, NULL, lanet_waiter_main, t), 0);
+	while (atomic_load(&t->full) == 0 || atomic_load(&r.hdr->waiting) == 0 ||
+	    lanet_thread_state(atomic_load(&t->tid)) != 'S')
+		sched_yield();
+	return r;
+}
+
 Test(lane, writer_waiting_for_room_is_woken_by_the_reader, .timeout = TEST_TIMEOUT(10))
 {
 	struct seg seg;
@@ -1054,16 +1072,7 @@ Test(lane, writer_waiting_for_room_is_woken_by_the_reader, .timeout = TEST_TIMEO
 	struct lanet_reader r;
 	pthread_t th;
 
-	lanet_create(&seg, "waitroom", 1, SEG_LANE_SIZE_MIN);
-	memset(&t, 0, sizeof(t));
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &t.w), 0);
-	r = lanet_reader(&seg, 0);
-	cr_assert_eq(pthread_create(&th, NULL, lanet_waiter_main, &t), 0);
-
-	/* Consume only once the writer is asleep in lane_wait_room. */
-	while (atomic_load(&t.full) == 0 || atomic_load(&r.hdr->waiting) == 0 ||
-	    lanet_thread_state(atomic_load(&t.tid)) != 'S')
-		sched_yield();
+	r = lanet_waiter_asleep(&seg, "waitroom", &t, &th);
 	cr_assert_eq(lanet_peek(&r, &v), 1);
 	cr_assert_eq(v.rec.ts_ns, 0);
 	cr_assert_eq(lane_consume(r.hdr, &v), 0);
@@ -1095,14 +1104,7 @@ Test(lane, a_lazy_reader_wakes_a_writer_once_a_quarter_of_the_lane_is_free,
 	pthread_t th;
 	uint32_t room, wake_at;
 
-	lanet_create(&seg, "lazy", 1, SEG_LANE_SIZE_MIN);
-	memset(&t, 0, sizeof(t));
-	cr_assert_eq(lane_lease(&seg, lanet_me(), &t.w), 0);
-	r = lanet_reader(&seg, 0);
-	cr_assert_eq(pthread_create(&th, NULL, lanet_waiter_main, &t), 0);
-	while (atomic_load(&t.full) == 0 || atomic_load(&r.hdr->waiting) == 0 ||
-	    lanet_thread_state(atomic_load(&t.tid)) != 'S')
-		sched_yield();
+	r = lanet_waiter_asleep(&seg, "lazy", &t, &th);
 	cr_assert_eq(atomic_load(&r.hdr->waiting), LANE_WAIT_ROOM);
 	cr_assert_eq(atomic_load(&r.hdr->want), 64, "a 32-byte message takes 64 bytes");
 
