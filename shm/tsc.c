@@ -121,7 +121,7 @@ tsc_clock_feed(struct tsc_clock *k, uint64_t tsc, uint64_t real, int64_t now_mon
 			k->base_ns = at;
 			k->mult = tsc_clock_rate(k, tsc, real);
 			if (k->mult != 0)
-				k->mult = (uint64_t)((int64_t)k->mult + (int64_t)(((__int128)err << 32) /
+				k->mult = (uint64_t)((int64_t)k->mult + (int64_t)((__int128)err * ((__int128)1 << 32) /
 				    (__int128)tsc_ticks(k->mult, tsc_next_interval(k))));
 		}
 	}

@@ -69,25 +69,28 @@ Test(tsc, the_first_line_runs_through_the_second_sample_at_the_measured_rate)
 }
 
 /*
- * The clock runs 200 ppm fast from the first line on (a slew): the next
- * line starts where the old one is at the sample, with no step, and meets
- * the clock, running on at that rate, at the sample after.
+ * The clock runs 200 ppm fast, or slow, from the first line on (a slew):
+ * the next line starts where the old one is at the sample, with no step,
+ * and meets the clock, running on at that rate, at the sample after.
  */
 Test(tsc, a_slewed_clock_is_met_by_the_next_sample_without_a_step)
 {
-	struct tsc_clock k = tt_first_line(), old;
-	uint64_t dt = tt_ticks(TSC_FIRST_NS * TSC_GROWTH), t1 = k.base_tsc + dt;
-	uint64_t r1 = TT_R0 + TSC_FIRST_NS + TSC_FIRST_NS * TSC_GROWTH / 5000 * 5001;
-	uint64_t next = TSC_FIRST_NS * TSC_GROWTH * TSC_GROWTH, at;
+	for (int64_t ppm = -200; ppm <= 200; ppm += 400) {
+		struct tsc_clock k = tt_first_line(), old;
+		int64_t first = TSC_FIRST_NS * TSC_GROWTH;
+		int64_t next = TSC_FIRST_NS * TSC_GROWTH * TSC_GROWTH;
+		uint64_t t1 = k.base_tsc + tt_ticks((uint64_t)first);
+		uint64_t r1 = TT_R0 + TSC_FIRST_NS + (uint64_t)(first + first / 1000000 * ppm);
+		uint64_t want = r1 + (uint64_t)(next + next / 1000000 * ppm), at;
 
-	old = k;
-	cr_assert_eq(tsc_clock_feed(&k, t1, r1, k.next_ns), 1);
-	cr_assert_eq(tsc_clock_at(&k, t1), tsc_clock_at(&old, t1), "the new line steps");
-	cr_assert_neq(tsc_clock_at(&old, t1), r1, "the old line was not off: no test");
-	at = tsc_clock_at(&k, t1 + tt_ticks(next));
-	cr_assert_leq(tt_abs((int64_t)(at - (r1 + next / 5000 * 5001))), 10,
-	    "%llu ns off at the next sample",
-	    (unsigned long long)tt_abs((int64_t)(at - (r1 + next / 5000 * 5001))));
+		old = k;
+		cr_assert_eq(tsc_clock_feed(&k, t1, r1, k.next_ns), 1);
+		cr_assert_eq(tsc_clock_at(&k, t1), tsc_clock_at(&old, t1), "the new line steps");
+		cr_assert_neq(tsc_clock_at(&old, t1), r1, "the old line was not off: no test");
+		at = tsc_clock_at(&k, t1 + tt_ticks((uint64_t)next));
+		cr_assert_leq(tt_abs((int64_t)(at - want)), 10, "%lld ppm: %llu ns off at the next "
+		    "sample", (long long)ppm, (unsigned long long)tt_abs((int64_t)(at - want)));
+	}
 }
 
 Test(tsc, a_clock_set_forward_past_the_step_bound_is_followed_at_once)
