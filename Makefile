@@ -174,7 +174,8 @@ FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_UNDER_TEST = shm/lane.c shm/seg.c shm/lanesock.c sinks/lanesrv.c shm/procid.c shm/pri.c shm/snap.c sinks/fmt.c \
                   sinks/consumer.c sinks/sink.c sinks/sinkspec.c sinks/forward.c sinks/ratelimit.c \
                   sinks/journal.c sinks/rotate.c sinks/spool.c sinks/sender.c sinks/relp.c \
-                  sinks/tlsout.c sinks/fdio.c sinks/catchall.c shm/laneout.c preload/lines.c
+                  sinks/tlsout.c sinks/fdio.c sinks/catchall.c shm/laneout.c preload/lines.c \
+                  shm/tsc.c
 FUZZ_LIB_SRC  = tests/fuzz/lanefeed.c $(FUZZ_UNDER_TEST)
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
                 -fno-sanitize-recover=all
