@@ -60,7 +60,19 @@ tsc_next_interval(const struct tsc_clock *k)
 static uint64_t
 tsc_rate(uint64_t tsc0, uint64_t real0, uint64_t tsc, uint64_t real)
 {
-	return real > real0 ? (uint64_t)(((unsigned __int128)(real - real0) << 32) / (tsc - tsc0)) : 0;
+	if (real <= real0)
+		return 0;
+	return (uint64_t)(((unsigned __int128)(real - real0) << 32) / (tsc - tsc0));
+}
+
+/* mult made steeper (err > 0) or flatter so that the line gains err ns
+ * over the next interval_ns. A product, not a shift: err may be negative. */
+static uint64_t
+tsc_slew(uint64_t mult, int64_t err, int64_t interval_ns)
+{
+	__int128 ticks = (__int128)tsc_ticks(mult, interval_ns);
+
+	return (uint64_t)((__int128)mult + (__int128)err * ((__int128)1 << 32) / ticks);
 }
 
 /* Start again from this sample: it anchors the rate, and the next one,
@@ -121,8 +133,7 @@ tsc_clock_feed(struct tsc_clock *k, uint64_t tsc, uint64_t real, int64_t now_mon
 			k->base_ns = at;
 			k->mult = tsc_clock_rate(k, tsc, real);
 			if (k->mult != 0)
-				k->mult = (uint64_t)((int64_t)k->mult + (int64_t)((__int128)err * ((__int128)1 << 32) /
-				    (__int128)tsc_ticks(k->mult, tsc_next_interval(k))));
+				k->mult = tsc_slew(k->mult, err, tsc_next_interval(k));
 		}
 	}
 	if (k->mult == 0)

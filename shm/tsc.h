@@ -120,7 +120,8 @@ tsc_now_real(const struct tsc_line *l)
 		 * out of range too. */
 		if (atomic_load_explicit(&l->seq, memory_order_relaxed) == seq &&
 		    t - base_tsc < until - base_tsc)
-			return base_ns + (uint64_t)(((unsigned __int128)(t - base_tsc) * mult) >> 32);
+			return base_ns +
+			    (uint64_t)(((unsigned __int128)(t - base_tsc) * mult) >> 32);
 	}
 #else
 	(void)l;

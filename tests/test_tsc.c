@@ -143,7 +143,8 @@ tt_live_line(struct tsc_line *l, struct tsc_clock *k)
 
 	tsc_clock_init(k);
 	if (!k->usable)
-		cr_skip_test("the kernel's clocksource is not the TSC: records take clock_gettime's time");
+		cr_skip_test("the kernel's clocksource is not the TSC: "
+		    "records take clock_gettime's time");
 	cr_assert_eq(tsc_clock_tick(k, now), 0);
 	/* The samples must be TSC_FIRST_NS apart in real time: the ticks in
 	 * between are what is measured. */
