@@ -223,7 +223,8 @@ $(FUZZ_DIR)/fuzz-snap: tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c 
 	    tests/fuzz/fuzz_snap.c tests/fuzz/fuzz_init.c shm/snap.c
 
 # fuzz-hello: handshakes with the lane server (tests/fuzz/fuzz_hello.c).
-HELLO_SRC = shm/seg.c shm/lanesock.c shm/lane.c shm/procid.c sinks/lanesrv.c sinks/fdio.c
+HELLO_SRC = shm/seg.c shm/lanesock.c shm/lane.c shm/procid.c shm/tsc.c sinks/lanesrv.c \
+            sinks/fdio.c
 $(FUZZ_DIR)/fuzz-hello: tests/fuzz/fuzz_hello.c tests/fuzz/fuzz_init.c $(HELLO_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
@@ -281,10 +282,11 @@ $(BUILD)/bench/%: bench/%.c bench/pct.h bench/opt.h
 
 # floor pushes into the shim's own heap ring.
 # handshake times lanesock_attach itself.
-$(BUILD)/bench/handshake: bench/handshake.c shm/lanesock.c shm/seg.c shm/procid.c bench/pct.h bench/opt.h
+$(BUILD)/bench/handshake: bench/handshake.c shm/lanesock.c shm/seg.c shm/procid.c shm/tsc.c \
+                       bench/pct.h bench/opt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ bench/handshake.c shm/lanesock.c shm/seg.c \
-	    shm/procid.c -lpthread
+	    shm/procid.c shm/tsc.c -lpthread
 
 $(BUILD)/bench/floor: bench/floor.c preload/heapring.c preload/heapring.h shm/tsc.c shm/tsc.h \
                    bench/pct.h bench/opt.h

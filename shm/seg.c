@@ -307,10 +307,7 @@ seg_now_mono(void)
 int64_t
 seg_now_real(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)tsc_vdso_real();
 }
 
 void
@@ -524,6 +521,16 @@ seg_ctl_create(struct seg *ctl, int fd, const struct seg *from)
 	return 0;
 }
 
+/* Store v in *w (relaxed) only when it differs: *w is on the line every
+ * producer reads at every call (the level, the TSC's line), and a store
+ * of the same value takes that line from their caches all the same. */
+static void
+seg_store_changed(_Atomic uint32_t *w, uint32_t v)
+{
+	if (atomic_load_explicit(w, memory_order_relaxed) != v)
+		atomic_store_explicit(w, v, memory_order_relaxed);
+}
+
 void
 seg_ctl_mirror(struct seg *ctl, const struct seg *from)
 {
@@ -539,10 +546,10 @@ seg_ctl_mirror(struct seg *ctl, const struct seg *from)
 	    memory_order_relaxed), memory_order_relaxed);
 	atomic_store_explicit(&m->heartbeat_ns, atomic_load_explicit(&f->heartbeat_ns,
 	    memory_order_relaxed), memory_order_relaxed);
-	atomic_store_explicit(&ctl->config->level, atomic_load_explicit(&from->config->level,
-	    memory_order_relaxed), memory_order_relaxed);
-	atomic_store_explicit(&ctl->config->mask, atomic_load_explicit(&from->config->mask,
-	    memory_order_relaxed), memory_order_relaxed);
+	seg_store_changed(&ctl->config->level, atomic_load_explicit(&from->config->level,
+	    memory_order_relaxed));
+	seg_store_changed(&ctl->config->mask, atomic_load_explicit(&from->config->mask,
+	    memory_order_relaxed));
 	/* seq_cst as in seg_consumer_close(): a producer that publishes
 	 * after a CLOSED copy sees it and takes its records back. */
 	if (atomic_load_explicit(&m->state, memory_order_relaxed) != state)

@@ -253,7 +253,9 @@ struct lane_hdr *seg_lane(const struct seg *seg, uint32_t i);
 /* CLOCK_MONOTONIC now, in nanoseconds. Signal-safe. */
 int64_t seg_now_mono(void);
 
-/* CLOCK_REALTIME now, in nanoseconds: the time records carry. Signal-safe. */
+/* CLOCK_REALTIME now, in nanoseconds, from the vDSO (tsc_vdso_real):
+ * mplogd's clock. Records carry the TSC's reading of it where there is a
+ * line (tsc_now_real). Signal-safe. */
 int64_t seg_now_real(void);
 
 #endif
