@@ -97,9 +97,7 @@ hook_vsyslog(int pri, int flag, int chk, const char *fmt, va_list ap)
 	}
 	shim_leave();
 	if (w == 0 || got == 0) {
-		/* The option is looked at here: the copy's frame is large. */
-		if (atomic_load_explicit(&shim.logopt, memory_order_relaxed) & LOG_PERROR)
-			hook_perror_copy(saved, fmt, ap);
+		hook_perror_copy(saved, fmt, ap);
 		errno = saved;
 		return;
 	}

@@ -709,9 +709,10 @@ pipeline_flush_check(struct heapring *r)
 static void
 pipeline_idle(struct heapring *r)
 {
+	uint64_t now = shim_now_real();
+
 	pipeline_report_drops(0);
-	pipeline_lines_out(shim_now_real() - PIPELINE_PARTIAL_NS,
-	    shim_now_real() - MULTILINE_GAP_NS);
+	pipeline_lines_out(now - PIPELINE_PARTIAL_NS, now - MULTILINE_GAP_NS);
 	pipeline_sync();
 	pipeline_to_pass(r);
 	pipeline_orphan_retry(0);
