@@ -209,16 +209,8 @@ fmt_text_vis(struct fmt_buf *b, const char *s, size_t n, unsigned char next)
 	b->len += (size_t)w;
 	/* strnvisx() saw NUL after s; "\0" then a digit must be "\000". */
 	if (s[n - 1] == '\0' && next >= '0' && next <= '7')
-		return fmt_put(b, "00", 2);
+		return fmt_lit(b, "00");
 	return 0;
-}
-
-/* 1 for a byte text copies as it is whatever follows it: printable ASCII
- * but the backslash, and the tab. */
-static inline int
-fmt_text_plain(unsigned char c)
-{
-	return (c >= 0x20 && c < 0x7f && c != '\\') || c == '\t';
 }
 
 /*
@@ -263,9 +255,10 @@ fmt_text_str(struct fmt_buf *b, const char *s, size_t n)
 	if (fmt_reserve_field(b, n, FMT_VIS_GROW, 3) == -1)
 		return -1;
 	while (i < n) {
-		for (j = fmt_ascii_run(u, i, n, '\\'); j < n && fmt_text_plain(u[j]);
+		/* A run goes on over a tab, which text keeps as it is. */
+		for (j = fmt_ascii_run(u, i, n, '\\'); j < n && u[j] == '\t';
 		    j = fmt_ascii_run(u, j + 1, n, '\\'))
-			;       /* a tab */
+			;
 		if (j > i) {
 			memcpy(b->data + b->len, s + i, j - i);
 			b->len += j - i;
@@ -432,7 +425,7 @@ fmt_text_msg(struct fmt_buf *b, const struct fmt_record *r, size_t start)
 	if (!r->multiline)
 		return fmt_text_str(b, p, n);
 	while ((nl = memchr(p, '\n', n)) != NULL) {
-		if (fmt_text_str(b, p, (size_t)(nl - p)) == -1 || fmt_put(b, "\n", 1) == -1)
+		if (fmt_text_str(b, p, (size_t)(nl - p)) == -1 || fmt_lit(b, "\n") == -1)
 			return -1;
 		n -= (size_t)(nl + 1 - p);
 		p = nl + 1;
@@ -455,18 +448,18 @@ fmt_text(struct fmt_buf *b, const struct fmt_record *r)
 	/* Local time to the microsecond with its UTC offset. */
 	if (fmt_time(b, r->ts_ns, 1, 6, " ") == -1 ||
 	    fmt_text_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
-	    (fmt_thread_differs(r, thread_len) && (fmt_put(b, "/", 1) == -1 ||
+	    (fmt_thread_differs(r, thread_len) && (fmt_lit(b, "/") == -1 ||
 	    fmt_text_str(b, r->thread, thread_len) == -1)) ||
-	    fmt_put(b, "[", 1) == -1 || fmt_int(b, r->pid) == -1 ||
-	    fmt_put(b, "] ", 2) == -1 || fmt_word(b, sev) == -1)
+	    fmt_lit(b, "[") == -1 || fmt_int(b, r->pid) == -1 ||
+	    fmt_lit(b, "] ") == -1 || fmt_word(b, sev) == -1)
 		return -1;
-	if (r->ident != NULL && (fmt_put(b, " ", 1) == -1 ||
+	if (r->ident != NULL && (fmt_lit(b, " ") == -1 ||
 	    fmt_text_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1))
 		return -1;
-	if (fmt_put(b, ": ", 2) == -1 || fmt_text_msg(b, r, start) == -1 ||
-	    (r->continued && fmt_put(b, " [continued]", 12) == -1))
+	if (fmt_lit(b, ": ") == -1 || fmt_text_msg(b, r, start) == -1 ||
+	    (r->continued && fmt_lit(b, " [continued]") == -1))
 		return -1;
-	return fmt_put(b, "\n", 1);
+	return fmt_lit(b, "\n");
 }
 
 /* Write the ASCII character c as JSON string content; return the end. */
@@ -539,10 +532,10 @@ static int
 fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 {
 	/* ts: UTC to the nanosecond, quoted. */
-	if (fmt_put(b, "{\"ts\":\"", 7) == -1 ||
+	if (fmt_lit(b, "{\"ts\":\"") == -1 ||
 	    fmt_time(b, r->ts_ns, 0, 9, "Z\",\"pid\":") == -1 || fmt_int(b, r->pid) == -1 ||
-	    fmt_put(b, ",\"tid\":", 7) == -1 || fmt_int(b, r->tid) == -1 ||
-	    fmt_put(b, ",\"proc\":", 8) == -1 ||
+	    fmt_lit(b, ",\"tid\":") == -1 || fmt_int(b, r->tid) == -1 ||
+	    fmt_lit(b, ",\"proc\":") == -1 ||
 	    fmt_json_str(b, r->proc, fmt_len(r->proc, r->proc_len)) == -1 ||
 	    fmt_lit(b, ",\"source\":\"") == -1 || fmt_word(b, fmt_source_name(r->source)) == -1 ||
 	    fmt_lit(b, "\",\"facility\":\"") == -1 ||
@@ -550,21 +543,21 @@ fmt_json(struct fmt_buf *b, const struct fmt_record *r)
 	    fmt_lit(b, "\",\"severity\":\"") == -1 ||
 	    fmt_word(b, pri_severity_name(r->severity)) == -1 || fmt_lit(b, "\",\"ident\":") == -1)
 		return -1;
-	if (r->ident == NULL ? fmt_put(b, "null", 4) == -1 :
+	if (r->ident == NULL ? fmt_lit(b, "null") == -1 :
 	    fmt_json_str(b, r->ident, fmt_len(r->ident, r->ident_len)) == -1)
 		return -1;
-	if (fmt_put(b, ",\"msg\":", 7) == -1 ||
+	if (fmt_lit(b, ",\"msg\":") == -1 ||
 	    fmt_json_str(b, r->msg, r->msg_len) == -1 ||
-	    (r->continued && fmt_put(b, ",\"continued\":true", 17) == -1) ||
-	    fmt_put(b, ",\"thread\":", 10) == -1)
+	    (r->continued && fmt_lit(b, ",\"continued\":true") == -1) ||
+	    fmt_lit(b, ",\"thread\":") == -1)
 		return -1;
-	if (r->thread == NULL ? fmt_put(b, "null", 4) == -1 :
+	if (r->thread == NULL ? fmt_lit(b, "null") == -1 :
 	    fmt_json_str(b, r->thread, fmt_len(r->thread, r->thread_len)) == -1)
 		return -1;
 	if (r->has_cred && (fmt_lit(b, ",\"uid\":") == -1 || fmt_int(b, (long)r->uid) == -1 ||
 	    fmt_lit(b, ",\"gid\":") == -1 || fmt_int(b, (long)r->gid) == -1))
 		return -1;
-	return fmt_put(b, "}\n", 2);
+	return fmt_lit(b, "}\n");
 }
 
 /* Append one formatted line; on failure the buffer keeps its old length. */
