@@ -22,8 +22,8 @@
 #include "lanesrv.h"
 #include "ratelimit.h"
 #include "seg.h"
-#include "tsc.h"
 #include "sink.h"
+#include "tsc.h"
 
 #define CONSUMER_REAP_NS   (200 * 1000000LL)
 #define CONSUMER_STEP_MAX  4096    /* records per step, between heartbeats and

@@ -324,16 +324,28 @@ lanesrv_pidfd(int conn, pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* The bytes of one lane: its header and its ring. */
+static size_t
+lanesrv_lane_bytes(const struct lanesrv *s)
+{
+	return sizeof(struct lane_hdr) + s->lane_size;
+}
+
+/* A new sealed lane, mapped at *map; its memfd, or -1 with errno. */
+static int
+lanesrv_make_lane(const struct lanesrv *s, void **map)
+{
+	return lanesrv_memfd("mplog-lane", lanesrv_lane_bytes(s), LANESOCK_SEALS, map);
+}
+
 /* Make lanes ahead until the pool is full (or one cannot be made). */
 static void
 lanesrv_fill_pool(struct lanesrv *s)
 {
-	size_t len = sizeof(struct lane_hdr) + s->lane_size;
-
 	while (s->npool < LANESRV_POOL) {
 		struct lanesrv_ready *r = &s->pool[s->npool];
 
-		if ((r->fd = lanesrv_memfd("mplog-lane", len, LANESOCK_SEALS, &r->map)) == -1)
+		if ((r->fd = lanesrv_make_lane(s, &r->map)) == -1)
 			return;
 		s->npool++;
 	}
@@ -349,8 +361,7 @@ lanesrv_take_lane(struct lanesrv *s, void **map)
 		*map = r->map;
 		return r->fd;
 	}
-	return lanesrv_memfd("mplog-lane", sizeof(struct lane_hdr) + s->lane_size,
-	    LANESOCK_SEALS, map);
+	return lanesrv_make_lane(s, map);
 }
 
 /* Hand lane i to the peer of conn; -1 with errno. */
@@ -358,7 +369,7 @@ static int
 lanesrv_hand(struct lanesrv *s, int conn, uint32_t i, const struct ucred *cred)
 {
 	struct lanesrv_lane *l = &s->lanes[i];
-	size_t len = sizeof(struct lane_hdr) + s->lane_size;
+	size_t len = lanesrv_lane_bytes(s);
 	struct lanesock_reply r = { LANESOCK_MAGIC, LANESOCK_VERSION, 0, s->lane_size };
 	void *map;
 	int fd = lanesrv_take_lane(s, &map), pidfd;
@@ -610,7 +621,7 @@ lanesrv_sweep(struct lanesrv *s)
 		 * consumer is done with the mapping. */
 		if (atomic_load_explicit(&l->state, memory_order_acquire) != LANESRV_RETIRED)
 			continue;
-		munmap(l->hdr, sizeof(struct lane_hdr) + s->lane_size);
+		munmap(l->hdr, lanesrv_lane_bytes(s));
 		close(l->pidfd);        /* leaves the epoll set with it */
 		l->hdr = NULL;
 		atomic_store_explicit(&l->state, LANESRV_FREE, memory_order_relaxed);
@@ -709,13 +720,13 @@ lanesrv_close(struct lanesrv *s)
 		if (s->pending[k].fd != -1)
 			close(s->pending[k].fd);
 	for (int k = 0; k < s->npool; k++) {
-		munmap(s->pool[k].map, sizeof(struct lane_hdr) + s->lane_size);
+		munmap(s->pool[k].map, lanesrv_lane_bytes(s));
 		close(s->pool[k].fd);
 	}
 	for (uint32_t i = 0; s->lanes != NULL && i < LANESRV_LANES_MAX; i++) {
 		if (s->lanes[i].hdr == NULL)
 			continue;
-		munmap(s->lanes[i].hdr, sizeof(struct lane_hdr) + s->lane_size);
+		munmap(s->lanes[i].hdr, lanesrv_lane_bytes(s));
 		close(s->lanes[i].pidfd);
 	}
 	if (s->path[0] != '\0' && s->path[0] != '@')
